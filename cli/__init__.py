@@ -1,0 +1,1 @@
+"""The ``segment`` command line: a thin Typer skin over the ``segment`` library."""

@@ -1,0 +1,56 @@
+"""The ``segment`` application: registers each command module's command.
+
+Command modules live in ``cli/<command>.py``; each defines ``command`` (the
+Typer function), ``NAME`` and ``EXAMPLE``. They import heavy engines
+(hdbscan, mlxtend, scipy, pandas) only inside the command body, so
+``segment --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cli import info, rfm
+from cli.errors import SegmentGroup
+
+COMMANDS = [rfm, info]
+
+app = typer.Typer(
+    name="segment",
+    cls=SegmentGroup,
+    help="Customer segmentation for the terminal: value (RFM), clusters, churn rules, "
+    "lifecycle stages, and tests that a segmentation is real.\n\n"
+    "Every command reads a table (file or - for stdin) and writes a table "
+    "(-o FILE or stdout), so commands pipe together and fit in Makefiles.",
+    epilog="Examples:\n\n" + "\n\n".join(f"  {m.EXAMPLE}" for m in COMMANDS),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        import segment
+
+        typer.echo(f"segment {segment.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    pass
+
+
+for _module in COMMANDS:
+    app.command(_module.NAME, help=_module.command.__doc__)(_module.command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

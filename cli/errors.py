@@ -1,0 +1,104 @@
+"""The one place where failures become exit codes and one-line messages."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+import typer
+from typer import _click as click  # Typer vendors click
+
+from segment.errors import SegmentError
+
+
+def say_error(message: str, prefix: str = "error") -> None:
+    """Print ``prefix: message`` on one line to stderr."""
+    text = " ".join(str(message).split())
+    sys.stderr.write(f"{prefix}: {text}\n")
+    sys.stderr.flush()
+
+
+def _silence_stdout() -> None:
+    # After EPIPE, Python would complain again when it flushes stdout at exit.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+class SegmentGroup(typer.core.TyperGroup):
+    """Typer group that maps every failure to the documented exit codes.
+
+    0 success; 1 a check the user asked for failed; 2 bad usage or bad
+    input, as one ``error: ...`` line on stderr. ``| head`` closing the pipe
+    ends the command quietly with 0.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # registration order, not alphabetical
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        code = 0
+        try:
+            rv = super().main(
+                args=args, prog_name=prog_name or "segment", complete_var=complete_var,
+                standalone_mode=False, **extra,
+            )
+            if isinstance(rv, int):
+                code = rv
+        except click.exceptions.NoArgsIsHelpError:
+            code = 2  # Typer has already shown the help
+        except click.ClickException as exc:
+            hint = ""
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None:
+                hint = f" (see '{ctx.command_path} --help')"
+            say_error(exc.format_message() + hint)
+            code = exc.exit_code
+        except typer.Abort:
+            say_error("interrupted")
+            code = 130
+        except typer.Exit as exc:
+            code = exc.exit_code
+        except SegmentError as exc:
+            say_error(str(exc), prefix="check failed" if exc.exit_code == 1 else "error")
+            code = exc.exit_code
+        except pl.exceptions.ComputeError as exc:
+            # Raised lazily while scanning text input, e.g. a value that does not
+            # fit the inferred column type further down a large CSV.
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "ComputeError"
+            say_error(f"cannot read input: {first}")
+            code = 2
+        except OSError as exc:
+            # polars reports EPIPE as a plain OSError without errno.
+            if not (isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE
+                    or "Broken pipe" in str(exc)):
+                raise
+            _silence_stdout()
+            code = 0
+        except SystemExit as exc:
+            # Typer turns EPIPE while printing help into sys.exit(1); a reader
+            # that stopped early (| head) is not an error.
+            if isinstance(exc.__context__, BrokenPipeError):
+                _silence_stdout()
+                code = 0
+            else:
+                raise
+        except KeyboardInterrupt:
+            say_error("interrupted")
+            code = 130
+        if standalone_mode:
+            sys.exit(code)
+        return code

@@ -1,0 +1,87 @@
+"""Options shared by several commands, defined once.
+
+Every command spells the same idea the same way: ``--id`` is the customer
+key everywhere, ``-o`` the output, ``--to`` the output format, ``--seed`` the
+random seed. Flags map one-to-one onto the library's keyword arguments.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+
+class OutFormat(str, Enum):
+    csv = "csv"
+    tsv = "tsv"
+    parquet = "parquet"
+    arrow = "arrow"
+    ndjson = "ndjson"
+
+
+class InFormat(str, Enum):
+    csv = "csv"
+    tsv = "tsv"
+    parquet = "parquet"
+    arrow = "arrow"
+    ndjson = "ndjson"
+    ws = "ws"
+
+
+IO_PANEL = "Input and output"
+COLUMNS_PANEL = "Columns"
+
+Input = Annotated[
+    str,
+    typer.Argument(
+        help="Input table: a file path, or - for stdin. Format from the extension "
+        "(csv, tsv, parquet, arrow/ipc/feather, ndjson/jsonl, optionally .gz); stdin is sniffed.",
+        show_default=False,
+    ),
+]
+Output = Annotated[
+    str | None,
+    typer.Option(
+        "--output", "-o",
+        help="Write the result here (atomically); format from the extension. Default: stdout.",
+        rich_help_panel=IO_PANEL, show_default=False,
+    ),
+]
+To = Annotated[
+    OutFormat | None,
+    typer.Option(
+        "--to", help="Output format, overriding the extension. Stdout default: csv on a pipe.",
+        rich_help_panel=IO_PANEL, show_default=False,
+    ),
+]
+From = Annotated[
+    InFormat | None,
+    typer.Option(
+        "--from", help="Input format, overriding the extension or sniffing "
+        "(ws = whitespace-separated text with a header, e.g. CDNOW).",
+        rich_help_panel=IO_PANEL, show_default=False,
+    ),
+]
+Id = Annotated[
+    str, typer.Option("--id", help="Customer key column.", rich_help_panel=COLUMNS_PANEL)
+]
+Date = Annotated[
+    str, typer.Option("--date", help="Transaction date or datetime column.", rich_help_panel=COLUMNS_PANEL)
+]
+DateFormat = Annotated[
+    str | None,
+    typer.Option(
+        "--date-format", help="strftime format of text dates, e.g. %d/%m/%Y (default: ISO forms detected).",
+        rich_help_panel=COLUMNS_PANEL, show_default=False,
+    ),
+]
+Amount = Annotated[
+    str, typer.Option("--amount", help="Amount column (negative = return/refund).", rich_help_panel=COLUMNS_PANEL)
+]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed; same seed, same output.")]
+Verbose = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show progress and details on stderr even in pipes.")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr (errors still shown).")]

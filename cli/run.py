@@ -1,0 +1,215 @@
+"""What every command does around its one library call.
+
+A command body reads like::
+
+    with Run("rfm", locals()) as run:
+        tx = run.read(input, fmt=from_, string_columns=[id])
+        result = rfm(tx.frame, id=id, ...)
+        run.write(result.table, output, to)
+        run.summary(render.table(...))
+
+:class:`Run` records the inputs and options for provenance, shows library
+warnings and progress on stderr, writes outputs atomically with provenance
+metadata, and shows a preview instead of raw CSV when stdout is a terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from rich.console import Console
+
+import segment
+from segment import io as sio
+from segment.errors import OutputError, SegmentWarning
+
+# Options that change where or how loudly output goes, never what it is:
+# they stay out of provenance so that the same run gives the same bytes.
+_NOT_PROVENANCE = {"input", "inputs", "output", "to", "verbose", "quiet", "self", "run"}
+
+stderr_console = Console(stderr=True, highlight=False, soft_wrap=False)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+class Run:
+    """Context of one command invocation (see module docstring)."""
+
+    def __init__(self, command: str, options: dict[str, Any], *, verbose: bool | None = None,
+                 quiet: bool | None = None):
+        self.command = command
+        self.options = {k: _plain(v) for k, v in options.items()
+                        if k not in _NOT_PROVENANCE and not k.startswith("_")}
+        self.verbose = bool(options.get("verbose", False) if verbose is None else verbose)
+        self.quiet = bool(options.get("quiet", False) if quiet is None else quiet)
+        self.inputs: list[sio.Table] = []
+        self.input_paths: list[str] = []
+        self.console = stderr_console
+        self._warnings: contextlib.ExitStack | None = None
+        self.started = time.perf_counter()
+
+    # ------------------------------------------------------------ lifecycle
+    def __enter__(self) -> Run:
+        self._warnings = contextlib.ExitStack()
+        self._warnings.enter_context(warnings.catch_warnings())
+        warnings.simplefilter("always", SegmentWarning)
+        previous = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+            if issubclass(category, SegmentWarning):
+                self.warn(str(message))
+            else:
+                previous(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._warnings is not None
+        self._warnings.close()
+
+    # ------------------------------------------------------------ messages
+    @property
+    def interactive(self) -> bool:
+        return self.console.is_terminal
+
+    def warn(self, message: str) -> None:
+        """A one-line warning on stderr (shown even with --quiet)."""
+        text = " ".join(message.split())
+        sys.stderr.write(f"warning: {text}\n")
+        sys.stderr.flush()
+
+    def note(self, message: str) -> None:
+        """A detail for people, on stderr, unless --quiet."""
+        if not self.quiet:
+            self.console.print(message, markup=False)
+
+    def summary(self, *renderables: Any) -> None:
+        """Rich tables / text for people, on stderr, unless --quiet."""
+        if self.quiet:
+            return
+        for r in renderables:
+            self.console.print(r)
+
+    @contextlib.contextmanager
+    def progress(self, description: str = "working") -> Iterator[Callable[[str, int, int | None], None]]:
+        """Yield a ``progress(task, done, total)`` callback for the library.
+
+        A rich progress bar when stderr is a terminal, plain lines every 10%
+        with ``--verbose`` in a pipe, silence otherwise.
+        """
+        if self.interactive and not self.quiet:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn)
+
+            bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TimeElapsedColumn(), console=self.console, transient=True)
+            tasks: dict[str, Any] = {}
+
+            def report(task: str, done: int, total: int | None) -> None:
+                if task not in tasks:
+                    tasks[task] = bar.add_task(task, total=total)
+                bar.update(tasks[task], completed=done, total=total)
+
+            with bar:
+                yield report
+        elif self.verbose:
+            last: dict[str, int] = {}
+
+            def report(task: str, done: int, total: int | None) -> None:
+                step = int(10 * done / total) if total else 0
+                if last.get(task) != step:
+                    last[task] = step
+                    pct = f"{100 * done / total:.0f}%" if total else str(done)
+                    sys.stderr.write(f"{task}: {pct}\n")
+
+            yield report
+        else:
+            yield lambda task, done, total: None
+
+    # ------------------------------------------------------------ reading
+    def read(self, path: str | None, *, fmt: Any = None, string_columns: list[str] | tuple = ()) -> sio.Table:
+        """Read an input table and remember it for provenance."""
+        table = sio.read_table(path, format=_plain(fmt), string_columns=string_columns)
+        self.inputs.append(table)
+        self.input_paths.append(str(path) if path is not None else "-")
+        return table
+
+    # ------------------------------------------------------------ writing
+    def provenance(self, rows: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "tool": "segment",
+            "version": segment.__version__,
+            "command": self.command,
+            "options": self.options,
+            "inputs": [t.describe() for t in self.inputs],
+            "rows": rows,
+        }
+        if extra:
+            record["details"] = _plain(extra)
+        return record
+
+    def check_outputs(self, *paths: str | None) -> None:
+        """Fail before any work if an output would overwrite an input or go nowhere."""
+        for p in paths:
+            if p is None or sio.is_stdio(p):
+                continue
+            sio.check_not_an_input(p, self.input_paths)
+            folder = Path(p).parent
+            if str(folder) and not folder.is_dir():
+                raise OutputError(f"output folder {str(folder)!r} does not exist")
+
+    def write(self, frame: pl.DataFrame | pl.LazyFrame, output: str | None, to: Any = None,
+              *, details: dict[str, Any] | None = None) -> None:
+        """Write the command's main result to ``-o`` or stdout."""
+        fmt = _plain(to)
+        if isinstance(frame, pl.LazyFrame) and (sio.is_stdio(output) or fmt == "arrow"):
+            frame = frame.collect()
+        rows = frame.height if isinstance(frame, pl.DataFrame) else None
+        if rows is None:
+            # Stream large results to disk; count rows from the file afterwards.
+            record = self.provenance(-1, details)
+        else:
+            record = self.provenance(rows, details)
+        if sio.is_stdio(output):
+            if fmt is None and sys.stdout.isatty():
+                self._preview(frame)  # type: ignore[arg-type]
+                return
+            sio.write_table(frame, sys.stdout.buffer, format=fmt or "csv", provenance=record)
+            return
+        sio.write_table(frame, output, format=fmt, provenance=record, inputs=self.input_paths)
+
+    def write_side(self, frame: pl.DataFrame, path: str, *, role: str,
+                   details: dict[str, Any] | None = None) -> None:
+        """Write a secondary table (``--thresholds``, ``--profile`` ...) atomically."""
+        if sio.is_stdio(path):
+            raise OutputError(f"--{role} needs a file path; stdout carries the main result")
+        record = self.provenance(frame.height, {"role": role, **(details or {})})
+        sio.write_table(frame, path, provenance=record, inputs=self.input_paths)
+
+    def _preview(self, df: pl.DataFrame) -> None:
+        console = Console(highlight=False)
+        with pl.Config(tbl_rows=20, tbl_cols=16, fmt_str_lengths=40, tbl_hide_dataframe_shape=True):
+            console.print(str(df), markup=False)
+        console.print(
+            f"{df.height:,} rows x {df.width} columns (preview; use -o FILE or a pipe for the data)",
+            markup=False, style="dim",
+        )

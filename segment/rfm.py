@@ -1,0 +1,361 @@
+"""RFM: recency, frequency and monetary value per customer, scored and named.
+
+Definitions (all days are calendar days; datetimes are cut to their date):
+
+recency
+    Days from the customer's last purchase to ``as_of`` (default: the day
+    after the last transaction in the data, so the latest buyers have 1).
+frequency
+    Number of purchases (rows with a non-negative amount), or with
+    ``frequency="days"`` the number of distinct days with a purchase.
+monetary
+    Sum of amounts (returns netted by default), or with ``monetary="mean"``
+    that sum divided by frequency.
+r_score, f_score, m_score
+    1..bins by tie-respecting quantiles (:mod:`segment.binning`), or by
+    explicit breaks; recency is reversed so that recent buyers score high.
+rfm_cell, rfm_score, segment
+    The three digits as text (``"545"``), their sum, and the first matching
+    named segment (:mod:`segment.rfm_segments`).
+
+A purchase is a row with a non-negative amount (free items and zero-value
+orders count, as in lifetimes). Returns (negative amounts) are netted into
+monetary by default and never count as purchases. A customer with no
+purchase at all (only returns) is left out with a warning.
+
+Examples
+--------
+>>> import polars as pl
+>>> from datetime import date
+>>> tx = pl.DataFrame({
+...     "customer_id": ["a", "a", "b", "c", "c", "c"],
+...     "date": [date(2024, 1, 1), date(2024, 1, 20), date(2024, 1, 10),
+...              date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 31)],
+...     "amount": [10.0, 30.0, 5.0, 100.0, -20.0, 50.0],
+... })
+>>> res = rfm(tx, bins=3, segments=None)
+>>> res.as_of
+datetime.date(2024, 2, 1)
+>>> res.table.select("customer_id", "recency", "frequency", "monetary", "rfm_cell")
+shape: (3, 5)
+┌─────────────┬─────────┬───────────┬──────────┬──────────┐
+│ customer_id ┆ recency ┆ frequency ┆ monetary ┆ rfm_cell │
+│ ---         ┆ ---     ┆ ---       ┆ ---      ┆ ---      │
+│ str         ┆ i64     ┆ u32       ┆ f64      ┆ str      │
+╞═════════════╪═════════╪═══════════╪══════════╪══════════╡
+│ a           ┆ 12      ┆ 2         ┆ 40.0     ┆ 222      │
+│ b           ┆ 22      ┆ 1         ┆ 5.0      ┆ 111      │
+│ c           ┆ 1       ┆ 2         ┆ 130.0    ┆ 323      │
+└─────────────┴─────────┴───────────┴──────────┴──────────┘
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from datetime import date as Date
+from datetime import timedelta
+from typing import Any, Literal
+
+import polars as pl
+
+from segment import binning
+from segment.columns import first_offender, parse_dates, require_columns, require_numeric
+from segment.errors import DataError, OptionError, SegmentWarning
+from segment.rfm_segments import SegmentRule, check_fits, default_segments, segment_expr
+
+METRICS = ("recency", "frequency", "monetary")
+
+
+@dataclass
+class RFMResult:
+    """What :func:`rfm` returns.
+
+    Attributes
+    ----------
+    table : pl.DataFrame
+        One row per customer, sorted by id.
+    thresholds : pl.DataFrame
+        Per metric and score: customers, share, and the value range covered
+        (recency in days). Shows the breakpoints actually used.
+    breaks : dict
+        The breakpoints per metric (``r``, ``f``, ``m``), reusable as
+        ``breaks=`` to score another period on the same scale.
+    as_of : datetime.date
+    stats : dict
+        Counts: transactions used, customers, null ids dropped, returns,
+        customers without purchases, rows after as_of.
+    """
+
+    table: pl.DataFrame
+    thresholds: pl.DataFrame
+    breaks: dict[str, list[float]]
+    as_of: Date
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def params(self) -> dict[str, Any]:
+        return {"as_of": self.as_of.isoformat(), "breaks": self.breaks}
+
+
+def rfm(
+    transactions: pl.LazyFrame | pl.DataFrame,
+    *,
+    id: str = "customer_id",
+    date: str = "date",
+    amount: str = "amount",
+    quantity: str | None = None,
+    as_of: Date | str | None = None,
+    bins: int = 5,
+    frequency: Literal["transactions", "days"] = "transactions",
+    monetary: Literal["sum", "mean"] = "sum",
+    returns: Literal["net", "drop", "error"] = "net",
+    breaks: dict[str, list[float]] | None = None,
+    segments: list[SegmentRule] | None | Literal["default"] = "default",
+    btyd: bool = False,
+    strict: bool = False,
+    date_format: str | None = None,
+) -> RFMResult:
+    """Score customers by recency, frequency and monetary value.
+
+    Parameters
+    ----------
+    transactions
+        One row per transaction: customer id, date (or datetime, or text),
+        amount. Extra columns are ignored.
+    id, date, amount
+        Column names.
+    quantity
+        Optional quantity column; the amount is then ``amount * quantity``
+        (e.g. unit price times quantity in retail extracts).
+    as_of
+        Analysis date; default the day after the last transaction.
+        Transactions after it are left out with a warning.
+    bins
+        Number of scores per metric (2-10).
+    frequency, monetary, returns
+        See the module docstring.
+    breaks
+        Explicit ascending breakpoints per metric key ``r``/``f``/``m``
+        (``bins - 1`` each). For f and m bins are ``[lo, hi)``: a value
+        below the first break scores 1. For recency (days) bins are
+        ``(lo, hi]``: a recency up to the first break scores ``bins``, so
+        ``r=30,90,180,365`` reads "bought within 30 days scores 5".
+    segments
+        ``"default"`` (the ten classic segments, 5 bins only), a list of
+        :class:`~segment.rfm_segments.SegmentRule`, or None for no names.
+    btyd
+        Add ``frequency_btyd``, ``recency_btyd``, ``T`` and
+        ``monetary_value`` with the meaning of lifetimes'
+        ``summary_data_from_transaction_data`` (daily periods, repeat
+        purchases only; see README).
+    strict
+        Make null customer ids an error instead of dropping them.
+    date_format
+        strftime format for text dates.
+    """
+    _check_options(bins, frequency, monetary, returns, breaks)
+    lf = transactions.lazy()
+    roles = {"id": id, "date": date, "amount": amount}
+    if quantity:
+        roles["quantity"] = quantity
+    require_columns(lf, roles)
+    lf = lf.select(list(dict.fromkeys(roles.values())))
+    lf = require_numeric(lf, amount)
+    if quantity:
+        lf = require_numeric(lf, quantity).with_columns((pl.col(amount) * pl.col(quantity)).alias(amount))
+        lf = lf.drop(quantity) if quantity not in (id, date, amount) else lf
+    stats = _precheck(lf, id, date, amount, strict=strict, returns=returns)
+    if stats["null_ids"]:
+        warnings.warn(
+            f"dropped {stats['null_ids']:,} rows with an empty {id!r} (use --strict to make this an error)",
+            SegmentWarning, stacklevel=2,
+        )
+        lf = lf.filter(pl.col(id).is_not_null())
+    lf = parse_dates(lf, date, date_format)
+
+    last_seen = lf.select(pl.col(date).max()).collect().item()
+    if as_of is None:
+        as_of = last_seen + timedelta(days=1)
+    elif isinstance(as_of, str):
+        as_of = _parse_as_of(as_of)
+    future = int(lf.filter(pl.col(date) > as_of).select(pl.len()).collect().item())
+    if future:
+        warnings.warn(f"left out {future:,} transactions dated after --as-of {as_of}", SegmentWarning, stacklevel=2)
+        lf = lf.filter(pl.col(date) <= as_of)
+    stats["after_as_of"] = future
+
+    if returns == "drop":
+        lf = lf.filter(pl.col(amount) >= 0)
+    per_customer = _aggregate(lf, id, date, amount, as_of, frequency, btyd)
+    stats.update(_counts(per_customer))
+    if stats["no_purchase_customers"]:
+        warnings.warn(
+            f"left out {stats['no_purchase_customers']:,} customers with no purchase "
+            "(only returns)", SegmentWarning, stacklevel=2,
+        )
+    table = per_customer.filter(pl.col("frequency") > 0)
+    if table.height == 0:
+        raise DataError(f"no purchases found: every {amount!r} is negative")
+    if monetary == "mean":
+        table = table.with_columns(pl.col("monetary") / pl.col("frequency"))
+
+    used_breaks, table = _score(table, bins, breaks)
+    table = table.with_columns(
+        rfm_cell=pl.concat_str([pl.col("r_score"), pl.col("f_score"), pl.col("m_score")]),
+        rfm_score=(pl.col("r_score").cast(pl.Int16) + pl.col("f_score") + pl.col("m_score")).cast(pl.Int16),
+    )
+    if segments is not None:
+        rules = default_segments() if segments == "default" else segments
+        check_fits(rules, bins)  # type: ignore[arg-type]
+        table = table.with_columns(segment=segment_expr(rules))  # type: ignore[arg-type]
+    columns = [id, *METRICS, "r_score", "f_score", "m_score", "rfm_cell", "rfm_score"]
+    if segments is not None:
+        columns.append("segment")
+    if btyd:
+        columns += ["frequency_btyd", "recency_btyd", "T", "monetary_value"]
+    table = table.select(columns).sort(id)
+    return RFMResult(table, _thresholds(table), used_breaks, as_of, stats)
+
+
+def _check_options(bins: int, frequency: str, monetary: str, returns: str,
+                   breaks: dict[str, list[float]] | None) -> None:
+    if not 2 <= bins <= 10:
+        raise OptionError(f"--bins must be between 2 and 10, got {bins}")
+    for name, value, allowed in (("frequency", frequency, ("transactions", "days")),
+                                 ("monetary", monetary, ("sum", "mean")),
+                                 ("returns", returns, ("net", "drop", "error"))):
+        if value not in allowed:
+            raise OptionError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")
+    for key, edges in (breaks or {}).items():
+        if key not in ("r", "f", "m"):
+            raise OptionError(f"--breaks key {key!r} is not r, f or m")
+        if len(edges) != bins - 1:
+            raise OptionError(f"--breaks {key}= needs {bins - 1} values for {bins} bins, got {len(edges)}")
+        if any(b >= a for b, a in zip(edges, edges[1:], strict=False)) or sorted(edges) != list(edges):
+            raise OptionError(f"--breaks {key}= must be strictly increasing, got {edges}")
+
+
+def _parse_as_of(text: str) -> Date:
+    try:
+        return Date.fromisoformat(text.strip())
+    except ValueError:
+        raise OptionError(f"--as-of must be a date like 2024-01-31, got {text!r}") from None
+
+
+def _precheck(lf: pl.LazyFrame, id: str, date: str, amount: str, *, strict: bool, returns: str) -> dict[str, int]:
+    """One pass for nulls and negative amounts; details only when something is wrong."""
+    row = lf.select(
+        null_ids=pl.col(id).null_count(),
+        null_dates=pl.col(date).null_count(),
+        null_amounts=pl.col(amount).null_count(),
+        negatives=(pl.col(amount) < 0).sum(),
+        nan_amounts=pl.col(amount).is_nan().sum(),
+    ).collect().row(0, named=True)
+    if row["null_ids"] and strict:
+        at, _ = first_offender(lf, pl.col(id).is_null(), id)  # type: ignore[misc]
+        raise DataError(f"column {id!r} is empty in row {at}; drop those rows or leave out --strict")
+    for col, key in ((date, "null_dates"), (amount, "null_amounts")):
+        if row[key]:
+            at, _ = first_offender(lf, pl.col(col).is_null(), col)  # type: ignore[misc]
+            raise DataError(f"column {col!r} is empty in {row[key]:,} rows, first in row {at}; fill or drop them")
+    if row["nan_amounts"]:
+        at, _ = first_offender(lf, pl.col(amount).is_nan(), amount)  # type: ignore[misc]
+        raise DataError(f"column {amount!r} is not a number (NaN) in row {at}; fill or drop those rows")
+    if row["negatives"] and returns == "error":
+        at, value = first_offender(lf, pl.col(amount) < 0, amount)  # type: ignore[misc]
+        raise DataError(
+            f"column {amount!r} is negative ({value}) in row {at}, and --returns error forbids returns; "
+            "use --returns net or --returns drop"
+        )
+    return {"null_ids": int(row["null_ids"]), "returns": int(row["negatives"])}
+
+
+def _aggregate(lf: pl.LazyFrame, id: str, date: str, amount: str, as_of: Date,
+               frequency: str, btyd: bool) -> pl.DataFrame:
+    buy = pl.col(amount) >= 0
+    if not btyd:
+        aggs = [
+            pl.col(date).filter(buy).max().alias("_last"),
+            pl.col(amount).sum().alias("monetary"),
+            pl.len().alias("_rows"),
+        ]
+        if frequency == "days":
+            aggs.append(pl.col(date).filter(buy).n_unique().alias("frequency"))
+        else:
+            aggs.append(buy.sum().alias("frequency"))
+        out = lf.group_by(id).agg(aggs).collect(engine="streaming")
+    else:
+        # Daily periods first: lifetimes sums each customer's day, then counts days.
+        days = (
+            lf.group_by(id, date)
+            .agg(
+                _day_total=pl.col(amount).sum(),
+                _day_buys=buy.sum(),
+                _rows=pl.len(),
+            )
+        )
+        is_period = pl.col("_day_buys") > 0
+        period_total = pl.col("_day_total").filter(is_period)
+        first = pl.col(date).filter(is_period).min()
+        agg = [
+            pl.col(date).filter(is_period).max().alias("_last"),
+            first.alias("_first"),
+            pl.col("_day_total").sum().alias("monetary"),
+            pl.col("_rows").sum().alias("_rows"),
+            is_period.sum().alias("_periods"),
+            period_total.sum().alias("_period_sum"),
+            pl.col("_day_total").filter(is_period & (pl.col(date) == first)).sum().alias("_first_value"),
+        ]
+        if frequency == "days":
+            agg.append(is_period.sum().alias("frequency"))
+        else:
+            agg.append(pl.col("_day_buys").sum().alias("frequency"))
+        out = days.group_by(id).agg(agg).collect(engine="streaming")
+        repeat = pl.col("_periods") - 1
+        out = out.with_columns(
+            frequency_btyd=repeat.cast(pl.Int64),
+            recency_btyd=(pl.col("_last") - pl.col("_first")).dt.total_days(),
+            T=(pl.lit(as_of) - pl.col("_first")).dt.total_days(),
+            monetary_value=pl.when(repeat > 0)
+            .then((pl.col("_period_sum") - pl.col("_first_value")) / repeat)
+            .otherwise(0.0),
+        )
+    return out.with_columns(
+        recency=(pl.lit(as_of) - pl.col("_last")).dt.total_days(),
+        frequency=pl.col("frequency").cast(pl.UInt32),
+    )
+
+
+def _counts(per_customer: pl.DataFrame) -> dict[str, int]:
+    row = per_customer.select(
+        transactions=pl.col("_rows").sum(),
+        no_purchase_customers=(pl.col("frequency") == 0).sum(),
+        customers=(pl.col("frequency") > 0).sum(),
+    ).row(0, named=True)
+    return {k: int(v or 0) for k, v in row.items()}
+
+
+def _score(table: pl.DataFrame, bins: int, breaks: dict[str, list[float]] | None) -> tuple[dict[str, list[float]], pl.DataFrame]:
+    breaks = breaks or {}
+    used: dict[str, list[float]] = {}
+    # Recency is scored on its negation so that "higher value, higher score"
+    # holds for all three and ties are treated the same way.
+    if "r" in breaks:
+        neg = sorted(-b for b in breaks["r"])
+    else:
+        neg = binning.balanced_breaks(-table["recency"], bins)
+    used["r"] = sorted(-b for b in neg)
+    r = binning.score_expr(-pl.col("recency"), neg)
+    exprs = [r.alias("r_score")]
+    for key, col in (("f", "frequency"), ("m", "monetary")):
+        used[key] = list(breaks[key]) if key in breaks else binning.balanced_breaks(table[col], bins)
+        exprs.append(binning.score_expr(col, used[key]).alias(f"{key}_score"))
+    return used, table.with_columns(exprs)
+
+
+def _thresholds(table: pl.DataFrame) -> pl.DataFrame:
+    parts = []
+    for key, col in (("r", "recency"), ("f", "frequency"), ("m", "monetary")):
+        part = binning.describe_bins(table[col], table[f"{key}_score"]).with_columns(metric=pl.lit(col))
+        parts.append(part)
+    return pl.concat(parts).select("metric", "score", "n", "share", "min", "max")

@@ -1,0 +1,29 @@
+"""Every command that reads a table, with an input on which it succeeds.
+
+The contract tests (``test_contract.py``) run the same edge cases against
+each entry, csvkit-style. A new command adds one line here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CommandCase:
+    name: str
+    good_input: str  # file under tests/fixtures
+    args: tuple[str, ...] = ()
+    # An option naming a column that must exist (misspelling it must suggest the right one).
+    column_option: str | None = "--id"
+    column_value: str = "customer_id"
+    writes_table: bool = True  # honours -o / --to
+
+    def __str__(self) -> str:
+        return self.name
+
+
+CASES = [
+    CommandCase("rfm", "tx_small.csv"),
+    CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),
+]

@@ -1,0 +1,66 @@
+"""Shared fixtures: paths, a CLI runner with stdout/stderr apart, real subprocesses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# Stable help output: no colour, fixed width.
+os.environ.setdefault("TERMINAL_WIDTH", "100")
+os.environ["NO_COLOR"] = "1"
+os.environ.pop("FORCE_COLOR", None)
+
+
+def shared(*parts: str) -> Path:
+    """Path under ../shared/data, skipping the test when it is absent (fresh clones)."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not available (../shared is only beside CI checkouts)")
+    return path
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture
+def cli():
+    """Invoke the app in-process: ``cli(["rfm", path], input=b"...")`` -> Result."""
+    from cli.app import app
+
+    runner = CliRunner()
+
+    def invoke(args: list[str], input: bytes | str | None = None):
+        return runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
+
+    return invoke
+
+
+def run_segment(args: list[str], *, input: bytes | None = None, cwd: Path | None = None,
+                check: bool = False) -> subprocess.CompletedProcess:
+    """Run ``segment`` as a real process (``python -m cli``)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "cli", *map(str, args)], input=input,
+                          capture_output=True, cwd=cwd, env=env, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"segment {' '.join(map(str, args))} failed ({proc.returncode}):\n"
+                             f"{proc.stderr.decode()}")
+    return proc
+
+
+def shell(script: str, *, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run a shell pipeline where ``segment`` is this checkout's CLI."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    prelude = f'segment() {{ "{sys.executable}" -m cli "$@"; }}\nset -o pipefail 2>/dev/null || true\n'
+    return subprocess.run(["bash", "-c", prelude + script], capture_output=True, cwd=cwd, env=env,
+                          timeout=600)

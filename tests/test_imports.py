@@ -1,0 +1,40 @@
+"""The library stays free of CLI deps; help stays free of heavy engines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+HEAVY = ("hdbscan", "mlxtend", "scipy", "pandas", "sklearn", "statsmodels")
+
+
+def _modules_after(code: str) -> set[str]:
+    probe = code + "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
+                         check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_library_does_not_import_typer_or_rich():
+    code = "import segment, importlib, pkgutil\n" \
+           "for m in pkgutil.iter_modules(segment.__path__): importlib.import_module('segment.' + m.name)"
+    loaded = _modules_after(code)
+    assert not {"typer", "rich", "click"} & {m.split(".")[0] for m in loaded}
+
+
+def test_help_does_not_import_heavy_engines():
+    code = ("import sys\nfrom cli.app import app\nfrom typer.testing import CliRunner\n"
+            "for args in (['--help'], *[[c, '--help'] for c in "
+            "[m.NAME for m in __import__('cli.app').app.COMMANDS]]):\n"
+            "    r = CliRunner().invoke(app, args)\n    assert r.exit_code == 0, r.output")
+    loaded = {m.split(".")[0] for m in _modules_after(code)}
+    assert not set(HEAVY) & loaded, set(HEAVY) & loaded
+
+
+def test_python_dash_m_cli_works():
+    out = subprocess.run([sys.executable, "-m", "cli", "--version"], capture_output=True, text=True,
+                         cwd=ROOT)
+    assert out.returncode == 0 and out.stdout.startswith("segment ")
