@@ -29,7 +29,7 @@ Examples
 >>> X = np.vstack([rng.normal(0, 0.3, (200, 2)), rng.normal(4, 0.3, (200, 2))])
 >>> fit = hdbscan.HDBSCAN(min_cluster_size=20, min_samples=5).fit(X)
 >>> assigner = TreeAssigner(fit, X)
->>> labels, probability, outlier = assigner.assign(np.array([[0.1, 0.0], [4.0, 3.9], [2.0, 2.0]]))
+>>> labels, probability, outlier = assigner.assign(np.array([[0.1, 0.0], [4.0, 3.9], [12.0, -8.0]]))
 >>> labels.tolist() == [fit.labels_[0], fit.labels_[-1], -1]
 True
 """
