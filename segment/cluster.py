@@ -205,7 +205,7 @@ def cluster(
     table = table.drop(clash).with_columns(**columns)
     prof = profile(feats.raw, X, labels, feats.names, scores)
     params = {
-        "algorithm": algorithm, **feats.params(), **sizes, "seed": seed, "noise": noise,
+        "algorithm": algorithm, "scale": scale, **feats.params(), **sizes, "seed": seed, "noise": noise,
         "fit_sample": fit_sample, "fit_rows": int(fit_rows.size), "assigned_rows": int(rest.size),
         "order": f"rows sorted by {id!r} (unique) before fitting; clusters numbered by size, "
                  "ties by smallest id",
