@@ -122,8 +122,8 @@ def cluster(
         Customer key (unique, non-empty).
     features
         Columns to cluster on; default every numeric column except the id
-        and score / label / result columns (names ending in ``_score``,
-        ``_cluster``, ``_label``, ``_segment``, ``_stage``, ``_id``).
+        and score / label / result columns (named, or ending in, ``score``,
+        ``cell``, ``cluster``, ``label``, ``segment``, ``stage``, ``id``).
     log
         ``"auto"`` (log1p for non-negative features with skewness above 1),
         ``"none"``, or the features to log1p.

@@ -43,7 +43,7 @@ from segment.errors import ColumnNotFoundError, ColumnTypeError, DataError, Opti
 
 #: Columns that hold results of segment commands, never behaviour to cluster on.
 OUTPUT_COLUMNS = ("cluster", "cluster_probability", "outlier_score", "nearest_cluster")
-_LABEL_LIKE = re.compile(r"(^|_)(score|cluster|label|segment|stage|id)$", re.IGNORECASE)
+_LABEL_LIKE = re.compile(r"(^|_)(score|cell|cluster|label|segment|stage|id)$", re.IGNORECASE)
 SKEW_THRESHOLD = 1.0
 
 

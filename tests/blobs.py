@@ -18,20 +18,22 @@ _CENTRES = np.array([
     [4.0, 5.0, 3.5, 2.5],   # texters
     [6.0, 8.5, 2.5, 4.5],   # heavy everything, high value
     [2.0, 3.5, 0.5, 2.0],   # light users
+    [4.5, 7.0, 4.5, 5.0],   # small premium group (1.5 %)
 ])
-_SHARES = np.array([0.34, 0.26, 0.18, 0.12, 0.10])
-_SPREADS = np.array([0.30, 0.35, 0.25, 0.30, 0.20])
+_SHARES = np.array([0.34, 0.26, 0.18, 0.12, 0.10, 0.015])
+_SPREADS = np.array([0.30, 0.35, 0.25, 0.30, 0.20, 0.20])
 
 
 def planted(n: int, *, seed: int = 0, noise: float = 0.03, clusters: int = 5,
-            id_width: int = 8) -> tuple[pl.DataFrame, np.ndarray]:
+            id_width: int = 8, overlap: float = 1.0) -> tuple[pl.DataFrame, np.ndarray]:
     """Return ``(customers, true_cluster)``; ``true_cluster`` is -1 for noise.
 
     Customers are in random order; ``customer_id`` is text such as
-    ``C00000042``.
+    ``C00000042``. ``clusters=6`` adds a small group (1.5 % of customers);
+    ``overlap`` multiplies every cluster's spread (1.5 makes them touch).
     """
     rng = np.random.default_rng(seed)
-    centres, spreads = _CENTRES[:clusters], _SPREADS[:clusters]
+    centres, spreads = _CENTRES[:clusters], _SPREADS[:clusters] * overlap
     shares = _SHARES[:clusters] / _SHARES[:clusters].sum()
     n_noise = int(round(noise * n))
     truth = np.concatenate([rng.choice(clusters, size=n - n_noise, p=shares),

@@ -25,6 +25,6 @@ class CommandCase:
 
 CASES = [
     CommandCase("rfm", "tx_small.csv"),
-    CommandCase("cluster", "customers_small.csv"),
+    CommandCase("cluster", "cluster_customers.csv"),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),
 ]
