@@ -267,7 +267,9 @@ def _check_found(labels: np.ndarray, algorithm: str) -> None:
     hint = ("try a smaller --min-cluster-size or --min-samples, --selection leaf, other --features, "
             "or --algorithm kmeans --k K for a fixed number of groups")
     if found == 0:
-        raise DataError(f"no clusters found: all {labels.size:,} customers are noise at these settings; {hint}")
+        raise DataError(f"no clusters found: at these settings the {labels.size:,} customers form a single "
+                        "group without denser sub-groups, and hdbscan never returns the whole input as one "
+                        f"cluster (all are noise); {hint}")
     raise DataError(f"only a single cluster found ({labels.size - noise:,} customers, {noise:,} noise): "
                     f"the data shows no group structure at these settings; {hint}")
 

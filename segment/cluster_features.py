@@ -99,8 +99,15 @@ def prepare(frame: pl.LazyFrame, *, id: str = "customer_id", features: Sequence[
     require_columns(frame, {"id": id})
     names = _choose(schema, id, features)
     frame = frame.with_row_index("__row__", offset=1)
+    if features is None:
+        _check_left_out(frame, schema, id)
     for name in names:
-        frame = require_numeric(frame, name).with_columns(pl.col(name).fill_nan(None))
+        frame = require_numeric(frame, name)
+        infinite = first_offender(frame, pl.col(name).is_infinite(), name)
+        if infinite is not None:
+            raise DataError(f"feature {name!r} is infinite ({infinite[1]}) in row {infinite[0]}; "
+                            "fix or drop those rows")
+        frame = frame.with_columns(pl.col(name).fill_nan(None))
     _check_ids(frame, id)
     frame, dropped = _check_nulls(frame, names, drop_nulls)
     table = frame.sort(id).collect()
@@ -144,6 +151,25 @@ def _choose(schema: pl.Schema, id: str, features: Sequence[str] | None) -> list[
     return names
 
 
+def _check_left_out(frame: pl.LazyFrame, schema: pl.Schema, id: str) -> None:
+    """Text columns left out of the default features: say so when that looks like a mistake."""
+    for name, dtype in schema.items():
+        if name == id or not (dtype in (pl.String, pl.Null)):
+            continue
+        text = pl.col(name).cast(pl.String).str.strip_chars()
+        row = frame.select(present=text.is_not_null().sum(),
+                           numeric=text.cast(pl.Float64, strict=False).is_not_null().sum()).collect().row(0)
+        present, numeric = row
+        if present == 0:
+            warnings.warn(f"column {name!r} is empty in every row, so it is not a feature", SegmentWarning,
+                          stacklevel=4)
+        elif numeric < present and numeric >= 0.9 * present:
+            bad = first_offender(frame, text.is_not_null() & text.cast(pl.Float64, strict=False).is_null(), name)
+            raise ColumnTypeError(f"column {name!r} looks numeric but row {bad[0]} holds {bad[1]!r}, so it "  # type: ignore[index]
+                                  "would be left out of the features; clean it, or name the features "
+                                  "with --features")
+
+
 def _check_ids(frame: pl.LazyFrame, id: str) -> None:
     nulls = first_offender(frame, pl.col(id).is_null(), id)
     if nulls is not None:
@@ -170,8 +196,9 @@ def _check_nulls(frame: pl.LazyFrame, names: list[str], drop: bool) -> tuple[pl.
     if not drop:
         name, count = next(iter(empty.items()))
         row, _ = first_offender(frame, pl.col(name).is_null(), name)  # type: ignore[misc]
-        raise DataError(f"feature {name!r} is empty (null or NaN) in {count:,} rows, first in row {row}; "
-                        "fill them or pass --drop-nulls")
+        where = f"in row {row}" if count == 1 else f"in {count:,} rows, first in row {row}"
+        raise DataError(f"feature {name!r} is empty (null or NaN) {where}; fill or drop those rows, "
+                        "or pass --drop-nulls")
     kept = frame.drop_nulls(names)
     dropped = total - int(kept.select(pl.len()).collect().item())
     detail = ", ".join(f"{n}: {c:,}" for n, c in empty.items())
