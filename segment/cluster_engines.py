@@ -131,12 +131,16 @@ class KMeansEngine:
 
     def fit(self, X: np.ndarray) -> KMeansEngine:
         from sklearn.cluster import KMeans
+        from threadpoolctl import threadpool_limits
 
         if self.k is None or self.k < 2:
             raise OptionError(f"--k must be 2 or more for --algorithm kmeans, got {self.k}")
         if X.shape[0] < self.k:
             raise DataError(f"only {X.shape[0]:,} customers, fewer than --k {self.k}; lower --k")
-        model = KMeans(n_clusters=self.k, n_init=10, random_state=self.seed).fit(X)
+        # One thread: on a busy machine OpenMP's spinning workers made k-means
+        # 20-50 times slower (measured), and one thread is reproducible.
+        with threadpool_limits(1):
+            model = KMeans(n_clusters=self.k, n_init=10, random_state=self.seed).fit(X)
         self.centers_ = model.cluster_centers_
         self.labels_, dist = self._nearest(X)
         # Distances of fitted members, per group, sorted: the outlier scale.
