@@ -410,16 +410,18 @@ def test_cli_default_fit_sample_matches_library():
 
 
 def test_rfm_piped_into_cluster():
-    """A real pipe: rfm's CSV on stdin, cluster's Arrow stream read by info."""
+    """A real pipe: rfm's CSV on stdin, cluster's Arrow stream (with provenance) on stdout."""
     import json
+
+    import pyarrow.ipc
 
     data = FIXTURES.parent.parent / "examples" / "data" / "cdnow_2500.txt"
     proc = shell(f"segment rfm '{data}' --from ws --amount dollar_value -q "
-                 f"| segment cluster - --noise nearest --to arrow -q | segment info - --json")
+                 f"| segment cluster - --noise nearest --to arrow -q")
     assert proc.returncode == 0, proc.stderr.decode()
-    info = json.loads(proc.stdout)
-    assert info["rows"] == 2500
-    assert {"recency", "cluster", "nearest_cluster"} <= set(info["schema"])
-    prov = info["provenance"]
+    table = pyarrow.ipc.open_stream(proc.stdout).read_all()
+    assert table.num_rows == 2500
+    assert {"recency", "cluster", "nearest_cluster"} <= set(table.column_names)
+    prov = json.loads(table.schema.metadata[b"segment.provenance"])
     assert prov["command"] == "cluster" and prov["details"]["features"] == ["recency", "frequency", "monetary"]
     assert prov["details"]["stats"]["clusters"] >= 2
