@@ -55,22 +55,55 @@ def generate(n: int, path: Path, seed: int) -> None:
     np.save(path.with_suffix(".truth.npy"), truth)
 
 
-def measure(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one process, from GNU time."""
-    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+def _tree_rss_kb(root: int) -> int:
+    """Summed resident memory of *root* and all its descendants (loky workers included)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/status") as fh:
+                kb = next((int(ln.split()[1]) for ln in fh if ln.startswith("VmRSS:")), 0)
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = kb
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def measure(cmd: list[str]) -> dict[str, float]:
+    """Wall and CPU seconds, peak RSS of the main process (GNU time) and of its whole tree (sampled)."""
+    proc = subprocess.Popen(["/usr/bin/time", "-v", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_kb(proc.pid))
+        time.sleep(0.2)
+    err = proc.stderr.read()  # type: ignore[union-attr]
     if proc.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-3000:]}")
-    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", proc.stderr)
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{err[-3000:]}")
+    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", err)
     h, m, s = wall.groups()  # type: ignore[union-attr]
-    return int(h or 0) * 3600 + int(m) * 60 + float(s), int(rss.group(1)) / 1024  # type: ignore[union-attr]
+    field = lambda label: float(re.search(label + r": ([\d.]+)", err).group(1))  # type: ignore[union-attr]  # noqa: E731
+    return {"wall": int(h or 0) * 3600 + int(m) * 60 + float(s),
+            "cpu": field(r"User time \(seconds\)") + field(r"System time \(seconds\)"),
+            "rss": field(r"Maximum resident set size \(kbytes\)") / 1024,
+            "tree_rss": max(peak, field(r"Maximum resident set size \(kbytes\)")) / 1024}
 
 
-def repeat(cmd: list[str], times: int) -> tuple[float, float, list[float]]:
+def repeat(cmd: list[str], times: int) -> dict[str, float | list[float]]:
     runs = [measure(cmd) for _ in range(times)]
-    walls = [w for w, _ in runs]
-    return statistics.median(walls), statistics.median(r for _, r in runs), walls
+    out: dict[str, float | list[float]] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    out["walls"] = [r["wall"] for r in runs]
+    return out
 
 
 # ---------------------------------------------------------------- subcommands run as contenders
@@ -110,12 +143,12 @@ def assign(data: str, fit_rows: int, points: int, result_out: str) -> None:
     size = round(default_min_cluster_size(x.shape[0]) * fit_rows / x.shape[0])
     model = hdbscan.HDBSCAN(min_cluster_size=size, min_samples=10, core_dist_n_jobs=1,
                             prediction_data=True).fit(fit)
-    t = time.perf_counter()
+    w, c = time.perf_counter(), time.process_time()
     ref, _ = approximate_predict(model, new)
-    t_ref = time.perf_counter() - t
-    t = time.perf_counter()
+    t_ref = {"wall": time.perf_counter() - w, "cpu": time.process_time() - c}
+    w, c = time.perf_counter(), time.process_time()
     ours, _, _ = TreeAssigner(model, fit).assign(new)
-    t_ours = time.perf_counter() - t
+    t_ours = {"wall": time.perf_counter() - w, "cpu": time.process_time() - c}
     Path(result_out).write_text(json.dumps({"approximate_predict": t_ref, "tree_assigner": t_ours,
                                             "identical": float((ref == ours).mean()), "points": points,
                                             "fit_rows": fit_rows}))
@@ -153,7 +186,8 @@ def truth_ari(source, data: Path) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=1_000_000)
-    ap.add_argument("--default-n", type=int, default=200_000, help="size for hdbscan's default min_samples")
+    ap.add_argument("--default-n", type=int, default=100_000,
+                    help="size for hdbscan's default min_samples (200,000 peaked at 12.5 GB: not safe when shared)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--assign-points", type=int, default=100_000)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
@@ -164,91 +198,85 @@ def main() -> None:
     generate(args.n, big, seed=2024)
     generate(args.default_n, small, seed=2025)
     me = [PY, __file__]
-    rows: list[tuple[str, str, float, float, str]] = []
     log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
+    rows: list[tuple[str, int, dict, str]] = []
+
+    def run(name: str, n: int, cmd: list[str], times: int = 1) -> dict:
+        log(f"{name}, n={n:,} x{times}")
+        m = repeat(cmd, times) if times > 1 else measure(cmd)
+        note = (f"median of {times}: " + ", ".join(f"{x:.1f}" for x in m["walls"])) if times > 1 else "1 run"
+        rows.append((name, n, m, note))
+        return m
 
     # 1. Large N: segment cluster (repeated) vs the full min_samples=10 fit (once).
-    seg_big = out / "segment_big.parquet"
-    log(f"segment cluster, n={args.n:,} x{args.repeats}")
-    w, r, walls = repeat([*SEGMENT, str(big), "-o", str(seg_big), "-q"], args.repeats)
-    rows.append(("segment cluster (fit sample 50k + assign)", f"{args.n:,}", w, r,
-                 f"median of {args.repeats}: " + ", ".join(f"{x:.1f}" for x in walls)))
-    peer_big = w
-    log(f"plain hdbscan min_samples=10, n={args.n:,}")
-    full_big = out / "plain10_big.npy"
-    w10, r10 = measure([*me, "plain", str(big), "10", str(full_big)])
-    rows.append(("plain hdbscan, min_samples=10 (full fit)", f"{args.n:,}", w10, r10, "1 run"))
-
+    seg_big, full_big = out / "segment_big.parquet", out / "plain10_big.npy"
+    seg = run("segment cluster (defaults)", args.n, [*SEGMENT, str(big), "-o", str(seg_big), "-q"], args.repeats)
+    p10 = run("plain hdbscan, min_samples=10", args.n, [*me, "plain", str(big), "10", str(full_big)])
     # 2. Safe size: hdbscan defaults next to min_samples=10 and segment.
-    seg_small = out / "segment_small.parquet"
-    log(f"segment cluster, n={args.default_n:,} x{args.repeats}")
-    ws, rs, walls_s = repeat([*SEGMENT, str(small), "-o", str(seg_small), "-q"], args.repeats)
-    rows.append(("segment cluster (fit sample 50k + assign)", f"{args.default_n:,}", ws, rs,
-                 f"median of {args.repeats}: " + ", ".join(f"{x:.1f}" for x in walls_s)))
-    log(f"plain hdbscan min_samples=10, n={args.default_n:,}")
-    full_small = out / "plain10_small.npy"
-    w10s, r10s = measure([*me, "plain", str(small), "10", str(full_small)])
-    rows.append(("plain hdbscan, min_samples=10 (full fit)", f"{args.default_n:,}", w10s, r10s, "1 run"))
-    log(f"plain hdbscan defaults, n={args.default_n:,}")
-    dflt_small = out / "plaindefault_small.npy"
-    wd, rd = measure([*me, "plain", str(small), "none", str(dflt_small)])
-    rows.append(("plain hdbscan, default min_samples (= min_cluster_size)", f"{args.default_n:,}", wd, rd, "1 run"))
-
-    # 3. Assignment alone.
+    seg_small, full_small, dflt_small = (out / "segment_small.parquet", out / "plain10_small.npy",
+                                         out / "plaindefault_small.npy")
+    seg_s = run("segment cluster (defaults)", args.default_n,
+                [*SEGMENT, str(small), "-o", str(seg_small), "-q"], args.repeats)
+    p10_s = run("plain hdbscan, min_samples=10", args.default_n, [*me, "plain", str(small), "10", str(full_small)])
+    dflt = run("plain hdbscan, defaults (min_samples = min_cluster_size)", args.default_n,
+               [*me, "plain", str(small), "none", str(dflt_small)])
+    # 3. The assignment step alone, same model, same process.
     log("approximate_predict vs TreeAssigner")
     res = out / "assign.json"
-    measure([*me, "assign", str(big), "50000", str(args.assign_points), str(res)])
+    fit_rows = min(50_000, args.n // 2)
+    measure([*me, "assign", str(big), str(fit_rows), str(min(args.assign_points, args.n - fit_rows)), str(res)])
     a = json.loads(res.read_text())
-
-    # 4. fit-sample sweep at the safe size, against the full fit there.
+    # 4. --fit-sample at the safe size, against the full fit there.
     sweep = []
-    for fs in (25_000, 50_000, 100_000):
-        if fs >= args.default_n:
-            continue
-        path = out / f"segment_fs{fs}.parquet"
-        log(f"segment cluster --fit-sample {fs:,}, n={args.default_n:,}")
-        wf, rf = measure([*SEGMENT, str(small), "-o", str(path), "-q", "--fit-sample", str(fs)])
-        sweep.append((fs, wf, rf, ari(path, full_small), truth_ari(path, small)))
+    for fs in (10_000, 25_000, 50_000):
+        if fs < args.default_n:
+            path = out / f"segment_fs{fs}.parquet"
+            log(f"segment cluster --fit-sample {fs:,}, n={args.default_n:,}")
+            m = measure([*SEGMENT, str(small), "-o", str(path), "-q", "--fit-sample", str(fs)])
+            sweep.append((fs, m, ari(path, full_small), truth_ari(path, small)))
 
-    stamp = datetime.date.today().isoformat()
-    print(f"### segment cluster benchmark ({stamp})\n")
-    print("Machine: 2 cores, 24 GiB, shared with four other agents working at the same time, "
-          "so wall times are noisy; peer ratios come from the same run.\n")
-    print("| contender | customers | wall s | peak RSS MB | runs |")
-    print("|---|---:|---:|---:|---|")
-    for name, n, w_, r_, note in rows:
-        print(f"| {name} | {n} | {w_:.1f} | {r_:.0f} | {note} |")
+    print(f"### segment cluster benchmark ({datetime.date.today().isoformat()})\n")
+    print("Machine: 2 cores, 24 GiB RAM, shared with four other agents working at the same time: wall "
+          "times are noisy (CPU seconds less so); ratios compare contenders measured in the same run. "
+          "Peak RSS is the main process (GNU time); tree RSS adds worker processes (sampled every 0.2 s).\n")
+    print("| contender | customers | wall s | CPU s | peak RSS MB | tree RSS MB | runs |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for name, n, m, note in rows:
+        print(f"| {name} | {n:,} | {m['wall']:.1f} | {m['cpu']:.1f} | {m['rss']:,.0f} | {m['tree_rss']:,.0f} | {note} |")
     print()
     print("| comparison | value |")
     print("|---|---:|")
-    print(f"| wall time, plain hdbscan min_samples=10 / segment, {args.n:,} | {w10 / peer_big:.1f}x |")
-    print(f"| peak RSS, plain hdbscan min_samples=10 / segment, {args.n:,} | {r10 / r:.1f}x |")
-    print(f"| wall time, plain hdbscan defaults / segment, {args.default_n:,} | {wd / ws:.1f}x |")
-    print(f"| peak RSS, plain hdbscan defaults / segment, {args.default_n:,} | {rd / rs:.1f}x |")
+    print(f"| wall, plain hdbscan min_samples=10 / segment, {args.n:,} | {p10['wall'] / seg['wall']:.1f}x |")
+    print(f"| tree RSS, plain hdbscan min_samples=10 / segment, {args.n:,} | "
+          f"{p10['tree_rss'] / seg['tree_rss']:.1f}x |")
+    print(f"| wall, plain hdbscan defaults / segment, {args.default_n:,} | {dflt['wall'] / seg_s['wall']:.1f}x |")
+    print(f"| tree RSS, plain hdbscan defaults / segment, {args.default_n:,} | "
+          f"{dflt['tree_rss'] / seg_s['tree_rss']:.1f}x |")
     print(f"| ARI segment vs full fit (min_samples=10), {args.n:,} | {ari(seg_big, full_big):.4f} |")
     print(f"| ARI segment vs full fit (min_samples=10), {args.default_n:,} | {ari(seg_small, full_small):.4f} |")
     print(f"| ARI segment vs hdbscan defaults, {args.default_n:,} | {ari(seg_small, dflt_small):.4f} |")
     print(f"| ARI full fit min_samples=10 vs hdbscan defaults, {args.default_n:,} | "
           f"{ari(full_small, dflt_small):.4f} |")
-    print(f"| ARI vs planted truth (non-noise), segment, {args.n:,} | {truth_ari(seg_big, big):.4f} |")
+    print(f"| ARI vs planted truth (non-noise): segment / full fit, {args.n:,} | "
+          f"{truth_ari(seg_big, big):.4f} / {truth_ari(full_big, big):.4f} |")
     print()
-    per = lambda t: t / a["points"] * 1e6  # noqa: E731
-    print(f"Assignment of {a['points']:,} customers to a model fitted on {a['fit_rows']:,} "
-          f"(one process, same model):\n")
-    print("| method | seconds | us per customer | labels identical |")
-    print("|---|---:|---:|---:|")
-    print(f"| hdbscan approximate_predict | {a['approximate_predict']:.1f} | {per(a['approximate_predict']):.0f} | |")
-    print(f"| segment TreeAssigner | {a['tree_assigner']:.2f} | {per(a['tree_assigner']):.1f} | "
-          f"{a['identical']:.4%} |")
-    print(f"| ratio | {a['approximate_predict'] / a['tree_assigner']:.0f}x | | |")
+    print(f"Assignment of {a['points']:,} customers to one model fitted on {a['fit_rows']:,} "
+          "(same process; TreeAssigner time includes building its KD-tree):\n")
+    print("| method | wall s | CPU s | CPU us per customer | labels identical |")
+    print("|---|---:|---:|---:|---:|")
+    for key, name in (("approximate_predict", "hdbscan approximate_predict"), ("tree_assigner", "TreeAssigner")):
+        same = f"{a['identical']:.4%}" if key == "tree_assigner" else ""
+        print(f"| {name} | {a[key]['wall']:.2f} | {a[key]['cpu']:.2f} | "
+              f"{a[key]['cpu'] / a['points'] * 1e6:.1f} | {same} |")
+    print(f"| ratio (CPU) | | {a['approximate_predict']['cpu'] / a['tree_assigner']['cpu']:.0f}x | | |")
     print()
     print(f"`--fit-sample` at {args.default_n:,} customers (one run each):\n")
-    print("| fit sample | wall s | peak RSS MB | ARI vs full fit | ARI vs truth (non-noise) |")
-    print("|---:|---:|---:|---:|---:|")
-    for fs, wf, rf, a_full, a_truth in sweep:
-        print(f"| {fs:,} | {wf:.1f} | {rf:.0f} | {a_full:.4f} | {a_truth:.4f} |")
-    print(f"| {args.default_n:,} (full fit, plain hdbscan) | {w10s:.1f} | {r10s:.0f} | 1 | "
-          f"{truth_ari(full_small, small):.4f} |")
+    print("| fit sample | wall s | CPU s | peak RSS MB | ARI vs full fit | ARI vs truth (non-noise) |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for fs, m, a_full, a_truth in sweep:
+        print(f"| {fs:,} | {m['wall']:.1f} | {m['cpu']:.1f} | {m['rss']:,.0f} | {a_full:.4f} | {a_truth:.4f} |")
+    print(f"| all {args.default_n:,} (plain hdbscan, min_samples=10) | {p10_s['wall']:.1f} | {p10_s['cpu']:.1f} | "
+          f"{p10_s['rss']:,.0f} | 1 | {truth_ari(full_small, small):.4f} |")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 Clustering measures distances, so every feature must be numeric, present
 for every customer, not constant, and on a comparable scale:
 
-- ``log="auto"`` applies ``log1p`` to each non-negative feature whose
-  skewness is above 1 (usage and revenue are heavy-tailed: without it the
-  top 1 % of customers decide the distances);
+- ``log="auto"`` applies ``log1p`` to each non-negative feature with more
+  than two distinct values whose skewness is above 1 (usage and revenue
+  are heavy-tailed: without it the top 1 % of customers decide the
+  distances);
 - ``scale="robust"`` centres on the median and divides by the
   interquartile range (falling back to the standard deviation, with a
   warning, when more than half the customers share one value);
@@ -102,6 +103,9 @@ def prepare(frame: pl.LazyFrame, *, id: str = "customer_id", features: Sequence[
     if features is None:
         _check_left_out(frame, schema, id)
     for name in names:
+        if schema[name] == pl.String:
+            # A blank cell is a missing value (as in the IBM Telco extract), not a type error.
+            frame = frame.with_columns(pl.col(name).str.strip_chars().replace("", None))
         frame = require_numeric(frame, name)
         infinite = first_offender(frame, pl.col(name).is_infinite(), name)
         if infinite is not None:
@@ -156,7 +160,7 @@ def _check_left_out(frame: pl.LazyFrame, schema: pl.Schema, id: str) -> None:
     for name, dtype in schema.items():
         if name == id or not (dtype in (pl.String, pl.Null)):
             continue
-        text = pl.col(name).cast(pl.String).str.strip_chars()
+        text = pl.col(name).cast(pl.String).str.strip_chars().replace("", None)
         row = frame.select(present=text.is_not_null().sum(),
                            numeric=text.cast(pl.Float64, strict=False).is_not_null().sum()).collect().row(0)
         present, numeric = row
@@ -215,8 +219,10 @@ def _skewness(x: np.ndarray) -> float:
 def _log_choice(raw: np.ndarray, names: list[str], log: str | Sequence[str], rows: np.ndarray) -> list[str]:
     if isinstance(log, str):
         if log == "auto":
+            # Two-valued features (flags) are skewed but gain nothing from a log.
             return [n for j, n in enumerate(names)
-                    if raw[:, j].min() >= 0 and _skewness(raw[:, j]) > SKEW_THRESHOLD]
+                    if raw[:, j].min() >= 0 and _skewness(raw[:, j]) > SKEW_THRESHOLD
+                    and np.unique(raw[:, j]).size > 2]
         if log == "none":
             return []
         log = [part.strip() for part in log.split(",") if part.strip()]

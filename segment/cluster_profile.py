@@ -74,7 +74,12 @@ def _cohens_d(x: np.ndarray, inside: np.ndarray) -> float:
     dof = a.size + b.size - 2
     pooled = ((a.size - 1) * a.var(ddof=1 if a.size > 1 else 0)
               + (b.size - 1) * b.var(ddof=1 if b.size > 1 else 0)) / max(dof, 1)
-    return float((a.mean() - b.mean()) / np.sqrt(pooled)) if pooled > 0 else 0.0
+    diff = a.mean() - b.mean()
+    # Constant groups leave rounding residue (~1e-32) instead of an exact 0;
+    # treat that as no spread so a 0/1 feature gives +-inf, not 1e16.
+    if pooled <= 1e-20 * max(1.0, diff * diff):
+        return float(np.sign(diff) * np.inf) if abs(diff) > 1e-12 else 0.0
+    return float(diff / np.sqrt(pooled))
 
 
 def _distinctive(diffs: np.ndarray, names: list[str]) -> str:

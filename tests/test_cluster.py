@@ -279,6 +279,50 @@ def test_standardised_difference_is_cohens_d():
     assert prof.filter(pl.col("cluster") == 1)["distinctive"].item().startswith("f +")
 
 
+def test_flag_feature_difference_is_infinite_not_1e16_regression():
+    """A cluster made only of SeniorCitizen=1 against a rest of 0s showed +7584827925202255.0."""
+    from segment.cluster_profile import profile
+
+    flag = np.array([[1.0]] * 50 + [[0.0]] * 150)
+    flag = (flag - 0.0) / 0.43  # scaled, as the clustering sees it: constant groups keep rounding residue
+    labels = np.repeat([0, 1], [50, 150])
+    prof = profile(flag, flag, labels, ["senior"])
+    assert prof["senior_diff"].to_list() == [np.inf, -np.inf]
+    assert prof["distinctive"].to_list() == ["senior +inf", "senior -inf"]
+
+
+def test_log_auto_skips_two_valued_flags():
+    rng = np.random.default_rng(2)
+    frame = pl.DataFrame({"customer_id": np.arange(500), "senior": (rng.uniform(size=500) < 0.15).astype(int),
+                          "spend": rng.lognormal(3, 1, 500)})
+    with pytest.warns(UserWarning, match="'senior' has an interquartile range of 0"):
+        assert prepare(frame.lazy())[1].log == ["spend"]
+
+
+def test_blank_cells_are_missing_values(tmp_path):
+    path = tmp_path / "blank.csv"
+    path.write_text("customer_id,tenure,total\na,1,10.5\nb,2, \nc,3,30\nd,4,41\n")
+    with pytest.raises(DataError, match="'total' is empty .* in row 2"):
+        prepare(pl.scan_csv(path), features=["tenure", "total"])
+    with pytest.warns(UserWarning, match="dropped 1 rows"):
+        table, feats = prepare(pl.scan_csv(path), features=["tenure", "total"], drop_nulls=True)
+    assert table["customer_id"].to_list() == ["a", "c", "d"] and feats.raw[:, 1].tolist() == [10.5, 30, 41]
+
+
+@pytest.mark.shared
+def test_ibm_telco_customers():
+    from tests.conftest import shared
+
+    path = shared("telco-churn-ibm", "WA_Fn-UseC_-Telco-Customer-Churn.csv")
+    with pytest.warns(UserWarning, match="dropped 11 rows with empty features .TotalCharges: 11"):
+        res = cluster(pl.scan_csv(path), id="customerID", features=["tenure", "MonthlyCharges", "TotalCharges"],
+                      drop_nulls=True, min_cluster_size=350)
+    assert res.stats["customers"] == 7032 and res.stats["clusters"] >= 2
+    # Clusters differ on what they were made from: tenure medians are far apart.
+    medians = res.profile.filter(pl.col("cluster") >= 0)["tenure_median"]
+    assert medians.max() - medians.min() >= 24
+
+
 def test_jaccard_hand_computed():
     # Cluster 0 = rows {0,1,2}; refit cluster 9 = {1,2,3}: 2/4. Cluster 1 = {3,4}; refit 8 = {4}: 1/2.
     got = jaccard_table(np.array([0, 0, 0, 1, 1, -1]), np.array([-1, 9, 9, 9, 8, 8]), 2)
