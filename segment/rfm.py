@@ -61,7 +61,7 @@ import polars as pl
 
 from segment import binning
 from segment.columns import first_offender, parse_dates, require_columns, require_numeric
-from segment.errors import DataError, OptionError, SegmentWarning
+from segment.errors import DataError, EmptyInputError, OptionError, SegmentWarning
 from segment.rfm_segments import SegmentRule, check_fits, default_segments, segment_expr
 
 METRICS = ("recency", "frequency", "monetary")
@@ -174,6 +174,8 @@ def rfm(
     lf = parse_dates(lf, date, date_format)
 
     last_seen = lf.select(pl.col(date).max()).collect().item()
+    if last_seen is None:
+        raise EmptyInputError("no transactions to score (the input has no rows with a customer id)")
     if as_of is None:
         as_of = last_seen + timedelta(days=1)
     elif isinstance(as_of, str):
