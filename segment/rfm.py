@@ -197,6 +197,9 @@ def rfm(
     table = per_customer.filter(pl.col("frequency") > 0)
     if table.height == 0:
         raise DataError(f"no purchases found: every {amount!r} is negative")
+    # Sums of prices x quantities carry binary noise (334.40000000000003);
+    # six decimals keep every currency exact and the CSV readable.
+    table = table.with_columns(pl.col("monetary").round(6))
     if monetary == "mean":
         table = table.with_columns(pl.col("monetary") / pl.col("frequency"))
 
