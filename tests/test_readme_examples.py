@@ -67,8 +67,8 @@ def test_readme_examples_run_and_match(workdir):
         assert proc.returncode == 0, f"$ {cmd}\n{proc.stderr}"
         if expected:
             actual = (proc.stdout + proc.stderr).rstrip("\n").splitlines()
-            assert matches(expected, actual), (  # `python -m tests.test_readme_examples` updates
-
+            # `make docs` (python -m tests.test_readme_examples) rewrites the README outputs.
+            assert matches(expected, actual), (
                 f"README example output differs for:\n$ {cmd}\n--- README\n" + "\n".join(expected)
                 + "\n--- actual\n" + "\n".join(actual))
 
