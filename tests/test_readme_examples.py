@@ -22,25 +22,31 @@ from tests.conftest import ROOT
 README = (ROOT / "README.md").read_text()
 
 
-def examples() -> list[tuple[str, list[str]]]:
-    out: list[tuple[str, list[str]]] = []
-    for block in re.findall(r"```console\n(.*?)```", README, re.S):
-        lines = block.rstrip("\n").splitlines()
-        i = 0
-        while i < len(lines):
-            if not lines[i].startswith("$ "):
-                raise AssertionError(f"console block line is not a command: {lines[i]!r}")
-            cmd = lines[i][2:]
-            while cmd.endswith("\\"):
-                i += 1
-                cmd = cmd[:-1] + " " + lines[i].strip()
+def parse_block(body: str) -> list[tuple[str, list[str], list[str]]]:
+    """(command, expected output lines, the command's own README lines) per example."""
+    out = []
+    lines = body.rstrip("\n").splitlines()
+    i = 0
+    while i < len(lines):
+        if not lines[i].startswith("$ "):
+            raise AssertionError(f"console block line is not a command: {lines[i]!r}")
+        start, cmd = i, lines[i][2:]
+        while cmd.endswith("\\"):
             i += 1
-            expected = []
-            while i < len(lines) and not lines[i].startswith("$ "):
-                expected.append(lines[i])
-                i += 1
-            out.append((cmd, expected))
+            cmd = cmd[:-1] + " " + lines[i].strip()
+        i += 1
+        own = lines[start:i]
+        expected = []
+        while i < len(lines) and not lines[i].startswith("$ "):
+            expected.append(lines[i])
+            i += 1
+        out.append((cmd, expected, own))
     return out
+
+
+def examples() -> list[tuple[str, list[str]]]:
+    return [(cmd, expected) for block in re.findall(r"```console\n(.*?)```", README, re.S)
+            for cmd, expected, _ in parse_block(block)]
 
 
 def matches(expected: list[str], actual: list[str]) -> bool:
@@ -93,22 +99,9 @@ def update_readme() -> None:
         for k, piece in enumerate(pieces):
             if not piece.startswith("```console"):
                 continue
-            body = piece[len("```console\n"):-3]
             new_lines: list[str] = []
-            lines = body.rstrip("\n").splitlines()
-            i = 0
-            while i < len(lines):
-                start = i
-                cmd = lines[i][2:]
-                while cmd.endswith("\\"):
-                    i += 1
-                    cmd = cmd[:-1] + " " + lines[i].strip()
-                i += 1
-                expected = []
-                while i < len(lines) and not lines[i].startswith("$ "):
-                    expected.append(lines[i])
-                    i += 1
-                new_lines += lines[start:start + (i - start - len(expected))]
+            for cmd, expected, own in parse_block(piece[len("```console\n"):-3]):
+                new_lines += own
                 proc = run_example(cmd, work)
                 if proc.returncode != 0:
                     raise SystemExit(f"$ {cmd}\n{proc.stderr}")
