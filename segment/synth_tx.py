@@ -4,8 +4,9 @@ For every panel row with revenue above zero the amounts of that month's
 transactions sum exactly (to the cent) to the row's revenue:
 
 - postpaid lines pay one bill (``bill_payment``) on a random day of the month;
-- prepaid lines top up 1 + Poisson(1.2) times (at most 6, ``recharge``),
-  splitting the month's revenue at random;
+- prepaid lines top up 1 + Poisson(1.2) times (at most 6, and at most one
+  top-up per 3.00 of revenue; ``recharge``), splitting the month's revenue
+  at random;
 - in a small share of months (0.4%) a payment is too large by some amount
   that is refunded later the same month (``refund``, a negative amount).
 
@@ -27,6 +28,7 @@ from segment import synth_world as w
 
 KINDS = ("bill_payment", "recharge", "refund")
 MAX_RECHARGES = 6
+MIN_RECHARGE_CENTS = 300
 
 
 def payments(rng: np.random.Generator, *, line: np.ndarray, cents: np.ndarray, days: np.ndarray,
@@ -40,10 +42,11 @@ def payments(rng: np.random.Generator, *, line: np.ndarray, cents: np.ndarray, d
     """
     rows = len(cents)
     k = np.where(prepaid, 1 + np.minimum(rng.poisson(w.RECHARGE_EXTRA_MEAN, rows), MAX_RECHARGES - 1), 1)
-    k = np.minimum(k, cents)  # never a zero-cent recharge
+    # Top-ups are worth a few currency units at least: light users top up once.
+    k = np.minimum(k, np.maximum(1, cents // MIN_RECHARGE_CENTS))
     owner = np.repeat(np.arange(rows), k)
-    # Random split of the month's cents: exponential weights, floor, remainder to the first.
-    weight = rng.exponential(size=len(owner))
+    # Random split of the month's cents (gamma weights: top-ups of similar size), floor, remainder to the first.
+    weight = rng.gamma(4.0, size=len(owner))
     total = np.bincount(owner, weights=weight, minlength=rows)
     share = np.floor(weight / total[owner] * cents[owner]).astype(np.int64)
     share = np.maximum(share, 1)
