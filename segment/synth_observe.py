@@ -5,7 +5,7 @@ days-in-month factor (usage only) x log-normal noise with mean 1, rounded
 the way billing extracts round (0.1 minute, 0.1 MB, whole SMS, cents).
 Exact zeros (suspended, silent and cancellation months) stay zero. SMS
 counts are Poisson around their level, and a small share of them is missing
-(null) as when the SMSC feed has a gap. Complaints are Poisson counts whose
+(null) as when the SMSC feed has a gap (only in months with traffic). Complaints are Poisson counts whose
 rate rises while a churn path runs and for fibre customers without tech
 support.
 
@@ -71,7 +71,8 @@ def observe(rng: np.random.Generator, lines: Lines, paths: Paths, *, start_month
     data = usage(paths.data, "data_mb")
     rate = paths.sms * w.SEASON["sms"][cal][None, :] * dayf * lognormal_noise(rng, (n, M), sd["sms"])
     sms = rng.poisson(rate).astype(np.float64)
-    sms[rng.random((n, M)) < w.SMS_MISSING] = np.nan
+    # Gaps hit only months with traffic, so a quiet month is never mistaken for a gap.
+    sms[(rng.random((n, M)) < w.SMS_MISSING) & (paths.voice + paths.data > 0)] = np.nan
     rev_sd = np.where(lines.prepaid, sd["revenue_prepaid"], sd["revenue_postpaid"])[:, None]
     revenue = paths.revenue * w.SEASON["revenue"][cal][None, :] * lognormal_noise(rng, (n, M), rev_sd, w.NOISE_RHO)
     revenue = np.round(revenue, 2)

@@ -172,7 +172,7 @@ SEASON = {
     "revenue": np.array([1.00, 1.00, 1.00, 1.00, 1.00, 1.00, 1.01, 1.02, 1.00, 1.00, 1.00, 1.03]),
 }
 #: Missing values, where real extracts have them: SMS counts come from a
-#: separate SMSC feed with gaps.
+#: separate SMSC feed with gaps (share of months with traffic).
 SMS_MISSING = 0.003
 #: Complaints per month: base rate, multiplied while a churn path runs and
 #: for fibre customers without tech support.
