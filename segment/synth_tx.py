@@ -74,5 +74,6 @@ def payments(rng: np.random.Generator, *, line: np.ndarray, cents: np.ndarray, d
     day = np.r_[day, r_day.astype(np.int64)]
     kind = np.r_[kind, np.full(len(r_rows), 2)]
 
-    order = np.lexsort((kind, day, owner))
+    # One integer key (row, day, refund last) sorts faster than a lexsort; stable for equal keys.
+    order = np.argsort((owner.astype(np.int64) * 64 + day * 2 + (kind == 2)), kind="stable")
     return line[owner][order], day[order], share[order], kind[order].astype(np.int8)
