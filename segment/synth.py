@@ -67,9 +67,10 @@ S, F, I32, D = pl.String, pl.Float64, pl.Int32, pl.Date
 SCHEMAS: dict[str, dict[str, Any]] = {
     "panel": {"customer_id": S, "month": D, "voice_min": F, "data_mb": F, "sms": I32, "revenue": F,
               "status": S, "plan": S, "channel": S, "identity": S, "complaints": I32, "activation": D},
-    "customers": {"customer_id": S, "identity": S, "plan": S, "contract": S, **dict.fromkeys(ADDONS, S),
-                  "payment_method": S, "channel": S, "gender": S, "age_band": S, "activation": D,
-                  "last_month": D, "status": S, "tenure_months": I32, "monthly_charges": F,
+    # Like the public churn sets: one row per line, no keys or dates that give the churn flag away.
+    "customers": {"customer_id": S, "plan": S, "contract": S, **dict.fromkeys(ADDONS, S),
+                  "payment_method": S, "channel": S, "gender": S, "age_band": S, "tenure_months": I32,
+                  "monthly_charges": F,
                   "total_charges": F, "avg_voice_min": F, "avg_data_mb": F, "avg_sms": F, "arpu": F,
                   "churn": S},
     "transactions": {"customer_id": S, "date": D, "amount": F, "kind": S},
@@ -242,7 +243,7 @@ def _block(spec: Synth, k: int, first: int, n: int, width: int) -> dict[str, pl.
             "latent_revenue": paths.revenue[ex],
         }, schema=SCHEMAS["truth_panel"])
     if "customers" in spec.tables:
-        out["customers"] = _customers(line, lines, paths, obs, months)
+        out["customers"] = _customers(line, lines, paths, obs)
     if "truth_customers" in spec.tables:
         ids_s = line["customer_id"]
         out["truth_customers"] = pl.DataFrame({
@@ -290,8 +291,8 @@ def _panel(rows: pl.DataFrame, months: pl.Series, li: np.ndarray, mj: np.ndarray
     }, schema=SCHEMAS["panel"])
 
 
-def _customers(line: pl.DataFrame, lines: Lines, paths: Paths, obs: Observed, months: pl.Series) -> pl.DataFrame:
-    n, M = paths.exists.shape
+def _customers(line: pl.DataFrame, lines: Lines, paths: Paths, obs: Observed) -> pl.DataFrame:
+    M = paths.exists.shape[1]
     j = np.arange(M)[None, :]
     tenure = j - lines.activation[:, None] + 1
     rows = paths.exists.sum(axis=1)
@@ -313,19 +314,15 @@ def _customers(line: pl.DataFrame, lines: Lines, paths: Paths, obs: Observed, mo
     before = np.maximum(-lines.activation, 0)  # months billed before the panel started
     total = np.round(revenue_sum + before * lines.level[:, 3], 2)
     last_tenure = paths.last - lines.activation + 1
-    status = paths.status[np.arange(n), paths.last]
     yes_no = pl.Series(["no", "yes"])
     return pl.DataFrame({
-        "customer_id": line["customer_id"], "identity": line["identity"], "plan": line["plan"],
+        "customer_id": line["customer_id"], "plan": line["plan"],
         "contract": _labels(CONTRACTS, lines.contract),
         **{a: yes_no.gather(lines.addons[:, i].astype(np.int64)) for i, a in enumerate(ADDONS)},
         "payment_method": _labels(PAYMENTS, lines.payment),
         "channel": line["channel"],
         "gender": _labels(GENDERS, lines.gender),
         "age_band": _labels(AGE_BANDS, lines.age),
-        "activation": line["activation"],
-        "last_month": months.gather(paths.last),
-        "status": _labels(STATUSES, status.astype(np.int64)),
         "tenure_months": pl.Series(last_tenure, dtype=pl.Int32),
         "monthly_charges": np.round(fees, 2),
         # As in billing extracts, a line in its first month has no total yet.
