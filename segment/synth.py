@@ -45,43 +45,23 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from segment import synth_tables as tables
 from segment import synth_world as w
 from segment.errors import OptionError, SegmentWarning
 from segment.synth_effects import truth_effects
-from segment.synth_lines import (ADDONS, AGE_BANDS, CHANNELS, CONTRACTS, GENDERS, PAYMENTS, Lines, draw_lines,
-                                 identity_keys)
-from segment.synth_observe import Observed, observe
-from segment.synth_paths import (KINDS, STATUSES, Paths, activation_dates, draw_paths, match_reentries,
-                                 month_start)
-from segment.synth_truth import DECLINE_SUBTYPES, EXIT, EXIT_SUBTYPES, STAGES, lifecycle_truth
-from segment.synth_tx import KINDS as TX_KINDS
-from segment.synth_tx import payments
+from segment.synth_lines import CHANNELS, draw_lines, identity_keys
+from segment.synth_observe import observe
+from segment.synth_paths import activation_dates, draw_paths, match_reentries, month_start
+from segment.synth_tables import SCHEMAS
+from segment.synth_truth import STAGES, lifecycle_truth
+
+__all__ = ["BLOCK", "SCHEMAS", "TABLES", "Synth", "synth"]
 
 TABLES = ("panel", "customers", "transactions", "truth_panel", "truth_customers", "truth_effects")
 #: Customers per generated block; fixed so that the data do not depend on how they are written.
 BLOCK = 10_000
 MAX_MONTHS = 240
 Progress = Callable[[str, int, int | None], None]
-
-S, F, I32, D = pl.String, pl.Float64, pl.Int32, pl.Date
-SCHEMAS: dict[str, dict[str, Any]] = {
-    "panel": {"customer_id": S, "month": D, "voice_min": F, "data_mb": F, "sms": I32, "revenue": F,
-              "status": S, "plan": S, "channel": S, "identity": S, "complaints": I32, "activation": D},
-    # Like the public churn sets: one row per line, no keys or dates that give the churn flag away.
-    "customers": {"customer_id": S, "plan": S, "contract": S, **dict.fromkeys(ADDONS, S),
-                  "payment_method": S, "channel": S, "gender": S, "age_band": S, "tenure_months": I32,
-                  "monthly_charges": F,
-                  "total_charges": F, "avg_voice_min": F, "avg_data_mb": F, "avg_sms": F, "arpu": F,
-                  "churn": S},
-    "transactions": {"customer_id": S, "date": D, "amount": F, "kind": S},
-    "truth_panel": {"customer_id": S, "month": D, "true_stage": S, "true_decline_subtype": S,
-                    "true_exit_subtype": S, "true_tenure": I32, "latent_voice_min": F, "latent_data_mb": F,
-                    "latent_revenue": F},
-    "truth_customers": {"customer_id": S, "identity": S, "true_cluster": I32, "true_group": S,
-                        "true_churn_probability": F, "true_path": S, "true_path_start": D,
-                        "true_exit_subtype": S, "reentry_of": S, "reentered_as": S},
-}
-
 
 @dataclass
 class Synth:
@@ -195,13 +175,6 @@ def _parse_start(value: str | date) -> date:
 # ---------------------------------------------------------------- one block
 
 
-def _labels(labels: Sequence[str | None], codes: np.ndarray) -> pl.Series:
-    """Text labels for integer codes; code -1 gives null."""
-    table = pl.Series([*labels, None], dtype=pl.String)
-    idx = np.where(codes < 0, len(labels), codes).astype(np.int64)
-    return table.gather(idx)
-
-
 def _block(spec: Synth, k: int, first: int, n: int, width: int) -> dict[str, pl.DataFrame]:
     rng = np.random.default_rng([spec.seed, k])
     M, y, mo = spec.months, spec.start.year, spec.start.month
@@ -216,52 +189,26 @@ def _block(spec: Synth, k: int, first: int, n: int, width: int) -> dict[str, pl.
     ids = (pl.lit("C") + pl.Series(lines.index).cast(pl.String).str.zfill(width))
     line = pl.DataFrame({"i": lines.index}).select(customer_id=ids).with_columns(
         identity=pl.Series(identity_keys(spec.seed, person)).cast(pl.String),
-        plan=_labels(w.PLANS, lines.plan),
-        channel=_labels(CHANNELS, lines.channel),
+        plan=tables.labels(w.PLANS, lines.plan),
+        channel=tables.labels(CHANNELS, lines.channel),
         activation=pl.Series(activation_dates(lines, y, mo)[0]),
     )
     months = pl.Series(month_start(y, mo, np.arange(M)))
     li, mj = np.nonzero(paths.exists)
     reentered = reentered_as >= 0
-    exit_code = reentered.astype(np.int64)  # into EXIT_SUBTYPES
 
     out: dict[str, pl.DataFrame] = {}
     rows = line.select(pl.all().gather(pl.Series(li)))
     if "panel" in spec.tables:
-        out["panel"] = _panel(rows, months, li, mj, paths, obs)
+        out["panel"] = tables.panel(rows, months, li, mj, paths, obs)
     if "truth_panel" in spec.tables:
-        ex = paths.exists
-        stage_rows = stage[ex]
-        out["truth_panel"] = pl.DataFrame({
-            "customer_id": rows["customer_id"],
-            "month": months.gather(mj),
-            "true_stage": _labels(STAGES, stage_rows.astype(np.int64)),
-            "true_decline_subtype": _labels(DECLINE_SUBTYPES[1:], sub[ex].astype(np.int64) - 1),
-            "true_exit_subtype": _labels(EXIT_SUBTYPES, np.where(stage_rows == EXIT, exit_code[li], -1)),
-            "true_tenure": pl.Series(tenure[ex], dtype=pl.Int32),
-            "latent_voice_min": paths.voice[ex], "latent_data_mb": paths.data[ex],
-            "latent_revenue": paths.revenue[ex],
-        }, schema=SCHEMAS["truth_panel"])
+        out["truth_panel"] = tables.truth_panel(rows, months, li, mj, paths, stage, sub, tenure, reentered)
     if "customers" in spec.tables:
-        out["customers"] = _customers(line, lines, paths, obs)
+        out["customers"] = tables.customers(line, lines, paths, obs)
     if "truth_customers" in spec.tables:
-        ids_s = line["customer_id"]
-        out["truth_customers"] = pl.DataFrame({
-            "customer_id": ids_s, "identity": line["identity"],
-            "true_cluster": pl.Series(lines.group, dtype=pl.Int32),
-            "true_group": _labels([g.name for g in w.GROUPS], lines.group.astype(np.int64)).fill_null("noise"),
-            "true_churn_probability": 1 / (1 + np.exp(-lines.churn_logit)),
-            "true_path": _labels(KINDS, paths.kind.astype(np.int64)),
-            "true_path_start": months.gather(np.maximum(paths.start, 0)).to_frame("d").select(
-                pl.when(pl.Series(paths.start >= 0)).then(pl.col("d"))).to_series(),
-            "true_exit_subtype": _labels(EXIT_SUBTYPES, np.where(paths.churn, exit_code, -1)),
-            "reentry_of": ids_s.gather(np.maximum(reentry_of, 0)).to_frame("x").select(
-                pl.when(pl.Series(reentry_of >= 0)).then(pl.col("x"))).to_series(),
-            "reentered_as": ids_s.gather(np.maximum(reentered_as, 0)).to_frame("x").select(
-                pl.when(pl.Series(reentered)).then(pl.col("x"))).to_series(),
-        }, schema=SCHEMAS["truth_customers"])
+        out["truth_customers"] = tables.truth_customers(line, months, lines, paths, reentry_of, reentered_as)
     if "transactions" in spec.tables:
-        out["transactions"] = _transactions(rng, rows, months, li, mj, lines, paths, obs)
+        out["transactions"] = tables.transactions(rng, rows, months, li, mj, lines, paths, obs)
 
     spec.stats["customers"] += n
     spec.stats["churned"] += int(paths.churn.sum())
@@ -270,82 +217,3 @@ def _block(spec: Synth, k: int, first: int, n: int, width: int) -> dict[str, pl.
     for s, c in zip(STAGES, counts, strict=True):
         spec.stats["stages"][s] += int(c)
     return out
-
-
-def _panel(rows: pl.DataFrame, months: pl.Series, li: np.ndarray, mj: np.ndarray, paths: Paths,
-           obs: Observed) -> pl.DataFrame:
-    ex = paths.exists
-    return pl.DataFrame({
-        "customer_id": rows["customer_id"],
-        "month": months.gather(mj),
-        "voice_min": obs.voice[ex],
-        "data_mb": obs.data[ex],
-        "sms": pl.Series(obs.sms[ex]).fill_nan(None).cast(pl.Int32),
-        "revenue": obs.revenue[ex],
-        "status": _labels(STATUSES, paths.status[ex].astype(np.int64)),
-        "plan": rows["plan"],
-        "channel": rows["channel"],
-        "identity": rows["identity"],
-        "complaints": pl.Series(obs.complaints[ex], dtype=pl.Int32),
-        "activation": rows["activation"],
-    }, schema=SCHEMAS["panel"])
-
-
-def _customers(line: pl.DataFrame, lines: Lines, paths: Paths, obs: Observed) -> pl.DataFrame:
-    M = paths.exists.shape[1]
-    j = np.arange(M)[None, :]
-    tenure = j - lines.activation[:, None] + 1
-    rows = paths.exists.sum(axis=1)
-    # Usage averages: months active with some usage, leaving out the (partial)
-    # activation month unless it is the only one.
-    used = paths.exists & (paths.status == 0) & (obs.voice + obs.data > 0)
-    typical = used & ~((tenure == 1) & (rows > 1)[:, None])
-    typical = np.where(typical.any(axis=1)[:, None], typical, used)
-
-    def mean(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        mask = mask & ~np.isnan(x)
-        cnt = mask.sum(axis=1)
-        tot = np.where(mask, x, 0.0).sum(axis=1)
-        return np.where(cnt > 0, tot / np.maximum(cnt, 1), 0.0)
-
-    fees = np.array([w.PLAN_FEE[p] for p in w.PLANS])[lines.plan]
-    fees = fees + lines.addons.astype(np.float64) @ np.array([v[2] for v in w.ADDONS.values()])
-    revenue_sum = np.where(paths.exists, obs.revenue, 0.0).sum(axis=1)
-    before = np.maximum(-lines.activation, 0)  # months billed before the panel started
-    total = np.round(revenue_sum + before * lines.level[:, 3], 2)
-    last_tenure = paths.last - lines.activation + 1
-    yes_no = pl.Series(["no", "yes"])
-    return pl.DataFrame({
-        "customer_id": line["customer_id"], "plan": line["plan"],
-        "contract": _labels(CONTRACTS, lines.contract),
-        **{a: yes_no.gather(lines.addons[:, i].astype(np.int64)) for i, a in enumerate(ADDONS)},
-        "payment_method": _labels(PAYMENTS, lines.payment),
-        "channel": line["channel"],
-        "gender": _labels(GENDERS, lines.gender),
-        "age_band": _labels(AGE_BANDS, lines.age),
-        "tenure_months": pl.Series(last_tenure, dtype=pl.Int32),
-        "monthly_charges": np.round(fees, 2),
-        # As in billing extracts, a line in its first month has no total yet.
-        "total_charges": pl.Series(np.where(last_tenure > 1, total, np.nan)).fill_nan(None),
-        "avg_voice_min": np.round(mean(obs.voice, typical), 2),
-        "avg_data_mb": np.round(mean(obs.data, typical), 2),
-        "avg_sms": np.round(mean(obs.sms, typical), 2),
-        "arpu": np.round(mean(obs.revenue, typical), 2),
-        "churn": yes_no.gather(paths.churn.astype(np.int64)),
-    }, schema=SCHEMAS["customers"])
-
-
-def _transactions(rng: np.random.Generator, rows: pl.DataFrame, months: pl.Series, li: np.ndarray,
-                  mj: np.ndarray, lines: Lines, paths: Paths, obs: Observed) -> pl.DataFrame:
-    revenue = obs.revenue[paths.exists]
-    billed = np.flatnonzero(revenue > 0)
-    cents = np.round(revenue[billed] * 100).astype(np.int64)
-    row, day, amount, kind = payments(rng, line=billed, cents=cents, days=paths.days[mj[billed]],
-                                      prepaid=lines.prepaid[li[billed]])
-    dates = months.to_numpy()[mj[row]] + (day - 1).astype("timedelta64[D]")
-    return pl.DataFrame({
-        "customer_id": rows["customer_id"].gather(row),
-        "date": pl.Series(dates),
-        "amount": amount / 100,
-        "kind": _labels(TX_KINDS, kind.astype(np.int64)),
-    }, schema=SCHEMAS["transactions"])
