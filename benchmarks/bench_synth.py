@@ -38,7 +38,8 @@ n, months, out = int(sys.argv[1]), 24, sys.argv[2]
 rng = np.random.default_rng(1)
 rows = n * months
 cid = pl.Series(np.repeat(np.arange(n), months)).cast(pl.String).str.zfill(7)
-month = pl.Series((np.tile(np.arange(months), n).astype("timedelta64[M]") + np.datetime64("2023-01", "M")).astype("datetime64[D]"))
+offsets = np.tile(np.arange(months), n).astype("timedelta64[M]")
+month = pl.Series((np.datetime64("2023-01", "M") + offsets).astype("datetime64[D]"))
 df = pl.DataFrame({
     "customer_id": "C" + cid, "month": month,
     "voice_min": np.round(rng.lognormal(5, 1, rows), 1), "data_mb": np.round(rng.lognormal(7, 1.5, rows), 1),

@@ -17,18 +17,20 @@ EXAMPLE = "segment synth --customers 2000 --seed 1 --out synth/"
 
 
 def command(
-    output: Annotated[str, typer.Option("--out", "-o", help="Folder for the tables (created if missing).",
-                                        rich_help_panel=opt.IO_PANEL, show_default=False)],
+    output: Annotated[str, typer.Option(
+        "--out", "--output", "-o", help="Folder for the tables (created if missing; its parent must exist).",
+        rich_help_panel=opt.IO_PANEL, show_default=False)],
     to: Annotated[opt.OutFormat | None, typer.Option(
-        "--to", "--format", help="Format of every table [default: parquet].",
+        "--to", "--format", help="Format of every table \\[default: parquet].",
         rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
-    customers: Annotated[int, typer.Option(help="Customer lines (customer_id), re-entered persons' new lines included.")] = 2000,
+    customers: Annotated[int, typer.Option(
+        help="Customer lines (customer_id), re-entered persons' new lines included.")] = 2000,
     months: Annotated[int, typer.Option(help="Panel months (1-240).")] = 24,
     seed: opt.Seed = 0,
     start: Annotated[str, typer.Option(help="First panel month, YYYY-MM.")] = "2023-01",
     tables: Annotated[str | None, typer.Option(
         help="Comma-separated subset of: panel, customers, transactions, truth_panel, truth_customers, "
-        "truth_effects [default: all].", show_default=False)] = None,
+        "truth_effects \\[default: all].", show_default=False)] = None,
     verbose: opt.Verbose = False,
     quiet: opt.Quiet = False,
 ) -> None:

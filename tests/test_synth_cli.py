@@ -77,7 +77,8 @@ def test_same_seed_same_bytes_and_provenance(cli, tmp_path):
 
 
 def test_arrow_files_carry_provenance(cli, tmp_path):
-    assert cli(["synth", "--customers", "50", "--months", "12", "--out", tmp_path, "--to", "arrow", "-q"]).exit_code == 0
+    result = cli(["synth", "--customers", "50", "--months", "12", "--out", tmp_path, "--to", "arrow", "-q"])
+    assert result.exit_code == 0, result.stderr
     prov = read_table(tmp_path / "customers.arrow").provenance
     assert prov["command"] == "synth" and prov["details"]["table"] == "customers"
 
