@@ -76,6 +76,15 @@ def test_same_seed_same_bytes_and_provenance(cli, tmp_path):
     assert "output" not in prov["options"]  # where it went does not change what it is
 
 
+def test_provenance_holds_no_function_addresses_regression(cli, tmp_path):
+    # A library function imported before Run(NAME, locals()) ended up in the
+    # options as "<function synth at 0x...>", so bytes differed between processes.
+    assert cli(["synth", "--customers", "20", "--months", "12", "--out", tmp_path, "-q"]).exit_code == 0
+    prov = read_table(tmp_path / "panel.parquet").provenance
+    assert "<function" not in json.dumps(prov)
+    assert set(prov["options"]) == {"customers", "months", "seed", "start", "tables"}
+
+
 def test_arrow_files_carry_provenance(cli, tmp_path):
     result = cli(["synth", "--customers", "50", "--months", "12", "--out", tmp_path, "--to", "arrow", "-q"])
     assert result.exit_code == 0, result.stderr
