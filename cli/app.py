@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import typer
 
-from cli import info, rfm
+from cli import info, rfm, synth
 from cli.errors import SegmentGroup
 
-COMMANDS = [rfm, info]
+COMMANDS = [rfm, synth, info]
 
 app = typer.Typer(
     name="segment",

@@ -19,7 +19,7 @@ import contextlib
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -206,6 +206,33 @@ class Run:
             raise OutputError(f"--{role} needs a file path; stdout carries the main result")
         record = self.provenance(frame.height, {"role": role, **(details or {})})
         sio.write_table(frame, path, provenance=record, inputs=self.input_paths)
+
+    def write_tables(self, chunks: Iterable[dict[str, pl.DataFrame]], folder: str, names: Iterable[str],
+                     to: Any = None, *, details: dict[str, Any] | None = None) -> dict[str, int]:
+        """Stream several tables chunk by chunk into ``folder/<name>.<format>`` (default Parquet).
+
+        The folder is created if missing (its parent must exist) and removed
+        again if the command fails before writing anything. Every file is
+        written atomically with provenance (``details`` plus the table name);
+        all are committed together at the end. Returns rows per table.
+        """
+        fmt = _plain(to) or "parquet"
+        target = Path(folder)
+        if target.exists() and not target.is_dir():
+            raise OutputError(f"--out {folder!r} is a file, not a folder")
+        created = not target.exists()
+        if created:
+            if not target.parent.is_dir():
+                raise OutputError(f"cannot create {folder!r}: folder {str(target.parent)!r} does not exist")
+            target.mkdir()
+        paths = {name: sio.table_path(target, name, fmt) for name in names}
+        records = {name: self.provenance(-1, {"table": name, **(details or {})}) for name in paths}
+        try:
+            return sio.write_chunks(chunks, paths, format=fmt, provenance=records, inputs=self.input_paths)
+        except BaseException:
+            if created and not any(target.iterdir()):
+                target.rmdir()
+            raise
 
     def _preview(self, df: pl.DataFrame) -> None:
         console = Console(highlight=False)
