@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
@@ -56,8 +57,10 @@ class Run:
     def __init__(self, command: str, options: dict[str, Any], *, verbose: bool | None = None,
                  quiet: bool | None = None):
         self.command = command
+        # locals() of a command also holds names it imported; only option values count.
         self.options = {k: _plain(v) for k, v in options.items()
-                        if k not in _NOT_PROVENANCE and not k.startswith("_")}
+                        if k not in _NOT_PROVENANCE and not k.startswith("_")
+                        and not callable(v) and not isinstance(v, types.ModuleType)}
         self.verbose = bool(options.get("verbose", False) if verbose is None else verbose)
         self.quiet = bool(options.get("quiet", False) if quiet is None else quiet)
         self.inputs: list[sio.Table] = []
