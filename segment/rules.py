@@ -57,8 +57,10 @@ import numpy as np
 import polars as pl
 
 from segment.errors import DataError, OptionError
-from segment.rules_items import (ItemMatrix, Target, check_ids, long_items, resolve_target,
-                                 snapshot_items)
+from segment.rules_bits import ItemMatrix
+from segment.rules_items import snapshot_items
+from segment.rules_long import long_items
+from segment.rules_target import check_ids, resolve_target
 from segment.rules_mining import ENGINES, Found, mine
 from segment.rules_redundancy import judge
 from segment.rules_stats import CORRECTIONS, adjust, fisher_greater, metrics
@@ -193,27 +195,18 @@ def rules(
     sides = [(tgt.positive_label, matrix.pos, matrix.neg, matrix.n_pos)]
     if negative:
         sides.append((tgt.negative_label, matrix.neg, matrix.pos, matrix.n_neg))
-    parts = []
-    for label, main, other, n_main in sides:
-        found = mine(main, other, n_main=n_main, min_count=minc, max_len=max_len, engine=engine,
-                     progress=progress, task=f"mining rules -> {label}")
-        parts.append(_score(found, matrix, label, n_main))
-    table = pl.concat(parts, how="vertical") if parts else pl.DataFrame()
-    table = table.with_columns(
-        p_adjusted=pl.Series(adjust(table["p_value"].to_numpy(), correction)),
-        p_productive_adjusted=pl.Series(adjust(table["p_productive"].to_numpy(), correction)),
-    ).with_columns(significant=pl.col("p_adjusted") <= alpha)
-    table = table.with_columns(
-        productive=pl.col("significant") & (pl.col("p_productive_adjusted") <= alpha)
-    )
+    scored = [_Scored(mine(main, other, n_main=n_main, min_count=minc, max_len=max_len, engine=engine,
+                           progress=progress, task=f"mining rules -> {label}"),
+                      label, n_main, matrix.n, min_confidence, min_lift)
+              for label, main, other, n_main in sides]
+    table, mined = _tested(scored, matrix.labels, correction, alpha)
     stats = {"customers": matrix.n, "target_customers": matrix.n_pos, "items": len(matrix.labels),
-             "mined": table.height, "tested": table.height}
-    table = table.filter((pl.col("confidence") >= min_confidence) & (pl.col("lift") >= min_lift))
-    stats["passing_thresholds"] = table.height
-    stats["significant"] = int(table["significant"].sum())
+             "mined": mined, "tested": mined}
     real = pl.col("significant") & ~pl.col("redundant")
     if productive:
         real = real & pl.col("productive")
+    stats["passing_thresholds"] = table.height
+    stats["significant"] = int(table["significant"].sum())
     stats["non_redundant"] = int(table.select(real.sum()).item())
     if not keep_insignificant:
         table = table.filter(pl.col("significant"))
@@ -278,27 +271,84 @@ def _min_count(n: int, min_support: float | None, min_count: int | None) -> int:
     return count
 
 
-def _score(found: Found, matrix: ItemMatrix, consequent: str, n_consequent: int) -> pl.DataFrame:
-    n = matrix.n
-    m = metrics(found.n_rule, found.n_antecedent, n_consequent, n)
-    p = fisher_greater(found.n_rule, found.n_antecedent, np.int64(n_consequent), np.int64(n))
-    redundant, p_productive = judge(found.itemsets, n_rule=found.n_rule,
-                                    n_antecedent=found.n_antecedent, p_value=p)
-    labels = np.asarray(matrix.labels, dtype=object)
-    antecedents = [" & ".join(sorted(labels[row[row >= 0]])) for row in found.itemsets]
-    rows = found.itemsets.shape[0]
-    return pl.DataFrame({
-        "antecedent": pl.Series(antecedents, dtype=pl.String),
-        "consequent": pl.Series([consequent] * rows, dtype=pl.String),
-        "length": pl.Series(found.lengths, dtype=pl.Int32),
-        "n": pl.Series(np.full(rows, n), dtype=pl.Int64),
-        "n_antecedent": pl.Series(found.n_antecedent, dtype=pl.Int64),
-        "n_rule": pl.Series(found.n_rule, dtype=pl.Int64),
-        **{k: pl.Series(v, dtype=pl.Float64) for k, v in m.items()},
-        "p_value": pl.Series(p, dtype=pl.Float64),
-        "p_productive": pl.Series(p_productive, dtype=pl.Float64),
-        "redundant": pl.Series(redundant, dtype=pl.Boolean),
-    })
+class _Scored:
+    """Mined rules of one consequent with their metrics and Fisher p-values.
+
+    Exact tests are run only for rules passing the confidence and lift
+    thresholds (the others are never reported); the others keep p = 1 in
+    the family the correction counts, which can only make it stricter.
+    """
+
+    def __init__(self, found: Found, consequent: str, n_consequent: int, n: int,
+                 min_confidence: float, min_lift: float):
+        self.found, self.consequent, self.n = found, consequent, n
+        self.metrics = metrics(found.n_rule, found.n_antecedent, n_consequent, n)
+        self.passes = (self.metrics["confidence"] >= min_confidence) & (self.metrics["lift"] >= min_lift)
+        self.p = np.ones(self.passes.shape)
+        self.p[self.passes] = fisher_greater(found.n_rule[self.passes], found.n_antecedent[self.passes],
+                                             np.int64(n_consequent), np.int64(n))
+
+    def judge(self, significant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Redundancy of every rule; Webb's p only where it can matter (significant rules)."""
+        f = self.found
+        return judge(f.itemsets, n_rule=f.n_rule, n_antecedent=f.n_antecedent, p_value=self.p,
+                     wanted=significant)
+
+    def frame(self, labels: list[str]) -> pl.DataFrame:
+        """The rules passing the thresholds, as a table."""
+        f, keep = self.found, self.passes
+        rows = int(keep.sum())
+        return pl.DataFrame({
+            "antecedent": antecedent_text(f.itemsets[keep], labels),
+            "consequent": pl.Series([self.consequent] * rows, dtype=pl.String),
+            "length": pl.Series(f.lengths[keep], dtype=pl.Int32),
+            "n": pl.Series(np.full(rows, self.n), dtype=pl.Int64),
+            "n_antecedent": pl.Series(f.n_antecedent[keep], dtype=pl.Int64),
+            "n_rule": pl.Series(f.n_rule[keep], dtype=pl.Int64),
+            **{k: pl.Series(v[keep], dtype=pl.Float64) for k, v in self.metrics.items()},
+            "p_value": pl.Series(self.p[keep], dtype=pl.Float64),
+        })
+
+
+def antecedent_text(itemsets: np.ndarray, labels: list[str]) -> pl.Series:
+    """``a & b & c`` per row of item indices (padded with -1), items in text order."""
+    text_rank = np.argsort(np.argsort(np.asarray(labels, dtype=object), kind="stable"), kind="stable")
+    by_rank = np.argsort(text_rank)
+    ranked = np.where(itemsets >= 0, text_rank[np.maximum(itemsets, 0)], len(labels))
+    ranked.sort(axis=1)
+    names = pl.Series([*labels, None], dtype=pl.String)
+    parts = [names.gather(np.where(col < len(labels), by_rank[np.minimum(col, len(labels) - 1)], len(labels)))
+             for col in ranked.T]
+    return pl.select(pl.concat_str(parts, separator=" & ", ignore_nulls=True).alias("antecedent")).to_series()
+
+
+def _tested(scored: list[_Scored], labels: list[str], correction: str,
+            alpha: float) -> tuple[pl.DataFrame, int]:
+    """Rules passing the thresholds, with adjusted p-values and the redundancy /
+    productivity judgements; and how many rules were mined (= tested).
+
+    One family for every consequent and every mined rule. ``p_productive`` is
+    only computed for significant rules (a rule must be significant to be
+    productive); it is null for the others and counts as 1 in its own
+    correction, which can only make that stricter.
+    """
+    p_adjusted = adjust(np.concatenate([s.p for s in scored]), correction)
+    significant = p_adjusted <= alpha
+    bounds = np.cumsum([0] + [s.p.size for s in scored])
+    judged = [s.judge(significant[a:b]) for s, a, b in zip(scored, bounds[:-1], bounds[1:], strict=True)]
+    redundant = np.concatenate([r for r, _ in judged])
+    p_productive = np.concatenate([p for _, p in judged])
+    p_productive[~significant] = np.nan
+    productive = significant & (adjust(np.nan_to_num(p_productive, nan=1.0), correction) <= alpha)
+    keep = np.concatenate([s.passes for s in scored])
+    table = pl.concat([s.frame(labels) for s in scored], how="vertical").with_columns(
+        p_adjusted=pl.Series(p_adjusted[keep], dtype=pl.Float64),
+        significant=pl.Series(significant[keep], dtype=pl.Boolean),
+        p_productive=pl.Series(p_productive[keep], dtype=pl.Float64, nan_to_null=True),
+        productive=pl.Series(productive[keep], dtype=pl.Boolean),
+        redundant=pl.Series(redundant[keep], dtype=pl.Boolean),
+    )
+    return table, int(keep.size)
 
 
 def _sorted(table: pl.DataFrame, sort: str) -> pl.DataFrame:

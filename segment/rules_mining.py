@@ -23,7 +23,7 @@ of X among the other rows, taken from the other rows' bit vectors.
 Examples
 --------
 >>> import numpy as np
->>> from segment.rules_items import pack
+>>> from segment.rules_bits import pack
 >>> pos = np.vstack([pack([1, 1, 1, 0]), pack([1, 1, 0, 1])])  # 2 items x 4 target rows
 >>> neg = np.vstack([pack([1, 0]), pack([1, 1])])              # the same items, 2 other rows
 >>> found = mine(pos, neg, n_main=4, min_count=2, max_len=2)
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from segment.rules_items import popcount, unpack
+from segment.rules_bits import popcount, unpack
 
 Progress = Callable[[str, int, int | None], None]
 ENGINES = ("bitset", "mlxtend")

@@ -43,14 +43,18 @@ from segment.rules_stats import fisher_greater
 
 
 def judge(itemsets: np.ndarray, *, n_rule: np.ndarray, n_antecedent: np.ndarray,
-          p_value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+          p_value: np.ndarray, wanted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(redundant, p_productive)`` for rules of one consequent.
 
     *itemsets* holds sorted item indices padded with -1 (one rule per row,
-    all its generalisations among the rows).
+    all its generalisations among the rows). ``p_productive`` is computed
+    for the rules in the boolean mask *wanted* (default all) and is 1 for
+    the others.
     """
     redundant = np.zeros(itemsets.shape[0], dtype=bool)
     p_productive = np.asarray(p_value, dtype=np.float64).copy()
+    if wanted is not None:
+        p_productive[~wanted] = 1.0
     owner, general = generalisations(itemsets)
     if owner.size == 0:
         return redundant, p_productive
@@ -59,8 +63,10 @@ def judge(itemsets: np.ndarray, *, n_rule: np.ndarray, n_antecedent: np.ndarray,
     at_least_as_good = k_y * n_x >= k_x * n_y
     redundant[np.unique(owner[at_least_as_good])] = True
     # Within Y's customers: does holding the rest of X raise the target rate?
-    p_vs_y = fisher_greater(k_x, n_x, k_y, n_y)
-    np.maximum.at(p_productive, owner, p_vs_y)
+    # (Exact tests are the slow part, so only where the answer is used.)
+    use = np.ones(owner.size, dtype=bool) if wanted is None else wanted[owner]
+    p_vs_y = fisher_greater(k_x[use], n_x[use], k_y[use], n_y[use])
+    np.maximum.at(p_productive, owner[use], p_vs_y)
     return redundant, p_productive
 
 
@@ -94,6 +100,18 @@ def generalisations(itemsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _find_rows(table: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Index in *table* (unique rows) of each row of *query*, -1 when absent."""
+    base = int(max(table.max(initial=-1), query.max(initial=-1))) + 2
+    width = table.shape[1]
+    if base ** width < 2 ** 62:
+        # Rows as integers in base `base` (padding -1 is digit 0): one sort, then binary search.
+        powers = base ** np.arange(width - 1, -1, -1, dtype=np.int64)
+        keys = (table.astype(np.int64) + 1) @ powers
+        wanted = (query.astype(np.int64) + 1) @ powers
+        order = np.argsort(keys, kind="stable")
+        at = np.searchsorted(keys[order], wanted)
+        at = np.minimum(at, keys.size - 1)
+        found = keys[order][at] == wanted
+        return np.where(found, order[at], -1)
     both = np.vstack([table, query])
     _, inverse = np.unique(both, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
