@@ -257,18 +257,16 @@ def _customers(df: pl.DataFrame, *, id: str, item: str, long: bool) -> int:
 
 
 def _min_count(n: int, min_support: float | None, min_count: int | None) -> int:
-    """Smallest rule count that passes, as mlxtend decides it.
+    """The rule count that *min_support* asks for, as mlxtend's fpgrowth computes it.
 
-    fpgrowth keeps an itemset when its count reaches ``ceil(min_support * n)``
-    and its support ``count / n`` reaches ``min_support``; both are applied.
+    fpgrowth mines with ``ceil(min_support * n)`` customers, in floating
+    point: ``0.07 * 100`` is a hair above 7, so 8 customers are needed. Give
+    ``min_count`` for an exact number.
     """
     if min_count is not None:
         return int(min_count)
     support = DEFAULT_MIN_SUPPORT if min_support is None else min_support
-    count = max(1, math.ceil(support * n))
-    while count / n < support:
-        count += 1
-    return count
+    return max(1, math.ceil(support * n))
 
 
 class _Scored:

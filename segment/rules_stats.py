@@ -49,7 +49,9 @@ def metrics(n_rule: np.ndarray, n_antecedent: np.ndarray, n_consequent: int | np
     s_ac = np.asarray(n_rule, dtype=np.float64) / n
     s_a = np.asarray(n_antecedent, dtype=np.float64) / n
     s_c = np.broadcast_to(np.asarray(n_consequent, dtype=np.float64) / n, s_ac.shape)
-    confidence = s_ac / s_a
+    # mlxtend's exact expression (it allows for missing values), so that the
+    # floats, and the thresholds applied to them, agree to the last bit.
+    confidence = (s_ac * n) / (s_a * n)
     lift = confidence / s_c
     leverage = s_ac - s_a * s_c
     conviction = np.full(s_ac.shape, np.inf)
