@@ -117,7 +117,7 @@ class ItemBuilder:
             self.empty.append(column)
 
     def finish(self) -> ItemMatrix:
-        if self.empty:
+        if self.empty and self.labels:  # with no item at all, the caller's error says it
             shown = ", ".join(self.empty[:10]) + (", ..." if len(self.empty) > 10 else "")
             warnings.warn(f"no item of {shown} reaches the minimum support", SegmentWarning, stacklevel=4)
         words_pos = (self.n_pos + 63) // 64

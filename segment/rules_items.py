@@ -102,7 +102,8 @@ def snapshot_items(frame: pl.DataFrame, target: Target, *, id: str, min_pos: int
         if column.empty:
             empty[col] = column.empty
         if col in breaks and column.kind != "number":
-            raise OptionError(f"--breaks names {col!r}, which holds {column.kind}s, not numbers")
+            holds = {"category": "categories", "flag": "yes/no values"}[column.kind]
+            raise OptionError(f"--breaks names {col!r}, which holds {holds}, not numbers")
         if column.kind == "category":
             column.add_categories(builder)
         elif column.kind == "flag":

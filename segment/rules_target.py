@@ -86,10 +86,10 @@ def resolve_target(frame: pl.DataFrame, target: str) -> Target:
                         "fill or drop those rows")
     values = series.unique().sort().to_list()
     texts = [value_text(v) for v in values]
-    chosen = _detect(column, values, texts) if positive is None else _match(column, positive, values, texts)
     if len(values) == 1:
         raise DataError(f"target column {column!r} is {texts[0]!r} in every row; "
                         "rules need customers with and without the target")
+    chosen = _detect(column, values, texts) if positive is None else _match(column, positive, values, texts)
     pos_text = value_text(chosen)
     others = [t for v, t in zip(values, texts, strict=True) if v != chosen]
     neg_label = f"{column}={others[0]}" if len(others) == 1 else f"{column}!={pos_text}"
