@@ -94,11 +94,12 @@ def snapshot_items(frame: pl.DataFrame, target: Target, *, id: str, min_pos: int
         if not edges or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
             raise OptionError(f"--breaks {col}= must be one or more increasing numbers, got {edges}")
     y = target_mask(frame, target)
-    order = np.argsort(~y, kind="stable")  # target customers first, input order kept within each
+    # Target customers first, input order kept within each: the miner's row order.
+    frame = frame.select(columns)[np.argsort(~y, kind="stable")]
     builder = ItemBuilder(int(y.sum()), frame.height, min_pos, min_neg)
     empty: dict[str, int] = {}
     for col in columns:
-        column = Encoded.of(cleaned(frame[col]), order)
+        column = Encoded.of(cleaned(frame[col]))
         if column.empty:
             empty[col] = column.empty
         if col in breaks and column.kind != "number":
@@ -119,8 +120,8 @@ def snapshot_items(frame: pl.DataFrame, target: Target, *, id: str, min_pos: int
 
 @dataclass
 class Encoded:
-    """One column, rows in miner order: numbers as floats (NaN = empty), anything
-    else as codes of its sorted distinct values (-1 = empty)."""
+    """One column, rows in miner order: numbers and booleans as floats (NaN =
+    empty), text as codes of its sorted distinct values (-1 = empty)."""
 
     name: str
     kind: str
@@ -130,26 +131,33 @@ class Encoded:
     numbers: np.ndarray | None = None
 
     @classmethod
-    def of(cls, series: pl.Series, order: np.ndarray) -> Encoded:
+    def of(cls, series: pl.Series) -> Encoded:
         name, dtype = series.name, series.dtype
-        if not (is_text(dtype) or dtype.is_numeric() or dtype == pl.Boolean):
+        empty = series.null_count()
+        if dtype.is_numeric() or dtype == pl.Boolean:
+            # numpy, not polars: one conversion, then no per-operation overhead on wide inputs.
+            numbers = series.cast(pl.Float64).to_numpy()
+            known = numbers[~np.isnan(numbers)]
+            if known.size == 0:
+                raise DataError(f"column {name!r} is empty in every row; leave it out with --exclude {name}")
+            low, high = known.min(), known.max()
+            if low == high:
+                shown = value_text(bool(low)) if dtype == pl.Boolean else value_text(float(low))
+                raise DataError(f"column {name!r} holds one value ({shown!r}) in every row, so it cannot tell "
+                                f"customers apart; leave it out with --exclude {name}")
+            flag = dtype == pl.Boolean or bool(((known == 0) | (known == 1)).all())
+            return cls(name, "flag" if flag else "number", empty, [0, 1] if flag else [], numbers=numbers)
+        if not is_text(dtype):
             raise ColumnTypeError(f"column {name!r} is {dtype}; items come from text, yes/no or number "
                                   f"columns: leave it out with --exclude {name}")
-        distinct = series.drop_nulls().unique().sort()
-        if distinct.len() == 0:
+        values = series.drop_nulls().unique().sort().to_list()
+        if not values:
             raise DataError(f"column {name!r} is empty in every row; leave it out with --exclude {name}")
-        if distinct.len() == 1:
-            raise DataError(f"column {name!r} holds one value ({value_text(distinct[0])!r}) in every row, "
-                            f"so it cannot tell customers apart; leave it out with --exclude {name}")
-        empty = series.null_count()
-        if dtype.is_numeric():
-            numbers = series.cast(pl.Float64).to_numpy()[order]
-            flag = bool(((distinct == 0) | (distinct == 1)).all())
-            return cls(name, "flag" if flag else "number", empty, [0, 1] if flag else [], numbers=numbers)
-        values = distinct.to_list()
-        coded = series.cast(pl.Int8) if dtype == pl.Boolean else series.cast(pl.Enum(values)).to_physical()
-        codes = coded.cast(pl.Int64).fill_null(-1).to_numpy()[order]
-        kind = _kind(values, dtype)
+        if len(values) == 1:
+            raise DataError(f"column {name!r} holds one value ({values[0]!r}) in every row, so it cannot tell "
+                            f"customers apart; leave it out with --exclude {name}")
+        codes = series.cast(pl.Enum(values)).to_physical().cast(pl.Int32).fill_null(-1).to_numpy()
+        kind = _kind(values)
         if kind == "number":  # numbers stored as text
             lookup = np.array([float(v) for v in values] + [np.nan])
             return cls(name, kind, empty, values, numbers=lookup[codes])
@@ -171,9 +179,15 @@ class Encoded:
         else:
             assert self.codes is not None
             words = [_word(v) for v in self.values]
-            yes = np.isin(self.codes, [c for c, w in enumerate(words) if w in YES])
-            no = np.isin(self.codes, [c for c, w in enumerate(words) if w in NO])
+            yes = self._where([w in YES for w in words])
+            no = self._where([w in NO for w in words])
         builder.add_masks(self.name, [(f"{self.name}=yes", yes)] + ([(f"{self.name}=no", no)] if with_no else []))
+
+    def _where(self, chosen: list[bool]) -> np.ndarray:
+        """Rows whose value is one of the chosen ones (a lookup, not a search)."""
+        table = np.array([*chosen, False])  # code -1 (empty) reads the last entry
+        assert self.codes is not None
+        return table[self.codes]
 
     def add_bins(self, builder: ItemBuilder, bins: int, edges: list[float] | None) -> None:
         assert self.numbers is not None
@@ -194,10 +208,8 @@ def _word(value: object) -> str:
     return value_text(value).lower()
 
 
-def _kind(values: list, dtype: pl.DataType) -> str:
-    """``flag``, ``category`` or ``number`` for a text or boolean column."""
-    if dtype == pl.Boolean:
-        return "flag"
+def _kind(values: list) -> str:
+    """``flag``, ``category`` or ``number`` for a text column."""
     words = [_word(v) for v in values]
     if all(w in YES or w in NO or _NOT_APPLICABLE.match(w) for w in words) \
             and any(w in YES or w in NO for w in words):

@@ -6,7 +6,7 @@ where ``mlxtend.frequent_patterns.association_rules`` cuts.
 
 Fisher's one-sided exact test is the hypergeometric upper tail that
 :func:`scipy.stats.fisher_exact` computes for ``alternative="greater"``, on
-arrays instead of one table at a time (:func:`hypergeom_sf`). Holm and Benjamini-Hochberg follow
+arrays instead of one table at a time (:mod:`segment.rules_hypergeom`). Holm and Benjamini-Hochberg follow
 statsmodels' ``multipletests`` (``holm``, ``fdr_bh``); statsmodels is only a
 test dependency.
 
@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from segment.rules_hypergeom import upper_tail
+
 CORRECTIONS = ("holm", "bh", "none")
-#: From this population size on, Fisher p-values come from scipy directly.
-SCIPY_FROM = 100_000
 
 
 def metrics(n_rule: np.ndarray, n_antecedent: np.ndarray, n_consequent: int | np.ndarray,
@@ -73,76 +73,9 @@ def fisher_greater(n_rule: np.ndarray, n_antecedent: np.ndarray, n_consequent: n
     """
     a, row1, col1, total = (np.asarray(v, dtype=np.int64) for v in (n_rule, n_antecedent, n_consequent, n))
     a, row1, col1, total = np.broadcast_arrays(a, row1, col1, total)
-    p = hypergeom_sf(a, total, col1, row1)
+    p = upper_tail(a, total, col1, row1)
     degenerate = (row1 == 0) | (row1 == total) | (col1 == 0) | (col1 == total)
     return np.where(degenerate, 1.0, p)
-
-
-def hypergeom_sf(x: np.ndarray, total: np.ndarray, good: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    """``P(X >= x)`` for X hypergeometric (population, successes, draws), vectorised.
-
-    For populations of :data:`SCIPY_FROM` or more this is scipy's
-    ``hypergeom.sf``, which is fast there. Below it, scipy (Boost) computes
-    each value by an exact prime factorisation taking 50-300 microseconds,
-    and thousands of rules times their generalisations made that the slowest
-    step of the command. There the tail starts from one term computed with
-    log-beta functions and adds the next terms by the ratio of neighbouring
-    probabilities until they stop mattering (relative 1e-17). A tail that
-    starts at or below the mode is one minus the other tail, so no sum needs
-    more than a few standard deviations of terms. Agrees with scipy to about
-    1e-10 relative (the tests compare them).
-    """
-    x, total, good, draws = (np.asarray(v, dtype=np.int64) for v in (x, total, good, draws))
-    x, total, good, draws = np.broadcast_arrays(x, total, good, draws)
-    lo = np.maximum(0, draws + good - total)
-    hi = np.minimum(draws, good)
-    out = np.where(x <= lo, 1.0, 0.0)
-    inside = (x > lo) & (x <= hi)
-    large = inside & (total >= SCIPY_FROM)
-    if large.any():
-        from scipy.stats import hypergeom
-
-        out[large] = hypergeom.sf(x[large] - 1, total[large], good[large], draws[large])
-    mode = ((draws + 1) * (good + 1)) // (total + 2)
-    upper = inside & ~large & (x > mode)
-    lower = inside & ~large & (x <= mode)
-    if upper.any():
-        out[upper] = _tail(x[upper], total[upper], good[upper], draws[upper], +1)
-    if lower.any():
-        out[lower] = 1.0 - _tail(x[lower] - 1, total[lower], good[lower], draws[lower], -1)
-    return np.clip(out, 0.0, 1.0)
-
-
-def _log_choose(n: np.ndarray, k: np.ndarray) -> np.ndarray:
-    # betaln keeps its precision for large arguments, where differences of
-    # gammaln values of ~1e7 would lose digits to cancellation.
-    from scipy.special import betaln
-
-    return -np.log1p(n.astype(np.float64)) - betaln(n - k + 1.0, k + 1.0)
-
-
-def _tail(x0: np.ndarray, total: np.ndarray, good: np.ndarray, draws: np.ndarray, step: int) -> np.ndarray:
-    """Sum of the probabilities from x0 away from the mode (step +1 up, -1 down)."""
-    bad = total - good
-    log_first = _log_choose(good, x0) + _log_choose(bad, draws - x0) - _log_choose(total, draws)
-    total_sum = np.ones(x0.size)
-    term = np.ones(x0.size)
-    x = x0.astype(np.float64)
-    g, b, d = good.astype(np.float64), bad.astype(np.float64), draws.astype(np.float64)
-    end = np.minimum(d, g) if step > 0 else np.maximum(0.0, d - b)
-    live = np.flatnonzero(x != end)
-    while live.size:
-        xl = x[live]
-        if step > 0:
-            ratio = (g[live] - xl) * (d[live] - xl) / ((xl + 1) * (b[live] - d[live] + xl + 1))
-        else:
-            ratio = xl * (b[live] - d[live] + xl) / ((g[live] - xl + 1) * (d[live] - xl + 1))
-        term[live] *= ratio
-        total_sum[live] += term[live]
-        x[live] = xl + step
-        keep = (term[live] > total_sum[live] * 1e-17) & (x[live] != end[live])
-        live = live[keep]
-    return np.exp(log_first) * total_sum
 
 
 def adjust(p: np.ndarray, method: str) -> np.ndarray:

@@ -125,12 +125,13 @@ def check_ids(frame: pl.DataFrame, id: str) -> None:
     """One row per customer: no empty and no repeated ids."""
     if id not in frame.columns:
         raise ColumnNotFoundError(id, frame.columns, role="id")
+    nulls, distinct = frame.select(pl.col(id).null_count().alias("a"), pl.col(id).n_unique().alias("b")).row(0)
     lf = frame.lazy().select(id)
-    bad = first_offender(lf, pl.col(id).is_null(), id)
-    if bad is not None:
-        raise DataError(f"column {id!r} is empty in row {bad[0]}; every customer needs an id")
-    repeated = lf.with_row_index("_row", offset=1).filter(pl.col(id).is_duplicated()).head(2).collect()
-    if repeated.height:
+    if nulls:
+        row = first_offender(lf, pl.col(id).is_null(), id)[0]  # type: ignore[index]
+        raise DataError(f"column {id!r} is empty in row {row}; every customer needs an id")
+    if distinct < frame.height:
+        repeated = lf.with_row_index("_row", offset=1).filter(pl.col(id).is_duplicated()).head(2).collect()
         raise DataError(f"customer id {repeated[id][0]!r} appears more than once (rows "
                         f"{repeated['_row'][0]} and {repeated['_row'][1]}); a snapshot needs one row per "
                         "customer (use --long for one row per customer and item)")

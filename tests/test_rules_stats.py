@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from scipy.stats import fisher_exact, hypergeom
 from statsmodels.stats.multitest import multipletests
 
-from segment.rules_stats import SCIPY_FROM, adjust, fisher_greater, hypergeom_sf, metrics
+from segment.rules_hypergeom import log_pmf, upper_tail
+from segment.rules_stats import adjust, fisher_greater, metrics
 
 
 def _random_tables(rng, total, count):
@@ -21,7 +25,7 @@ def _random_tables(rng, total, count):
     return x, good, draws
 
 
-@pytest.mark.parametrize("total", [12, 300, 7_043, 60_000, SCIPY_FROM + 1, 1_000_000])
+@pytest.mark.parametrize("total", [12, 300, 7_043, 60_000, 250_000, 1_000_000])
 def test_fisher_p_values_equal_scipy_fisher_exact(total):
     rng = np.random.default_rng(total)
     a, n_consequent, n_antecedent = _random_tables(rng, total, 60)
@@ -40,8 +44,30 @@ def test_hypergeometric_tail_equals_scipy_on_both_sides_of_the_mode(total):
     draws = rng.integers(1, total, 2000)
     lo, hi = np.maximum(0, draws + good - total), np.minimum(draws, good)
     x = lo + (rng.random(2000) * (hi - lo + 1)).astype(np.int64)
+    x = np.concatenate([x, lo, hi])
+    good, draws = np.tile(good, 3), np.tile(draws, 3)
     ref = hypergeom.sf(x - 1, total, good, draws)
-    np.testing.assert_allclose(hypergeom_sf(x, np.int64(total), good, draws), ref, rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(upper_tail(x, np.int64(total), good, draws), ref, rtol=1e-9, atol=1e-300)
+    finite = np.isfinite(hypergeom.logpmf(x, total, good, draws))
+    np.testing.assert_allclose(log_pmf(x, total, good, draws)[finite],
+                               hypergeom.logpmf(x, total, good, draws)[finite], rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("total", [7_043, 1_000_000, 20_000_000])
+def test_hypergeometric_tail_equals_exact_integer_arithmetic(total):
+    """The independent reference: sums of binomial coefficients as exact fractions."""
+    rng = np.random.default_rng(total)
+    for _ in range(12):
+        good, draws = int(rng.integers(1, total)), int(rng.integers(50, 1500))
+        mean = draws * good / total
+        x = int(min(draws, good, round(mean + rng.uniform(0.5, 8) * math.sqrt(max(mean, 1.0)))))
+        numerator, k, term = 0, x, math.comb(good, x) * math.comb(total - good, draws - x)
+        while k <= min(draws, good) and term:
+            numerator += term
+            term = term * (good - k) * (draws - k) // ((k + 1) * (total - good - draws + k + 1))
+            k += 1
+        exact = float(Fraction(numerator, math.comb(total, draws)))
+        assert upper_tail(np.array([x]), total, good, draws)[0] == pytest.approx(exact, rel=1e-12, abs=1e-300)
 
 
 def test_fisher_hand_computed_tables():
