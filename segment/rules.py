@@ -56,11 +56,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from segment.errors import DataError, OptionError
+from segment.errors import ColumnNotFoundError, DataError, OptionError
 from segment.rules_bits import ItemMatrix
-from segment.rules_items import snapshot_items
+from segment.rules_items import item_columns, snapshot_items
 from segment.rules_long import long_items
-from segment.rules_target import check_ids, resolve_target
+from segment.rules_target import check_ids, resolve_target, split_target
 from segment.rules_mining import ENGINES, Found, mine
 from segment.rules_redundancy import judge
 from segment.rules_stats import CORRECTIONS, adjust, fisher_greater, metrics
@@ -176,7 +176,16 @@ def rules(
     """
     _check_options(min_support, min_count, min_confidence, min_lift, max_len, correction, alpha,
                    sort, top, engine, bins)
-    df = frame.lazy().collect() if isinstance(frame, pl.LazyFrame) else frame
+    lf = frame.lazy()
+    names = lf.collect_schema().names()
+    if long:
+        df = lf.select([c for c in (id, item) if c in names]).collect()
+    else:
+        if id not in names:
+            raise ColumnNotFoundError(id, names, role="id")
+        column, _ = split_target(names, target)
+        items = item_columns(names, id, column, items, exclude)
+        df = lf.select(list(dict.fromkeys([id, column, *items]))).collect()  # only what is used
     n = _customers(df, id=id, item=item, long=long)
     minc = _min_count(n, min_support, min_count)
     min_neg = minc if negative else None
@@ -187,7 +196,7 @@ def rules(
         check_ids(df, id)
         tgt = resolve_target(df, target)
         matrix = snapshot_items(df, tgt, id=id, min_pos=minc, min_neg=min_neg, items=items,
-                                exclude=exclude, bins=bins, breaks=breaks, with_no=with_no)
+                                bins=bins, breaks=breaks, with_no=with_no)
     del df
     if not matrix.labels:
         raise DataError(f"no item reaches the minimum support of {minc:,} customers with the target "

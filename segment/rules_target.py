@@ -71,14 +71,19 @@ def value_text(value: object) -> str:
     return str(value)
 
 
-def resolve_target(frame: pl.DataFrame, target: str) -> Target:
-    """Find the target column and its positive value (``churn`` or ``churn=Yes``)."""
-    names = frame.columns
+def split_target(names: list[str], target: str) -> tuple[str, str | None]:
+    """``"churn=Yes"`` -> ``("churn", "Yes")``, unless a column is named ``churn=Yes``."""
     column, positive = target, None
     if target not in names and "=" in target:
         column, _, positive = target.partition("=")
     if column not in names:
         raise ColumnNotFoundError(column, names, role="target")
+    return column, positive
+
+
+def resolve_target(frame: pl.DataFrame, target: str) -> Target:
+    """Find the target column and its positive value (``churn`` or ``churn=Yes``)."""
+    column, positive = split_target(frame.columns, target)
     series = cleaned(frame[column])
     if series.null_count():
         row = first_offender(series.to_frame().lazy(), pl.col(column).is_null(), column)[0]  # type: ignore[index]

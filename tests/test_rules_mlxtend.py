@@ -79,6 +79,7 @@ def test_thresholds_and_negative_rules_equal_mlxtend(telco):
     _assert_same(ours, theirs, telco.height)
 
 
+@pytest.mark.filterwarnings("ignore::segment.errors.SegmentWarning")
 def test_min_support_is_turned_into_a_count_as_fpgrowth_does():
     # 0.07 * 100 is 7.000000000000001 in floating point and fpgrowth asks for
     # ceil() = 8 customers, so a rule held by exactly 7 of 100 is not mined.
