@@ -7,6 +7,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.text import Text
 
 from cli import options as opt
 from cli.parsing import parse_breaks, split_list
@@ -47,8 +48,8 @@ def command(
     target: Annotated[str, typer.Option(help="Target column, or column=value (churn, churn=Yes); with --long, "
                                              "the item marking target customers.",
                                         rich_help_panel=opt.COLUMNS_PANEL)] = "churn",
-    items: Annotated[str | None, typer.Option(help="Columns to make items from, a,b,c [default: all but id and "
-                                                   "target].", rich_help_panel=opt.COLUMNS_PANEL,
+    items: Annotated[str | None, typer.Option(help="Columns to make items from, a,b,c (default: all but id and "
+                                                   "target).", rich_help_panel=opt.COLUMNS_PANEL,
                                               show_default=False)] = None,
     exclude: Annotated[str | None, typer.Option(help="Columns to leave out, a,b,c.",
                                                 rich_help_panel=opt.COLUMNS_PANEL, show_default=False)] = None,
@@ -63,7 +64,7 @@ def command(
     negative: Annotated[bool, typer.Option(help="Also mine rules X -> not target (what goes with staying).",
                                            rich_help_panel=MINING)] = False,
     min_support: Annotated[float | None, typer.Option(help="Minimum rule support, a fraction of customers "
-                                                           "[default: 0.01].", rich_help_panel=MINING,
+                                                           "(default: 0.01).", rich_help_panel=MINING,
                                                       show_default=False)] = None,
     min_count: Annotated[int | None, typer.Option(help="Minimum rule support as a number of customers "
                                                        "(instead of --min-support).", rich_help_panel=MINING,
@@ -125,4 +126,6 @@ def summary_table(table: pl.DataFrame, stats: dict[str, int], params: dict):
                f"and tested ({params['correction']}), {stats['passing_thresholds']:,} pass the thresholds, "
                f"{stats['significant']:,} significant, {stats['non_redundant']:,} of them not redundant; "
                f"{stats['written']:,} written")
+    if table.height == 0:
+        return Text(f"No rule to show. {caption}")
     return frame_table(shown, title="Rules", digits=3, max_rows=10, caption=caption)

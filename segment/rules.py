@@ -199,7 +199,8 @@ def rules(
                                 bins=bins, breaks=breaks, with_no=with_no)
     del df
     if not matrix.labels:
-        raise DataError(f"no item reaches the minimum support of {minc:,} customers with the target "
+        among = "with or without the target" if negative else "with the target"
+        raise DataError(f"no item reaches the minimum support of {minc:,} customers {among} "
                         f"(of {matrix.n:,}); lower --min-support or --min-count")
     sides = [(tgt.positive_label, matrix.pos, matrix.neg, matrix.n_pos)]
     if negative:

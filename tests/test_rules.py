@@ -268,3 +268,20 @@ def test_every_customer_holding_the_target_item_is_an_error(cli, tmp_path):
     path = tmp_path / "long.csv"
     pl.DataFrame({"customer_id": [1, 1, 2], "item": ["x", "gone", "gone"]}).write_csv(path)
     assert_one_line_error(cli(["rules", path, "--long", "--target", "gone"]), "every customer holds the target")
+
+
+def test_no_rule_passing_is_an_empty_table_not_an_error(cli, tmp_path):
+    out = tmp_path / "rules.csv"
+    result = cli(["rules", SMALL, "--min-lift", "5", "-o", out])
+    assert result.exit_code == 0, result.stderr
+    assert out.read_text().strip() == ",".join(COLUMNS)
+    assert "No rule to show" in result.stderr and "0 written" in result.stderr
+
+
+@pytest.mark.filterwarnings("ignore::segment.errors.SegmentWarning")
+def test_negative_rules_when_no_item_is_frequent_among_target_customers():
+    # 3,254 churners: a minimum of 5,000 leaves only rules to "not churn".
+    res = rules(planted(), target="churn", negative=True, min_count=5_000, min_lift=0,
+                keep_insignificant=True, keep_redundant=True)
+    assert res.stats["mined"] > 0
+    assert set(res.table["consequent"]) == {"churn=false"}
