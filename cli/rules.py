@@ -49,9 +49,9 @@ def command(
                                              "the item marking target customers.",
                                         rich_help_panel=opt.COLUMNS_PANEL)] = "churn",
     items: Annotated[str | None, typer.Option(help="Columns to make items from, a,b,c (default: all but id and "
-                                                   "target).", rich_help_panel=opt.COLUMNS_PANEL,
-                                              show_default=False)] = None,
-    exclude: Annotated[str | None, typer.Option(help="Columns to leave out, a,b,c.",
+                                                   "target); with --long, item values.",
+                                              rich_help_panel=opt.COLUMNS_PANEL, show_default=False)] = None,
+    exclude: Annotated[str | None, typer.Option(help="Columns (with --long, item values) to leave out, a,b,c.",
                                                 rich_help_panel=opt.COLUMNS_PANEL, show_default=False)] = None,
     long: Annotated[bool, typer.Option(help="Input is long: one row per customer and item.",
                                        rich_help_panel=opt.COLUMNS_PANEL)] = False,

@@ -60,10 +60,10 @@ from segment.errors import ColumnNotFoundError, DataError, OptionError
 from segment.rules_bits import ItemMatrix
 from segment.rules_items import item_columns, snapshot_items
 from segment.rules_long import long_items
-from segment.rules_target import check_ids, resolve_target, split_target
 from segment.rules_mining import ENGINES, Found, mine
 from segment.rules_redundancy import judge
 from segment.rules_stats import CORRECTIONS, adjust, fisher_greater, metrics
+from segment.rules_target import check_ids, resolve_target, split_target
 
 SORTS = ("lift", "leverage", "p", "confidence")
 DEFAULT_MIN_SUPPORT = 0.01
