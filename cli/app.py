@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import typer
 
-from cli import info, rfm, synth
+from cli import info, rfm, rules, synth
 from cli.errors import SegmentGroup
 
-COMMANDS = [rfm, synth, info]
+# Order of `segment --help`: the analyst's workflow, then utilities.
+COMMANDS = [rfm, rules, synth, info]
 
 app = typer.Typer(
     name="segment",
