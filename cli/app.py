@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import typer
 
-from cli import cluster, info, rfm
+from cli import cluster, info, rfm, rules, synth
 from cli.errors import SegmentGroup
 
-COMMANDS = [rfm, cluster, info]
+# Order of `segment --help`: the analyst's workflow, then utilities.
+COMMANDS = [rfm, cluster, rules, synth, info]
 
 app = typer.Typer(
     name="segment",

@@ -26,5 +26,6 @@ class CommandCase:
 CASES = [
     CommandCase("rfm", "tx_small.csv"),
     CommandCase("cluster", "cluster_customers.csv"),
+    CommandCase("rules", "rules_small.csv", ("--target", "churn")),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),
 ]
