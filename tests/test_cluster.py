@@ -43,6 +43,25 @@ def test_planted_clusters_recovered():
     assert (got[real] < 0).mean() <= 0.05
 
 
+USAGE = "avg_voice_min,avg_data_mb,avg_sms,arpu"
+
+
+@pytest.mark.parametrize("customers,extra", [(4000, []), (20_000, ["--fit-sample", "5000"])])
+def test_planted_clusters_from_segment_synth_recovered(cli, tmp_path, customers, extra):
+    """ARI >= 0.9 on the customers synth did not draw as noise (cluster's noise counts as a label)."""
+    made = cli(["synth", "--customers", customers, "--seed", "7", "--tables", "customers,truth_customers",
+                "-o", tmp_path / "synth", "-q"])
+    assert made.exit_code == 0, made.stderr
+    result = cli(["cluster", tmp_path / "synth" / "customers.parquet", "--features", USAGE, *extra,
+                  "-o", tmp_path / "clusters.parquet", "-q"])
+    assert result.exit_code == 0, result.stderr
+    got = pl.read_parquet(tmp_path / "clusters.parquet").join(
+        pl.read_parquet(tmp_path / "synth" / "truth_customers.parquet"), on="customer_id")
+    real = got.filter(pl.col("true_cluster") >= 0)
+    assert adjusted_rand_score(real["true_cluster"], real["cluster"]) >= 0.9
+    assert got["cluster"].max() + 1 == got["true_cluster"].max() + 1 == 5
+
+
 def test_planted_clusters_recovered_through_sample_and_assign():
     customers, truth = planted(12_000, seed=22)
     res = cluster(customers, fit_sample=3000)
