@@ -52,8 +52,8 @@ def command(
                                                 rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
     id: opt.Id = "customer_id",
     features: Annotated[str | None, typer.Option(help="Columns to cluster on, e.g. arpu,avg_data_mb "
-                                                 "[default: numeric columns except the id and score/label "
-                                                 "columns].", rich_help_panel=opt.COLUMNS_PANEL,
+                                                 "(default: numeric columns except the id and score/label "
+                                                 "columns).", rich_help_panel=opt.COLUMNS_PANEL,
                                                  show_default=False)] = None,
     log: Annotated[str, typer.Option(help="log1p: auto (non-negative features with skewness > 1), none, "
                                      "or a list a,b.")] = "auto",
@@ -61,8 +61,8 @@ def command(
     drop_nulls: Annotated[bool, typer.Option(help="Drop customers with an empty feature instead of stopping.")] = False,
     algorithm: Annotated[Algorithm, typer.Option(help="hdbscan (finds the number of clusters and noise) or "
                                                  "kmeans (needs --k).", rich_help_panel=MODEL)] = Algorithm.hdbscan,
-    min_cluster_size: Annotated[int | None, typer.Option(help="Smallest cluster, in customers [default: "
-                                                         "max(30, 1% of customers)].", rich_help_panel=MODEL,
+    min_cluster_size: Annotated[int | None, typer.Option(help="Smallest cluster, in customers (default: "
+                                                         "max(30, 1% of customers)).", rich_help_panel=MODEL,
                                                          show_default=False)] = None,
     min_samples: Annotated[int, typer.Option(help="hdbscan min_samples: small keeps memory bounded.",
                                              rich_help_panel=MODEL)] = 10,
