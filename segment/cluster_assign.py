@@ -172,16 +172,40 @@ class TreeAssigner:
             dist, idx = dist[:, None], idx[:, None]
         return dist, idx
 
-    def _assign_chunk(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        m, n = self.min_samples, self.root
-        k = min(2 * m, self._X.shape[0])
-        dist, idx = self._query(points, k)
-        own_core = dist[:, min(m, k - 1)]
-        mr = np.maximum(np.maximum(self.core[idx], own_core[:, None]), dist)
-        best = mr.argmin(axis=1)
+    def _connect(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Neighbour each point joins, the mutual reachability distance, and the nearest distance.
+
+        Same result as scanning ``2m`` neighbours, usually from ``m + 1``:
+        the first ``m + 1`` neighbours lie within the point's own core
+        distance, so if one of them has a core distance no larger, the
+        point joins it at exactly its own core distance, the smallest value
+        any neighbour can give (and the first such index, as ``argmin``
+        picks). Only the other points need the full ``2m`` query.
+        """
+        m = self.min_samples
+        size = self._X.shape[0]
+        k_full, k_near = min(2 * m, size), min(m + 1, size)
+        dist, idx = self._query(points, k_near)
+        own_core = dist[:, -1] if k_near == m + 1 else dist[:, min(m, k_near - 1)]
+        near_core = self.core[idx]
+        ok = near_core <= own_core[:, None]
+        found = ok.any(axis=1) & (k_near == m + 1)
+        first = ok.argmax(axis=1)
         rows = np.arange(points.shape[0])
-        neighbour = idx[rows, best]
-        reach = mr[rows, best]
+        neighbour, reach, nearest = idx[rows, first], own_core.copy(), dist[:, 0].copy()
+        rest = np.flatnonzero(~found)
+        if rest.size:
+            d2, i2 = self._query(points[rest], k_full)
+            oc = d2[:, min(m, k_full - 1)]
+            mr = np.maximum(np.maximum(self.core[i2], oc[:, None]), d2)
+            best = mr.argmin(axis=1)
+            sub = np.arange(rest.size)
+            neighbour[rest], reach[rest], nearest[rest] = i2[sub, best], mr[sub, best], d2[:, 0]
+        return neighbour, reach, nearest
+
+    def _assign_chunk(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = self.root
+        neighbour, reach, nearest = self._connect(points)
         with np.errstate(divide="ignore"):
             lam = np.where(reach > 0, 1.0 / reach, np.finfo(np.float64).max)
 
@@ -198,11 +222,15 @@ class TreeAssigner:
 
         labels = self.node_label[node - n]
         max_lam = self.node_max_lambda[node - n]
+        # One deliberate difference from hdbscan: a point at distance 0 from
+        # a group of duplicates (lambda "max double") inside a cluster whose
+        # densest lambda is infinite gets probability 1, not max/inf = 0.
+        dense = np.where(lam >= np.finfo(np.float64).max, np.inf, lam)
         with np.errstate(invalid="ignore", divide="ignore"):
-            prob = np.where(max_lam > 0, np.minimum(max_lam, lam) / max_lam, 1.0)
+            prob = np.where(max_lam > 0, np.minimum(max_lam, dense) / max_lam, 1.0)
         prob = np.where(labels >= 0, np.nan_to_num(prob, nan=1.0), 0.0)
 
-        glosh_lam = np.where(dist[:, 0] == 0, self.point_lambda[neighbour], lam)
+        glosh_lam = np.where(nearest == 0, self.point_lambda[neighbour], lam)
         top = self.subtree_max_lambda[start - n]
         with np.errstate(invalid="ignore", divide="ignore"):
             score = np.where(top > 0, (top - glosh_lam) / top, 0.0)

@@ -128,6 +128,17 @@ def test_assignment_equals_hdbscan_approximate_predict(selection, epsilon, min_s
     np.testing.assert_allclose(scores, want_scores, rtol=0, atol=1e-12)
 
 
+def test_duplicates_of_fitted_customers_get_probability_one_regression():
+    """New customers identical to a fitted block of duplicates came out with probability 0 (max/inf)."""
+    rng = np.random.default_rng(0)
+    x = np.vstack([np.zeros((80, 2)), rng.normal(5, 0.5, (200, 2)), np.full((60, 2), 10.0)]) + 1
+    frame = pl.DataFrame({"customer_id": np.arange(len(x)), "a": x[:, 0], "b": x[:, 1]})
+    res = cluster(frame, log="none", fit_sample=150, min_cluster_size=30)
+    block = res.table.filter(pl.col("a") == 11.0)
+    assert block["cluster"].n_unique() == 1 and block["cluster"][0] >= 0
+    assert (block["cluster_probability"] == 1.0).all()
+
+
 def test_fitted_rows_keep_hdbscan_labels_and_scores():
     import hdbscan
 
