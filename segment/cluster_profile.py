@@ -44,41 +44,54 @@ def profile(raw: np.ndarray, clustered: np.ndarray, labels: np.ndarray, names: l
             stability: np.ndarray | None = None) -> pl.DataFrame:
     """One row per cluster (0, 1, ..., then -1 for noise if any)."""
     n = labels.shape[0]
-    groups = [c for c in range(int(labels.max(initial=-1)) + 1)] + ([-1] if (labels < 0).any() else [])
+    groups = list(range(int(labels.max(initial=-1)) + 1)) + ([-1] if (labels < 0).any() else [])
+    # One sort, then every group is a contiguous slice: O(n) per feature, not O(n x clusters).
     order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], groups, side="left")
-    sizes = np.array([(labels == g).sum() for g in groups])
+    ranked = labels[order]
+    lo = np.searchsorted(ranked, groups, side="left")
+    hi = np.searchsorted(ranked, groups, side="right")
+    sizes = hi - lo
     cols: dict[str, list | np.ndarray] = {"cluster": groups, "customers": sizes, "share": sizes / n}
     diffs = np.zeros((len(groups), len(names)))
     for j, name in enumerate(names):
-        medians, means = [], []
-        for g, start, size in zip(groups, bounds, sizes, strict=True):
-            values = raw[order[start:start + size], j]
-            medians.append(float(np.median(values)))
-            means.append(float(values.mean()))
-            diffs[groups.index(g), j] = _cohens_d(clustered[:, j], labels == g)
-        cols[f"{name}_median"], cols[f"{name}_mean"], cols[f"{name}_diff"] = medians, means, diffs[:, j]
+        values, scaled = raw[order, j], clustered[order, j]
+        cols[f"{name}_median"] = [float(np.median(values[a:b])) for a, b in zip(lo, hi, strict=True)]
+        cols[f"{name}_mean"] = [float(values[a:b].mean()) for a, b in zip(lo, hi, strict=True)]
+        mean_all = scaled.mean()
+        ss_all = float(((scaled - mean_all) ** 2).sum())
+        diffs[:, j] = [_cohens_d(scaled, a, b, mean_all, ss_all) for a, b in zip(lo, hi, strict=True)]
+        cols[f"{name}_diff"] = diffs[:, j]
     cols["distinctive"] = [_distinctive(diffs[i], names) for i in range(len(groups))]
     frame = pl.DataFrame(cols).with_columns(pl.col("cluster").cast(pl.Int32), pl.col("customers").cast(pl.Int64))
     if stability is not None:
-        values = [float(stability[g]) if g >= 0 else None for g in groups]
-        frame = frame.with_columns(stability=pl.Series(values, dtype=pl.Float64),
-                                   stability_reading=pl.Series([_reading(v) for v in values], dtype=pl.String))
+        shown = [float(stability[g]) if g >= 0 else None for g in groups]
+        frame = frame.with_columns(stability=pl.Series(shown, dtype=pl.Float64),
+                                   stability_reading=pl.Series([_reading(v) for v in shown], dtype=pl.String))
     return frame
 
 
-def _cohens_d(x: np.ndarray, inside: np.ndarray) -> float:
-    a, b = x[inside], x[~inside]
-    if a.size == 0 or b.size == 0:
+def _cohens_d(x: np.ndarray, start: int, stop: int, mean_all: float, ss_all: float) -> float:
+    """Cohen's d of ``x[start:stop]`` against the rest of *x* (pooled sd).
+
+    *mean_all* and *ss_all* are the mean and sum of squared deviations of *x*.
+    """
+    n, n1 = x.size, stop - start
+    n2 = n - n1
+    if n1 == 0 or n2 == 0:
         return 0.0
-    dof = a.size + b.size - 2
-    pooled = ((a.size - 1) * a.var(ddof=1 if a.size > 1 else 0)
-              + (b.size - 1) * b.var(ddof=1 if b.size > 1 else 0)) / max(dof, 1)
-    diff = a.mean() - b.mean()
-    # Constant groups leave rounding residue (~1e-32) instead of an exact 0;
-    # treat that as no spread so a 0/1 feature gives +-inf, not 1e16.
-    if pooled <= 1e-20 * max(1.0, diff * diff):
-        return float(np.sign(diff) * np.inf) if abs(diff) > 1e-12 else 0.0
+    inside = x[start:stop]
+    mean1 = inside.mean()
+    mean2 = (n * mean_all - n1 * mean1) / n2
+    ss1 = float(((inside - mean1) ** 2).sum())
+    # The rest's sum of squares from the total's (exact decomposition), so
+    # the rest is never copied.
+    ss2 = max(ss_all - ss1 - n1 * n2 / n * (mean1 - mean2) ** 2, 0.0)
+    pooled = (ss1 + ss2) / max(n - 2, 1)
+    diff = mean1 - mean2
+    # Constant groups (flags) leave rounding residue instead of an exact 0:
+    # a spread below a millionth of the difference counts as none (+-inf).
+    if pooled <= 1e-12 * max(1.0, diff * diff):
+        return float(np.sign(diff) * np.inf) if abs(diff) > 1e-9 else 0.0
     return float(diff / np.sqrt(pooled))
 
 
