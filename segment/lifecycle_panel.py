@@ -1,0 +1,373 @@
+"""A monthly usage panel checked and laid out as a complete month grid.
+
+:func:`load_panel` turns rows of (customer, month, metrics, status ...) into a
+:class:`Grid`: one slot per customer and calendar month from the customer's
+first row to ``as_of``, in customer order then month order, as flat numpy
+arrays. Months without a row inside that span hold zero usage, so a gap is
+read as "no usage" rather than as absence, and a line whose rows stop (after
+a cancellation, say) keeps slots up to ``as_of``.
+
+Months are integers ``year * 12 + month - 1`` throughout, so month
+arithmetic is integer arithmetic.
+
+Examples
+--------
+>>> import polars as pl
+>>> panel = pl.DataFrame({"id": ["b", "a", "a"], "month": ["2024-03", "2024-01", "2024-03"],
+...                       "calls": [5.0, 1.0, 2.0]})
+>>> grid = load_panel(panel, id="id", month="month", metrics={"calls": "metric"})
+>>> grid.ids.to_list(), grid.k.tolist(), [month_label(m) for m in grid.m]
+(['a', 'b'], [0, 0, 0, 1], ['2024-01', '2024-02', '2024-03', '2024-03'])
+>>> grid.x["calls"].tolist()  # February of 'a' is a gap: zero usage
+[1.0, 0.0, 2.0, 5.0]
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from segment.columns import first_offender, parse_dates, require_columns, require_numeric
+from segment.errors import ColumnTypeError, DataError, EmptyInputError, OptionError, SegmentWarning
+
+#: Status codes in :attr:`Grid.status`; -1 = no row (a gap) or no status column.
+ACTIVE, SUSPENDED, CANCELLED = 0, 1, 2
+STATUS_NAMES = ("active", "suspended", "cancelled")
+#: Text accepted in the month column: ``2024-01``, ``202401``, ``2024/01``,
+#: ``2024-01-15``, ``20240115``, ``2024-01-15 10:00:00``.
+_MONTH_TEXT = r"^(\d{4})[-/]?(\d{1,2})(?:[-/]?\d{1,2})?(?:[ T].*)?$"
+_M = "__month__"
+_S = "__status__"
+_A = "__activation__"
+_ID = "__identity__"
+
+
+def month_index(year: int, month: int) -> int:
+    """``year * 12 + month - 1``, the integer month used in grids.
+
+    >>> month_index(2024, 1) - month_index(2023, 12)
+    1
+    """
+    return year * 12 + month - 1
+
+
+def month_date(index: int) -> date:
+    """First day of an integer month.
+
+    >>> month_date(month_index(2024, 2))
+    datetime.date(2024, 2, 1)
+    """
+    return date(int(index) // 12, int(index) % 12 + 1, 1)
+
+
+def month_label(index: int) -> str:
+    """``YYYY-MM`` of an integer month."""
+    return f"{int(index) // 12:04d}-{int(index) % 12 + 1:02d}"
+
+
+def parse_month_option(value: str | date | None, option: str = "--as-of") -> int | None:
+    """An option such as ``--as-of 2024-06`` as an integer month.
+
+    >>> month_label(parse_month_option("2024-06-30"))
+    '2024-06'
+    """
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return month_index(value.year, value.month)
+    hit = re.match(_MONTH_TEXT, str(value).strip())
+    if hit is None or not 1 <= int(hit.group(2)) <= 12:
+        raise OptionError(f"{option} must be a month like 2024-06 (or a date), got {value!r}")
+    return month_index(int(hit.group(1)), int(hit.group(2)))
+
+
+def months_expr(frame: pl.LazyFrame, column: str) -> pl.Expr:
+    """Expression giving *column* as integer months (null where it does not parse)."""
+    dtype = frame.collect_schema()[column]
+    col = pl.col(column)
+    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+        return (col.dt.year().cast(pl.Int32) * 12 + col.dt.month().cast(pl.Int32) - 1).alias(_M)
+    if dtype.is_integer():
+        v = col.cast(pl.Int64)
+        # 202401 (YYYYMM) or 20240115 (YYYYMMDD).
+        ym = pl.when(v >= 10_000_000).then(v // 100).otherwise(v)
+        year, mon = ym // 100, ym % 100
+        ok = (year >= 1000) & (year <= 9999) & (mon >= 1) & (mon <= 12) & (v < 100_000_000)
+        return pl.when(ok).then(year * 12 + mon - 1).cast(pl.Int32).alias(_M)
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        parts = col.cast(pl.String).str.strip_chars().str.extract_groups(_MONTH_TEXT)
+        year = parts.struct.field("1").cast(pl.Int32)
+        mon = parts.struct.field("2").cast(pl.Int32)
+        return pl.when((mon >= 1) & (mon <= 12)).then(year * 12 + mon - 1).cast(pl.Int32).alias(_M)
+    raise ColumnTypeError(f"month column {column!r} must hold months (a date, YYYY-MM or YYYYMM), but it is {dtype}")
+
+
+@dataclass
+class Grid:
+    """A panel as a complete customer x month grid (see module docstring).
+
+    Per customer (length ``n``, customer order = sorted ids): ``ids``,
+    ``identity`` (or None), ``first_seen`` (first month with a row),
+    ``activation`` (month, or None), ``start`` (offset of the customer's first
+    slot) and ``length`` (slots). Per slot (length ``N``): ``k`` (customer
+    position), ``m`` (month), ``x`` (metric column -> float64 usage) and
+    ``status`` (int8 codes, or None).
+    """
+
+    ids: pl.Series
+    identity: pl.Series | None
+    first_seen: np.ndarray
+    activation: np.ndarray | None
+    start: np.ndarray
+    length: np.ndarray
+    k: np.ndarray
+    m: np.ndarray
+    x: dict[str, np.ndarray]
+    status: np.ndarray | None
+    first_month: int
+    as_of: int
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.first_seen)
+
+    @property
+    def size(self) -> int:
+        return len(self.k)
+
+    def per_slot(self, values: np.ndarray) -> np.ndarray:
+        """Broadcast a per-customer array to slots."""
+        return values[self.k]
+
+    def last_slots(self) -> np.ndarray:
+        """Slot index of each customer's ``as_of`` month."""
+        return self.start + self.length - 1
+
+
+def load_panel(
+    panel: pl.LazyFrame | pl.DataFrame,
+    *,
+    id: str,
+    month: str,
+    metrics: Mapping[str, str],
+    status: str | None = None,
+    status_values: Mapping[str, list[str]] | None = None,
+    identity: str | None = None,
+    activation: str | None = None,
+    date_format: str | None = None,
+    as_of: str | date | None = None,
+    dedupe: str = "error",
+) -> Grid:
+    """Check a monthly panel and lay it out as a :class:`Grid`.
+
+    Parameters
+    ----------
+    metrics
+        Usage column -> role (``voice``, ``data``, ``revenue`` or ``metric``).
+    status_values
+        Status name (``active``, ``suspended``, ``cancelled``) -> the values
+        that mean it (compared case-insensitively). Unlisted names keep their
+        own word.
+    dedupe
+        ``error`` (duplicate customer-months are an error) or ``sum``.
+
+    Raises
+    ------
+    ColumnNotFoundError, ColumnTypeError, DataError, EmptyInputError, OptionError
+    """
+    if dedupe not in ("error", "sum"):
+        raise OptionError(f"--dedupe must be error or sum, got {dedupe!r}")
+    lf = panel.lazy()
+    roles = {"id": id, "month": month, **{role: col for col, role in metrics.items()}}
+    roles.update({k: v for k, v in (("status", status), ("identity", identity), ("activation", activation)) if v})
+    require_columns(lf, roles)
+    for col in metrics:
+        if col in (id, month, status, identity, activation):
+            raise OptionError(f"column {col!r} cannot be both a usage metric and the {_role_of(col, roles)} column")
+    columns = list(dict.fromkeys([id, month, *metrics, *(c for c in (status, identity, activation) if c)]))
+    lf = lf.select(columns)
+    for col in metrics:
+        lf = require_numeric(lf, col)
+    exprs = [pl.col(id), months_expr(lf, month), *(pl.col(c) for c in metrics)]
+    if status:
+        exprs.append(_status_expr(lf, status, status_values))
+    if identity:
+        exprs.append(pl.col(identity).cast(pl.String).alias(_ID))
+    if activation:
+        lf = parse_dates(lf, activation, date_format)
+        exprs.append((pl.col(activation).dt.year().cast(pl.Int32) * 12
+                      + pl.col(activation).dt.month().cast(pl.Int32) - 1).alias(_A))
+    rows = lf.select(exprs)
+    _precheck(lf, rows, id, month, list(metrics), status, identity, activation)
+
+    bounds = rows.select(lo=pl.col(_M).min(), hi=pl.col(_M).max(), n=pl.len()).collect().row(0, named=True)
+    cut = parse_month_option(as_of)
+    end = bounds["hi"] if cut is None else cut
+    if end < bounds["lo"]:
+        raise OptionError(f"--as-of {month_label(end)} is before the panel's first month {month_label(bounds['lo'])}")
+    later = 0
+    if cut is not None and bounds["hi"] > cut:
+        later = int(rows.filter(pl.col(_M) > cut).select(pl.len()).collect().item())
+        warnings.warn(f"left out {later:,} rows after --as-of {month_label(cut)}", SegmentWarning, stacklevel=3)
+        rows = rows.filter(pl.col(_M) <= cut)
+    df = rows.collect()
+    df = _in_order(df, id, lf, month, list(metrics), dedupe)
+    grid = _layout(df, id, list(metrics), first_month=int(bounds["lo"]), as_of=int(end),
+                   status=status, identity=identity, activation=activation)
+    grid.stats.update(rows=int(bounds["n"]), after_as_of=later)
+    return grid
+
+
+def _role_of(col: str, roles: Mapping[str, str]) -> str:
+    return next(r for r, c in roles.items() if c == col and r in ("id", "month", "status", "identity", "activation"))
+
+
+def _status_expr(lf: pl.LazyFrame, status: str, values: Mapping[str, list[str]] | None) -> pl.Expr:
+    mapping: dict[str, int] = {}
+    given = {k.lower(): v for k, v in (values or {}).items()}
+    for unknown in set(given) - set(STATUS_NAMES):
+        raise OptionError(f"--status-values: {unknown!r} is not one of {', '.join(STATUS_NAMES)}")
+    for code, name in enumerate(STATUS_NAMES):
+        for word in given.get(name, [name]):
+            word = str(word).strip().lower()
+            if word in mapping and mapping[word] != code:
+                raise OptionError(f"--status-values: {word!r} is given for two statuses")
+            mapping[word] = code
+    text = pl.col(status).cast(pl.String).str.strip_chars().str.to_lowercase()
+    return text.replace_strict(mapping, default=None, return_dtype=pl.Int8).alias(_S)
+
+
+def _precheck(lf: pl.LazyFrame, rows: pl.LazyFrame, id: str, month: str, metrics: list[str],
+              status: str | None, identity: str | None, activation: str | None) -> None:
+    """One pass for nulls, bad months, negatives and unknown statuses; details only on failure."""
+    aggs = [pl.col(id).null_count().alias("null:" + id), pl.col(_M).null_count().alias("month")]
+    for col in metrics:
+        aggs += [pl.col(col).null_count().alias("null:" + col), (pl.col(col) < 0).sum().alias("neg:" + col),
+                 (~pl.col(col).is_finite()).sum().alias("inf:" + col)]
+    if status:
+        aggs.append(pl.col(_S).null_count().alias("status"))
+    if identity:
+        aggs.append(pl.col(_ID).null_count().alias("null:" + identity))
+    if activation:
+        aggs.append(pl.col(_A).null_count().alias("null:" + activation))
+    found = rows.select(aggs).collect(engine="streaming").row(0, named=True)
+    if not any(found.values()):
+        return
+    source = lf.with_row_index("__row__", offset=1)
+    for col in [id, *metrics, identity, activation]:
+        if col and found.get("null:" + col):
+            at, _ = first_offender(lf, pl.col(col).is_null(), col)  # type: ignore[misc]
+            raise DataError(f"column {col!r} is empty (null) in {found['null:' + col]:,} rows, first in row {at}; "
+                            "fill or drop those rows")
+    if found["month"]:
+        bad = rows.with_row_index("__row__", offset=1).filter(pl.col(_M).is_null()).head(1).collect()
+        at = int(bad["__row__"][0])
+        value = source.filter(pl.col("__row__") == at).select(month).collect().item()
+        if value is None:
+            raise DataError(f"column {month!r} is empty (null) in row {at}; fill or drop those rows")
+        raise DataError(f"column {month!r} has a value that is not a month: {value!r} (row {at}); "
+                        "use a date, YYYY-MM or YYYYMM")
+    for col in metrics:
+        if found["inf:" + col]:
+            at, value = first_offender(lf, ~pl.col(col).is_finite(), col)  # type: ignore[misc]
+            raise DataError(f"column {col!r} holds {value} in row {at}; usage must be a finite number")
+        if found["neg:" + col]:
+            at, value = first_offender(lf, pl.col(col) < 0, col)  # type: ignore[misc]
+            raise DataError(f"column {col!r} is negative ({value}) in row {at} ({found['neg:' + col]:,} rows); "
+                            "usage cannot be negative: fix the extract or leave the column out")
+    if status and found["status"]:
+        bad = rows.with_row_index("__row__", offset=1).filter(pl.col(_S).is_null()).head(1).collect()
+        at = int(bad["__row__"][0])
+        value = source.filter(pl.col("__row__") == at).select(status).collect().item()
+        if value is None:
+            raise DataError(f"column {status!r} is empty (null) in row {at}; fill or drop those rows")
+        raise DataError(f"column {status!r} has an unknown status {value!r} (row {at}); map it with "
+                        f"--status-values, e.g. 'cancelled={value}' (known: active, suspended, cancelled)")
+
+
+def _in_order(df: pl.DataFrame, id: str, lf: pl.LazyFrame, month: str, metrics: list[str],
+              dedupe: str) -> pl.DataFrame:
+    """Rows sorted by (id, month) with one row per customer-month."""
+    same_id = pl.col(id) == pl.col(id).shift(1)
+    order = df.select(
+        sorted=((pl.col(id) > pl.col(id).shift(1)) | (same_id & (pl.col(_M) > pl.col(_M).shift(1))))
+        .slice(1).all(),
+    ).item()
+    # Extracts usually come sorted; sorting 20M string keys is the slowest step otherwise.
+    if not order:
+        df = df.sort(id, _M)
+    dup = df.select((same_id & (pl.col(_M) == pl.col(_M).shift(1))).fill_null(False).arg_true().first()).item()
+    if dup is None:
+        return df
+    if dedupe == "error":
+        key, when = df[id][dup], int(df[_M][dup])
+        hits = (lf.with_row_index("__row__", offset=1)
+                .filter(pl.col(id) == key)
+                .select("__row__", months_expr(lf, month)).filter(pl.col(_M) == when)
+                .select("__row__").head(2).collect()["__row__"].to_list())
+        where = f" (rows {hits[0]} and {hits[1]})" if len(hits) == 2 else ""
+        raise DataError(f"customer {key!r} has more than one row for {month_label(when)}{where}; "
+                        "pass --dedupe sum to add such rows up")
+    aggs = [pl.col(c).sum() for c in metrics]
+    aggs += [pl.col(c).max() if c == _S else pl.col(c).first()
+             for c in df.columns if c not in (id, _M, *metrics)]
+    return df.group_by(id, _M, maintain_order=True).agg(aggs)
+
+
+def _layout(df: pl.DataFrame, id: str, metrics: list[str], *, first_month: int, as_of: int,
+            status: str | None, identity: str | None, activation: str | None) -> Grid:
+    if df.height == 0:
+        raise EmptyInputError(f"no rows up to --as-of {month_label(as_of)}")
+    m_rows = df[_M].to_numpy().astype(np.int32)
+    new = df.select(pl.col(id) != pl.col(id).shift(1)).to_series().fill_null(True).to_numpy()
+    begins = np.flatnonzero(new)
+    k_rows = (np.cumsum(new) - 1).astype(np.int32)
+    first_seen = m_rows[begins]
+    length = (as_of - first_seen + 1).astype(np.int64)
+    start = np.concatenate([[0], np.cumsum(length)[:-1]]).astype(np.int64)
+    size = int(length.sum())
+    complete = size == df.height
+    slot = None if complete else start[k_rows] + (m_rows - first_seen[k_rows])
+    k = np.repeat(np.arange(len(begins), dtype=np.int32), length)
+    m = (np.arange(size, dtype=np.int64) - np.repeat(start, length) + np.repeat(first_seen, length)).astype(np.int32)
+
+    def spread(values: np.ndarray, fill: float | int, dtype: type) -> np.ndarray:
+        if slot is None:
+            return values.astype(dtype, copy=False)
+        out = np.full(size, fill, dtype=dtype)
+        out[slot] = values
+        return out
+
+    x = {c: spread(df[c].to_numpy(), 0.0, np.float64) for c in metrics}
+    codes = spread(df[_S].to_numpy(), -1, np.int8) if status else None
+    people = None
+    if identity:
+        _one_per_customer(df, id, _ID, identity, "identity")
+        people = df[_ID].gather(begins)
+    act = None
+    if activation:
+        _one_per_customer(df, id, _A, activation, "activation month")
+        act = df[_A].to_numpy()[begins].astype(np.int32)
+    return Grid(ids=df[id].gather(begins), identity=people, first_seen=first_seen, activation=act, start=start,
+                length=length, k=k, m=m, x=x, status=codes, first_month=first_month, as_of=as_of,
+                stats={"customers": len(begins), "slots": size, "gap_slots": size - df.height})
+
+
+def _one_per_customer(df: pl.DataFrame, id: str, col: str, shown: str, what: str) -> None:
+    changed = df.select((pl.col(id) == pl.col(id).shift(1)) & (pl.col(col) != pl.col(col).shift(1)))
+    at = changed.to_series().fill_null(False).arg_true()
+    if at.len() == 0:
+        return
+    row = int(at[0])
+    a, b = df[col][row - 1], df[col][row]
+    if col == _A:
+        a, b = month_label(a), month_label(b)
+    raise DataError(f"customer {df[id][row]!r} has more than one {what} in column {shown!r} ({a!r} and {b!r}); "
+                    f"each customer must keep one {what}")
