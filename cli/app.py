@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import typer
 
-from cli import info, rfm
+from cli import info, lifecycle, rfm
 from cli.errors import SegmentGroup
 
-COMMANDS = [rfm, info]
+COMMANDS = [rfm, lifecycle, info]
 
 app = typer.Typer(
     name="segment",
@@ -48,7 +48,10 @@ def _root(
 
 
 for _module in COMMANDS:
-    app.command(_module.NAME, help=_module.command.__doc__)(_module.command)
+    if hasattr(_module, "app"):  # a command with subcommands
+        app.add_typer(_module.app, name=_module.NAME, help=_module.HELP)
+    else:
+        app.command(_module.NAME, help=_module.command.__doc__)(_module.command)
 
 
 def main() -> None:

@@ -18,8 +18,8 @@ decline
     ``single-drop:<column>`` when one did, ``revenue-drop`` when only revenue
     did.
 exit
-    Overrides both: the status is cancelled (and stays so until the line is
-    used or shows another status again), or the line had no usage (every
+    Overrides both: the status is cancelled (carried over months without a
+    row until a row shows another status), or the line had no usage (every
     metric zero, or no row) in this month and the ``exit_after - 1`` before
     it. Subtype ``re-entry`` when another line of the same identity becomes
     active for the first time after this line's last active month (anywhere

@@ -33,7 +33,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from segment.columns import first_offender, parse_dates, require_columns, require_numeric
+from segment.columns import parse_dates, require_columns, require_numeric
 from segment.errors import ColumnTypeError, DataError, EmptyInputError, OptionError, SegmentWarning
 
 #: Status codes in :attr:`Grid.status`; -1 = no row (a gap) or no status column.
@@ -197,31 +197,33 @@ def load_panel(
         lf = require_numeric(lf, col)
     exprs = [pl.col(id), months_expr(lf, month), *(pl.col(c) for c in metrics)]
     if status:
-        exprs.append(_status_expr(lf, status, status_values))
+        exprs.append(pl.col(status).cast(pl.String).alias(_S))
     if identity:
         exprs.append(pl.col(identity).cast(pl.String).alias(_ID))
     if activation:
         lf = parse_dates(lf, activation, date_format)
         exprs.append((pl.col(activation).dt.year().cast(pl.Int32) * 12
                       + pl.col(activation).dt.month().cast(pl.Int32) - 1).alias(_A))
-    rows = lf.select(exprs)
-    _precheck(lf, rows, id, month, list(metrics), status, identity, activation)
-
-    bounds = rows.select(lo=pl.col(_M).min(), hi=pl.col(_M).max(), n=pl.len()).collect().row(0, named=True)
+    # One pass over the input: later checks and the grid work on this frame in memory.
+    df = lf.select(exprs).collect()
+    if status:
+        df = df.with_columns(_status_codes(df[_S], status_values))
+    _precheck(lf, df, id, month, list(metrics), status, identity, activation)
+    lo, hi = int(df[_M].min()), int(df[_M].max())  # type: ignore[arg-type]
+    rows = df.height
     cut = parse_month_option(as_of)
-    end = bounds["hi"] if cut is None else cut
-    if end < bounds["lo"]:
-        raise OptionError(f"--as-of {month_label(end)} is before the panel's first month {month_label(bounds['lo'])}")
+    end = hi if cut is None else cut
+    if end < lo:
+        raise OptionError(f"--as-of {month_label(end)} is before the panel's first month {month_label(lo)}")
     later = 0
-    if cut is not None and bounds["hi"] > cut:
-        later = int(rows.filter(pl.col(_M) > cut).select(pl.len()).collect().item())
+    if cut is not None and hi > cut:
+        df = df.filter(pl.col(_M) <= cut)
+        later = rows - df.height
         warnings.warn(f"left out {later:,} rows after --as-of {month_label(cut)}", SegmentWarning, stacklevel=3)
-        rows = rows.filter(pl.col(_M) <= cut)
-    df = rows.collect()
     df = _in_order(df, id, lf, month, list(metrics), dedupe)
-    grid = _layout(df, id, list(metrics), first_month=int(bounds["lo"]), as_of=int(end),
-                   status=status, identity=identity, activation=activation)
-    grid.stats.update(rows=int(bounds["n"]), after_as_of=later)
+    grid = _layout(df, id, list(metrics), first_month=lo, as_of=end, status=status, identity=identity,
+                   activation=activation)
+    grid.stats.update(rows=rows, after_as_of=later)
     return grid
 
 
@@ -229,66 +231,58 @@ def _role_of(col: str, roles: Mapping[str, str]) -> str:
     return next(r for r, c in roles.items() if c == col and r in ("id", "month", "status", "identity", "activation"))
 
 
-def _status_expr(lf: pl.LazyFrame, status: str, values: Mapping[str, list[str]] | None) -> pl.Expr:
-    mapping: dict[str, int] = {}
-    given = {k.lower(): v for k, v in (values or {}).items()}
-    for unknown in set(given) - set(STATUS_NAMES):
+def _status_codes(raw: pl.Series, values: Mapping[str, list[str]] | None) -> pl.Series:
+    """Status text -> ACTIVE / SUSPENDED / CANCELLED codes (null for unknown text).
+
+    Values are matched case-insensitively after trimming; the few distinct
+    values are mapped in Python, the column by a lookup.
+    """
+    words: dict[str, int] = {}
+    given = {k.strip().lower(): v for k, v in (values or {}).items()}
+    for unknown in sorted(set(given) - set(STATUS_NAMES)):
         raise OptionError(f"--status-values: {unknown!r} is not one of {', '.join(STATUS_NAMES)}")
     for code, name in enumerate(STATUS_NAMES):
         for word in given.get(name, [name]):
             word = str(word).strip().lower()
-            if word in mapping and mapping[word] != code:
+            if word in words and words[word] != code:
                 raise OptionError(f"--status-values: {word!r} is given for two statuses")
-            mapping[word] = code
-    text = pl.col(status).cast(pl.String).str.strip_chars().str.to_lowercase()
-    return text.replace_strict(mapping, default=None, return_dtype=pl.Int8).alias(_S)
+            words[word] = code
+    mapping = {v: words[v.strip().lower()] for v in raw.drop_nulls().unique().to_list() if v.strip().lower() in words}
+    return raw.replace_strict(mapping, default=None, return_dtype=pl.Int8).alias(_S)
 
 
-def _precheck(lf: pl.LazyFrame, rows: pl.LazyFrame, id: str, month: str, metrics: list[str],
+def _precheck(lf: pl.LazyFrame, df: pl.DataFrame, id: str, month: str, metrics: list[str],
               status: str | None, identity: str | None, activation: str | None) -> None:
-    """One pass for nulls, bad months, negatives and unknown statuses; details only on failure."""
-    aggs = [pl.col(id).null_count().alias("null:" + id), pl.col(_M).null_count().alias("month")]
+    """Nulls, bad months, negatives and unknown statuses; the offending row only on failure."""
+    checks: list[tuple[str, pl.Expr, str]] = [(id, pl.col(id).is_null(), "null")]
+    checks += [(c, pl.col(inner).is_null(), "null") for c, inner in ((identity, _ID), (activation, _A)) if c]
+    checks.append((month, pl.col(_M).is_null(), "month"))
     for col in metrics:
-        aggs += [pl.col(col).null_count().alias("null:" + col), (pl.col(col) < 0).sum().alias("neg:" + col),
-                 (~pl.col(col).is_finite()).sum().alias("inf:" + col)]
+        checks += [(col, pl.col(col).is_null(), "null"), (col, ~pl.col(col).is_finite(), "finite"),
+                   (col, pl.col(col) < 0, "negative")]
     if status:
-        aggs.append(pl.col(_S).null_count().alias("status"))
-    if identity:
-        aggs.append(pl.col(_ID).null_count().alias("null:" + identity))
-    if activation:
-        aggs.append(pl.col(_A).null_count().alias("null:" + activation))
-    found = rows.select(aggs).collect(engine="streaming").row(0, named=True)
-    if not any(found.values()):
+        checks.append((status, pl.col(_S).is_null(), "status"))
+    found = df.select(pl.sum_horizontal(e.sum() for _, e, _ in checks)).item() if df.height else 0
+    if not found:
         return
-    source = lf.with_row_index("__row__", offset=1)
-    for col in [id, *metrics, identity, activation]:
-        if col and found.get("null:" + col):
-            at, _ = first_offender(lf, pl.col(col).is_null(), col)  # type: ignore[misc]
-            raise DataError(f"column {col!r} is empty (null) in {found['null:' + col]:,} rows, first in row {at}; "
+    for col, expr, kind in checks:
+        hits = df.select(expr.arg_true()).to_series()
+        if hits.len() == 0:
+            continue
+        at = int(hits[0]) + 1
+        value = lf.slice(at - 1, 1).select(col).collect().item()
+        if value is None or kind == "null":
+            raise DataError(f"column {col!r} is empty (null) in {hits.len():,} rows, first in row {at}; "
                             "fill or drop those rows")
-    if found["month"]:
-        bad = rows.with_row_index("__row__", offset=1).filter(pl.col(_M).is_null()).head(1).collect()
-        at = int(bad["__row__"][0])
-        value = source.filter(pl.col("__row__") == at).select(month).collect().item()
-        if value is None:
-            raise DataError(f"column {month!r} is empty (null) in row {at}; fill or drop those rows")
-        raise DataError(f"column {month!r} has a value that is not a month: {value!r} (row {at}); "
-                        "use a date, YYYY-MM or YYYYMM")
-    for col in metrics:
-        if found["inf:" + col]:
-            at, value = first_offender(lf, ~pl.col(col).is_finite(), col)  # type: ignore[misc]
+        if kind == "month":
+            raise DataError(f"column {col!r} has a value that is not a month: {value!r} (row {at}); "
+                            "use a date, YYYY-MM or YYYYMM")
+        if kind == "finite":
             raise DataError(f"column {col!r} holds {value} in row {at}; usage must be a finite number")
-        if found["neg:" + col]:
-            at, value = first_offender(lf, pl.col(col) < 0, col)  # type: ignore[misc]
-            raise DataError(f"column {col!r} is negative ({value}) in row {at} ({found['neg:' + col]:,} rows); "
+        if kind == "negative":
+            raise DataError(f"column {col!r} is negative ({value}) in row {at} ({hits.len():,} rows); "
                             "usage cannot be negative: fix the extract or leave the column out")
-    if status and found["status"]:
-        bad = rows.with_row_index("__row__", offset=1).filter(pl.col(_S).is_null()).head(1).collect()
-        at = int(bad["__row__"][0])
-        value = source.filter(pl.col("__row__") == at).select(status).collect().item()
-        if value is None:
-            raise DataError(f"column {status!r} is empty (null) in row {at}; fill or drop those rows")
-        raise DataError(f"column {status!r} has an unknown status {value!r} (row {at}); map it with "
+        raise DataError(f"column {col!r} has an unknown status {value!r} (row {at}); map it with "
                         f"--status-values, e.g. 'cancelled={value}' (known: active, suspended, cancelled)")
 
 

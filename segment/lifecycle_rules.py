@@ -121,15 +121,18 @@ class _Months:
 
     def __init__(self, grid: Grid):
         self.m0 = int(grid.m.min())
-        self.span = np.int64(int(grid.m.max()) - self.m0 + 2)
-        self.base = grid.k.astype(np.int64) * self.span
-        self.rel = (grid.m - self.m0).astype(np.int64)
+        span = int(grid.m.max()) - self.m0 + 2
+        # int32 keys halve the memory traffic; large grids need int64.
+        dtype = np.int32 if grid.n * span < np.iinfo(np.int32).max else np.int64
+        self.base = grid.k.astype(dtype) * dtype(span)
+        self.key = self.base + (grid.m - self.m0).astype(dtype)
+        self.floor = self.base - 1
 
     def last(self, mask: np.ndarray) -> np.ndarray:
         """Month of the latest slot at or before each slot (same customer) where *mask*; else NONE."""
-        run = np.maximum.accumulate(np.where(mask, self.base + self.rel, self.base - 1))
-        rel = run - self.base
-        return np.where(rel >= 0, rel + self.m0, NONE).astype(np.int32)
+        run = np.maximum.accumulate(np.where(mask, self.key, self.floor))
+        run -= self.base
+        return np.where(run >= 0, run + self.m0, NONE).astype(np.int32, copy=False)
 
 
 def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
@@ -171,8 +174,8 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     fell: dict[str, np.ndarray] = {}
     recent: dict[str, np.ndarray] = {}
     baseline: dict[str, np.ndarray] = {}
-    for i, col in enumerate(metrics):
-        win, base = _window_sums(grid.x[col], win_n, base_n, rules.window + rules.baseline)
+    sums = _window_sums(grid.x, win_n.astype(np.int8), base_n.astype(np.int8), rules.window, rules.baseline)
+    for i, (col, (win, base)) in enumerate(zip(metrics, sums, strict=True)):
         fell[col] = comparable & (base > 0) & (
             win / win_n <= (1 - rules.drop) * (base / np.maximum(base_n, 1)) * (1 + _TOLERANCE))
         at = last[staged[last]]
@@ -183,6 +186,7 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
         b[k[ok]] = base[ok] / base_n[ok]
         recent[col], baseline[col] = r, b
         report("stages", 3 + i, steps)
+    del sums
 
     labels: tuple[str | None, ...] = (None, "double-drop", *(f"single-drop:{c}" for c in usage_cols),
                                       "revenue-drop", "churn", "re-entry")
@@ -225,20 +229,27 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
                   successor_month=successor_month, recent=recent, baseline=baseline)
 
 
-def _window_sums(x: np.ndarray, win_n: np.ndarray, base_n: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sums of the last ``win_n`` values and of the ``base_n`` values before them, per slot.
+def _window_sums(x: Mapping[str, np.ndarray], win_n: np.ndarray, base_n: np.ndarray, window: int,
+                 baseline: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per metric, sums of the last ``win_n`` values and of the ``base_n`` values before them.
 
     The shifts run over the flat grid; callers keep ``win_n + base_n`` within
     the customer's active months, so no sum reaches the previous customer.
+    Masks are built once per offset and shared by the metrics.
     """
-    win = np.zeros_like(x)
-    base = np.zeros_like(x)
-    for j in range(reach):
-        s = x[: len(x) - j] if j else x
+    sums = [(np.zeros_like(v), np.zeros_like(v)) for v in x.values()]
+    values = list(x.values())
+    for j in range(window + baseline):
         w, b = win_n[j:], base_n[j:]
-        win[j:] += np.where(j < w, s, 0.0)
-        base[j:] += np.where((j >= w) & (j < w + b), s, 0.0)
-    return win, base
+        in_win = (w > j) if j < window else None
+        in_base = (w <= j) & (w + b > j) if j >= 1 else None
+        for v, (win, base) in zip(values, sums, strict=True):
+            s = v[: len(v) - j] if j else v
+            if in_win is not None:
+                np.add(win[j:], s, out=win[j:], where=in_win)
+            if in_base is not None:
+                np.add(base[j:], s, out=base[j:], where=in_base)
+    return sums
 
 
 def _reentries(grid: Grid, months: _Months, exit_: np.ndarray, last_use: np.ndarray, first_active: np.ndarray,
@@ -268,7 +279,9 @@ def _reentries(grid: Grid, months: _Months, exit_: np.ndarray, last_use: np.ndar
     }).sort("_after")
     starts = pl.DataFrame({"_identity": grid.identity, "_fa": first_active, "_next": np.arange(grid.n)})
     starts = starts.filter(pl.col("_fa") != NONE).sort("_fa", "_next")
-    hit = (episodes.join_asof(starts, left_on="_after", right_on="_fa", by="_identity", strategy="forward")
+    # Both sides are sorted on the asof keys above; polars cannot verify it within "by" groups.
+    hit = (episodes.join_asof(starts, left_on="_after", right_on="_fa", by="_identity", strategy="forward",
+                              check_sortedness=False)
            .filter(pl.col("_next").is_not_null()))
     linked = np.zeros(first.size, dtype=bool)
     linked[hit["_e"].to_numpy()] = True
