@@ -147,7 +147,7 @@ class Lifecycle:
         staged = st.stage >= 0
         cols: dict[str, Any] = {
             self.id: g.ids.gather(g.k),
-            "month": (g.m.astype(np.int64) - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]"),
+            "month": _months(g.m),
             "stage": _labels(STAGES, st.stage, STAGE_DTYPE),
             "subtype": _labels(st.labels, st.subtype, self._subtype_dtype()),
             "tenure": _where(staged, st.tenure, pl.Int32),
@@ -235,7 +235,8 @@ def lifecycle(
         Optional person key: an exit is a re-entry when the person comes back
         on a new line.
     activation
-        Optional activation date column (else the first month with usage).
+        Optional activation date column (else, and where it is empty, the
+        first month with usage).
     as_of
         Last month to analyse (default: the last month in the panel); later
         rows are left out with a warning.
@@ -277,7 +278,7 @@ def _roles(voice: str | None, data: str | None, revenue: str | None, metrics: Se
 def _check_activation(grid: Grid, st: Stages) -> None:
     if grid.activation is None:
         return
-    early = np.flatnonzero((st.first_active != NONE) & (st.first_active < grid.activation))
+    early = np.flatnonzero((st.first_active != NONE) & (grid.activation != NONE) & (st.first_active < grid.activation))
     if early.size:
         i = int(early[0])
         raise DataError(f"customer {grid.ids[i]!r} has usage in {month_label(st.first_active[i])}, before its "
@@ -326,10 +327,10 @@ def _where(mask: np.ndarray, values: np.ndarray, dtype: pl.DataType) -> pl.Serie
 
 
 def _months(values: np.ndarray) -> pl.Series:
-    idx = pl.Series(values).cast(pl.Int64)
-    y, mo = idx // 12, idx % 12 + 1
-    out = pl.select(pl.when(idx != NONE).then(pl.date(y, mo, 1))).to_series()
-    return out
+    """Integer months as dates (first of the month); NONE gives null."""
+    days = (values.astype(np.int64) - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
+    days[values == NONE] = np.datetime64("NaT")
+    return pl.Series(days).cast(pl.Date)
 
 
 def _rounded(values: np.ndarray) -> pl.Series:

@@ -36,6 +36,8 @@ import polars as pl
 from segment.columns import parse_dates, require_columns, require_numeric
 from segment.errors import ColumnTypeError, DataError, EmptyInputError, OptionError, SegmentWarning
 
+#: "No such month" in month arrays; below every real month.
+NO_MONTH = np.iinfo(np.int32).min // 2
 #: Status codes in :attr:`Grid.status`; -1 = no row (a gap) or no status column.
 ACTIVE, SUSPENDED, CANCELLED = 0, 1, 2
 STATUS_NAMES = ("active", "suspended", "cancelled")
@@ -114,7 +116,8 @@ class Grid:
 
     Per customer (length ``n``, customer order = sorted ids): ``ids``,
     ``identity`` (or None), ``first_seen`` (first month with a row),
-    ``activation`` (month, or None), ``start`` (offset of the customer's first
+    ``activation`` (month or :data:`NO_MONTH` where unknown; None without the
+    column), ``start`` (offset of the customer's first
     slot) and ``length`` (slots). Per slot (length ``N``): ``k`` (customer
     position), ``m`` (month), ``x`` (metric column -> float64 usage) and
     ``status`` (int8 codes, or None).
@@ -255,7 +258,8 @@ def _precheck(lf: pl.LazyFrame, df: pl.DataFrame, id: str, month: str, metrics: 
               status: str | None, identity: str | None, activation: str | None) -> None:
     """Nulls, bad months, negatives and unknown statuses; the offending row only on failure."""
     checks: list[tuple[str, pl.Expr, str]] = [(id, pl.col(id).is_null(), "null")]
-    checks += [(c, pl.col(inner).is_null(), "null") for c, inner in ((identity, _ID), (activation, _A)) if c]
+    if identity:
+        checks.append((identity, pl.col(_ID).is_null(), "null"))
     checks.append((month, pl.col(_M).is_null(), "month"))
     for col in metrics:
         checks += [(col, pl.col(col).is_null(), "null"), (col, ~pl.col(col).is_finite(), "finite"),
@@ -348,20 +352,21 @@ def _layout(df: pl.DataFrame, id: str, metrics: list[str], *, first_month: int, 
     act = None
     if activation:
         _one_per_customer(df, id, _A, activation, "activation month")
-        act = df[_A].to_numpy()[begins].astype(np.int32)
+        # An unknown activation date falls back, for that customer, to the first month with usage.
+        act = df[_A].fill_null(NO_MONTH).to_numpy()[begins].astype(np.int32)
     return Grid(ids=df[id].gather(begins), identity=people, first_seen=first_seen, activation=act, start=start,
                 length=length, k=k, m=m, x=x, status=codes, first_month=first_month, as_of=as_of,
                 stats={"customers": len(begins), "slots": size, "gap_slots": size - df.height})
 
 
 def _one_per_customer(df: pl.DataFrame, id: str, col: str, shown: str, what: str) -> None:
-    changed = df.select((pl.col(id) == pl.col(id).shift(1)) & (pl.col(col) != pl.col(col).shift(1)))
+    changed = df.select((pl.col(id) == pl.col(id).shift(1)) & pl.col(col).ne_missing(pl.col(col).shift(1)))
     at = changed.to_series().fill_null(False).arg_true()
     if at.len() == 0:
         return
     row = int(at[0])
     a, b = df[col][row - 1], df[col][row]
     if col == _A:
-        a, b = month_label(a), month_label(b)
+        a, b = (month_label(v) if v is not None else None for v in (a, b))
     raise DataError(f"customer {df[id][row]!r} has more than one {what} in column {shown!r} ({a!r} and {b!r}); "
                     f"each customer must keep one {what}")

@@ -33,11 +33,11 @@ import numpy as np
 import polars as pl
 
 from segment.errors import OptionError
-from segment.lifecycle_panel import CANCELLED, SUSPENDED, Grid
+from segment.lifecycle_panel import CANCELLED, NO_MONTH, SUSPENDED, Grid
 
 STAGES = ("acquisition", "build-up", "maturity", "decline", "exit")
 ACQUISITION, BUILD_UP, MATURITY, DECLINE, EXIT = range(5)
-NONE = np.iinfo(np.int32).min // 2  # "no such month"; below every real month
+NONE = NO_MONTH
 #: Relative slack in "falls by at least --drop", so that a fall of exactly 30%
 #: counts whatever the rounding of the means.
 _TOLERANCE = 1e-9
@@ -154,7 +154,7 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     fa = first_active[k]
     staged = (fa != NONE) & (m >= fa)
     h = np.where(staged, m - fa + 1, 0)
-    origin = fa if grid.activation is None else grid.activation[k]
+    origin = fa if grid.activation is None else np.where(grid.activation[k] != NONE, grid.activation[k], fa)
     tenure = (m - origin + 1).astype(np.int32)
     report("stages", 1, steps)
 
