@@ -25,7 +25,7 @@ exit
     active for the first time after this line's last active month (anywhere
     up to ``as_of``), else ``churn``.
 before the first activity
-    No stage.
+    No stage, unless the line is cancelled (then exit).
 
 Months without a row between a customer's first row and ``as_of`` count as
 zero usage. Every rule looks only at the months up to the one it labels
@@ -102,6 +102,7 @@ class Lifecycle:
     metrics: dict[str, str]
     rules: Rules
     stats: dict[str, int] = field(default_factory=dict)
+    _warned: bool = field(default=False, repr=False)
 
     @property
     def as_of(self) -> date:
@@ -115,6 +116,7 @@ class Lifecycle:
     # ------------------------------------------------------------ tables
     def snapshot(self) -> pl.DataFrame:
         """One row per customer as of the last month (sorted by id)."""
+        self._warn_limits()
         g, st = self.grid, self.stages
         last = g.last_slots()
         staged = st.stage[last] >= 0
@@ -122,7 +124,7 @@ class Lifecycle:
             self.id: g.ids,
             "stage": _labels(STAGES, st.stage[last], STAGE_DTYPE),
             "subtype": _labels(st.labels, np.where(staged, st.subtype[last], 0), self._subtype_dtype()),
-            "tenure": _where(staged, st.tenure[last], pl.Int32),
+            "tenure": _where(staged & (st.tenure[last] > 0), st.tenure[last], pl.Int32),
             "months_in_stage": _where(staged, st.in_stage[last], pl.Int32),
         }
         if st.reentry is not None:
@@ -143,6 +145,7 @@ class Lifecycle:
 
     def history(self) -> pl.DataFrame:
         """One row per customer-month from the customer's first row to the last month."""
+        self._warn_limits()
         g, st = self.grid, self.stages
         staged = st.stage >= 0
         cols: dict[str, Any] = {
@@ -150,7 +153,7 @@ class Lifecycle:
             "month": _months(g.m),
             "stage": _labels(STAGES, st.stage, STAGE_DTYPE),
             "subtype": _labels(st.labels, st.subtype, self._subtype_dtype()),
-            "tenure": _where(staged, st.tenure, pl.Int32),
+            "tenure": _where(staged & (st.tenure > 0), st.tenure, pl.Int32),
             "months_in_stage": _where(staged, st.in_stage, pl.Int32),
         }
         if g.status is not None:
@@ -187,6 +190,23 @@ class Lifecycle:
                            "subtype": _labels(self.stages.labels, self.stages.subtype[last], self._subtype_dtype())})
         return (df.filter(pl.col("stage").is_not_null()).group_by("stage", "subtype").agg(customers=pl.len())
                 .sort(["stage", "customers", "subtype"], descending=[False, True, False], nulls_last=False))
+
+    def _warn_limits(self) -> None:
+        """Say which rules a short panel cannot apply (once, when stages are first asked for)."""
+        if self._warned:
+            return
+        self._warned = True
+        grid, rules = self.grid, self.rules
+        months = grid.as_of - grid.first_month + 1
+        if months == 1:
+            source = "tenure and status" if grid.status is not None else "tenure"
+            warnings.warn(f"the panel has one month ({month_label(grid.as_of)}): stages come from {source} only; "
+                          f"decline needs 2 months, exit by inactivity {rules.exit_after}, transitions 2",
+                          SegmentWarning, stacklevel=3)
+        elif months < rules.exit_after:
+            warnings.warn(f"the panel has {months} months: exit by inactivity needs {rules.exit_after}"
+                          + ("" if grid.status is not None else " and there is no --status, so nobody can exit"),
+                          SegmentWarning, stacklevel=3)
 
     def _subtype_dtype(self) -> pl.Enum:
         return pl.Enum([x for x in self.stages.labels if x is not None])
@@ -258,7 +278,7 @@ def lifecycle(
     report("reading panel", 1, 1)
     st = assign(grid, roles, rules, progress)
     _check_activation(grid, st)
-    _warn_limits(grid, st, rules, status is not None, activation is not None)
+    _warn_left_censored(grid, st, activation is not None)
     return Lifecycle(grid=grid, stages=st, id=id, metrics=roles, rules=rules, stats=dict(grid.stats))
 
 
@@ -286,23 +306,14 @@ def _check_activation(grid: Grid, st: Stages) -> None:
                         "fix the activation column or leave --activation out")
 
 
-def _warn_limits(grid: Grid, st: Stages, rules: Rules, has_status: bool, has_activation: bool) -> None:
-    months = grid.as_of - grid.first_month + 1
-    if months == 1:
-        source = "tenure and status" if has_status else "tenure"
-        warnings.warn(f"the panel has one month ({month_label(grid.as_of)}): stages come from {source} only; "
-                      f"decline needs 2 months, exit by inactivity {rules.exit_after}, transitions 2",
-                      SegmentWarning, stacklevel=3)
-    elif months < rules.exit_after:
-        warnings.warn(f"the panel has {months} months: exit by inactivity needs {rules.exit_after}"
-                      + ("" if has_status else " and no --status was given, so nobody can exit"),
-                      SegmentWarning, stacklevel=3)
-    if not has_activation:
-        first = int(np.count_nonzero(st.first_active == grid.first_month))
-        if first and months > 1:
-            warnings.warn(f"{first:,} of {grid.n:,} customers ({first / grid.n:.0%}) are already active in the panel's first "
-                          f"month {month_label(grid.first_month)}; without --activation their tenure starts "
-                          "there (use an activation date column for stock customers)", SegmentWarning, stacklevel=3)
+def _warn_left_censored(grid: Grid, st: Stages, has_activation: bool) -> None:
+    if has_activation or grid.as_of == grid.first_month:
+        return
+    first = int(np.count_nonzero(st.first_active == grid.first_month))
+    if first:
+        warnings.warn(f"{first:,} of {grid.n:,} customers ({first / grid.n:.0%}) are already active in the panel's "
+                      f"first month {month_label(grid.first_month)}; without --activation their tenure starts "
+                      "there (use an activation date column for stock customers)", SegmentWarning, stacklevel=3)
 
 
 # ---------------------------------------------------------------- helpers

@@ -92,7 +92,8 @@ class Stages:
 
     ``stage`` holds indices into :data:`STAGES` (-1: before the customer's
     first activity), ``subtype`` indices into ``labels`` (0: none),
-    ``tenure`` and ``in_stage`` months (meaningful where ``stage >= 0``),
+    ``tenure`` (-1 where unknown: no activation date and no usage yet) and
+    ``in_stage`` months (meaningful where ``stage >= 0``),
     ``winback`` months left (-1: not suspended). Per customer:
     ``first_active`` / ``last_active`` (month or :data:`NONE`, as of the
     grid's end), ``reentry`` (the customer is a re-entered person's new line)
@@ -155,14 +156,14 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     staged = (fa != NONE) & (m >= fa)
     h = np.where(staged, m - fa + 1, 0)
     origin = fa if grid.activation is None else np.where(grid.activation[k] != NONE, grid.activation[k], fa)
-    tenure = (m - origin + 1).astype(np.int32)
+    tenure = np.where(origin != NONE, m - origin + 1, -1).astype(np.int32)
     report("stages", 1, steps)
 
     last_use = months.last(active)
     exit_ = staged & (m - last_use >= rules.exit_after)
     if grid.status is not None:
-        cancelled = months.last(grid.status == CANCELLED) > months.last((grid.status >= 0) & (grid.status != CANCELLED))
-        exit_ |= staged & cancelled
+        # A line cancelled before any usage is an exit too, not "no stage".
+        exit_ |= months.last(grid.status == CANCELLED) > months.last((grid.status >= 0) & (grid.status != CANCELLED))
     report("stages", 2, steps)
 
     usage_cols = [c for c, role in metrics.items() if role != "revenue"]
@@ -208,6 +209,7 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
                      np.where(tenure <= rules.build_up, BUILD_UP, MATURITY)).astype(np.int8)
     stage[decline] = DECLINE
     stage[exit_] = EXIT
+    staged |= exit_
     stage[~staged] = -1
     subtype[~decline] = 0
     report("stages", steps - 1, steps)
@@ -239,7 +241,7 @@ def _window_sums(x: Mapping[str, np.ndarray], win_n: np.ndarray, base_n: np.ndar
     """
     sums = [(np.zeros_like(v), np.zeros_like(v)) for v in x.values()]
     values = list(x.values())
-    for j in range(window + baseline):
+    for j in range(min(window + baseline, len(win_n))):
         w, b = win_n[j:], base_n[j:]
         in_win = (w > j) if j < window else None
         in_base = (w <= j) & (w + b > j) if j >= 1 else None
@@ -269,20 +271,31 @@ def _reentries(grid: Grid, months: _Months, exit_: np.ndarray, last_use: np.ndar
     subtype[rows] = churn
     if grid.identity is None or rows.size == 0:
         return (None if grid.identity is None else np.zeros(grid.n, dtype=bool)), successor, successor_month
-    key = months.base[rows] + (last_use[rows] - months.m0)
+    # A line cancelled before any use: a new line after its cancellation month is a re-entry.
+    prev_exit = np.concatenate([[False], exit_[:-1]]) & (np.concatenate([[-1], grid.k[:-1]]) == grid.k)
+    run_start = months.last(exit_ & ~prev_exit)[rows]
+    since = np.where(last_use[rows] != NONE, last_use[rows], run_start)
+    key = months.base[rows] + (since - months.m0)
     new = np.concatenate([[True], key[1:] != key[:-1]])
     episode = np.cumsum(new) - 1
     first = rows[new]
     episodes = pl.DataFrame({
         "_e": np.arange(first.size), "_k": grid.k[first], "_identity": grid.identity.gather(grid.k[first]),
-        "_after": last_use[first] + 1,
+        "_after": since[new] + 1,
     }).sort("_after")
-    starts = pl.DataFrame({"_identity": grid.identity, "_fa": first_active, "_next": np.arange(grid.n)})
-    starts = starts.filter(pl.col("_fa") != NONE).sort("_fa", "_next")
+    starts = (pl.DataFrame({"_identity": grid.identity, "_fa": first_active, "_next": np.arange(grid.n)})
+              .filter(pl.col("_fa") != NONE).sort("_identity", "_fa", "_next").with_row_index("_pos")
+              .sort("_fa", "_next"))
     # Both sides are sorted on the asof keys above; polars cannot verify it within "by" groups.
-    hit = (episodes.join_asof(starts, left_on="_after", right_on="_fa", by="_identity", strategy="forward",
-                              check_sortedness=False)
-           .filter(pl.col("_next").is_not_null()))
+    hit = episodes.join_asof(starts, left_on="_after", right_on="_fa", by="_identity", strategy="forward",
+                             check_sortedness=False)
+    # A never-used line can find itself (its own first use comes after its cancellation): take the
+    # next line of the person in the same order instead.
+    own = hit.filter(pl.col("_next") == pl.col("_k")).select("_e", "_identity", _pos=pl.col("_pos") + 1)
+    following = own.join(starts, on=["_pos", "_identity"], how="inner")
+    hit = pl.concat([hit.filter(pl.col("_next").is_not_null() & (pl.col("_next") != pl.col("_k")))
+                     .select("_e", "_k", "_fa", "_next"),
+                     following.join(episodes.select("_e", "_k"), on="_e").select("_e", "_k", "_fa", "_next")])
     linked = np.zeros(first.size, dtype=bool)
     linked[hit["_e"].to_numpy()] = True
     subtype[rows[linked[episode]]] = again

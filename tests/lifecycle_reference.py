@@ -44,13 +44,21 @@ def stages(rows: list[Row], roles: dict[str, str], *, window=3, baseline=3, drop
         act = next(iter(months.values())).activation
         prev = None
         for t in range(min(months), end + 1):
+            origin = act if act is not None else fa
+            tenure = t - origin + 1 if origin is not None and t - origin + 1 > 0 else None
             if fa is None or t < fa:
-                out[cid, t] = {"stage": None, "subtype": None, "tenure": None, "in_stage": None,
-                               "winback": _winback(months, t, winback)}
-                prev = None
+                if _cancelled(months, t):  # cancelled before any usage: an exit all the same
+                    in_stage = prev["in_stage"] + 1 if prev is not None else 1
+                    prev = {"stage": "exit", "subtype": _exit_subtype(cid, t, months, by_id, first_active, used),
+                            "tenure": tenure, "in_stage": in_stage, "winback": _winback(months, t, winback)}
+                else:
+                    prev = None
+                    out[cid, t] = {"stage": None, "subtype": None, "tenure": None, "in_stage": None,
+                                   "winback": _winback(months, t, winback)}
+                    continue
+                out[cid, t] = prev
                 continue
             h = t - fa + 1
-            tenure = t - (act if act is not None else fa) + 1
 
             def value(col: str, s: int) -> float:
                 r = months.get(s)
@@ -59,14 +67,7 @@ def stages(rows: list[Row], roles: dict[str, str], *, window=3, baseline=3, drop
             silent = 0
             while silent < h and not used(months.get(t - silent)):
                 silent += 1
-            cancelled = False
-            s = t
-            while s >= min(months):
-                if s in months:
-                    cancelled = months[s].status == "cancelled"
-                    break
-                s -= 1
-            if silent >= exit_after or cancelled:
+            if silent >= exit_after or _cancelled(months, t):
                 stage, subtype = "exit", _exit_subtype(cid, t, months, by_id, first_active, used)
             else:
                 w = min(window, h - 1)
@@ -103,6 +104,16 @@ def stages(rows: list[Row], roles: dict[str, str], *, window=3, baseline=3, drop
     return out
 
 
+def _cancelled(months: dict[int, Row], t: int) -> bool:
+    """The latest row at or before t says cancelled (months without a row carry it over)."""
+    s = t
+    while s >= min(months):
+        if s in months:
+            return months[s].status == "cancelled"
+        s -= 1
+    return False
+
+
 def _winback(months: dict[int, Row], t: int, winback: int) -> int | None:
     if t not in months or months[t].status != "suspended":
         return None
@@ -116,7 +127,14 @@ def _exit_subtype(cid, t, months, by_id, first_active, used) -> str:
     identity = next(iter(months.values())).identity
     if identity is None:
         return "churn"
-    last_used = max(s for s in range(min(months), t + 1) if used(months.get(s)))
+    active = [s for s in range(min(months), t + 1) if used(months.get(s))]
+    if active:
+        last_used = max(active)
+    else:  # never used: a line started after the cancellation month
+        start = t
+        while start - 1 >= min(months) and _cancelled(months, start - 1):
+            start -= 1
+        last_used = start
     for other, rows in by_id.items():
         if other == cid or next(iter(rows.values())).identity != identity:
             continue
