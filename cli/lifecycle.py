@@ -85,6 +85,18 @@ def parse_status_values(value: str | None) -> dict[str, list[str]] | None:
     return out
 
 
+def _check_outputs(run: Run, output: str | None, to: Any, *sides: str | None) -> None:
+    """Refuse bad output paths before any work, so an error is the only line on stderr."""
+    from segment.io import is_stdio, output_format
+
+    run.check_outputs(output, *sides)
+    if not is_stdio(output):
+        output_format(output, to.value if to is not None else None)
+    for side in sides:
+        if side is not None and not is_stdio(side):
+            output_format(side, None)
+
+
 def _panel_args(o: dict[str, Any]) -> dict[str, Any]:
     """The library keywords of the panel and rule options (flags map one-to-one)."""
     metrics = [m for item in (o["metric"] or []) for m in (split_list(item) or [])]
@@ -115,7 +127,7 @@ def stages(
 
     with Run(NAME, locals()) as run:
         panel = run.read(input, fmt=from_, string_columns=[c for c in (id, identity) if c])
-        run.check_outputs(output, kpis)
+        _check_outputs(run, output, to, kpis)
         with run.progress() as report:
             result = lifecycle(panel.frame, **_panel_args(locals()), progress=report)
         details = {**result.params(), "stats": result.stats}
@@ -144,7 +156,7 @@ def transitions(
 
     with Run(f"{NAME} transitions", locals()) as run:
         panel = run.read(input, fmt=from_, string_columns=[c for c in (id, identity) if c])
-        run.check_outputs(output, projection)
+        _check_outputs(run, output, to, projection)
         if projection and project < 1:
             raise OptionError("--projection needs --project N (months ahead)")
         with run.progress() as report:
@@ -172,6 +184,7 @@ def panel(
 
     with Run(f"{NAME} panel", locals()) as run:
         tx = run.read(input, fmt=from_, string_columns=[id])
+        _check_outputs(run, output, to)
         table = monthly_panel(tx.frame, id=id, date=date, amount=amount, quantity=quantity, order=order,
                               date_format=date_format)
         run.write(table, output, to, details={"columns": {"orders": "orders", "revenue": "revenue"}})

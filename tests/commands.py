@@ -23,7 +23,12 @@ class CommandCase:
         return self.name
 
 
+_USAGE = ("--voice", "voice_min", "--data", "data_mb", "--revenue", "revenue")
+
 CASES = [
     CommandCase("rfm", "tx_small.csv"),
+    CommandCase("lifecycle", "lifecycle_small.csv", _USAGE),
+    CommandCase("lifecycle transitions", "lifecycle_small.csv", _USAGE),
+    CommandCase("lifecycle panel", "tx_small.csv"),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),
 ]
