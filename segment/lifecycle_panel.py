@@ -251,7 +251,13 @@ def _status_codes(raw: pl.Series, values: Mapping[str, list[str]] | None) -> pl.
                 raise OptionError(f"--status-values: {word!r} is given for two statuses")
             words[word] = code
     mapping = {v: words[v.strip().lower()] for v in raw.drop_nulls().unique().to_list() if v.strip().lower() in words}
-    return raw.replace_strict(mapping, default=None, return_dtype=pl.Int8).alias(_S)
+    if len(mapping) > 16:
+        return raw.replace_strict(mapping, default=None, return_dtype=pl.Int8).alias(_S)
+    # A few equality tests are several times faster than a hash lookup per row.
+    code = pl.lit(None, dtype=pl.Int8)
+    for value, c in mapping.items():
+        code = pl.when(pl.col(_S) == value).then(pl.lit(c, dtype=pl.Int8)).otherwise(code)
+    return raw.to_frame(_S).with_columns(code.alias("__code__"))["__code__"].alias(_S)
 
 
 def _precheck(lf: pl.LazyFrame, df: pl.DataFrame, id: str, month: str, metrics: list[str],
@@ -333,8 +339,15 @@ def _layout(df: pl.DataFrame, id: str, metrics: list[str], *, first_month: int, 
     size = int(length.sum())
     complete = size == df.height
     slot = None if complete else start[k_rows] + (m_rows - first_seen[k_rows])
-    k = np.repeat(np.arange(len(begins), dtype=np.int32), length)
-    m = (np.arange(size, dtype=np.int64) - np.repeat(start, length) + np.repeat(first_seen, length)).astype(np.int32)
+    # k and m by cumulative sums of small steps: +1 per customer, +1 per month (restarting per customer).
+    step = np.zeros(size, dtype=np.int32)
+    step[start[1:]] = 1
+    k = np.cumsum(step, dtype=np.int32)
+    step[:] = 1
+    step[0] = first_seen[0]
+    step[start[1:]] = first_seen[1:] - as_of
+    m = np.cumsum(step, dtype=np.int32)
+    del step
 
     def spread(values: np.ndarray, fill: float | int, dtype: type) -> np.ndarray:
         if slot is None:

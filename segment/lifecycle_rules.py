@@ -118,22 +118,33 @@ class Stages:
 
 
 class _Months:
-    """Running "last month where a condition held" within each customer."""
+    """Running "last slot where a condition held" within each customer, as month keys.
+
+    A slot's key is ``customer * span + month - m0``: keys grow along the grid
+    and jump between customers, so a running maximum of the keys where a
+    condition held never reaches into an earlier customer (whose keys are
+    all below this customer's ``floor``), and the difference of two keys of
+    one customer is their distance in months.
+    """
 
     def __init__(self, grid: Grid):
         self.m0 = int(grid.m.min())
         span = int(grid.m.max()) - self.m0 + 2
         # int32 keys halve the memory traffic; large grids need int64.
-        dtype = np.int32 if grid.n * span < np.iinfo(np.int32).max else np.int64
+        dtype = np.int32 if (grid.n + 1) * span < np.iinfo(np.int32).max else np.int64
         self.base = grid.k.astype(dtype) * dtype(span)
         self.key = self.base + (grid.m - self.m0).astype(dtype)
         self.floor = self.base - 1
 
     def last(self, mask: np.ndarray) -> np.ndarray:
-        """Month of the latest slot at or before each slot (same customer) where *mask*; else NONE."""
-        run = np.maximum.accumulate(np.where(mask, self.key, self.floor))
-        run -= self.base
-        return np.where(run >= 0, run + self.m0, NONE).astype(np.int32, copy=False)
+        """Key of the latest slot at or before each slot (same customer) where *mask*; ``floor`` if none."""
+        run = np.where(mask, self.key, self.floor)
+        return np.maximum.accumulate(run, out=run)
+
+    def month(self, keys: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """Months of *keys* taken at *slots* (NONE where the key is a floor)."""
+        rel = keys[slots] - self.base[slots]
+        return np.where(rel >= 0, rel + self.m0, NONE).astype(np.int32)
 
 
 def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
@@ -147,20 +158,24 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     steps = 4 + len(metrics)
     k, m = grid.k, grid.m
     months = _Months(grid)
+    big = np.iinfo(np.int32).max
     active = np.zeros(grid.size, dtype=bool)
     for col in metrics:
         active |= grid.x[col] > 0
-    first_active = np.minimum.reduceat(np.where(active, m, np.iinfo(np.int32).max), grid.start)
-    first_active = np.where(first_active == np.iinfo(np.int32).max, NONE, first_active).astype(np.int32)
-    fa = first_active[k]
-    staged = (fa != NONE) & (m >= fa)
-    h = np.where(staged, m - fa + 1, 0)
-    origin = fa if grid.activation is None else np.where(grid.activation[k] != NONE, grid.activation[k], fa)
+    first = np.minimum.reduceat(np.where(active, m, big), grid.start)
+    first_active = np.where(first == big, NONE, first).astype(np.int32)
+    staged = m >= first[k]
+    h = np.where(staged, m - first_active[k] + 1, 0)
+    origin = first_active if grid.activation is None else np.where(grid.activation != NONE, grid.activation,
+                                                                     first_active)
+    origin = origin[k]
     tenure = np.where(origin != NONE, m - origin + 1, -1).astype(np.int32)
+    del origin
     report("stages", 1, steps)
 
     last_use = months.last(active)
-    exit_ = staged & (m - last_use >= rules.exit_after)
+    exit_ = months.key - last_use
+    exit_ = staged & (exit_ >= rules.exit_after)
     if grid.status is not None:
         # A line cancelled before any usage is an exit too, not "no stage".
         exit_ |= months.last(grid.status == CANCELLED) > months.last((grid.status >= 0) & (grid.status != CANCELLED))
@@ -168,26 +183,38 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
 
     usage_cols = [c for c, role in metrics.items() if role != "revenue"]
     revenue_cols = [c for c, role in metrics.items() if role == "revenue"]
-    win_n = np.clip(h - 1, 1, rules.window)
-    base_n = np.clip(h - win_n, 0, rules.baseline)
+    win_n = np.clip(h - 1, 1, rules.window).astype(np.int8)
+    base_n = np.clip(h - win_n, 0, rules.baseline).astype(np.int8)
     comparable = h >= 2
     last = grid.last_slots()
+    at = last[staged[last]]
+    ok = at[comparable[at]]
+    threshold = (1 - rules.drop) * (1 + _TOLERANCE)
     fell: dict[str, np.ndarray] = {}
     recent: dict[str, np.ndarray] = {}
     baseline: dict[str, np.ndarray] = {}
-    sums = _window_sums(grid.x, win_n.astype(np.int8), base_n.astype(np.int8), rules.window, rules.baseline)
-    for i, (col, (win, base)) in enumerate(zip(metrics, sums, strict=True)):
-        fell[col] = comparable & (base > 0) & (
-            win / win_n <= (1 - rules.drop) * (base / np.maximum(base_n, 1)) * (1 + _TOLERANCE))
-        at = last[staged[last]]
+    reach = rules.window + rules.baseline
+    young = np.minimum(h, reach)
+    groups = {c: np.flatnonzero(young == c) for c in range(1, reach)}
+    del young
+    base_div = np.maximum(base_n, 1)
+    for i, col in enumerate(metrics):
+        win, base = _window_sums(grid.x[col], h, groups, rules.window, rules.baseline)
+        np.divide(win, win_n, out=win)  # sums -> means, in place
+        np.divide(base, base_div, out=base)
+        f = base > 0
+        f &= comparable
+        base *= threshold
+        f &= win <= base
+        fell[col] = f
         r = np.full(grid.n, np.nan)
         b = np.full(grid.n, np.nan)
-        r[k[at]] = win[at] / win_n[at]
-        ok = at[comparable[at]]
-        b[k[ok]] = base[ok] / base_n[ok]
+        r[k[at]] = win[at]
+        b[k[ok]] = base[ok] / threshold
         recent[col], baseline[col] = r, b
+        del win, base
         report("stages", 3 + i, steps)
-    del sums
+    del base_div, win_n, base_n, comparable, groups, h
 
     labels: tuple[str | None, ...] = (None, "double-drop", *(f"single-drop:{c}" for c in usage_cols),
                                       "revenue-drop", "churn", "re-entry")
@@ -212,49 +239,69 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     staged |= exit_
     stage[~staged] = -1
     subtype[~decline] = 0
+    del decline
     report("stages", steps - 1, steps)
 
-    reentry, successor, successor_month = _reentries(grid, months, exit_, last_use, first_active, subtype, labels)
-    prev_stage = np.concatenate([[-2], stage[:-1]])
-    prev_k = np.concatenate([[-1], k[:-1]])
-    changed = staged & ((prev_k != k) | (prev_stage != stage))
-    in_stage = np.where(staged, m - months.last(changed) + 1, 0).astype(np.int32)
+    exits = np.flatnonzero(exit_)
+    reentry, successor, successor_month = _reentries(grid, months, exits, months.month(last_use, exits),
+                                                     first_active, subtype, labels)
+    del exit_
+    changed = np.empty(grid.size, dtype=bool)
+    changed[0] = True
+    np.not_equal(stage[1:], stage[:-1], out=changed[1:])
+    changed[grid.start] = True
+    changed &= staged
+    in_stage = months.key - months.last(changed)
+    in_stage += 1
+    in_stage[~staged] = 0
     winback = np.full(grid.size, -1, dtype=np.int8)
     if grid.status is not None:
         suspended = grid.status == SUSPENDED
-        since = np.maximum(months.last(~suspended), (grid.first_seen - 1)[k])
-        winback = np.where(suspended, np.maximum(rules.winback - (m - since), 0), -1).astype(np.int8)
-    last_active = last_use[last]
+        # Months suspended in a row: back to the last other month, or to the month before the first row.
+        since = np.maximum(months.last(~suspended), months.key[grid.start][k] - 1)
+        held = months.key - since
+        winback = np.where(suspended, np.maximum(rules.winback - held, 0), -1).astype(np.int8)
+    last_active = months.month(last_use, last)
     report("stages", steps, steps)
-    return Stages(stage=stage, subtype=subtype, labels=labels, tenure=tenure, in_stage=in_stage, winback=winback,
-                  first_active=first_active, last_active=last_active, reentry=reentry, successor=successor,
-                  successor_month=successor_month, recent=recent, baseline=baseline)
+    return Stages(stage=stage, subtype=subtype, labels=labels, tenure=tenure, in_stage=in_stage.astype(np.int32),
+                  winback=winback, first_active=first_active, last_active=last_active, reentry=reentry,
+                  successor=successor, successor_month=successor_month, recent=recent, baseline=baseline)
 
 
-def _window_sums(x: Mapping[str, np.ndarray], win_n: np.ndarray, base_n: np.ndarray, window: int,
-                 baseline: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per metric, sums of the last ``win_n`` values and of the ``base_n`` values before them.
+def _window_sums(x: np.ndarray, h: np.ndarray, groups: dict[int, np.ndarray], window: int,
+                 baseline: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of the last ``win_n`` values and of the ``base_n`` values before them, per slot.
 
-    The shifts run over the flat grid; callers keep ``win_n + base_n`` within
-    the customer's active months, so no sum reaches the previous customer.
-    Masks are built once per offset and shared by the metrics.
+    ``S_w`` (the sum of the last w values along the flat grid) is built for
+    w = 1..max(window, baseline) by adding shifted copies. From a customer's
+    ``window + baseline``-th active month on the window sum is ``S_window``
+    and the baseline sum ``S_baseline`` taken ``window`` slots earlier; the
+    younger months (*groups*: months since first activity -> slots) take
+    their shorter sums from the same ``S``. No sum reaches the previous
+    customer's slots in a month where it is used.
     """
-    sums = [(np.zeros_like(v), np.zeros_like(v)) for v in x.values()]
-    values = list(x.values())
-    for j in range(min(window + baseline, len(win_n))):
-        w, b = win_n[j:], base_n[j:]
-        in_win = (w > j) if j < window else None
-        in_base = (w <= j) & (w + b > j) if j >= 1 else None
-        for v, (win, base) in zip(values, sums, strict=True):
-            s = v[: len(v) - j] if j else v
-            if in_win is not None:
-                np.add(win[j:], s, out=win[j:], where=in_win)
-            if in_base is not None:
-                np.add(base[j:], s, out=base[j:], where=in_base)
-    return sums
+    top = max(window, baseline)
+    sums = [np.zeros(0), x]
+    for w in range(2, top + 1):
+        nxt = np.empty_like(x)
+        nxt[: w - 1] = sums[-1][: w - 1]
+        np.add(sums[-1][w - 1:], x[: len(x) - w + 1], out=nxt[w - 1:])
+        sums.append(nxt)
+    win = sums[window].copy() if window == 1 else sums[window]
+    base = np.zeros_like(x)
+    if len(x) > window:
+        base[window:] = sums[baseline][: len(x) - window]
+    spans = {c: (min(window, max(c - 1, 1)), min(baseline, c - min(window, max(c - 1, 1)))) for c in groups}
+    # Baselines first: they read the sums that the window fix-ups below overwrite in place.
+    for c, idx in groups.items():
+        w, b = spans[c]
+        base[idx] = sums[b][idx - w] if b > 0 else 0.0
+    for c, idx in groups.items():
+        win[idx] = sums[spans[c][0]][idx]
+    return win, base
 
 
-def _reentries(grid: Grid, months: _Months, exit_: np.ndarray, last_use: np.ndarray, first_active: np.ndarray,
+def _reentries(grid: Grid, months: _Months, rows: np.ndarray, used: np.ndarray, first_active: np.ndarray,
                subtype: np.ndarray, labels: tuple[str | None, ...]
                ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Exit subtypes (churn / re-entry) and the links from exited lines to new ones.
@@ -267,14 +314,16 @@ def _reentries(grid: Grid, months: _Months, exit_: np.ndarray, last_use: np.ndar
     churn, again = labels.index("churn"), labels.index("re-entry")
     successor = np.full(grid.n, -1, dtype=np.int64)
     successor_month = np.full(grid.n, NONE, dtype=np.int32)
-    rows = np.flatnonzero(exit_)
     subtype[rows] = churn
     if grid.identity is None or rows.size == 0:
         return (None if grid.identity is None else np.zeros(grid.n, dtype=bool)), successor, successor_month
     # A line cancelled before any use: a new line after its cancellation month is a re-entry.
-    prev_exit = np.concatenate([[False], exit_[:-1]]) & (np.concatenate([[-1], grid.k[:-1]]) == grid.k)
-    run_start = months.last(exit_ & ~prev_exit)[rows]
-    since = np.where(last_use[rows] != NONE, last_use[rows], run_start)
+    # Exit rows are in grid order; a run of them starts where the previous slot is not one of them.
+    starts_run = np.ones(rows.size, dtype=bool)
+    starts_run[1:] = rows[1:] != rows[:-1] + 1
+    starts_run |= rows == grid.start[grid.k[rows]]
+    run_first = rows[np.maximum.accumulate(np.where(starts_run, np.arange(rows.size), 0))]
+    since = np.where(used != NONE, used, grid.m[run_first])
     key = months.base[rows] + (since - months.m0)
     new = np.concatenate([[True], key[1:] != key[:-1]])
     episode = np.cumsum(new) - 1
