@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import typer
 
-from cli import info, lifecycle, rfm
+from cli import info, lifecycle, rfm, synth
 from cli.errors import SegmentGroup
 
-COMMANDS = [rfm, lifecycle, info]
+COMMANDS = [rfm, synth, lifecycle, info]
 
 app = typer.Typer(
     name="segment",

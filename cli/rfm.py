@@ -76,7 +76,7 @@ def command(
         if thresholds:
             run.write_side(result.thresholds, thresholds, role="thresholds", details=result.params())
         run.write(result.table, output, to, details={**result.params(), "stats": result.stats})
-        run.summary(summary_table(result.table, result.stats, result.as_of))
+        run.summary(lambda: summary_table(result.table, result.stats, result.as_of))
 
 
 def summary_table(table: pl.DataFrame, stats: dict[str, int], as_of: object):
