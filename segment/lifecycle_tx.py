@@ -18,7 +18,11 @@ Examples
 >>> tx = pl.DataFrame({"customer_id": ["a", "a", "a", "a", "b"],
 ...                    "date": ["2024-01-03", "2024-01-03", "2024-01-20", "2024-03-02", "2024-02-11"],
 ...                    "order": ["o1", "o1", "o2", "o3", "o4"], "amount": [10.0, 5.0, 20.0, -4.0, 7.5]})
->>> monthly_panel(tx, order="order")
+>>> import warnings
+>>> with warnings.catch_warnings():  # a month of returns only; March holds 2 of its 31 days
+...     warnings.simplefilter("ignore")
+...     out = monthly_panel(tx, order="order")
+>>> out
 shape: (3, 4)
 ┌─────────────┬────────────┬────────┬─────────┐
 │ customer_id ┆ month      ┆ orders ┆ revenue │
@@ -34,6 +38,7 @@ shape: (3, 4)
 from __future__ import annotations
 
 import warnings
+from datetime import timedelta
 
 import polars as pl
 
@@ -93,6 +98,7 @@ def monthly_panel(
         lf = lf.filter(pl.col(id).is_not_null())
         if nulls["ids"] == nulls["n"]:
             raise EmptyInputError(f"every row has an empty {id!r}")
+    _warn_partial_month(lf, date)
     buy = value >= 0
     orders = pl.col(order).filter(buy).n_unique() if order else buy.sum()
     out = (lf.with_columns(month=pl.col(date).dt.truncate("1mo"))
@@ -106,3 +112,18 @@ def monthly_panel(
                       SegmentWarning, stacklevel=2)
     # Sums of price x quantity carry binary noise (334.40000000000003).
     return out.with_columns(pl.col("revenue").clip(lower_bound=0).round(6))
+
+
+def _warn_partial_month(lf: pl.LazyFrame, date: str) -> None:
+    """A last month with only a few days of data looks like a fall in every customer's usage."""
+    last = lf.select(pl.col(date).max()).collect().item()
+    if last is None:
+        return
+    end = last.replace(day=28) + timedelta(days=4)
+    days = (end - timedelta(days=end.day)).day
+    if last.day < days - 3:
+        month = f"{last.year:04d}-{last.month:02d}"
+        before = f"{last.year - (last.month == 1):04d}-{(last.month - 2) % 12 + 1:02d}"
+        warnings.warn(f"the last month ({month}) has transactions up to {last} only ({last.day} of {days} days); "
+                      f"a partial month reads as a fall in usage: analyse with --as-of {before}",
+                      SegmentWarning, stacklevel=3)
