@@ -223,8 +223,10 @@ def load_panel(
         df = df.filter(pl.col(_M) <= cut)
         later = rows - df.height
         warnings.warn(f"left out {later:,} rows after --as-of {month_label(cut)}", SegmentWarning, stacklevel=3)
-    df = _in_order(df, id, lf, month, list(metrics), dedupe)
-    grid = _layout(df, id, list(metrics), first_month=lo, as_of=end, status=status, identity=identity,
+    if df.height == 0:
+        raise EmptyInputError(f"no rows up to --as-of {month_label(end)}")
+    df, new = _in_order(df, id, lf, month, list(metrics), dedupe)
+    grid = _layout(df, new, id, list(metrics), first_month=lo, as_of=end, status=status, identity=identity,
                    activation=activation)
     grid.stats.update(rows=rows, after_as_of=later)
     return grid
@@ -297,21 +299,29 @@ def _precheck(lf: pl.LazyFrame, df: pl.DataFrame, id: str, month: str, metrics: 
 
 
 def _in_order(df: pl.DataFrame, id: str, lf: pl.LazyFrame, month: str, metrics: list[str],
-              dedupe: str) -> pl.DataFrame:
-    """Rows sorted by (id, month) with one row per customer-month."""
-    same_id = pl.col(id) == pl.col(id).shift(1)
-    order = df.select(
-        sorted=((pl.col(id) > pl.col(id).shift(1)) | (same_id & (pl.col(_M) > pl.col(_M).shift(1))))
-        .slice(1).all(),
-    ).item()
-    # Extracts usually come sorted; sorting 20M string keys is the slowest step otherwise.
-    if not order:
+              dedupe: str) -> tuple[pl.DataFrame, np.ndarray]:
+    """Rows sorted by (id, month), one per customer-month; and where each customer's rows begin.
+
+    One comparison of each id with the previous one finds the runs of equal
+    ids; the rows are in order when the runs' ids increase and the months
+    increase within each run (both cheap checks on integers or on one id
+    per run). Extracts usually come sorted: sorting 20M text keys would be
+    the slowest step.
+    """
+    new = _runs(df, id)
+    m = df[_M].to_numpy()
+    begins = np.flatnonzero(new)
+    heads = df[id].gather(begins)
+    ordered = bool((heads.slice(1) > heads.slice(0, len(heads) - 1)).all()) if len(heads) > 1 else True
+    ordered = ordered and bool(np.all((m[1:] >= m[:-1]) | new[1:]))
+    if not ordered:
         df = df.sort(id, _M)
-    dup = df.select((same_id & (pl.col(_M) == pl.col(_M).shift(1))).fill_null(False).arg_true().first()).item()
-    if dup is None:
-        return df
+        new, m = _runs(df, id), df[_M].to_numpy()
+    dup = np.flatnonzero((m[1:] == m[:-1]) & ~new[1:])
+    if dup.size == 0:
+        return df, new
     if dedupe == "error":
-        key, when = df[id][dup], int(df[_M][dup])
+        key, when = df[id][int(dup[0]) + 1], int(m[dup[0] + 1])
         hits = (lf.with_row_index("__row__", offset=1)
                 .filter(pl.col(id) == key)
                 .select("__row__", months_expr(lf, month)).filter(pl.col(_M) == when)
@@ -322,15 +332,18 @@ def _in_order(df: pl.DataFrame, id: str, lf: pl.LazyFrame, month: str, metrics: 
     aggs = [pl.col(c).sum() for c in metrics]
     aggs += [pl.col(c).max() if c == _S else pl.col(c).first()
              for c in df.columns if c not in (id, _M, *metrics)]
-    return df.group_by(id, _M, maintain_order=True).agg(aggs)
+    df = df.group_by(id, _M, maintain_order=True).agg(aggs)
+    return df, _runs(df, id)
 
 
-def _layout(df: pl.DataFrame, id: str, metrics: list[str], *, first_month: int, as_of: int,
+def _runs(df: pl.DataFrame, id: str) -> np.ndarray:
+    """True where a row's id differs from the previous row's (and on the first row)."""
+    return df[id].ne_missing(df[id].shift(1)).fill_null(True).to_numpy()
+
+
+def _layout(df: pl.DataFrame, new: np.ndarray, id: str, metrics: list[str], *, first_month: int, as_of: int,
             status: str | None, identity: str | None, activation: str | None) -> Grid:
-    if df.height == 0:
-        raise EmptyInputError(f"no rows up to --as-of {month_label(as_of)}")
     m_rows = df[_M].to_numpy().astype(np.int32)
-    new = df.select(pl.col(id) != pl.col(id).shift(1)).to_series().fill_null(True).to_numpy()
     begins = np.flatnonzero(new)
     k_rows = (np.cumsum(new) - 1).astype(np.int32)
     first_seen = m_rows[begins]
@@ -356,15 +369,19 @@ def _layout(df: pl.DataFrame, id: str, metrics: list[str], *, first_month: int, 
         out[slot] = values
         return out
 
-    x = {c: spread(df[c].to_numpy(), 0.0, np.float64) for c in metrics}
+    x = {}
+    for c in metrics:
+        x[c] = spread(df[c].to_numpy(), 0.0, np.float64)
+        if slot is not None:
+            df = df.drop(c)  # the grid holds a copy: free the input's column now
     codes = spread(df[_S].to_numpy(), -1, np.int8) if status else None
     people = None
     if identity:
-        _one_per_customer(df, id, _ID, identity, "identity")
+        _one_per_customer(df, new, id, _ID, identity, "identity")
         people = df[_ID].gather(begins)
     act = None
     if activation:
-        _one_per_customer(df, id, _A, activation, "activation month")
+        _one_per_customer(df, new, id, _A, activation, "activation month")
         # An unknown activation date falls back, for that customer, to the first month with usage.
         act = df[_A].fill_null(NO_MONTH).to_numpy()[begins].astype(np.int32)
     return Grid(ids=df[id].gather(begins), identity=people, first_seen=first_seen, activation=act, start=start,
@@ -372,10 +389,11 @@ def _layout(df: pl.DataFrame, id: str, metrics: list[str], *, first_month: int, 
                 stats={"customers": len(begins), "slots": size, "gap_slots": size - df.height})
 
 
-def _one_per_customer(df: pl.DataFrame, id: str, col: str, shown: str, what: str) -> None:
-    changed = df.select((pl.col(id) == pl.col(id).shift(1)) & pl.col(col).ne_missing(pl.col(col).shift(1)))
-    at = changed.to_series().fill_null(False).arg_true()
-    if at.len() == 0:
+def _one_per_customer(df: pl.DataFrame, new: np.ndarray, id: str, col: str, shown: str, what: str) -> None:
+    # Hashes compare fast and without copying long text; a collision could only hide an inconsistency.
+    h = df[col].hash().to_numpy()
+    at = np.flatnonzero((h[1:] != h[:-1]) & ~new[1:]) + 1
+    if at.size == 0:
         return
     row = int(at[0])
     a, b = df[col][row - 1], df[col][row]

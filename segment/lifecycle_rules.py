@@ -328,23 +328,25 @@ def _reentries(grid: Grid, months: _Months, rows: np.ndarray, used: np.ndarray, 
     new = np.concatenate([[True], key[1:] != key[:-1]])
     episode = np.cumsum(new) - 1
     first = rows[new]
-    episodes = pl.DataFrame({
-        "_e": np.arange(first.size), "_k": grid.k[first], "_identity": grid.identity.gather(grid.k[first]),
-        "_after": since[new] + 1,
-    }).sort("_after")
-    starts = (pl.DataFrame({"_identity": grid.identity, "_fa": first_active, "_next": np.arange(grid.n)})
-              .filter(pl.col("_fa") != NONE).sort("_identity", "_fa", "_next").with_row_index("_pos")
-              .sort("_fa", "_next"))
-    # Both sides are sorted on the asof keys above; polars cannot verify it within "by" groups.
-    hit = episodes.join_asof(starts, left_on="_after", right_on="_fa", by="_identity", strategy="forward",
-                             check_sortedness=False)
-    # A never-used line can find itself (its own first use comes after its cancellation): take the
-    # next line of the person in the same order instead.
-    own = hit.filter(pl.col("_next") == pl.col("_k")).select("_e", "_identity", _pos=pl.col("_pos") + 1)
-    following = own.join(starts, on=["_pos", "_identity"], how="inner")
-    hit = pl.concat([hit.filter(pl.col("_next").is_not_null() & (pl.col("_next") != pl.col("_k")))
-                     .select("_e", "_k", "_fa", "_next"),
-                     following.join(episodes.select("_e", "_k"), on="_e").select("_e", "_k", "_fa", "_next")])
+    old = grid.k[first]
+    after = since[new] + 1
+    # Integer person codes; then lines sorted by (person, first active month, line) and, for each
+    # episode, a binary search for the first line of the person active from `after` on.
+    person = grid.identity.cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)
+    span = np.int64(grid.as_of - months.m0 + 3)
+    lines = np.flatnonzero(first_active != NONE)
+    order = np.lexsort((lines, first_active[lines], person[lines]))
+    lines = lines[order]
+    line_key = person[lines] * span + (first_active[lines] - months.m0)
+    pos = np.searchsorted(line_key, person[old] * span + (after - months.m0))
+    # A never-used line can find itself (its own first use comes after its cancellation): skip it.
+    inside = pos < lines.size
+    pos[inside & (lines[np.minimum(pos, lines.size - 1)] == old)] += 1
+    inside = pos < lines.size
+    hit_line = lines[np.minimum(pos, lines.size - 1)]
+    found = inside & (person[hit_line] == person[old])
+    hit = pl.DataFrame({"_e": np.flatnonzero(found), "_k": old[found], "_fa": first_active[hit_line[found]],
+                        "_next": hit_line[found]})
     linked = np.zeros(first.size, dtype=bool)
     linked[hit["_e"].to_numpy()] = True
     subtype[rows[linked[episode]]] = again
