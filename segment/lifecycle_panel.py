@@ -200,7 +200,7 @@ def load_panel(
         lf = require_numeric(lf, col)
     exprs = [pl.col(id), months_expr(lf, month), *(pl.col(c) for c in metrics)]
     if status:
-        exprs.append(pl.col(status).cast(pl.String).alias(_S))
+        exprs.append(_status_expr(lf, status, status_values))
     if identity:
         exprs.append(pl.col(identity).cast(pl.String).alias(_ID))
     if activation:
@@ -209,8 +209,6 @@ def load_panel(
                       + pl.col(activation).dt.month().cast(pl.Int32) - 1).alias(_A))
     # One pass over the input: later checks and the grid work on this frame in memory.
     df = lf.select(exprs).collect()
-    if status:
-        df = df.with_columns(_status_codes(df[_S], status_values))
     _precheck(lf, df, id, month, list(metrics), status, identity, activation)
     lo, hi = int(df[_M].min()), int(df[_M].max())  # type: ignore[arg-type]
     rows = df.height
@@ -236,11 +234,12 @@ def _role_of(col: str, roles: Mapping[str, str]) -> str:
     return next(r for r, c in roles.items() if c == col and r in ("id", "month", "status", "identity", "activation"))
 
 
-def _status_codes(raw: pl.Series, values: Mapping[str, list[str]] | None) -> pl.Series:
+def _status_expr(lf: pl.LazyFrame, status: str, values: Mapping[str, list[str]] | None) -> pl.Expr:
     """Status text -> ACTIVE / SUSPENDED / CANCELLED codes (null for unknown text).
 
-    Values are matched case-insensitively after trimming; the few distinct
-    values are mapped in Python, the column by a lookup.
+    Values are matched case-insensitively after trimming. The column's few
+    distinct values are read first and mapped in Python, so the rows need
+    only equality tests (several times faster than a lookup per row).
     """
     words: dict[str, int] = {}
     given = {k.strip().lower(): v for k, v in (values or {}).items()}
@@ -252,14 +251,15 @@ def _status_codes(raw: pl.Series, values: Mapping[str, list[str]] | None) -> pl.
             if word in words and words[word] != code:
                 raise OptionError(f"--status-values: {word!r} is given for two statuses")
             words[word] = code
-    mapping = {v: words[v.strip().lower()] for v in raw.drop_nulls().unique().to_list() if v.strip().lower() in words}
+    raw = pl.col(status).cast(pl.String)
+    seen = lf.select(raw.unique()).collect().to_series().drop_nulls().to_list()
+    mapping = {v: words[v.strip().lower()] for v in seen if v.strip().lower() in words}
     if len(mapping) > 16:
         return raw.replace_strict(mapping, default=None, return_dtype=pl.Int8).alias(_S)
-    # A few equality tests are several times faster than a hash lookup per row.
     code = pl.lit(None, dtype=pl.Int8)
     for value, c in mapping.items():
-        code = pl.when(pl.col(_S) == value).then(pl.lit(c, dtype=pl.Int8)).otherwise(code)
-    return raw.to_frame(_S).with_columns(code.alias("__code__"))["__code__"].alias(_S)
+        code = pl.when(raw == value).then(pl.lit(c, dtype=pl.Int8)).otherwise(code)
+    return code.alias(_S)
 
 
 def _precheck(lf: pl.LazyFrame, df: pl.DataFrame, id: str, month: str, metrics: list[str],
@@ -365,7 +365,7 @@ def _layout(df: pl.DataFrame, new: np.ndarray, id: str, metrics: list[str], *, f
     def spread(values: np.ndarray, fill: float | int, dtype: type) -> np.ndarray:
         if slot is None:
             return values.astype(dtype, copy=False)
-        out = np.full(size, fill, dtype=dtype)
+        out = np.zeros(size, dtype=dtype) if fill == 0 else np.full(size, fill, dtype=dtype)
         out[slot] = values
         return out
 

@@ -164,8 +164,11 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
         active |= grid.x[col] > 0
     first = np.minimum.reduceat(np.where(active, m, big), grid.start)
     first_active = np.where(first == big, NONE, first).astype(np.int32)
-    staged = m >= first[k]
-    h = np.where(staged, m - first_active[k] + 1, 0)
+    h = first[k]
+    staged = m >= h
+    np.subtract(m, h, out=h)
+    h += 1
+    h[~staged] = 0
     origin = first_active if grid.activation is None else np.where(grid.activation != NONE, grid.activation,
                                                                      first_active)
     origin = origin[k]
@@ -232,8 +235,9 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     decline = staged & ~exit_ & (subtype > 0)
     del fell, n_fell, revenue_fell
 
-    stage = np.where(tenure <= rules.acquisition, ACQUISITION,
-                     np.where(tenure <= rules.build_up, BUILD_UP, MATURITY)).astype(np.int8)
+    stage = np.full(grid.size, MATURITY, dtype=np.int8)
+    stage[tenure <= rules.build_up] = BUILD_UP
+    stage[tenure <= rules.acquisition] = ACQUISITION
     stage[decline] = DECLINE
     stage[exit_] = EXIT
     staged |= exit_
