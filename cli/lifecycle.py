@@ -211,7 +211,7 @@ def stage_table(result: Any):
             .with_columns(share=pl.col("customers") / total * 100)
             .select("stage", "customers", pl.col("share").alias("share %"), "subtypes"))
     stats = result.stats
-    caption = (f"{total:,} customers as of {result.params()['as_of']}, {stats['rows']:,} rows; "
+    caption = (f"{total:,} customers as of {result.params()['as_of']}, {stats['rows']:,} rows read; "
                f"{stats['gap_slots']:,} customer-months without a row counted as zero usage")
     return frame_table(rows.with_columns(pl.col("stage").cast(pl.String)), title="Lifecycle stages",
                        digits=1, caption=caption)
