@@ -217,6 +217,9 @@ def load_panel(
     if end < lo:
         raise OptionError(f"--as-of {month_label(end)} is before the panel's first month {month_label(lo)}")
     later = 0
+    if cut is not None and cut > hi:
+        warnings.warn(f"--as-of {month_label(cut)} is after the panel's last month {month_label(hi)}; "
+                      "the months in between count as months without usage", SegmentWarning, stacklevel=3)
     if cut is not None and hi > cut:
         df = df.filter(pl.col(_M) <= cut)
         later = rows - df.height

@@ -74,8 +74,9 @@ class Rules:
     def check(self) -> Rules:
         for name in ("window", "baseline", "exit_after", "winback"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise OptionError(f"--{name.replace('_', '-')} must be a whole number of months >= 1, got {value!r}")
+            if not isinstance(value, int) or not 1 <= value <= 60:
+                raise OptionError(f"--{name.replace('_', '-')} must be a whole number of months from 1 to 60, "
+                                  f"got {value!r}")
         if not 0 < self.drop < 1:
             raise OptionError(f"--drop must be a fraction between 0 and 1 (0.3 = a fall of 30%), got {self.drop!r}")
         if not 0 <= self.acquisition <= self.build_up:

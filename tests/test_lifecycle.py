@@ -234,6 +234,30 @@ def test_as_of_cuts_later_rows_with_a_warning():
         lifecycle(df, voice="voice", as_of="2022-01")
 
 
+def test_as_of_after_the_panel_counts_the_months_between_as_silent():
+    df = panel(a=steady([100] * 7))
+    with pytest.warns(UserWarning, match="after the panel's last month 2023-07; the months in between count"):
+        res = lifecycle(df, voice="voice", as_of="2023-10", activation=None)
+    assert res.history()["stage"].to_list()[-3:] == [D, D, E]
+
+
+def test_unsorted_input_and_numeric_ids_give_the_same_stages():
+    df = pl.read_csv(SMALL)
+    kw = dict(voice="voice_min", data="data_mb", revenue="revenue", status="status", identity="identity")
+    want = run(df, **kw)
+    shuffled = run(df.sample(fraction=1.0, shuffle=True, seed=4), **kw)
+    assert shuffled.history().equals(want.history()) and shuffled.snapshot().equals(want.snapshot())
+    numeric = df.with_columns(pl.col("customer_id").replace({"a": "10", "b": "2", "c": "3", "d": "4"})
+                              .cast(pl.Int64)).sample(fraction=1.0, shuffle=True, seed=5)
+    got = run(numeric, **kw).history()
+    assert got["customer_id"].to_list()[:3] == [2, 2, 2]  # sorted as numbers, not as text
+    assert got.sort("customer_id")["stage"].to_list() == want.history().sort(
+        pl.col("customer_id").replace({"a": "10", "b": "2", "c": "3", "d": "4"}).cast(pl.Int64))["stage"].to_list()
+    dup = pl.concat([df, df.filter(pl.col("customer_id") == "d")]).sample(fraction=1.0, shuffle=True, seed=6)
+    summed = run(dup, dedupe="sum", **kw).snapshot().filter(pl.col("customer_id") == "d")
+    assert summed["voice_min_recent"].item() == pytest.approx(2 * 85.0)
+
+
 def test_duplicate_months_are_an_error_unless_summed():
     df = pl.read_csv(FIXTURES / "lifecycle_duplicate_month.csv")
     with pytest.raises(DataError, match=r"customer 'a' has more than one row for 2024-02 \(rows 2 and 4\); "
@@ -256,6 +280,7 @@ def test_status_values_map_other_words():
 
 @pytest.mark.parametrize("kw, message", [
     ({"drop": 1.5}, "--drop must be a fraction"), ({"window": 0}, "--window must be"),
+    ({"baseline": 61}, "--baseline must be a whole number of months from 1 to 60"),
     ({"acquisition": 7}, "--acquisition (7) must be between 0 and --build-up (6)"),
     ({"exit_after": 0}, "--exit-after must be"), ({"dedupe": "max"}, "--dedupe must be"),
 ])
