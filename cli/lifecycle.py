@@ -21,7 +21,8 @@ from segment.errors import OptionError
 NAME = "lifecycle"
 EXAMPLE = "segment lifecycle panel.parquet --voice voice_min --data data_mb"
 HELP = ("Lifecycle stages (acquisition, build-up, maturity, decline, exit) from a monthly usage panel; "
-        "stage transitions and projections; a monthly panel from transactions.")
+        "stage transitions and projections; a monthly panel from transactions.\n\n"
+        "segment lifecycle INPUT ... is short for segment lifecycle stages INPUT ...")
 RULES = "Stage rules"
 
 
