@@ -55,18 +55,23 @@ def main() -> None:
     import polars as pl
 
     rows = pl.scan_parquet(panel).select(pl.len()).collect().item()
-    results = [
-        harness.run("peer: polars rolling means + last row", harness.python(PEER) + [str(panel),
-                    str(OUT / "peer.parquet")], args.repeats),
-        harness.run("segment lifecycle (snapshot)", harness.segment(
-            "lifecycle", str(panel), *COLUMNS, "-o", str(OUT / "stages.parquet"), "-q"), args.repeats),
-        harness.run("segment lifecycle --history", harness.segment(
+    contenders = {
+        "peer: polars rolling means + last row": harness.python(PEER) + [str(panel), str(OUT / "peer.parquet")],
+        "segment lifecycle (snapshot)": harness.segment(
+            "lifecycle", str(panel), *COLUMNS, "-o", str(OUT / "stages.parquet"), "-q"),
+        "segment lifecycle --history": harness.segment(
             "lifecycle", str(panel), *COLUMNS, "--history", "-o", str(OUT / "history.parquet"), "-q"),
-            args.repeats),
-        harness.run("segment lifecycle transitions", harness.segment(
+        "segment lifecycle transitions": harness.segment(
             "lifecycle", "transitions", str(panel), *COLUMNS, "-o", str(OUT / "transitions.csv"), "-q"),
-            args.repeats),
-    ]
+    }
+    # Round-robin, so that load from other users of a shared machine falls on every contender alike.
+    results = {name: harness.Measurement(name) for name in contenders}
+    for _ in range(args.repeats):
+        for name, argv in contenders.items():
+            one = harness.run(name, argv, repeats=1)
+            results[name].walls += one.walls
+            results[name].rss_mb += one.rss_mb
+    results = list(results.values())
     print(f"\n{rows:,} panel rows ({args.customers:,} lines x 24 months, segment synth seed 1); "
           f"{datetime.date.today()}, {harness.machine()}\n")
     print(harness.table(results, peer=results[0].name))

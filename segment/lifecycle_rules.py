@@ -2,10 +2,10 @@
 
 Everything here is vectorised over the flat grid (customers one after the
 other, months in order): "the last month where X held, within this
-customer" is a running maximum of ``customer * SPAN + month`` keys, and
-"the mean of the last w months" is a sum of shifted copies masked so that it
-never reaches into the previous customer. No Python loop runs per customer
-or per row; loops run over window offsets only.
+customer" is a running maximum of ``customer * span + month`` keys, and
+"the sum of the last w months" comes from running sums of shifted copies,
+taken only where they stay within the customer's active months. No Python
+loop runs per customer or per row; loops run over window lengths only.
 
 Examples
 --------
@@ -185,56 +185,13 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
         exit_ |= months.last(grid.status == CANCELLED) > months.last((grid.status >= 0) & (grid.status != CANCELLED))
     report("stages", 2, steps)
 
-    usage_cols = [c for c, role in metrics.items() if role != "revenue"]
-    revenue_cols = [c for c, role in metrics.items() if role == "revenue"]
-    win_n = np.clip(h - 1, 1, rules.window).astype(np.int8)
-    base_n = np.clip(h - win_n, 0, rules.baseline).astype(np.int8)
-    comparable = h >= 2
     last = grid.last_slots()
-    at = last[staged[last]]
-    ok = at[comparable[at]]
-    threshold = (1 - rules.drop) * (1 + _TOLERANCE)
-    fell: dict[str, np.ndarray] = {}
-    recent: dict[str, np.ndarray] = {}
-    baseline: dict[str, np.ndarray] = {}
-    reach = rules.window + rules.baseline
-    young = np.minimum(h, reach)
-    groups = {c: np.flatnonzero(young == c) for c in range(1, reach)}
-    del young
-    base_div = np.maximum(base_n, 1)
-    for i, col in enumerate(metrics):
-        win, base = _window_sums(grid.x[col], h, groups, rules.window, rules.baseline)
-        np.divide(win, win_n, out=win)  # sums -> means, in place
-        np.divide(base, base_div, out=base)
-        f = base > 0
-        f &= comparable
-        base *= threshold
-        f &= win <= base
-        fell[col] = f
-        r = np.full(grid.n, np.nan)
-        b = np.full(grid.n, np.nan)
-        r[k[at]] = win[at]
-        b[k[ok]] = base[ok] / threshold
-        recent[col], baseline[col] = r, b
-        del win, base
-        report("stages", 3 + i, steps)
-    del base_div, win_n, base_n, comparable, groups, h
-
-    labels: tuple[str | None, ...] = (None, "double-drop", *(f"single-drop:{c}" for c in usage_cols),
-                                      "revenue-drop", "churn", "re-entry")
-    subtype = np.zeros(grid.size, dtype=np.int16)
-    n_fell = np.zeros(grid.size, dtype=np.int8)
-    for c in usage_cols:
-        n_fell += fell[c]
-    for j, c in enumerate(usage_cols):
-        subtype[fell[c] & (n_fell == 1)] = 2 + j
-    subtype[n_fell >= 2] = 1
-    revenue_fell = np.zeros(grid.size, dtype=bool)
-    for c in revenue_cols:
-        revenue_fell |= fell[c]
-    subtype[revenue_fell & (n_fell == 0)] = labels.index("revenue-drop")
+    fell, recent, baseline = _falls(grid, metrics, rules, h, staged, last,
+                                    lambda i: report("stages", 3 + i, steps))
+    del h
+    labels, subtype = _decline_subtypes(fell, metrics, grid.size)
     decline = staged & ~exit_ & (subtype > 0)
-    del fell, n_fell, revenue_fell
+    del fell
 
     stage = np.full(grid.size, MATURITY, dtype=np.int8)
     stage[tenure <= rules.build_up] = BUILD_UP
@@ -273,7 +230,69 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
                   successor=successor, successor_month=successor_month, recent=recent, baseline=baseline)
 
 
-def _window_sums(x: np.ndarray, h: np.ndarray, groups: dict[int, np.ndarray], window: int,
+def _falls(grid: Grid, metrics: Mapping[str, str], rules: Rules, h: np.ndarray, staged: np.ndarray,
+           last: np.ndarray, done: Callable[[int], None]
+           ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per metric: where it fell by ``drop``, and its window / baseline means at each customer's last slot.
+
+    *h* is months since the first activity (0 before it). The window holds
+    ``min(window, h - 1)`` months (at least 1) and the baseline the
+    ``min(baseline, h - window)`` months before it.
+    """
+    win_n = np.clip(h - 1, 1, rules.window).astype(np.int8)
+    base_n = np.clip(h - win_n, 0, rules.baseline).astype(np.int8)
+    comparable = h >= 2
+    at = last[staged[last]]
+    ok = at[comparable[at]]
+    threshold = (1 - rules.drop) * (1 + _TOLERANCE)
+    reach = rules.window + rules.baseline
+    young = np.minimum(h, reach)
+    groups = {c: np.flatnonzero(young == c) for c in range(1, reach)}
+    del young
+    base_div = np.maximum(base_n, 1)
+    fell: dict[str, np.ndarray] = {}
+    recent: dict[str, np.ndarray] = {}
+    baseline: dict[str, np.ndarray] = {}
+    for i, col in enumerate(metrics):
+        win, base = _window_sums(grid.x[col], groups, rules.window, rules.baseline)
+        np.divide(win, win_n, out=win)  # sums -> means, in place
+        np.divide(base, base_div, out=base)
+        recent[col] = np.full(grid.n, np.nan)
+        baseline[col] = np.full(grid.n, np.nan)
+        recent[col][grid.k[at]] = win[at]
+        baseline[col][grid.k[ok]] = base[ok]
+        f = base > 0
+        f &= comparable
+        base *= threshold
+        f &= win <= base
+        fell[col] = f
+        del win, base
+        done(i)
+    return fell, recent, baseline
+
+
+def _decline_subtypes(fell: dict[str, np.ndarray], metrics: Mapping[str, str],
+                      size: int) -> tuple[tuple[str | None, ...], np.ndarray]:
+    """Subtype labels and codes: two or more usage metrics fell, one did, or only revenue did."""
+    usage_cols = [c for c, role in metrics.items() if role != "revenue"]
+    labels: tuple[str | None, ...] = (None, "double-drop", *(f"single-drop:{c}" for c in usage_cols),
+                                      "revenue-drop", "churn", "re-entry")
+    subtype = np.zeros(size, dtype=np.int16)
+    n_fell = np.zeros(size, dtype=np.int8)
+    for c in usage_cols:
+        n_fell += fell[c]
+    for j, c in enumerate(usage_cols):
+        subtype[fell[c] & (n_fell == 1)] = 2 + j
+    subtype[n_fell >= 2] = 1
+    revenue_fell = np.zeros(size, dtype=bool)
+    for c, role in metrics.items():
+        if role == "revenue":
+            revenue_fell |= fell[c]
+    subtype[revenue_fell & (n_fell == 0)] = labels.index("revenue-drop")
+    return labels, subtype
+
+
+def _window_sums(x: np.ndarray, groups: dict[int, np.ndarray], window: int,
                  baseline: int) -> tuple[np.ndarray, np.ndarray]:
     """Sums of the last ``win_n`` values and of the ``base_n`` values before them, per slot.
 
