@@ -31,7 +31,7 @@ Examples
 >>> result.table.select("segment", "merged_segment", "action").rows()
 [('a', 'a', 'keep'), ('a2', 'a', 'merge'), ('b', 'b', 'keep'), ('tiny', 'a', 'merge')]
 >>> [(s["reason"], s["merged"], s["into"]) for s in result.steps]
-[('small', ['tiny'], ['a2']), ('similar', ['a2', 'tiny'], ['a'])]
+[('small', ['tiny'], ['a']), ('similar', ['a2'], ['a', 'tiny'])]
 """
 
 from __future__ import annotations
