@@ -205,6 +205,14 @@ class Run:
         record = self.provenance(frame.height, {"role": role, **(details or {})})
         sio.write_table(frame, path, provenance=record, inputs=self.input_paths)
 
+    def write_json(self, data: dict[str, Any], path: str, *, role: str, rows: int,
+                   details: dict[str, Any] | None = None) -> None:
+        """Write a JSON document (``--json``) atomically, provenance under ``"provenance"``."""
+        if sio.is_stdio(path):
+            raise OutputError(f"--{role} needs a file path; stdout carries the main result")
+        record = self.provenance(rows, {"role": role, **(details or {})})
+        sio.write_json({"provenance": record, **data}, path, inputs=self.input_paths)
+
     def _preview(self, df: pl.DataFrame) -> None:
         console = Console(highlight=False)
         with pl.Config(tbl_rows=20, tbl_cols=16, fmt_str_lengths=40, tbl_hide_dataframe_shape=True):

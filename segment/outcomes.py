@@ -40,12 +40,13 @@ import polars as pl
 
 from segment.columns import first_offender, require_columns
 from segment.errors import ColumnTypeError, DataError, OptionError, SegmentWarning
-from segment.groupstats import SEG
+from segment.groupstats import SEG, CountStats, NumericStats, count_stats, numeric_stats
 
 KINDS = ("binary", "categorical", "numeric")
 #: A categorical outcome with more levels than this is refused (an id column?).
 MAX_LEVELS = 100
 _ROW = "__row__"
+_MOSTLY_NUMBERS = 0.9
 _POSITIVE = {"yes", "y", "true", "t", "1", "1.0", "churn", "churned", "positive", "pos"}
 
 
@@ -217,14 +218,19 @@ def _code_outcome(df: pl.DataFrame, name: str, column: str, forced: str | None) 
     as_num = values.cast(pl.Float64, strict=False) if is_text else values
     numeric_text = is_text and as_num.null_count() == 0
     kind = forced or _detect(dtype, is_text, numeric_text, distinct)
+    if kind == "categorical" and not forced and is_text:
+        # Mostly numbers with a few stray words ("n/a", "-") is a dirty numeric column.
+        parsed = as_num.len() - as_num.null_count()
+        if parsed >= _MOSTLY_NUMBERS * values.len():
+            kind = "numeric"
     nulls = col.null_count()
     if nulls:
         warnings.warn(f"left out {nulls:,} rows where outcome {name!r} is empty", SegmentWarning, stacklevel=4)
     if kind == "numeric":
         if is_text and not numeric_text:
             at, bad = _first_row(df.with_columns(col), col.is_not_null() & col.cast(pl.Float64, strict=False).is_null(), name)
-            raise ColumnTypeError(f"outcome column {name!r} must be numeric, but row {at} holds {bad!r}; "
-                                  "clean the column or use --outcome-type with binary or categorical")
+            raise ColumnTypeError(f"outcome column {name!r} holds numbers, but row {at} holds {bad!r}; clean the "
+                                  f"column, or force --outcome-type {name}=categorical")
         return Outcome(name, column, "numeric", nulls=nulls), col.cast(pl.Float64, strict=False).alias(column)
     if kind == "binary" and distinct != 2:
         raise DataError(f"outcome column {name!r} has {distinct:,} distinct values, so it is not binary; "
@@ -251,7 +257,8 @@ def _check_finite(df: pl.DataFrame, name: str) -> None:
     bad = ~pl.col(name).is_finite() & pl.col(name).is_not_null()
     if df.select(bad.any()).item():
         at, value = _first_row(df, bad, name)
-        raise DataError(f"outcome column {name!r} holds {value} in row {at}; fill or drop those rows")
+        what = "is not a number (NaN)" if value != value else f"is infinite ({value})"
+        raise DataError(f"outcome column {name!r} {what} in row {at}; fill or drop those rows")
 
 
 def _detect(dtype: pl.DataType, is_text: bool, numeric_text: bool, distinct: int) -> str:
@@ -275,3 +282,10 @@ def _check_spread(data: pl.DataFrame, spec: Outcome, labels: pl.Series) -> None:
         only = labels[int(present[0])] if present.len() else None
         raise DataError(f"outcome column {spec.name!r} has values in one segment only ({only!r}): nothing to "
                         "compare; fill it or drop it from --outcome")
+
+
+def outcome_stats(data: pl.DataFrame, spec: Outcome, k: int) -> CountStats | NumericStats:
+    """The per-segment summaries one outcome's tests need, from coded *data*."""
+    if spec.kind == "numeric":
+        return numeric_stats(data, spec.column, k)
+    return count_stats(data, spec.column, k, len(spec.levels or ()))
