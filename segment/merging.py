@@ -1,25 +1,34 @@
 """The merge map: which segments to combine, CHAID-style, and why.
 
-Two passes over the segments, each merge pooling the two segments'
-summaries (:mod:`segment.groupstats`) without going back to the rows:
+Two passes over the segments, each merge pooling the two groups' summaries
+(:mod:`segment.groupstats`) without going back to the rows:
 
-1. *Too small*: while a segment has fewer than ``min_size`` rows or less
-   than ``min_share`` of them, the smallest such segment joins its nearest
-   neighbour, the segment it differs from least (largest pair p-value).
-2. *Indistinguishable* (the merging step of CHAID, Kass 1980): find the pair
-   of segments that differs least on all outcomes and merge it while its
-   adjusted p-value is above ``alpha``; repeat.
+1. *Too small*: while a group has fewer than ``min_size`` rows or less than
+   ``min_share`` of them, the smallest such group joins its nearest
+   neighbour, the group it differs from least (largest pair p-value).
+2. *Indistinguishable* (the merging step of CHAID, Kass 1980): merge the pair
+   of groups that differs least, while its adjusted p-value is above
+   ``alpha``; stop at the first pair that still differs.
 
-A pair's p-value over several outcomes is the smallest of its per-outcome
-pairwise p-values, times the number of outcomes (Bonferroni: the pair
-"differs" if any outcome separates it). The merge decision multiplies that by
-the number of pairs compared at that step, a Bonferroni adjustment for
-having picked the least different pair out of many, in the spirit of the
-Bonferroni multipliers CHAID applies to merged categories. Merging stops at
-the first pair that still differs after this adjustment.
+The p-value of a pair of groups is its smallest per-outcome pairwise
+p-value (:func:`segment.stattests.pairwise`) times three Bonferroni
+multipliers:
+
+* the number of outcomes (the pair "differs" if any outcome separates it);
+* the number of pairs compared at that step (the least different pair was
+  picked out of all of them);
+* CHAID's multiplier for groups formed by merging (Kass 1980): two groups
+  holding ``m`` original segments between them are one of
+  ``S(m, 2) = 2**(m-1) - 1`` ways to split those segments in two, so their
+  p-value is multiplied by that. It is 1 for two original segments. Without
+  it, groups built by merging similar small segments would look different
+  merely because they were sorted by their noise.
+
+The pair to merge is the one with the largest adjusted p-value. Computations
+are in logarithms, so the multipliers never overflow.
 
 A merged group keeps the label of its largest original segment, so the map
-(``segment -> merged_segment``) can relabel the data with a join.
+(``segment -> merged_segment``) relabels the data with a join.
 
 Examples
 --------
@@ -36,6 +45,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -46,6 +56,7 @@ from segment.groupstats import CountStats, NumericStats
 from segment.stattests import pairwise
 
 Progress = Callable[[str, int, int | None], None]
+_LOG2 = math.log(2.0)
 
 
 @dataclass
@@ -61,29 +72,61 @@ class MergeResult:
         return bool(self.steps)
 
 
+def log_kass(m: np.ndarray) -> np.ndarray:
+    """log(2**(m-1) - 1): CHAID's Bonferroni multiplier for splitting m segments in two.
+
+    >>> np.exp(log_kass(np.array([2, 3, 4]))).round(6).tolist()
+    [1.0, 3.0, 7.0]
+    """
+    m = np.asarray(m, dtype=float)
+    return (m - 1) * _LOG2 + np.log1p(-np.exp2(-(m - 1)))
+
+
 class _Groups:
-    """Current groups of segments and the pair p-value matrix between them."""
+    """Current groups of segments and the pair p-values between them (logs).
+
+    ``raw[a, b]`` is log(min-p x outcomes), used to find a group's nearest
+    neighbour; ``adj[a, b]`` adds CHAID's multiplier, used to pick the pair
+    to merge. ``-inf`` marks the diagonal and groups merged away.
+    """
 
     def __init__(self, stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, numeric_test: str):
         self.stats = [s.copy() for s in stats]
         self.numeric_test = numeric_test
         self.size = sizes.astype(np.int64).copy()
         k = sizes.size
+        self.count = np.ones(k, dtype=np.int64)  # original segments per group
         self.members = [[g] for g in range(k)]
         self.active = np.ones(k, dtype=bool)
-        # Unadjusted-for-pairs p of each pair (outcome Bonferroni only, not capped
-        # at 1 so that ties at 1 still rank); -inf marks the diagonal and merged-away groups.
-        self.p = np.full((k, k), -np.inf)
+        self.raw = np.full((k, k), -np.inf)
         i, j = np.triu_indices(k, 1)
-        self.p[i, j] = self.p[j, i] = self._pair_p(i, j)
+        self.raw[i, j] = self.raw[j, i] = self._log_pair_p(i, j)
+        self.adj = self.raw.copy()  # every group is one segment: multiplier 1
+        # Each row's best pair, so that finding the least different pair costs O(k), not O(k^2).
+        self.row_arg = np.argmax(self.adj, axis=1)
+        self.row_max = self.adj[np.arange(k), self.row_arg]
 
-    def _pair_p(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    def _log_pair_p(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         best = np.full(i.size, np.nan)
         for s in self.stats:
             _, p, _ = pairwise(s, i, j, self.numeric_test)
             best = np.fmin(best, p)
         # No outcome could compare the pair: no evidence that it differs.
-        return np.where(np.isnan(best), 1.0, best) * len(self.stats)
+        best = np.where(np.isnan(best), 1.0, best)
+        with np.errstate(divide="ignore"):
+            return np.log(best) + math.log(len(self.stats))
+
+    def best_pair(self) -> tuple[int, int]:
+        """The pair with the largest adjusted p (first in row order among equals)."""
+        a = int(np.argmax(self.row_max))
+        return a, int(self.row_arg[a])
+
+    def nearest(self, g: int) -> int:
+        """The group *g* differs least from; among equals the larger, then the first."""
+        others = np.flatnonzero(self.active)
+        others = others[others != g]
+        order = np.lexsort((others, -self.size[others], -self.raw[g, others]))
+        return int(others[order[0]])
 
     def merge(self, into: int, other: int) -> None:
         for s in self.stats:
@@ -91,13 +134,25 @@ class _Groups:
         self.members[into] += self.members[other]
         self.members[other] = []
         self.size[into] += self.size[other]
-        self.size[other] = 0
+        self.count[into] += self.count[other]
+        self.size[other] = self.count[other] = 0
         self.active[other] = False
-        self.p[other, :] = self.p[:, other] = -np.inf
+        for m in (self.raw, self.adj):
+            m[other, :] = m[:, other] = -np.inf
         rest = np.flatnonzero(self.active)
         rest = rest[rest != into]
         if rest.size:
-            self.p[into, rest] = self.p[rest, into] = self._pair_p(np.full(rest.size, into), rest)
+            raw = self._log_pair_p(np.full(rest.size, into), rest)
+            self.raw[into, rest] = self.raw[rest, into] = raw
+            self.adj[into, rest] = self.adj[rest, into] = raw + log_kass(self.count[into] + self.count[rest])
+        self.row_max[other] = -np.inf
+        stale = rest[np.isin(self.row_arg[rest], (into, other))]
+        for r in (into, *stale):
+            self.row_arg[r] = int(np.argmax(self.adj[r]))
+            self.row_max[r] = self.adj[r, self.row_arg[r]]
+        col = self.adj[rest, into]
+        better = rest[(col > self.row_max[rest]) | ((col == self.row_max[rest]) & (into < self.row_arg[rest]))]
+        self.row_arg[better], self.row_max[better] = into, self.adj[better, into]
 
 
 def merge_map(stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, labels: pl.Series, *,
@@ -116,51 +171,45 @@ def merge_map(stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, lab
     """
     groups = _Groups(stats, sizes, numeric_test)
     total = int(sizes.sum())
-    small = [g for g in range(sizes.size) if _is_small(sizes[g], total, min_size, min_share)]
-    label_list = labels.to_list()
+    floor = max(float(min_size), min_share * total)  # a group below this is too small
+    small = [int(g) for g in np.flatnonzero(sizes < floor)]
+    names = np.array(labels.to_list(), dtype=object)
     steps: list[dict] = []
-    sides: list[tuple[set[int], set[int]]] = []
+    sides: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def record(reason: str, a: int, b: int, p_adjusted: float) -> None:
-        steps.append({"step": len(steps) + 1, "reason": reason,
-                      "merged": [label_list[g] for g in groups.members[a]],
-                      "into": [label_list[g] for g in groups.members[b]],
-                      "merged_n": int(groups.size[a]), "into_n": int(groups.size[b]),
-                      "p_adjusted": float(min(p_adjusted, 1.0))})
-        sides.append((set(groups.members[a]), set(groups.members[b])))
+    def record(reason: str, a: int, b: int, log_p: float) -> None:
+        merged, into = np.array(groups.members[a]), np.array(groups.members[b])
+        steps.append({"step": len(steps) + 1, "reason": reason, "merged": names[merged].tolist(),
+                      "into": names[into].tolist(), "merged_n": int(groups.size[a]), "into_n": int(groups.size[b]),
+                      "p_adjusted": float(min(math.exp(min(log_p, 0.0)), 1.0))})
+        sides.append((merged, into))
 
     while groups.active.sum() > 1:
-        act = np.flatnonzero(groups.active)
-        tiny = [g for g in act if _is_small(groups.size[g], total, min_size, min_share)]
-        if not tiny:
+        tiny = np.flatnonzero(groups.active & (groups.size < floor))
+        if tiny.size == 0:
             break
-        g = min(tiny, key=lambda x: (groups.size[x], x))
-        others = act[act != g]
-        # Nearest: least different; among equals the larger group.
-        order = np.lexsort((others, -groups.size[others], -groups.p[g, others]))
-        near = int(others[order[0]])
-        record("small", g, near, groups.p[g, near])
+        g = int(tiny[np.lexsort((tiny, groups.size[tiny]))[0]])
+        near = groups.nearest(g)
+        record("small", g, near, float(groups.raw[g, near]))
         _merge(groups, g, near)
         if progress:
             progress("merging small segments", len(steps), None)
 
     while groups.active.sum() > 1:
         n_active = int(groups.active.sum())
-        pairs = n_active * (n_active - 1) // 2
-        flat = int(np.argmax(groups.p))
-        a, b = divmod(flat, groups.p.shape[0])
-        adjusted = groups.p[a, b] * pairs
-        if adjusted <= alpha:
+        a, b = groups.best_pair()
+        log_adjusted = groups.adj[a, b] + math.log(n_active * (n_active - 1) // 2)
+        if log_adjusted <= math.log(alpha):
             break
         # The smaller group is named as the one merged into the larger one.
         if (groups.size[a], -a) > (groups.size[b], -b):
             a, b = b, a
-        record("similar", a, b, adjusted)
+        record("similar", a, b, log_adjusted)
         _merge(groups, a, b)
         if progress:
             progress("merging similar segments", len(steps), None)
 
-    table = _table(groups, sizes, labels, small, steps, sides, min_size, min_share, alpha)
+    table = _table(groups, sizes, names, labels, small, steps, sides, min_size, min_share, alpha)
     return MergeResult(table, steps, small)
 
 
@@ -170,44 +219,46 @@ def _merge(groups: _Groups, a: int, b: int) -> None:
     groups.merge(into, other)
 
 
-def _is_small(n: int, total: int, min_size: int, min_share: float) -> bool:
-    return n < min_size or n < min_share * total
-
-
-def _table(groups: _Groups, sizes: np.ndarray, labels: pl.Series, small: list[int], steps: list[dict],
-           sides: list[tuple[set[int], set[int]]], min_size: int, min_share: float,
+def _table(groups: _Groups, sizes: np.ndarray, names: np.ndarray, labels: pl.Series, small: list[int],
+           steps: list[dict], sides: list[tuple[np.ndarray, np.ndarray]], min_size: int, min_share: float,
            alpha: float) -> pl.DataFrame:
     k = sizes.size
-    label_list = labels.to_list()
     carrier = np.arange(k)
     for g in np.flatnonzero(groups.active):
         members = groups.members[g]
         carrier[members] = max(members, key=lambda m: (sizes[m], -m))
     total = int(sizes.sum())
+    small_set = set(small)
+    # For each segment, the step that put it in one group with its final head.
+    joined = np.full(k, -1)
+    for t, (a, b) in enumerate(sides):
+        for mine, theirs in ((a, b), (b, a)):
+            hit = mine[(joined[mine] < 0) & np.isin(carrier[mine], theirs)]
+            joined[hit] = t
     reasons, actions = [], []
     for g in range(k):
         head = int(carrier[g])
         if head == g:
-            mates = [label_list[m] for m in range(k) if carrier[m] == g and m != g]
+            mates = np.flatnonzero(carrier == g)
+            mates = mates[mates != g]
+            shown = ", ".join(repr(x) for x in names[mates[:10]])
+            more = f" and {mates.size - 10} more" if mates.size > 10 else ""
             actions.append("keep")
-            reasons.append("kept" + (f"; absorbs {', '.join(map(repr, mates))}" if mates else ""))
+            reasons.append("kept" + (f"; absorbs {shown}{more}" if mates.size else ""))
             continue
         actions.append("merge")
-        if g in small:
+        if g in small_set:
             reasons.append(f"too small ({int(sizes[g]):,} rows, {sizes[g] / total:.1%}; minimum {min_size:,} "
-                           f"rows and {min_share:.1%}): merge into {label_list[head]!r}")
+                           f"rows and {min_share:.1%}): merge into {names[head]!r}")
             continue
-        # The step that put this segment and its new head in one group.
-        joined = next(st for st, (a, b) in zip(steps, sides, strict=True)
-                      if (g in a and head in b) or (g in b and head in a))
-        reasons.append(f"not distinguishable from {label_list[head]!r} on any outcome "
-                       f"(adjusted p {joined['p_adjusted']:.3g} > alpha {alpha:g})")
+        reasons.append(f"not distinguishable from {names[head]!r} on any outcome "
+                       f"(adjusted p {steps[joined[g]]['p_adjusted']:.3g} > alpha {alpha:g})")
     return pl.DataFrame({
         "segment": labels,
         "merged_segment": labels.gather(carrier),
         "n": pl.Series(sizes.astype(np.int64)),
         "share": pl.Series(sizes / total),
-        "small": pl.Series([g in small for g in range(k)]),
+        "small": pl.Series([g in small_set for g in range(k)]),
         "action": pl.Series(actions),
         "reason": pl.Series(reasons),
     })

@@ -43,6 +43,8 @@ from segment.errors import ColumnTypeError, DataError, OptionError, SegmentWarni
 from segment.groupstats import SEG, CountStats, NumericStats, count_stats, numeric_stats
 
 KINDS = ("binary", "categorical", "numeric")
+#: Hard ceiling for ``max_segments``: the merge map holds a segments x segments matrix.
+MAX_SEGMENTS_CEILING = 2000
 #: A categorical outcome with more levels than this is refused (an id column?).
 MAX_LEVELS = 100
 _ROW = "__row__"
@@ -145,8 +147,9 @@ def _check_options(segment: str, outcomes: list[str], types: dict[str, str], id:
             raise OptionError(f"--outcome-type {name}={kind}: the type must be one of {', '.join(KINDS)}")
     if id is not None and (id == segment or id in outcomes):
         raise OptionError(f"--id {id!r} is also the segment or an outcome; it should be the customer key")
-    if max_segments < 2:
-        raise OptionError(f"--max-segments must be at least 2, got {max_segments}")
+    if not 2 <= max_segments <= MAX_SEGMENTS_CEILING:
+        raise OptionError(f"--max-segments must be from 2 to {MAX_SEGMENTS_CEILING:,} (every pair of segments is "
+                          f"compared, so memory grows with its square), got {max_segments:,}")
 
 
 def _check_unique(lf: pl.LazyFrame, id: str) -> None:

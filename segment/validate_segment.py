@@ -108,12 +108,18 @@ class ValidationResult:
     stats: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Everything, JSON-ready (NaN becomes None)."""
+    def to_dict(self, max_pairs: int = 100_000) -> dict[str, Any]:
+        """Everything, JSON-ready (NaN becomes None).
+
+        More than *max_pairs* pairwise rows are left out (``pairs`` is None
+        and ``pairs_left_out`` says how many): write them with ``--pairs``.
+        """
+        many = self.pairs.height > max_pairs
         return _clean({
             "verdict": self.verdict, "reasons": self.reasons, "params": self.params, "stats": self.stats,
             "outcomes": self.outcomes.to_dicts(), "merge_map": self.merge_map.to_dicts(),
-            "merges": self.merges, "profile": self.profile.to_dicts(), "pairs": self.pairs.to_dicts(),
+            "merges": self.merges, "profile": self.profile.to_dicts(),
+            "pairs": None if many else self.pairs.to_dicts(), "pairs_left_out": self.pairs.height if many else 0,
         })
 
 

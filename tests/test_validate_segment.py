@@ -287,3 +287,37 @@ def test_more_segments_than_max_segments_is_refused():
     df = pl.DataFrame({"s": np.arange(10_000).astype(str), "y": np.arange(10_000) % 7})
     with pytest.raises(DataError, match="10,000 distinct segments, more than --max-segments 1,000"):
         validate_segment(df, segment="s", outcomes=["y"])
+    with pytest.raises(OptionError, match="--max-segments must be from 2 to 2,000"):
+        validate_segment(df, segment="s", outcomes=["y"], max_segments=10_000)
+
+
+def test_merge_bookkeeping_finds_the_same_pair_as_a_full_search():
+    from segment.groupstats import CountStats
+    from segment.merging import _Groups
+
+    rng = np.random.default_rng(12)
+    counts = rng.integers(5, 60, size=(60, 3))
+    counts[10:20] = counts[10]  # exact ties between pairs
+    groups = _Groups([CountStats(counts)], counts.sum(axis=1), "kruskal")
+    while groups.active.sum() > 2:
+        a, b = groups.best_pair()
+        full = np.unravel_index(int(np.argmax(groups.adj)), groups.adj.shape)
+        assert (a, b) == tuple(int(x) for x in full)
+        groups.merge(*sorted((a, b), key=lambda g: -groups.size[g]))
+
+
+def test_many_small_segments_are_merged_into_one_when_nothing_differs():
+    rng = np.random.default_rng(2)
+    df = pl.DataFrame({"cell": rng.integers(0, 300, 6000).astype(str), "churn": rng.integers(0, 2, 6000),
+                       "arpu": rng.gamma(2, 20, 6000)})
+    res = _run(df, segment="cell", outcomes=["churn", "arpu"])
+    assert res.verdict == "arbitrary" and res.stats["small_segments"] == 300
+    # Merging similar small cells sorts them by their noise; CHAID's multiplier
+    # keeps those groups from looking different afterwards.
+    assert res.merge_map["merged_segment"].n_unique() == 1
+
+
+def test_json_leaves_out_a_huge_pairs_table(telco):
+    res = _run(telco, segment="Contract", outcomes=["Churn"])
+    assert res.to_dict()["pairs_left_out"] == 0 and len(res.to_dict()["pairs"]) == 3
+    assert res.to_dict(max_pairs=2)["pairs"] is None and res.to_dict(max_pairs=2)["pairs_left_out"] == 3
