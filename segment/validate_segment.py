@@ -36,7 +36,7 @@ Examples
 --------
 >>> import polars as pl
 >>> df = pl.DataFrame({"plan": ["a"] * 60 + ["b"] * 60 + ["c"] * 60,
-...                    "churn": [1] * 40 + [0] * 20 + [1] * 10 + [0] * 50 + [1] * 30 + [0] * 30})
+...                    "churn": [1] * 48 + [0] * 12 + [1] * 6 + [0] * 54 + [1] * 27 + [0] * 33})
 >>> res = validate_segment(df, segment="plan", outcomes=["churn"])
 >>> res.verdict
 'valid'
