@@ -153,6 +153,9 @@ def _check_options(segment: str, outcomes: list[str], types: dict[str, str], id:
 
 
 def _check_unique(lf: pl.LazyFrame, id: str) -> None:
+    counts = lf.select(distinct=pl.col(id).drop_nulls().n_unique(), rows=pl.col(id).count()).collect().row(0)
+    if counts[0] == counts[1]:
+        return
     dup = first_offender(lf, pl.col(id).is_duplicated() & pl.col(id).is_not_null(), id)
     if dup is not None:
         row, value = dup
