@@ -8,7 +8,8 @@ With ``bootstrap=B`` each summary gets a percentile interval from ``B``
 resamples of the segment's rows drawn from a seeded generator. A resampled
 share is exactly a binomial count divided by the segment size, so shares are
 drawn that way; medians and means resample the rows, in batches of bounded
-memory. Without bootstrap the interval columns are empty.
+memory (medians from the resampled positions in the sorted values, see
+:func:`median_of_resamples`). Without bootstrap the interval columns are empty.
 
 Examples
 --------
@@ -68,13 +69,12 @@ def numeric_summaries(data: pl.DataFrame, column: str, stats: NumericStats, *, s
     present = np.flatnonzero(stats.n > 0)
     bounds: dict[int, tuple[float, float]] = {}
     if bootstrap:
-        rows = data.select(SEG, column).drop_nulls().sort(SEG)
+        rows = data.select(SEG, column).drop_nulls().sort(SEG, column)
         values = rows[column].to_numpy()
         offsets = np.concatenate([[0], np.cumsum(stats.n)])
-        reduce = np.median if statistic == "median" else np.mean
         for done, g in enumerate(present, start=1):
             x = values[offsets[g]:offsets[g + 1]]
-            estimates = _resample(x, bootstrap, reduce, rng)
+            estimates = _resample(x, bootstrap, statistic, rng)
             lo, hi = _percentiles(estimates, confidence)
             bounds[int(g)] = (float(lo), float(hi))
             if progress:
@@ -85,14 +85,38 @@ def numeric_summaries(data: pl.DataFrame, column: str, stats: NumericStats, *, s
              "ci_high": bounds[int(g)][1] if bootstrap else None} for g in present]
 
 
-def _resample(x: np.ndarray, times: int, reduce: Callable, rng: np.random.Generator) -> np.ndarray:
+def _resample(x: np.ndarray, times: int, statistic: str, rng: np.random.Generator) -> np.ndarray:
+    """*times* bootstrap estimates of the median or mean of *x* (sorted ascending)."""
     n = x.size
     batch = max(1, _CHUNK // n)
     out = np.empty(times)
     for start in range(0, times, batch):
         b = min(batch, times - start)
-        out[start:start + b] = reduce(x[rng.integers(0, n, size=(b, n))], axis=1)
+        idx = rng.integers(0, n, size=(b, n), dtype=np.int64 if n >= 2**31 else np.int32)
+        out[start:start + b] = median_of_resamples(x, idx) if statistic == "median" else x[idx].mean(axis=1)
     return out
+
+
+def median_of_resamples(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``np.median(x[idx], axis=1)`` for sorted *x*, without sorting each resample.
+
+    With *x* sorted, the r-th smallest value of a resample is ``x[j]`` for the
+    first position ``j`` where the resample's cumulative index counts reach r.
+
+    >>> x = np.array([1.0, 2.0, 2.0, 5.0, 9.0])
+    >>> idx = np.random.default_rng(0).integers(0, 5, size=(4, 5))
+    >>> bool((median_of_resamples(x, idx) == np.median(x[idx], axis=1)).all())
+    True
+    """
+    b, n = idx.shape
+    counts = np.bincount((idx + (np.arange(b) * n)[:, None]).ravel(), minlength=b * n).reshape(b, n)
+    # Rows of cumulative counts, offset so that the whole array increases: one searchsorted for all rows.
+    cum = (counts.cumsum(axis=1) + (np.arange(b) * (n + 1))[:, None]).ravel()
+    lo_rank, hi_rank = (n + 1) // 2, n // 2 + 1
+    offsets = np.arange(b) * (n + 1)
+    lo = np.searchsorted(cum, lo_rank + offsets) - np.arange(b) * n
+    hi = np.searchsorted(cum, hi_rank + offsets) - np.arange(b) * n
+    return (x[lo] + x[hi]) / 2
 
 
 def _percentiles(draws: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:

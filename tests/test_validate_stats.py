@@ -214,3 +214,13 @@ def test_effect_size_labels_follow_cohen():
     assert cramers_v_label(0.16, 4) == "medium" and cramers_v_label(0.16, 1) == "small"
     assert [eta_label(v) for v in (0.009, 0.01, 0.059, 0.06, 0.14)] == \
         ["negligible", "small", "small", "medium", "large"]
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 50, 51])
+def test_bootstrap_median_from_positions_equals_numpy_median(n):
+    from segment.profiles import median_of_resamples
+
+    rng = np.random.default_rng(n)
+    x = np.sort(np.round(rng.normal(size=n), 1))  # ties included
+    idx = rng.integers(0, n, size=(300, n))
+    np.testing.assert_array_equal(median_of_resamples(x, idx), np.median(x[idx], axis=1))
