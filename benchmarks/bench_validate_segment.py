@@ -32,7 +32,8 @@ from scipy import stats
 df = pl.read_parquet(sys.argv[1])
 seg = df["segment"].to_numpy()
 order = np.argsort(seg, kind="stable")
-cuts = np.flatnonzero(np.diff(seg[order])) + 1
+s = seg[order]
+cuts = np.flatnonzero(s[1:] != s[:-1]) + 1
 for col in ("arpu", "mou", "data_gb"):
     groups = np.split(df[col].to_numpy()[order], cuts)
     print(col, stats.kruskal(*groups).pvalue)

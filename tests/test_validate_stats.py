@@ -224,3 +224,13 @@ def test_bootstrap_median_from_positions_equals_numpy_median(n):
     x = np.sort(np.round(rng.normal(size=n), 1))  # ties included
     idx = rng.integers(0, n, size=(300, n))
     np.testing.assert_array_equal(median_of_resamples(x, idx), np.median(x[idx], axis=1))
+
+
+def test_kendall_tau_b_equals_scipy_with_ties():
+    from segment.replication import kendall_tau_b
+
+    rng = np.random.default_rng(4)
+    for size in (2, 3, 10, 60):
+        x, y = np.round(rng.normal(size=size), 1), np.round(rng.normal(size=size), 1)
+        y[: size // 3] = y[0]  # ties in one ordering
+        assert kendall_tau_b(x, y) == pytest.approx(st.kendalltau(x, y).statistic, rel=1e-12)
