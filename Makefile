@@ -25,7 +25,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) -q
 
 docs: $(STAMP)
-	$(BIN)/python -m tools.cli_reference --write README.md
+	$(BIN)/python -m tests.test_readme_examples
+	$(BIN)/python -m tests.cli_reference --write README.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -14,9 +14,7 @@ def _fmt(value: object, digits: int) -> str:
     if isinstance(value, float):
         if value != value:  # NaN
             return "nan"
-        if abs(value) >= 1e5 or value == int(value) and abs(value) >= 100:
-            return f"{value:,.0f}"
-        return f"{value:,.{digits}f}"
+        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:,.{digits}f}"
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)

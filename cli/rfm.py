@@ -44,7 +44,7 @@ def command(
     quantity: Annotated[str | None, typer.Option(help="Quantity column; amount becomes amount x quantity.",
                                                  rich_help_panel=opt.COLUMNS_PANEL)] = None,
     date_format: opt.DateFormat = None,
-    as_of: Annotated[str | None, typer.Option(help="Analysis date YYYY-MM-DD [default: day after the last transaction].",
+    as_of: Annotated[str | None, typer.Option(help="Analysis date YYYY-MM-DD (default: the day after the last transaction).",
                                               show_default=False)] = None,
     bins: Annotated[int, typer.Option(help="Scores per metric (2-10).")] = 5,
     frequency: Annotated[Frequency, typer.Option(help="Count purchases (transactions) or distinct purchase days.")] = Frequency.transactions,
@@ -76,7 +76,7 @@ def command(
         if thresholds:
             run.write_side(result.thresholds, thresholds, role="thresholds", details=result.params())
         run.write(result.table, output, to, details={**result.params(), "stats": result.stats})
-        run.summary(summary_table(result.table, result.stats, result.as_of))
+        run.summary(lambda: summary_table(result.table, result.stats, result.as_of))
 
 
 def summary_table(table: pl.DataFrame, stats: dict[str, int], as_of: object):
@@ -91,6 +91,6 @@ def summary_table(table: pl.DataFrame, stats: dict[str, int], as_of: object):
         .select(by, "customers", "share", "recency", "frequency", "monetary")
         .rename({"share": "share %", "recency": "median R", "frequency": "median F", "monetary": "median M"})
     )
-    caption = (f"{n:,} customers from {stats.get('transactions', 0):,} transactions, as of {as_of}; "
-               f"{stats.get('returns', 0):,} returns netted or dropped")
+    caption = (f"{n:,} customers from {stats.get('transactions', 0):,} transactions "
+               f"({stats.get('returns', 0):,} returns), as of {as_of}")
     return frame_table(df, title="RFM segments", digits=1, caption=caption)

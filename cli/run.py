@@ -103,11 +103,15 @@ class Run:
             self.console.print(message, markup=False)
 
     def summary(self, *renderables: Any) -> None:
-        """Rich tables / text for people, on stderr, unless --quiet."""
+        """Rich tables / text for people, on stderr, unless --quiet.
+
+        A callable is called only when the summary is shown, so that costly
+        summaries are skipped with ``-q``.
+        """
         if self.quiet:
             return
         for r in renderables:
-            self.console.print(r)
+            self.console.print(r() if callable(r) else r)
 
     @contextlib.contextmanager
     def progress(self, description: str = "working") -> Iterator[Callable[[str, int, int | None], None]]:
@@ -154,7 +158,7 @@ class Run:
         return table
 
     # ------------------------------------------------------------ writing
-    def provenance(self, rows: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    def provenance(self, rows: int | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         record: dict[str, Any] = {
             "tool": "segment",
             "version": segment.__version__,
@@ -183,12 +187,10 @@ class Run:
         fmt = _plain(to)
         if isinstance(frame, pl.LazyFrame) and (sio.is_stdio(output) or fmt == "arrow"):
             frame = frame.collect()
+        # A LazyFrame streamed to disk has no row count before it is written;
+        # its provenance says null rather than a guess.
         rows = frame.height if isinstance(frame, pl.DataFrame) else None
-        if rows is None:
-            # Stream large results to disk; count rows from the file afterwards.
-            record = self.provenance(-1, details)
-        else:
-            record = self.provenance(rows, details)
+        record = self.provenance(rows, details)
         if sio.is_stdio(output):
             if fmt is None and sys.stdout.isatty():
                 self._preview(frame)  # type: ignore[arg-type]

@@ -11,9 +11,12 @@ different scores. The rule used here:
    boundary goes before the block (the lower bin stays smaller).
 3. After each boundary the target is recomputed for the customers and bins
    that remain, so one huge tie block does not starve the bins above it.
+4. Every score is used when there are at least as many distinct values as
+   bins (a boundary never swallows the values the later bins need).
 
-With fewer distinct values than bins, the top scores stay unused; the report
-of breakpoints (:func:`describe_bins`) shows exactly what was used.
+With fewer distinct values than bins, each distinct value gets its own score
+1, 2, ... and the top scores stay unused; the report of breakpoints
+(:func:`describe_bins`) shows exactly what was used.
 
 Examples
 --------
@@ -51,19 +54,19 @@ def balanced_breaks(values: pl.Series, bins: int) -> list[float]:
     distinct = counts[:, 0].cast(pl.Float64).to_numpy()
     cum = np.cumsum(counts["n"].to_numpy())
     n = int(cum[-1])
+    if len(distinct) <= bins:
+        return [float(v) for v in distinct[1:]]
     breaks: list[float] = []
     assigned, start = 0, 0
     last = len(distinct) - 1
     for k in range(bins - 1):
-        if start > last:
-            break
         target = assigned + (n - assigned) / (bins - k)
         j = min(int(np.searchsorted(cum, target, side="left")), last)
         end = j
         if j - 1 >= start and abs(cum[j - 1] - target) <= abs(cum[j] - target):
             end = j - 1
-        if end >= last:
-            break
+        # Leave at least one distinct value for each bin still to come.
+        end = min(end, last - (bins - k - 1))
         breaks.append(float(distinct[end + 1]))
         assigned, start = int(cum[end]), end + 1
     return breaks

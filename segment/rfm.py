@@ -61,7 +61,7 @@ import polars as pl
 
 from segment import binning
 from segment.columns import first_offender, parse_dates, require_columns, require_numeric
-from segment.errors import DataError, OptionError, SegmentWarning
+from segment.errors import DataError, EmptyInputError, OptionError, SegmentWarning
 from segment.rfm_segments import SegmentRule, check_fits, default_segments, segment_expr
 
 METRICS = ("recency", "frequency", "monetary")
@@ -164,21 +164,22 @@ def rfm(
     if quantity:
         lf = require_numeric(lf, quantity).with_columns((pl.col(amount) * pl.col(quantity)).alias(amount))
         lf = lf.drop(quantity) if quantity not in (id, date, amount) else lf
-    stats = _precheck(lf, id, date, amount, strict=strict, returns=returns)
+    lf = parse_dates(lf, date, date_format)
+    stats, last_seen = _precheck(lf, id, date, amount, strict=strict, returns=returns)
     if stats["null_ids"]:
         warnings.warn(
             f"dropped {stats['null_ids']:,} rows with an empty {id!r} (use --strict to make this an error)",
             SegmentWarning, stacklevel=2,
         )
         lf = lf.filter(pl.col(id).is_not_null())
-    lf = parse_dates(lf, date, date_format)
-
-    last_seen = lf.select(pl.col(date).max()).collect().item()
+    if last_seen is None:
+        raise EmptyInputError("no transactions to score (the input has no rows with a customer id)")
+    future = 0
     if as_of is None:
         as_of = last_seen + timedelta(days=1)
-    elif isinstance(as_of, str):
-        as_of = _parse_as_of(as_of)
-    future = int(lf.filter(pl.col(date) > as_of).select(pl.len()).collect().item())
+    else:
+        as_of = _parse_as_of(as_of) if isinstance(as_of, str) else as_of
+        future = int(lf.filter(pl.col(date) > as_of).select(pl.len()).collect().item())
     if future:
         warnings.warn(f"left out {future:,} transactions dated after --as-of {as_of}", SegmentWarning, stacklevel=2)
         lf = lf.filter(pl.col(date) <= as_of)
@@ -196,6 +197,9 @@ def rfm(
     table = per_customer.filter(pl.col("frequency") > 0)
     if table.height == 0:
         raise DataError(f"no purchases found: every {amount!r} is negative")
+    # Sums of prices x quantities carry binary noise (334.40000000000003);
+    # six decimals keep every currency exact and the CSV readable.
+    table = table.with_columns(pl.col("monetary").round(6))
     if monetary == "mean":
         table = table.with_columns(pl.col("monetary") / pl.col("frequency"))
 
@@ -242,15 +246,17 @@ def _parse_as_of(text: str) -> Date:
         raise OptionError(f"--as-of must be a date like 2024-01-31, got {text!r}") from None
 
 
-def _precheck(lf: pl.LazyFrame, id: str, date: str, amount: str, *, strict: bool, returns: str) -> dict[str, int]:
-    """One pass for nulls and negative amounts; details only when something is wrong."""
+def _precheck(lf: pl.LazyFrame, id: str, date: str, amount: str, *, strict: bool,
+              returns: str) -> tuple[dict[str, int], Date | None]:
+    """One pass for nulls, negative amounts and the last date; details only when something is wrong."""
     row = lf.select(
         null_ids=pl.col(id).null_count(),
         null_dates=pl.col(date).null_count(),
         null_amounts=pl.col(amount).null_count(),
         negatives=(pl.col(amount) < 0).sum(),
         nan_amounts=pl.col(amount).is_nan().sum(),
-    ).collect().row(0, named=True)
+        last=pl.col(date).filter(pl.col(id).is_not_null()).max(),
+    ).collect(engine="streaming").row(0, named=True)
     if row["null_ids"] and strict:
         at, _ = first_offender(lf, pl.col(id).is_null(), id)  # type: ignore[misc]
         raise DataError(f"column {id!r} is empty in row {at}; drop those rows or leave out --strict")
@@ -267,23 +273,28 @@ def _precheck(lf: pl.LazyFrame, id: str, date: str, amount: str, *, strict: bool
             f"column {amount!r} is negative ({value}) in row {at}, and --returns error forbids returns; "
             "use --returns net or --returns drop"
         )
-    return {"null_ids": int(row["null_ids"]), "returns": int(row["negatives"])}
+    return {"null_ids": int(row["null_ids"]), "returns": int(row["negatives"])}, row["last"]
 
 
 def _aggregate(lf: pl.LazyFrame, id: str, date: str, amount: str, as_of: Date,
                frequency: str, btyd: bool) -> pl.DataFrame:
     buy = pl.col(amount) >= 0
     if not btyd:
-        aggs = [
-            pl.col(date).filter(buy).max().alias("_last"),
-            pl.col(amount).sum().alias("monetary"),
-            pl.len().alias("_rows"),
-        ]
-        if frequency == "days":
-            aggs.append(pl.col(date).filter(buy).n_unique().alias("frequency"))
-        else:
-            aggs.append(buy.sum().alias("frequency"))
-        out = lf.group_by(id).agg(aggs).collect(engine="streaming")
+        # Purchases and returns are aggregated apart: plain max/len/sum group-bys
+        # are polars' fast path, filtered aggregations inside one group-by are not.
+        count = pl.col(date).n_unique() if frequency == "days" else pl.len()
+        out = (
+            lf.filter(buy).group_by(id)
+            .agg(_last=pl.col(date).max(), monetary=pl.col(amount).sum(), _rows=pl.len(), frequency=count)
+            .join(lf.filter(~buy).group_by(id).agg(_returned=pl.col(amount).sum(), _returns=pl.len()),
+                  on=id, how="full", coalesce=True)
+            .collect(engine="streaming")
+            .with_columns(
+                monetary=pl.col("monetary").fill_null(0.0) + pl.col("_returned").fill_null(0.0),
+                _rows=pl.col("_rows").fill_null(0) + pl.col("_returns").fill_null(0),
+                frequency=pl.col("frequency").fill_null(0),
+            )
+        )
     else:
         # Daily periods first: lifetimes sums each customer's day, then counts days.
         days = (

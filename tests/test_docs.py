@@ -1,0 +1,32 @@
+"""The README is generated where it can be and checked where it cannot."""
+
+from __future__ import annotations
+
+import re
+
+from tests.cli_reference import BEGIN, END, commands, reference
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_opens_with_the_two_setup_commands():
+    first_block = re.search(r"```sh\n(.*?)```", README, re.S).group(1)
+    lines = [ln.split("#")[0].strip() for ln in first_block.strip().splitlines()]
+    assert lines == ["make demo", "make test"]
+    assert README.index("```sh") < README.index("\n## ")
+
+
+def test_ci_runs_the_readme_test_command():
+    script = (ROOT / ".ci" / "run").read_text()
+    assert [ln for ln in script.splitlines() if ln and not ln.startswith(("#", "set ", "cd "))] == ["make test"]
+
+
+def test_cli_reference_is_current():
+    current = README.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+    assert current == reference().strip(), "README CLI reference is stale: run `make docs`"
+
+
+def test_every_command_has_a_walkthrough_section():
+    for name in commands():
+        assert f"### `segment {name}`" in README.split("## CLI reference")[0], name

@@ -1,0 +1,205 @@
+"""The I/O contract in the library: formats, sniffing, atomic writes, provenance."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import pty
+import subprocess
+import sys
+from datetime import date
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from segment.errors import EmptyInputError, InputError, OptionError, OutputError
+from segment.io import (FORMATS, format_from_path, read_table, sniff_format, write_table)
+from tests.conftest import FIXTURES, ROOT
+
+FRAME = pl.DataFrame({
+    "customer_id": ["007", "042", "100"],
+    "day": [date(2024, 1, 1), date(2024, 2, 29), date(2024, 3, 31)],
+    "amount": [1.5, -2.25, 1e6],
+    "n": pl.Series([1, 2, 3], dtype=pl.UInt32),
+    "segment": ["A", None, "C"],
+})
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("a.csv", ("csv", False)), ("a.CSV.GZ", ("csv", True)), ("a.tsv", ("tsv", False)),
+    ("a.parquet", ("parquet", False)), ("a.ipc", ("arrow", False)), ("a.feather", ("arrow", False)),
+    ("a.arrow", ("arrow", False)), ("a.jsonl", ("ndjson", False)), ("dir.v2/a.ndjson.gz", ("ndjson", True)),
+])
+def test_format_from_extension(name, expected):
+    assert format_from_path(name) == expected
+
+
+def test_unknown_extension_says_what_to_do():
+    with pytest.raises(OptionError, match="--to/--from"):
+        format_from_path("report.xlsx")
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+def test_typed_formats_round_trip_types_and_provenance(tmp_path, fmt):
+    path = tmp_path / f"t.{fmt}"
+    write_table(FRAME, path, provenance={"command": "x", "n": 1})
+    table = read_table(path)
+    assert_frame_equal(table.frame.collect(), FRAME)
+    assert table.provenance == {"command": "x", "n": 1}
+    assert table.rows() == 3
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "ndjson"])
+def test_text_formats_round_trip_values(tmp_path, fmt):
+    path = tmp_path / f"t.{fmt}"
+    write_table(FRAME, path)
+    back = read_table(path, string_columns=["customer_id"]).frame.collect()
+    assert back["customer_id"].to_list() == ["007", "042", "100"]  # leading zeros kept
+    assert back["amount"].to_list() == FRAME["amount"].to_list()
+    assert back["segment"].to_list() == ["A", None, "C"]
+
+
+def test_gzip_output_is_reproducible_and_readable(tmp_path):
+    a, b = tmp_path / "a.csv.gz", tmp_path / "b.csv.gz"
+    write_table(FRAME, a)
+    write_table(FRAME, b)
+    assert a.read_bytes() == b.read_bytes()
+    assert gzip.decompress(a.read_bytes()).startswith(b"customer_id,day,amount")
+    assert read_table(a).frame.collect().height == 3
+
+
+def _bytes(fmt: str, stream: bool = False) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "arrow" and stream:
+        FRAME.write_ipc_stream(buf)
+    else:
+        write_table(FRAME, buf, format=fmt)
+        if fmt == "arrow":  # file format, not the stdout stream format
+            buf = io.BytesIO()
+            FRAME.write_ipc(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt, stream, sniffed", [
+    ("parquet", False, "parquet"), ("arrow", False, "arrow"), ("arrow", True, "arrow"),
+    ("csv", False, "csv"), ("tsv", False, "tsv"), ("ndjson", False, "ndjson"),
+])
+def test_stdin_is_sniffed(fmt, stream, sniffed):
+    data = _bytes(fmt, stream)
+    table = read_table("-", stdin=io.BytesIO(data))
+    assert table.format == sniffed
+    assert table.frame.collect().height == 3
+    gz = read_table("-", stdin=io.BytesIO(gzip.compress(data)))
+    assert gz.frame.collect().height == 3
+
+
+def test_sniff_magic_bytes():
+    assert sniff_format(b"PAR1abc") == "parquet"
+    assert sniff_format(b"ARROW1\x00\x00") == "arrow"
+    assert sniff_format(b"\xff\xff\xff\xff") == "arrow-stream"
+    assert sniff_format(b"a,b\n1,2") == "csv"
+
+
+def test_whitespace_text_like_cdnow(tmp_path):
+    path = tmp_path / "ws.txt"
+    path.write_bytes(b" customer_id  date  dollar_value\r\n 00001 19970101   11.77\r\n 00002 19970112  12.00\r\n")
+    df = read_table(path, format="ws", string_columns=["customer_id"]).frame.collect()
+    assert df.columns == ["customer_id", "date", "dollar_value"]
+    assert df["customer_id"].to_list() == ["00001", "00002"] and df["dollar_value"].sum() == 23.77
+
+
+@pytest.mark.parametrize("content, error, needle", [
+    (b"", EmptyInputError, "empty"),
+    (b"   \n", EmptyInputError, "empty"),
+    (b"a,b\n", EmptyInputError, "no data rows"),
+])
+def test_empty_inputs(tmp_path, content, error, needle):
+    path = tmp_path / "x.csv"
+    path.write_bytes(content)
+    with pytest.raises(error, match=needle):
+        read_table(path)
+
+
+def test_wrong_content_for_extension(tmp_path):
+    path = tmp_path / "x.parquet"
+    path.write_text("not,parquet\n1,2\n")
+    with pytest.raises(InputError, match="cannot read 'x.parquet'|cannot read '.*x.parquet' as parquet"):
+        read_table(path).frame.collect()
+
+
+def test_folder_and_missing_file(tmp_path):
+    with pytest.raises(InputError, match="is a folder"):
+        read_table(tmp_path)
+    with pytest.raises(InputError, match="does not exist"):
+        read_table(tmp_path / "nope.csv")
+
+
+def test_bad_gzip(tmp_path):
+    path = tmp_path / "x.csv.gz"
+    path.write_bytes(b"\x1f\x8b\x08garbage")
+    with pytest.raises(InputError, match="not valid gzip"):
+        read_table(path)
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    target = tmp_path / "out.parquet"
+    target.write_bytes(b"old")
+
+    bad = pl.LazyFrame({"a": ["x"]}).select(pl.col("a").cast(pl.Int64))  # fails only when collected
+    with pytest.raises(pl.exceptions.PolarsError):
+        write_table(bad, target)
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet"]
+
+
+def test_output_permissions_follow_umask(tmp_path):
+    target = tmp_path / "o.csv"
+    write_table(FRAME, target)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (target.stat().st_mode & 0o777) == (0o666 & ~mask)
+
+
+def test_refuses_to_overwrite_input(tmp_path):
+    path = tmp_path / "in.csv"
+    FRAME.write_csv(path)
+    with pytest.raises(OutputError, match="also an input"):
+        write_table(FRAME, path, inputs=[str(path)])
+
+
+def test_lazy_frames_stream_to_parquet_and_csv(tmp_path):
+    lazy = FRAME.lazy()
+    for fmt in ("parquet", "csv"):
+        write_table(lazy, tmp_path / f"l.{fmt}", provenance={"k": 1})
+        assert read_table(tmp_path / f"l.{fmt}").frame.collect().height == 3
+    assert read_table(tmp_path / "l.parquet").provenance == {"k": 1}
+
+
+def test_every_output_format_is_writable(tmp_path):
+    for fmt in FORMATS:
+        buf = io.BytesIO()
+        write_table(FRAME, buf, format=fmt)
+        assert read_table(buf.getvalue()).frame.collect().height == 3
+
+
+def test_terminal_stdout_gets_a_preview_not_csv():
+    main, replica = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"}
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "rfm", str(FIXTURES / "tx_small.csv"), "-q"],
+                            stdout=replica, stderr=subprocess.PIPE, env=env)
+    os.close(replica)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    text = b"".join(chunks).decode()
+    assert proc.returncode == 0
+    assert "8 rows x 10 columns" in text and "customer_id,recency" not in text

@@ -1,0 +1,300 @@
+"""segment rfm: hand-computed cases, options, bad input, CLI behaviour."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from segment.errors import (ColumnNotFoundError, ColumnTypeError, DataError, EmptyInputError,
+                            OptionError)
+from segment.rfm import rfm
+from segment.rfm_segments import SegmentRule
+from tests.conftest import FIXTURES, run_segment, shell
+
+SMALL = FIXTURES / "tx_small.csv"
+
+
+def small() -> pl.DataFrame:
+    return pl.read_csv(SMALL)
+
+
+# Worked by hand in the comments of each expectation (as_of = 2024-03-31 + 1 day).
+EXPECTED = {
+    #       recency freq  monetary  R  F  M  segment
+    "c01": (4, 3, 67.75, 5, 3, 3, "Loyal Customers"),
+    "c02": (77, 1, 100.0, 1, 1, 4, "Others"),
+    "c03": (60, 2, 8.0, 2, 2, 1, "About To Sleep"),  # 8 + 9 - 9 (return netted)
+    "c04": (17, 2, 290.0, 3, 2, 5, "Others"),
+    "c05": (90, 1, 5.0, 1, 1, 1, "Lost"),
+    "c06": (1, 2, 75.0, 5, 2, 3, "Potential Loyalist"),
+    "c07": (41, 1, 33.0, 3, 1, 2, "Potential Loyalist"),
+    "c08": (12, 3, 231.0, 4, 3, 5, "Loyal Customers"),
+}
+
+
+def test_hand_computed_small_case_every_column():
+    res = rfm(small())
+    assert res.as_of == date(2024, 4, 1)
+    got = {row["customer_id"]: row for row in res.table.iter_rows(named=True)}
+    assert list(got) == sorted(EXPECTED)
+    for cid, (rec, freq, mon, r, f, m, seg) in EXPECTED.items():
+        row = got[cid]
+        assert (row["recency"], row["frequency"], row["monetary"]) == (rec, freq, mon), cid
+        assert (row["r_score"], row["f_score"], row["m_score"]) == (r, f, m), cid
+        assert row["rfm_cell"] == f"{r}{f}{m}" and row["rfm_score"] == r + f + m
+        assert row["segment"] == seg, cid
+
+
+def test_tied_frequencies_share_a_score_and_bins_stay_balanced():
+    res = rfm(small())
+    # Frequency has 3 distinct values (1 x3, 2 x3, 3 x2): three scores used, none split.
+    th = res.thresholds.filter(pl.col("metric") == "frequency")
+    assert th["score"].to_list() == [1, 2, 3]
+    assert th["n"].to_list() == [3, 3, 2]
+    assert res.breaks["f"] == [2.0, 3.0]
+
+
+def test_thresholds_report_ranges_per_score():
+    th = rfm(small()).thresholds.filter(pl.col("metric") == "recency")
+    # Recent buyers score high: score 5 holds recency 1..4 days.
+    top = th.filter(pl.col("score") == 5).row(0, named=True)
+    assert (top["min"], top["max"], top["n"]) == (1.0, 4.0, 2)
+    assert th["n"].sum() == 8
+
+
+def test_returns_drop_and_error():
+    dropped = rfm(small(), returns="drop").table.filter(pl.col("customer_id") == "c03")
+    assert dropped["monetary"].item() == 17.0
+    with pytest.raises(DataError, match=r"negative \(-9.0\) in row 7"):
+        rfm(small(), returns="error")
+
+
+def test_frequency_days_and_monetary_mean():
+    res = rfm(small(), frequency="days", monetary="mean").table
+    c03 = res.filter(pl.col("customer_id") == "c03").row(0, named=True)
+    assert c03["frequency"] == 1  # two purchases on the same day
+    assert c03["monetary"] == 8.0
+    c01 = res.filter(pl.col("customer_id") == "c01").row(0, named=True)
+    assert c01["monetary"] == pytest.approx(67.75 / 3)
+
+
+def test_quantity_multiplies_amount():
+    tx = small().with_columns(qty=pl.lit(2))
+    res = rfm(tx, quantity="qty").table
+    assert res.filter(pl.col("customer_id") == "c02")["monetary"].item() == 200.0
+
+
+def test_btyd_columns_hand_computed():
+    res = rfm(small(), btyd=True).table
+    got = {r["customer_id"]: r for r in res.iter_rows(named=True)}
+    # c01: purchase days Jan 3, Feb 10, Mar 28; repeat values 35.5, 12.25.
+    assert (got["c01"]["frequency_btyd"], got["c01"]["recency_btyd"], got["c01"]["T"]) == (2, 85, 89)
+    assert got["c01"]["monetary_value"] == pytest.approx(23.875)
+    # c03: both purchases on Feb 1 (one period); the return is on a non-purchase day.
+    assert (got["c03"]["frequency_btyd"], got["c03"]["recency_btyd"], got["c03"]["T"]) == (0, 0, 60)
+    assert got["c03"]["monetary_value"] == 0.0
+    assert (got["c08"]["frequency_btyd"], got["c08"]["recency_btyd"], got["c08"]["T"]) == (2, 60, 72)
+    assert got["c08"]["monetary_value"] == 77.0
+
+
+def test_as_of_leaves_out_later_transactions_with_a_warning():
+    with pytest.warns(UserWarning, match="left out 5 transactions dated after"):
+        res = rfm(small(), as_of="2024-03-15")
+    got = {r["customer_id"]: r for r in res.table.iter_rows(named=True)}
+    assert got["c04"]["recency"] == 0 and got["c04"]["monetary"] == 290.0
+    assert "c06" not in got  # first purchase after as_of
+
+
+def test_explicit_breaks_use_documented_edges():
+    res = rfm(small(), breaks={"r": [5, 15, 45, 80], "f": [2, 3, 4, 5], "m": [10, 50, 100, 250]}).table
+    got = {r["customer_id"]: (r["r_score"], r["f_score"], r["m_score"]) for r in res.iter_rows(named=True)}
+    # recency 4 <= 5 -> 5; 77 in (45, 80] -> 2; 90 > 80 -> 1. monetary 100 in [100, 250) -> 4.
+    assert got["c01"] == (5, 3, 3)
+    assert got["c02"] == (2, 1, 4)
+    assert got["c05"] == (1, 1, 1)
+    assert got["c04"][2] == 5
+
+
+@pytest.mark.parametrize("bad", [{"r": [5, 1, 45, 80]}, {"f": [1, 2]}, {"x": [1, 2, 3, 4]}])
+def test_bad_breaks_are_option_errors(bad):
+    with pytest.raises(OptionError):
+        rfm(small(), breaks=bad)
+
+
+def test_custom_and_no_segment_tables():
+    rules = [SegmentRule("Best", (5, 5), (1, 5), (1, 5))]
+    res = rfm(small(), segments=rules).table
+    assert set(res["segment"]) == {"Best", "Others"}
+    assert "segment" not in rfm(small(), segments=None).table.columns
+
+
+def test_default_segments_need_five_bins():
+    with pytest.raises(OptionError, match="outside 1..4"):
+        rfm(small(), bins=4)
+    assert rfm(small(), bins=4, segments=None).table["r_score"].max() <= 4
+
+
+def test_null_ids_dropped_with_warning_or_error_when_strict():
+    tx = pl.read_csv(FIXTURES / "tx_null_id.csv")
+    with pytest.warns(UserWarning, match="dropped 1 rows with an empty 'customer_id'"):
+        res = rfm(tx)
+    assert res.table.height == 7 and res.stats["null_ids"] == 1
+    with pytest.raises(DataError, match="row 10"):
+        rfm(tx, strict=True)
+
+
+@pytest.mark.parametrize("fixture, error, message", [
+    ("tx_bad_date.csv", DataError, r"'2024-02-31' \(row 13\)"),
+    ("tx_text_amount.csv", ColumnTypeError, r"row 13 holds 'abc'"),
+    ("tx_null_amount.csv", DataError, r"'amount' is empty in 1 rows, first in row 13"),
+])
+def test_bad_values_name_the_value_and_row(fixture, error, message):
+    with pytest.raises(error, match=message):
+        rfm(pl.read_csv(FIXTURES / fixture))
+
+
+def test_unknown_column_suggests_close_match():
+    with pytest.raises(ColumnNotFoundError, match="did you mean 'amount'"):
+        rfm(small(), amount="amout")
+
+
+def test_empty_frame_is_an_empty_input_error():
+    empty = pl.DataFrame(schema={"customer_id": pl.String, "date": pl.Date, "amount": pl.Float64})
+    with pytest.raises(EmptyInputError):
+        rfm(empty)
+
+
+def test_only_returns_is_a_data_error():
+    tx = pl.DataFrame({"customer_id": ["a"], "date": [date(2024, 1, 1)], "amount": [-5.0]})
+    with pytest.raises(DataError, match="no purchases"), pytest.warns(UserWarning):
+        rfm(tx)
+
+
+def test_datetime_and_integer_dates_are_cut_to_days():
+    tx = small()
+    as_dt = tx.with_columns(pl.col("date").str.to_datetime("%Y-%m-%d") + pl.duration(hours=23))
+    as_int = tx.with_columns(pl.col("date").str.replace_all("-", "").cast(pl.Int64))
+    base = rfm(tx).table
+    assert_frame_equal(rfm(as_dt).table, base)
+    assert_frame_equal(rfm(as_int).table, base)
+
+
+def test_duplicate_transactions_count_twice():
+    # Identical rows are separate transactions (two recharges of the same value on one day).
+    tx = pl.concat([small(), small().filter(pl.col("customer_id") == "c05")])
+    got = rfm(tx).table.filter(pl.col("customer_id") == "c05").row(0, named=True)
+    assert (got["frequency"], got["monetary"]) == (2, 10.0)
+
+
+# ------------------------------------------------------------------ CLI
+
+
+def test_cli_writes_table_thresholds_and_summary(cli, tmp_path):
+    out, th = tmp_path / "rfm.parquet", tmp_path / "th.csv"
+    result = cli(["rfm", SMALL, "-o", out, "--thresholds", th])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert "RFM segments" in result.stderr and "Loyal Customers" in result.stderr
+    df = pl.read_parquet(out)
+    assert df.height == 8 and df["segment"].null_count() == 0
+    assert pl.read_csv(th).columns == ["metric", "score", "n", "share", "min", "max"]
+    from segment.io import read_table
+
+    prov = read_table(out).provenance
+    assert prov["options"]["bins"] == 5 and prov["details"]["as_of"] == "2024-04-01"
+    assert prov["inputs"][0]["name"].endswith("tx_small.csv")
+
+
+def test_cli_option_names_map_to_columns(cli, tmp_path):
+    renamed = tmp_path / "renamed.csv"
+    small().rename({"customer_id": "msisdn", "date": "paid_on", "amount": "value"}).write_csv(renamed)
+    result = cli(["rfm", renamed, "--id", "msisdn", "--date", "paid_on", "--amount", "value"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("msisdn,recency,frequency,monetary")
+
+
+def test_cli_null_ids_warn_on_stderr_and_strict_exits_2(cli):
+    result = cli(["rfm", FIXTURES / "tx_null_id.csv"])
+    assert result.exit_code == 0
+    assert "warning: dropped 1 rows" in result.stderr
+    strict = cli(["rfm", FIXTURES / "tx_null_id.csv", "--strict"])
+    assert strict.exit_code == 2 and strict.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--bins", "1"], "--bins must be between 2 and 10"),
+    (["--breaks", "r=a"], "'a' is not a number"),
+    (["--as-of", "yesterday"], "--as-of must be a date"),
+    (["--segments", "nope.toml"], "does not exist"),
+    (["--returns", "keep"], "'keep' is not one of"),
+])
+def test_cli_bad_options_exit_2(cli, args, needle):
+    result = cli(["rfm", SMALL, *args])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and needle in result.stderr, result.stderr
+
+
+def test_cli_segments_from_toml_and_csv(cli, tmp_path):
+    toml = tmp_path / "seg.toml"
+    toml.write_text('[[segment]]\nname = "Recent"\nr = [4, 5]\nf = [1, 5]\nm = [1, 5]\n')
+    csv = tmp_path / "seg.csv"
+    csv.write_text("segment,r_min,r_max,f_min,f_max,m_min,m_max\nRecent,4,5,1,5,1,5\n")
+    for table in (toml, csv):
+        result = cli(["rfm", SMALL, "--segments", table])
+        assert result.exit_code == 0, result.stderr
+        df = pl.read_csv(result.stdout_bytes)
+        assert set(df["segment"]) == {"Recent", "Others"}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[segment]]\nname = "X"\nr = [5, 4]\nf = [1, 5]\nm = [1, 5]\n')
+    result = cli(["rfm", SMALL, "--segments", bad])
+    assert result.exit_code == 2 and "reversed" in result.stderr
+
+
+def test_atomic_write_forced_failure_leaves_no_file(cli, tmp_path, monkeypatch):
+    import segment.io as sio
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(sio, "_write_path", boom)
+    target = tmp_path / "rfm.parquet"
+    with pytest.raises(OSError, match="disk full"):
+        cli(["rfm", SMALL, "-o", target])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pipe_stdin_to_info():
+    proc = shell(f"segment rfm - < '{SMALL}' -q --to arrow | segment info -")
+    assert proc.returncode == 0, proc.stderr.decode()
+    text = proc.stdout.decode()
+    assert "rows: 8" in text and '"command": "rfm"' in text and "r_score: Int8" in text
+
+
+def test_arrow_round_trip_between_two_commands_keeps_types():
+    proc = shell(f"segment rfm '{SMALL}' -q --to arrow | segment info - --json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    import json
+
+    info = json.loads(proc.stdout)
+    assert info["format"] == "arrow"
+    assert info["schema"]["recency"] == "Int64" and info["schema"]["frequency"] == "UInt32"
+    assert info["provenance"]["inputs"][0]["sha256"]
+
+
+def test_csv_pipe_into_head_is_quiet_and_exit_0():
+    proc = shell(f"segment rfm '{SMALL}' | head -n 2")
+    assert proc.returncode == 0
+    assert proc.stdout.decode().splitlines()[0].startswith("customer_id,recency")
+    assert b"Traceback" not in proc.stderr
+
+
+def test_real_process_exit_codes(tmp_path):
+    assert run_segment(["rfm", SMALL, "-o", tmp_path / "a.csv", "-q"]).returncode == 0
+    bad = run_segment(["rfm", FIXTURES / "tx_bad_date.csv", "-o", tmp_path / "b.csv"])
+    assert bad.returncode == 2 and not (tmp_path / "b.csv").exists()
+    assert bad.stderr.decode().count("\n") == 1
+    usage = run_segment(["rfm", "--no-such-flag"])
+    assert usage.returncode == 2 and b"Traceback" not in usage.stderr
