@@ -1,29 +1,31 @@
 """Benchmark ``segment validate-segment``: 1M rows x 50 segments x 5 outcomes.
 
-Run by hand (never by pytest): ``.venv/bin/python benchmarks/bench_validate_segment.py``.
-Each contender runs as its own process under ``/usr/bin/time -v``; the table
-gives the median wall time and peak RSS of ``--repeat`` runs and the ratio to
-the peer measured in the same run: a minimal scipy script that computes only
-the omnibus tests (``kruskal`` per numeric outcome over 50 per-segment arrays,
+    .venv/bin/python benchmarks/bench_validate_segment.py [--rows 1000000] [--segments 50]
+
+Run by hand, never by pytest. Each contender runs as its own process under
+``/usr/bin/time -v`` (benchmarks/harness.py); the table gives the median wall
+time and peak RSS of ``--repeats`` runs and the ratio to a peer measured in
+the same run: a minimal scipy script that computes only the omnibus tests
+(``kruskal`` per numeric outcome over the per-segment arrays,
 ``chi2_contingency`` per categorical one) from the same Parquet file.
+Target (issue 7): at most 10 s without bootstrap.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
-import statistics
-import subprocess
 import sys
-import tempfile
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "benchmarks" / "out"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
+
+OUT = harness.ROOT / "benchmarks" / "out"
+PEER_NAME = "scipy omnibus tests only"
 
 PEER = """
 import sys
@@ -60,53 +62,31 @@ def make_data(path: Path, rows: int, segments: int, seed: int = 0) -> None:
     df.write_parquet(path)
 
 
-def measure(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one run under /usr/bin/time -v."""
-    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", proc.stderr)
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
-    h, m, s = wall.groups()  # type: ignore[union-attr]
-    seconds = int(h or 0) * 3600 + int(m) * 60 + float(s)
-    return seconds, int(rss.group(1)) / 1024  # type: ignore[union-attr]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--segments", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     data = OUT / f"validate_{args.rows}x{args.segments}.parquet"
     if not data.exists():
         make_data(data, args.rows, args.segments)
-    base = [sys.executable, "-m", "cli", "validate-segment", str(data), "--segment", "segment",
-            "--outcome", "churn,arpu,mou,data_gb,channel", "--id", "customer_id", "-q"]
-    with tempfile.TemporaryDirectory() as tmp:
-        peer_script = Path(tmp) / "peer.py"
-        peer_script.write_text(PEER)
-        contenders = {
-            "scipy omnibus tests only (peer)": [sys.executable, str(peer_script), str(data)],
-            "validate-segment": [*base, "-o", f"{tmp}/a.csv"],
-            "validate-segment --bootstrap 200": [*base, "--bootstrap", "200", "-o", f"{tmp}/b.csv"],
-            "validate-segment --holdout 0.5 --pairs --merge-map --json": [
-                *base, "--holdout", "0.5", "--pairs", f"{tmp}/p.parquet", "--merge-map", f"{tmp}/m.csv",
-                "--json", f"{tmp}/all.json", "-o", f"{tmp}/c.csv"],
-        }
-        results = {}
-        for name, cmd in contenders.items():
-            runs = [measure(cmd) for _ in range(args.repeat)]
-            results[name] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
-            print(f"{name}: {results[name][0]:.2f} s, {results[name][1]:.0f} MiB", file=sys.stderr)
-    peer_wall, peer_rss = results["scipy omnibus tests only (peer)"]
-    print(f"{args.rows:,} rows x {args.segments} segments x 5 outcomes (1 binary, 3 numeric, 1 categorical); "
-          f"median of {args.repeat} runs; {date.today().isoformat()}\n")
-    print("| contender | wall s | peak RSS MiB | wall / peer | RSS / peer |")
-    print("|---|---:|---:|---:|---:|")
-    for name, (wall, rss) in results.items():
-        print(f"| {name} | {wall:.2f} | {rss:.0f} | {wall / peer_wall:.2f} | {rss / peer_rss:.2f} |")
+    base = ["validate-segment", str(data), "--segment", "segment", "--outcome", "churn,arpu,mou,data_gb,channel",
+            "--id", "customer_id", "-q"]
+    results = [
+        harness.run(PEER_NAME, harness.python(PEER) + [str(data)], args.repeats),
+        harness.run("validate-segment", harness.segment(*base, "-o", str(OUT / "v.csv")), args.repeats),
+        harness.run("validate-segment --bootstrap 200",
+                    harness.segment(*base, "--bootstrap", "200", "-o", str(OUT / "vb.csv")), args.repeats),
+        harness.run("validate-segment --holdout 0.5 + --pairs/--merge-map/--json",
+                    harness.segment(*base, "--holdout", "0.5", "--pairs", str(OUT / "vp.parquet"),
+                                    "--merge-map", str(OUT / "vm.csv"), "--json", str(OUT / "v.json"),
+                                    "-o", str(OUT / "vh.csv")), args.repeats),
+    ]
+    print(f"\n{args.rows:,} rows x {args.segments} segments x 5 outcomes (1 binary, 3 numeric, 1 categorical), "
+          f"Parquet in; {harness.machine()}; {date.today().isoformat()}\n")
+    print(harness.table(results, peer=PEER_NAME))
 
 
 if __name__ == "__main__":
