@@ -137,3 +137,17 @@ def test_shared_telco_data_gives_the_same_verdict(cli):
     path = shared("telco-churn-ibm", "WA_Fn-UseC_-Telco-Customer-Churn.csv")
     result = cli(["validate-segment", path, "--segment", "Contract", "--outcome", "Churn", "--strict", "-q"])
     assert result.exit_code == 0, result.stderr
+
+
+def test_same_seed_gives_byte_identical_side_outputs(cli, tmp_path):
+    outs = []
+    for run in ("a", "b"):
+        folder = tmp_path / run
+        folder.mkdir()
+        args = ["validate-segment", TELCO, "--segment", "PaymentMethod", "--outcome", "Churn,MonthlyCharges,Contract",
+                "--bootstrap", "30", "--holdout", "0.5", "--seed", "7", "-q", "-o", folder / "o.parquet",
+                "--pairs", folder / "p.parquet", "--merge-map", folder / "m.csv", "--profile", folder / "f.parquet",
+                "--json", folder / "all.json"]
+        assert cli(args).exit_code == 0
+        outs.append({p.name: p.read_bytes() for p in sorted(folder.iterdir())})
+    assert outs[0] == outs[1]
