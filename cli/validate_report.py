@@ -7,42 +7,33 @@ from typing import Any
 import polars as pl
 from rich.console import Group
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
 from cli.render import frame_table
 
 _STYLE = {"valid": "bold green", "over-fine": "bold yellow", "arbitrary": "bold red"}
-_MEANING = {
-    "valid": "the segments differ on what matters, are big enough and distinguishable",
-    "over-fine": "the segments differ, but some are too small or cannot be told apart: merge them",
-    "arbitrary": "the segments do not differ meaningfully on any outcome: do not act on them",
-}
 _MAX_LINES = 15
 _SHORT = {"cramers_v": "V", "epsilon_squared": "eps2", "eta_squared": "eta2"}
 
 
 def verdict_report(result: Any) -> list[Any]:
     """Renderables: verdict panel, per-outcome lines, merge suggestions, outcome table."""
-    head = Text.assemble((f"Verdict: {result.verdict.upper()}", _STYLE[result.verdict]),
-                         f" - {_MEANING[result.verdict]}\n", result.reasons[0])
+    head = Text.assemble((f"Verdict: {result.verdict.upper()}", _STYLE[result.verdict]), "\n", result.reasons[0])
     out: list[Any] = [Panel(head, expand=False)]
-    lines = [Text("What differs", style="bold")]
+    rows = []
     for row in result.outcomes.iter_rows(named=True):
-        mark = "+" if row["verdict"] == "differs" else "-"
         sentence = next((r for r in result.reasons[1:] if r.startswith(repr(row["outcome"]))), row["verdict"])
-        lines.append(Text(f"  {mark} {sentence}"))
         extremes = _extremes(result.profile, row)
-        if extremes:
-            lines.append(Text(f"      {extremes}", style="dim"))
-    out.append(Group(*lines))
+        rows.append(("+" if row["verdict"] == "differs" else "-", sentence + (f"; {extremes}" if extremes else "")))
+    out.append(_bullets("What differs", rows))
     merges = result.merge_map.filter(pl.col("action") == "merge")
     if merges.height:
-        lines = [Text(f"Merges suggested ({merges.height} of {result.merge_map.height} segments)", style="bold")]
-        for row in merges.head(_MAX_LINES).iter_rows(named=True):
-            lines.append(Text(f"  {row['segment']!r} -> {row['merged_segment']!r}: {row['reason']}"))
+        rows = [("-", f"{r['segment']!r} -> {r['merged_segment']!r}: {r['reason']}")
+                for r in merges.head(_MAX_LINES).iter_rows(named=True)]
         if merges.height > _MAX_LINES:
-            lines.append(Text(f"  ... {merges.height - _MAX_LINES} more in --merge-map FILE", style="dim"))
-        out.append(Group(*lines))
+            rows.append(("", f"... {merges.height - _MAX_LINES:,} more in --merge-map FILE"))
+        out.append(_bullets(f"Merges suggested ({merges.height:,} of {result.merge_map.height:,} segments)", rows))
     table = result.outcomes.select(
         "outcome", "test",
         pl.col("p_adjusted").map_elements(_p_text, return_dtype=pl.String).alias("p adjusted"),
@@ -55,6 +46,15 @@ def verdict_report(result: Any) -> list[Any]:
                + f"; p adjusted across outcomes ({result.params['correction']}); effect labels: Cohen (1988)")
     out.append(frame_table(table, title="Outcomes", caption=caption))
     return out
+
+
+def _bullets(title: str, rows: list[tuple[str, str]]) -> Group:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=3, justify="right")
+    grid.add_column(overflow="fold")
+    for mark, text in rows:
+        grid.add_row(mark, text)
+    return Group(Text(title, style="bold"), grid)
 
 
 def _extremes(profile: pl.DataFrame, row: dict) -> str:

@@ -252,7 +252,7 @@ def _table(groups: _Groups, sizes: np.ndarray, names: np.ndarray, labels: pl.Ser
                            f"rows and {min_share:.1%}): merge into {names[head]!r}")
             continue
         reasons.append(f"not distinguishable from {names[head]!r} on any outcome "
-                       f"(adjusted p {steps[joined[g]]['p_adjusted']:.3g} > alpha {alpha:g})")
+                       f"(adjusted p {_p_text(steps[joined[g]]['p_adjusted'])} > alpha {alpha:g})")
     return pl.DataFrame({
         "segment": labels,
         "merged_segment": labels.gather(carrier),
@@ -262,3 +262,7 @@ def _table(groups: _Groups, sizes: np.ndarray, names: np.ndarray, labels: pl.Ser
         "action": pl.Series(actions),
         "reason": pl.Series(reasons),
     })
+
+
+def _p_text(p: float) -> str:
+    return f"{p:.2f}" if p >= 0.01 else f"{p:.2g}"

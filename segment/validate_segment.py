@@ -359,22 +359,28 @@ def _verdict(table: pl.DataFrame, merges: MergeResult, prep: Prepared, alpha: fl
         verdict = "valid"
     if merges.small:
         names = ", ".join(repr(prep.labels[g]) for g in merges.small[:10])
-        more = f" and {len(merges.small) - 10} more" if len(merges.small) > 10 else ""
-        reasons.append(f"{len(merges.small)} segment(s) below {min_size:,} rows or {min_share:.1%} of rows: "
+        more = f" and {len(merges.small) - 10:,} more" if len(merges.small) > 10 else ""
+        reasons.append(f"{_count(len(merges.small), 'segment')} below {min_size:,} rows or {min_share:.1%} of rows: "
                        f"{names}{more}")
     similar = [s for s in merges.steps if s["reason"] == "similar"]
     if similar:
-        reasons.append(f"{len(similar)} merge(s) of segments that no outcome tells apart "
-                       f"(adjusted p > {alpha:g}) are suggested")
+        reasons.append(f"{_count(len(similar), 'merge')} of segments that no outcome tells apart "
+                       f"(adjusted p > {alpha:g})")
+    outcomes = ", ".join(differs["outcome"])
     if verdict == "arbitrary":
-        reasons.insert(0, "no outcome differs between segments significantly and by a non-negligible amount")
+        reasons.insert(0, "No outcome differs between the segments both significantly and by a non-negligible "
+                          "amount: do not act on this segmentation.")
     elif verdict == "over-fine":
-        reasons.insert(0, f"segments differ on {', '.join(differs['outcome'])}, but "
-                          f"{len(merges.steps)} merge(s) are suggested")
+        reasons.insert(0, f"The segments differ on {outcomes}, but {_count(len(merges.steps), 'merge')} "
+                          f"{'is' if len(merges.steps) == 1 else 'are'} suggested: see the merge map.")
     else:
-        reasons.insert(0, f"segments differ on {', '.join(differs['outcome'])}; every segment is big enough and "
-                          "distinguishable")
+        reasons.insert(0, f"The segments differ on {outcomes}; every segment is big enough and distinguishable "
+                          "from the others.")
     return verdict, reasons
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _outcome_sentence(row: dict, alpha: float) -> str:
