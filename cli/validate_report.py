@@ -35,9 +35,9 @@ def verdict_report(result: Any) -> list[Any]:
             rows.append(("", f"... {merges.height - _MAX_LINES:,} more in --merge-map FILE"))
         out.append(_bullets(f"Merges suggested ({merges.height:,} of {result.merge_map.height:,} segments)", rows))
     table = result.outcomes.select(
-        "outcome", "test",
+        "outcome",
         pl.col("p_adjusted").map_elements(_p_text, return_dtype=pl.String).alias("p adjusted"),
-        pl.format("{} {} ({})", pl.col("effect").replace(_SHORT), pl.col("effect_size").round(3),
+        pl.format("{} {} {}", pl.col("effect").replace(_SHORT), pl.col("effect_size").round(3),
                   pl.col("effect_label")).alias("effect"),
         "verdict")
     stats = result.stats
