@@ -1,31 +1,29 @@
 """The merge map: which segments to combine, CHAID-style, and why.
 
-Two passes over the segments, each merge pooling the two groups' summaries
-(:mod:`segment.groupstats`) without going back to the rows:
+Two passes over the segments:
 
 1. *Too small*: while a group has fewer than ``min_size`` rows or less than
    ``min_share`` of them, the smallest such group joins its nearest
-   neighbour, the group it differs from least (largest pair p-value).
+   neighbour, the group it differs from least (largest p-value). Joining a
+   group that holds a segment big enough on its own folds the small one into
+   that segment; small segments that join each other stay separate segments
+   inside their group.
 2. *Indistinguishable* (the merging step of CHAID, Kass 1980): merge the pair
    of groups that differs least, while its adjusted p-value is above
    ``alpha``; stop at the first pair that still differs.
 
-The p-value of a pair of groups is its smallest per-outcome pairwise
-p-value (:func:`segment.stattests.pairwise`) times three Bonferroni
-multipliers:
+Whether two groups differ is tested through the segments inside them
+(:mod:`segment.homogeneity`): the test that all of them are alike, which for
+two single segments is the pairwise test. Comparing the pooled groups
+instead would be biased: merging sorts similar segments together by their
+noise, and pooled groups built that way look different when nothing is.
 
-* the number of outcomes (the pair "differs" if any outcome separates it);
-* the number of pairs compared at that step (the least different pair was
-  picked out of all of them);
-* CHAID's multiplier for groups formed by merging (Kass 1980): two groups
-  holding ``m`` original segments between them are one of
-  ``S(m, 2) = 2**(m-1) - 1`` ways to split those segments in two, so their
-  p-value is multiplied by that. It is 1 for two original segments. Without
-  it, groups built by merging similar small segments would look different
-  merely because they were sorted by their noise.
-
-The pair to merge is the one with the largest adjusted p-value. Computations
-are in logarithms, so the multipliers never overflow.
+A pair's p-value is the smallest over outcomes, with two Bonferroni
+multipliers: the number of outcomes (the pair differs if any outcome
+separates it) and, for the merge decision, the number of pairs compared at
+that step (the least different pair was picked out of all of them), the
+multiple-comparison adjustment CHAID makes when it picks among candidate
+merges. Computations are in logarithms so that tiny p-values keep their order.
 
 A merged group keeps the label of its largest original segment, so the map
 (``segment -> merged_segment``) relabels the data with a join.
@@ -53,10 +51,9 @@ import numpy as np
 import polars as pl
 
 from segment.groupstats import CountStats, NumericStats
-from segment.stattests import pairwise
+from segment.homogeneity import homogeneity_tests
 
 Progress = Callable[[str, int, int | None], None]
-_LOG2 = math.log(2.0)
 
 
 @dataclass
@@ -72,52 +69,39 @@ class MergeResult:
         return bool(self.steps)
 
 
-def log_kass(m: np.ndarray) -> np.ndarray:
-    """log(2**(m-1) - 1): CHAID's Bonferroni multiplier for splitting m segments in two.
-
-    >>> np.exp(log_kass(np.array([2, 3, 4]))).round(6).tolist()
-    [1.0, 3.0, 7.0]
-    """
-    m = np.asarray(m, dtype=float)
-    return (m - 1) * _LOG2 + np.log1p(-np.exp2(-(m - 1)))
-
-
 class _Groups:
-    """Current groups of segments and the pair p-values between them (logs).
+    """Current groups of segments and the log p-values between them.
 
-    ``raw[a, b]`` is log(min-p x outcomes), used to find a group's nearest
-    neighbour; ``adj[a, b]`` adds CHAID's multiplier, used to pick the pair
-    to merge. ``-inf`` marks the diagonal and groups merged away.
+    ``raw[a, b]`` is log(min over outcomes of the homogeneity p x outcomes);
+    ``-inf`` marks the diagonal and groups merged away.
     """
 
     def __init__(self, stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, numeric_test: str):
-        self.stats = [s.copy() for s in stats]
-        self.numeric_test = numeric_test
+        self.tests = homogeneity_tests(stats, numeric_test)
         self.size = sizes.astype(np.int64).copy()
+        self.atom_size = sizes.astype(np.int64).copy()
         k = sizes.size
-        self.count = np.ones(k, dtype=np.int64)  # original segments per group
         self.members = [[g] for g in range(k)]
+        self.atoms = [[g] for g in range(k)]
         self.active = np.ones(k, dtype=bool)
         self.raw = np.full((k, k), -np.inf)
         i, j = np.triu_indices(k, 1)
-        self.raw[i, j] = self.raw[j, i] = self._log_pair_p(i, j)
-        self.adj = self.raw.copy()  # every group is one segment: multiplier 1
+        self.raw[i, j] = self.raw[j, i] = self._log_p(i, j)
         # Each row's best pair, so that finding the least different pair costs O(k), not O(k^2).
-        self.row_arg = np.argmax(self.adj, axis=1)
-        self.row_max = self.adj[np.arange(k), self.row_arg]
+        self.row_arg = np.argmax(self.raw, axis=1)
+        self.row_max = self.raw[np.arange(k), self.row_arg]
 
-    def _log_pair_p(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    def _log_p(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         best = np.full(i.size, np.nan)
-        for s in self.stats:
-            _, p, _ = pairwise(s, i, j, self.numeric_test)
-            best = np.fmin(best, p)
+        for t in self.tests:
+            best = np.fmin(best, t.p(i, j))
         # No outcome could compare the pair: no evidence that it differs.
         best = np.where(np.isnan(best), 1.0, best)
         with np.errstate(divide="ignore"):
-            return np.log(best) + math.log(len(self.stats))
+            return np.log(best) + math.log(len(self.tests))
 
     def best_pair(self) -> tuple[int, int]:
-        """The pair with the largest adjusted p (first in row order among equals)."""
+        """The least different pair (first in row order among equals)."""
         a = int(np.argmax(self.row_max))
         return a, int(self.row_arg[a])
 
@@ -128,31 +112,36 @@ class _Groups:
         order = np.lexsort((others, -self.size[others], -self.raw[g, others]))
         return int(others[order[0]])
 
-    def merge(self, into: int, other: int) -> None:
-        for s in self.stats:
-            s.merge(into, other)
+    def merge(self, into: int, other: int, *, fold: bool) -> None:
+        """Group *other* joins *into*; with *fold* its segments are pooled into *into*'s largest."""
+        if fold:
+            atom = max(self.atoms[into], key=lambda a: (self.atom_size[a], -a))  # a big-enough segment
+            self.atom_size[atom] += self.size[other]
+            for t in self.tests:
+                t.absorb(into, other, atom)
+        else:
+            self.atoms[into] += self.atoms[other]
+            for t in self.tests:
+                t.add(into, other)
+        self.atoms[other] = []
         self.members[into] += self.members[other]
         self.members[other] = []
         self.size[into] += self.size[other]
-        self.count[into] += self.count[other]
-        self.size[other] = self.count[other] = 0
+        self.size[other] = 0
         self.active[other] = False
-        for m in (self.raw, self.adj):
-            m[other, :] = m[:, other] = -np.inf
+        self.raw[other, :] = self.raw[:, other] = -np.inf
         rest = np.flatnonzero(self.active)
         rest = rest[rest != into]
         if rest.size:
-            raw = self._log_pair_p(np.full(rest.size, into), rest)
-            self.raw[into, rest] = self.raw[rest, into] = raw
-            self.adj[into, rest] = self.adj[rest, into] = raw + log_kass(self.count[into] + self.count[rest])
+            self.raw[into, rest] = self.raw[rest, into] = self._log_p(np.full(rest.size, into), rest)
         self.row_max[other] = -np.inf
         stale = rest[np.isin(self.row_arg[rest], (into, other))]
         for r in (into, *stale):
-            self.row_arg[r] = int(np.argmax(self.adj[r]))
-            self.row_max[r] = self.adj[r, self.row_arg[r]]
-        col = self.adj[rest, into]
+            self.row_arg[r] = int(np.argmax(self.raw[r]))
+            self.row_max[r] = self.raw[r, self.row_arg[r]]
+        col = self.raw[rest, into]
         better = rest[(col > self.row_max[rest]) | ((col == self.row_max[rest]) & (into < self.row_arg[rest]))]
-        self.row_arg[better], self.row_max[better] = into, self.adj[better, into]
+        self.row_arg[better], self.row_max[better] = into, self.raw[better, into]
 
 
 def merge_map(stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, labels: pl.Series, *,
@@ -191,21 +180,23 @@ def merge_map(stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, lab
         g = int(tiny[np.lexsort((tiny, groups.size[tiny]))[0]])
         near = groups.nearest(g)
         record("small", g, near, float(groups.raw[g, near]))
-        _merge(groups, g, near)
+        # Fold only into a segment that is big enough on its own; pooled into a
+        # group of small ones, segments sorted by their noise would look different.
+        _merge(groups, g, near, fold=bool((sizes[groups.atoms[near]] >= floor).any()))
         if progress:
             progress("merging small segments", len(steps), None)
 
     while groups.active.sum() > 1:
         n_active = int(groups.active.sum())
         a, b = groups.best_pair()
-        log_adjusted = groups.adj[a, b] + math.log(n_active * (n_active - 1) // 2)
+        log_adjusted = groups.raw[a, b] + math.log(n_active * (n_active - 1) // 2)
         if log_adjusted <= math.log(alpha):
             break
         # The smaller group is named as the one merged into the larger one.
         if (groups.size[a], -a) > (groups.size[b], -b):
             a, b = b, a
         record("similar", a, b, log_adjusted)
-        _merge(groups, a, b)
+        _merge(groups, a, b, fold=False)
         if progress:
             progress("merging similar segments", len(steps), None)
 
@@ -213,10 +204,13 @@ def merge_map(stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, lab
     return MergeResult(table, steps, small)
 
 
-def _merge(groups: _Groups, a: int, b: int) -> None:
-    # Keep the larger group's code so that later steps read naturally.
-    into, other = (b, a) if (groups.size[b], -b) >= (groups.size[a], -a) else (a, b)
-    groups.merge(into, other)
+def _merge(groups: _Groups, a: int, b: int, *, fold: bool) -> None:
+    # Keep the larger group's code so that later steps read naturally. A folded
+    # group is always the smaller one: it is below the size floor, its partner above.
+    if (groups.size[b], -b) >= (groups.size[a], -a):
+        groups.merge(b, a, fold=fold)
+    else:
+        groups.merge(a, b, fold=False)
 
 
 def _table(groups: _Groups, sizes: np.ndarray, names: np.ndarray, labels: pl.Series, small: list[int],

@@ -234,3 +234,57 @@ def test_kendall_tau_b_equals_scipy_with_ties():
         x, y = np.round(rng.normal(size=size), 1), np.round(rng.normal(size=size), 1)
         y[: size // 3] = y[0]  # ties in one ordering
         assert kendall_tau_b(x, y) == pytest.approx(st.kendalltau(x, y).statistic, rel=1e-12)
+
+
+# ---------------------------------------------------------------- merge-map homogeneity tests
+
+
+def _grouped(h, groups):
+    for members in groups:
+        for other in members[1:]:
+            h.add(members[0], other)
+
+
+def test_homogeneity_of_groups_equals_scipy_across_their_segments():
+    from segment.homogeneity import Homogeneity
+
+    s, groups = _numeric_case(6, k=6, ties=False)
+    rng = np.random.default_rng(6)
+    table = rng.integers(10, 90, size=(6, 3))
+    union = [0, 2, 3, 5]  # groups {0, 2} and {3, 5}
+    ref_table = st.chi2_contingency(table[union], correction=False).pvalue
+    ref_anova = st.f_oneway(*[groups[g] for g in union]).pvalue
+    ref_welch = st.f_oneway(*[groups[g] for g in union], equal_var=False).pvalue
+    for stats, test, ref in ((CountStats(table), "kruskal", ref_table), (s, "anova", ref_anova), (s, "welch", ref_welch)):
+        h = Homogeneity(stats, test)
+        _grouped(h, [[0, 2], [3, 5]])
+        assert h.p(np.array([0]), np.array([3]))[0] == pytest.approx(ref, rel=1e-9)
+
+
+def test_homogeneity_rank_statistic_is_dunn_generalised():
+    from segment.homogeneity import Homogeneity
+
+    s, groups = _numeric_case(7, k=5)
+    h = Homogeneity(s, "kruskal")
+    _grouped(h, [[0, 1], [2, 4]])
+    n_all = s.total
+    s2 = n_all * (n_all + 1) / 12 - s.tie_term / (12 * (n_all - 1))
+    members = [0, 1, 2, 4]
+    n = s.n[members].astype(float)
+    mean_rank = s.rank_sum[members] / n
+    pooled = s.rank_sum[members].sum() / n.sum()
+    stat = float(np.sum(n * (mean_rank - pooled) ** 2) / s2)
+    assert h.p(np.array([0]), np.array([2]))[0] == pytest.approx(st.chi2.sf(stat, 3), rel=1e-9)
+
+
+@pytest.mark.parametrize("numeric_test", ["kruskal", "anova", "welch"])
+def test_homogeneity_of_two_single_segments_is_the_pairwise_test(numeric_test):
+    from segment.homogeneity import Homogeneity
+
+    s, _ = _numeric_case(8, k=4)
+    i, j = np.triu_indices(4, 1)
+    h = Homogeneity(s, numeric_test)
+    np.testing.assert_allclose(h.p(i, j), pairwise(s, i, j, numeric_test)[1], rtol=1e-9)
+    counts = CountStats(np.array([[9, 1], [3, 7], [50, 50], [45, 55]]))
+    i, j = np.triu_indices(4, 1)
+    np.testing.assert_allclose(Homogeneity(counts).p(i, j), pairwise(counts, i, j)[1], rtol=1e-9)
