@@ -18,8 +18,9 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+import types
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,10 @@ class Run:
     def __init__(self, command: str, options: dict[str, Any], *, verbose: bool | None = None,
                  quiet: bool | None = None):
         self.command = command
+        # locals() of a command also holds names it imported; only option values count.
         self.options = {k: _plain(v) for k, v in options.items()
-                        if k not in _NOT_PROVENANCE and not k.startswith("_")}
+                        if k not in _NOT_PROVENANCE and not k.startswith("_")
+                        and not callable(v) and not isinstance(v, types.ModuleType)}
         self.verbose = bool(options.get("verbose", False) if verbose is None else verbose)
         self.quiet = bool(options.get("quiet", False) if quiet is None else quiet)
         self.inputs: list[sio.Table] = []
@@ -214,6 +217,33 @@ class Run:
             raise OutputError(f"--{role} needs a file path; stdout carries the main result")
         record = self.provenance(rows, {"role": role, **(details or {})})
         sio.write_json({"provenance": record, **data}, path, inputs=self.input_paths)
+
+    def write_tables(self, chunks: Iterable[dict[str, pl.DataFrame]], folder: str, names: Iterable[str],
+                     to: Any = None, *, details: dict[str, Any] | None = None) -> dict[str, int]:
+        """Stream several tables chunk by chunk into ``folder/<name>.<format>`` (default Parquet).
+
+        The folder is created if missing (its parent must exist) and removed
+        again if the command fails before writing anything. Every file is
+        written atomically with provenance (``details`` plus the table name);
+        all are committed together at the end. Returns rows per table.
+        """
+        fmt = _plain(to) or "parquet"
+        target = Path(folder)
+        if target.exists() and not target.is_dir():
+            raise OutputError(f"--out {folder!r} is a file, not a folder")
+        created = not target.exists()
+        if created:
+            if not target.parent.is_dir():
+                raise OutputError(f"cannot create {folder!r}: folder {str(target.parent)!r} does not exist")
+            target.mkdir()
+        paths = {name: sio.table_path(target, name, fmt) for name in names}
+        records = {name: self.provenance(-1, {"table": name, **(details or {})}) for name in paths}
+        try:
+            return sio.write_chunks(chunks, paths, format=fmt, provenance=records, inputs=self.input_paths)
+        except BaseException:
+            if created and not any(target.iterdir()):
+                target.rmdir()
+            raise
 
     def _preview(self, df: pl.DataFrame) -> None:
         console = Console(highlight=False)

@@ -554,3 +554,155 @@ def write_json(data: Any, dest: str | Path, *, inputs: Sequence[str | Path] = ()
         except FileNotFoundError:
             pass
         raise
+
+# ---------------------------------------------------------------- chunked writing
+
+#: File extension written for each output format by :func:`table_path`.
+FORMAT_EXTENSIONS = {"csv": ".csv", "tsv": ".tsv", "parquet": ".parquet", "arrow": ".arrow", "ndjson": ".ndjson"}
+
+
+def table_path(folder: str | Path, name: str, format: str) -> Path:
+    """``folder/name.<ext>`` for an output format.
+
+    >>> str(table_path("out", "panel", "parquet"))
+    'out/panel.parquet'
+    """
+    if format not in FORMAT_EXTENSIONS:
+        raise OptionError(f"unknown output format {format!r}; use one of {', '.join(FORMATS)}")
+    return Path(folder) / f"{name}{FORMAT_EXTENSIONS[format]}"
+
+
+class ChunkedWriter:
+    """Append polars frames to one file, then move it into place atomically.
+
+    The file is written to a temporary name beside the target; :meth:`commit`
+    renames it over the target, :meth:`abort` deletes it. Parquet row groups
+    and Arrow record batches follow the chunks, so the same chunks give the
+    same bytes. Provenance goes into Parquet metadata at the end (with the
+    row count) and into Arrow schema metadata at the start (rows = -1, not
+    yet known); CSV, TSV and NDJSON carry none.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> w = ChunkedWriter(os.path.join(d, "t.csv"))
+    >>> w.write(pl.DataFrame({"a": [1, 2]})); w.write(pl.DataFrame({"a": [3]}))
+    >>> w.commit()
+    >>> open(os.path.join(d, "t.csv")).read()
+    'a\\n1\\n2\\n3\\n'
+    """
+
+    def __init__(self, path: str | Path, *, format: str | None = None,
+                 provenance: dict[str, Any] | None = None, inputs: Sequence[str | Path] = ()):
+        self.format, gz = output_format(path, format)
+        if gz:
+            raise OptionError(f"cannot stream {str(path)!r} compressed; leave out the .gz")
+        check_not_an_input(path, inputs)
+        self.target = Path(path)
+        folder = self.target.parent if str(self.target.parent) else Path(".")
+        if not folder.is_dir():
+            raise OutputError(f"output folder {str(folder)!r} does not exist")
+        self.folder = folder
+        self.provenance = provenance
+        self.rows = 0
+        self._tmp: str | None = None
+        self._fh: IO[bytes] | None = None
+        self._writer: Any = None
+        self._schema: Any = None
+
+    def _open(self, frame: pl.DataFrame) -> None:
+        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=self.folder)
+        os.close(fd)
+        if self.format == "parquet":
+            import pyarrow.parquet as pq
+
+            self._writer = pq.ParquetWriter(self._tmp, frame.to_arrow().schema, compression="zstd")
+            return
+        self._fh = open(self._tmp, "wb")
+        if self.format == "arrow":
+            import pyarrow as pa
+
+            schema = frame.to_arrow().schema
+            if self.provenance is not None:
+                record = {**self.provenance, "rows": -1}
+                schema = schema.with_metadata({PROVENANCE_KEY: json.dumps(record, sort_keys=True, default=str)})
+            self._schema = schema
+            self._writer = pa.ipc.new_file(self._fh, schema)
+        elif self.format in ("csv", "tsv"):
+            sep = "\t" if self.format == "tsv" else ","
+            frame.head(0).write_csv(self._fh, separator=sep)
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """Append *frame* (same schema every time)."""
+        if self._tmp is None:
+            self._open(frame)
+        if frame.height == 0:
+            return
+        self.rows += frame.height
+        if self.format == "parquet":
+            self._writer.write_table(frame.to_arrow())
+        elif self.format == "arrow":
+            table = frame.to_arrow()
+            self._writer.write_table(table.replace_schema_metadata(self._schema.metadata))
+        elif self.format in ("csv", "tsv"):
+            frame.write_csv(self._fh, separator="\t" if self.format == "tsv" else ",", include_header=False)
+        else:
+            frame.write_ndjson(self._fh)
+
+    def _close(self) -> None:
+        if self._writer is not None:
+            if self.format == "parquet" and self.provenance is not None:
+                record = {**self.provenance, "rows": self.rows}
+                self._writer.add_key_value_metadata({PROVENANCE_KEY: json.dumps(record, sort_keys=True, default=str)})
+            self._writer.close()
+            self._writer = None
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def commit(self) -> None:
+        """Finish the file and rename it over the target."""
+        if self._tmp is None:
+            raise OutputError(f"nothing was written to {str(self.target)!r}")
+        self._close()
+        os.chmod(self._tmp, 0o666 & ~_umask())
+        os.replace(self._tmp, self.target)
+        self._tmp = None
+
+    def abort(self) -> None:
+        """Drop the temporary file; the target is left as it was."""
+        try:
+            self._close()
+        finally:
+            if self._tmp is not None:
+                try:
+                    os.unlink(self._tmp)
+                except FileNotFoundError:
+                    pass
+                self._tmp = None
+
+
+def write_chunks(chunks: Iterable[dict[str, pl.DataFrame]], paths: dict[str, str | Path], *,
+                 format: str | None = None, provenance: dict[str, dict[str, Any]] | None = None,
+                 inputs: Sequence[str | Path] = ()) -> dict[str, int]:
+    """Stream several tables at once, chunk by chunk, each to its own file.
+
+    *chunks* yields dicts of table name -> frame; *paths* names the file of
+    each table (tables not in *paths* are ignored). All files are committed
+    together at the end, or none if anything fails. Returns rows per table.
+    """
+    writers = {name: ChunkedWriter(path, format=format, provenance=(provenance or {}).get(name),
+                                   inputs=inputs) for name, path in paths.items()}
+    try:
+        for chunk in chunks:
+            for name, frame in chunk.items():
+                if name in writers:
+                    writers[name].write(frame)
+        for writer in writers.values():
+            writer.commit()
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    return {name: writer.rows for name, writer in writers.items()}

@@ -130,3 +130,16 @@ def test_closed_pipe_ends_quietly(case):
     proc = shell(f"segment {case.name} '{FIXTURES / case.good_input}' {' '.join(case.args)} | head -c 10 >/dev/null")
     assert proc.returncode == 0, proc.stderr.decode()
     assert b"Traceback" not in proc.stderr and b"Broken pipe" not in proc.stderr
+
+
+@pytest.mark.parametrize("case", WRITERS, ids=str)
+def test_same_bytes_across_processes(case, tmp_path):
+    # Regression: provenance once held the repr of an imported function (its memory address).
+    from tests.conftest import run_segment
+
+    outs = []
+    for name in ("a.parquet", "b.parquet"):
+        proc = run_segment([case.name, FIXTURES / case.good_input, *case.args, "-o", tmp_path / name, "-q"])
+        assert proc.returncode == 0, proc.stderr.decode()
+        outs.append((tmp_path / name).read_bytes())
+    assert outs[0] == outs[1]

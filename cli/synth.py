@@ -1,0 +1,58 @@
+"""``segment synth``: realistic telecom data with planted ground truth."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from cli import options as opt
+from cli.parsing import split_list
+from cli.render import frame_table
+from cli.run import Run
+
+NAME = "synth"
+EXAMPLE = "segment synth --customers 2000 --seed 1 --out synth/"
+
+
+def command(
+    output: Annotated[str, typer.Option(
+        "--out", "--output", "-o", help="Folder for the tables (created if missing; its parent must exist).",
+        rich_help_panel=opt.IO_PANEL, show_default=False)],
+    to: Annotated[opt.OutFormat | None, typer.Option(
+        "--to", "--format", help="Format of every table \\[default: parquet].",
+        rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
+    customers: Annotated[int, typer.Option(
+        help="Customer lines (customer_id), re-entered persons' new lines included.")] = 2000,
+    months: Annotated[int, typer.Option(help="Panel months (1-240).")] = 24,
+    seed: opt.Seed = 0,
+    start: Annotated[str, typer.Option(help="First panel month, YYYY-MM.")] = "2023-01",
+    tables: Annotated[str | None, typer.Option(
+        help="Comma-separated subset of: panel, customers, transactions, truth_panel, truth_customers, "
+        "truth_effects \\[default: all].", show_default=False)] = None,
+    verbose: opt.Verbose = False,
+    quiet: opt.Quiet = False,
+) -> None:
+    """Generate telecom data with planted ground truth: panel, customers, transactions and truth tables."""
+    with Run(NAME, locals()) as run:
+        # Imported after Run has captured the options: a function in locals()
+        # would put its memory address into the provenance and change the bytes.
+        from segment.synth import synth
+
+        data = synth(customers, months, seed=seed, start=start, tables=split_list(tables))
+        with run.progress() as report:
+            rows = run.write_tables(data.chunks(report), output, data.tables, to, details=data.params())
+        run.summary(*summary_tables(rows, data.stats, output))
+
+
+def summary_tables(rows: dict[str, int], stats: dict, folder: str):
+    files = pl.DataFrame({"table": list(rows), "rows": list(rows.values())})
+    n = max(stats["customers"], 1)
+    caption = (f"{stats['customers']:,} customers; {stats['churned'] / n:.1%} churned within the window, "
+               f"{stats['reentries']:,} came back under a new id")
+    stages = pl.DataFrame({"true stage": list(stats["stages"]), "customer-months": list(stats["stages"].values())})
+    total = max(stages["customer-months"].sum(), 1)
+    stages = stages.with_columns(share=pl.col("customer-months") / total * 100).rename({"share": "share %"})
+    return (frame_table(files, title=f"segment synth -> {folder}"), caption,
+            frame_table(stages, title="Planted lifecycle stages (truth)", digits=1))
