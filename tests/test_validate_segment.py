@@ -332,3 +332,36 @@ def test_many_small_segments_with_real_structure_keep_it_apart():
         .agg(pl.col("odd").mean())
     # A 60-row cell can look like the other parity by chance; nearly all sit right.
     assert groups.height >= 2 and ((groups["odd"] >= 0.95) | (groups["odd"] <= 0.05)).all()
+
+
+# ---------------------------------------------------------------- segment synth (planted truth)
+
+_SYNTH_OUTCOMES = {"churn": "churn", "revenue": "arpu", "voice_min": "avg_voice_min", "data_mb": "avg_data_mb"}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_synth_gender_is_arbitrary_and_plan_is_valid(seed):
+    from segment.synth import synth
+
+    data = synth(customers=10_000, months=24, seed=seed, tables=["customers", "truth_effects"]).frames()
+    truth = data["truth_effects"].filter(pl.col("item").is_in(["gender", "plan"]))
+    for variable, expected in (("gender", "arbitrary"), ("plan", "valid")):
+        rows = truth.filter(pl.col("item") == variable)
+        planted = set(rows["effect"])
+        # The expectation comes from what synth planted, not from this command.
+        assert planted == ({"none"} if expected == "arbitrary" else {"differs"})
+        outcomes = [_SYNTH_OUTCOMES[o] for o in rows["outcome"]]
+        res = _run(data["customers"], segment=variable, outcomes=outcomes, id="customer_id")
+        assert res.verdict == expected, (variable, res.reasons)
+
+
+def test_synth_bundled_sample_plan_differs_with_only_the_premium_plans_borderline():
+    # 2,000 lines: unlimited and postpaid_l share the premium group and differ
+    # only modestly (Dunn p about 0.03 on voice and data); nothing else merges.
+    customers = pl.read_parquet(ROOT / "examples" / "data" / "synth" / "customers.parquet")
+    outcomes = list(_SYNTH_OUTCOMES.values())
+    plan = _run(customers, segment="plan", outcomes=outcomes)
+    assert set(plan.outcomes.filter(pl.col("outcome") != "churn")["verdict"]) == {"differs"}
+    merged = plan.merge_map.filter(pl.col("action") == "merge")
+    assert merged.height <= 1 and set(merged["segment"]) | set(merged["merged_segment"]) <= {"unlimited", "postpaid_l"}
+    assert _run(customers, segment="gender", outcomes=outcomes).verdict == "arbitrary"
