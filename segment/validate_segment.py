@@ -64,7 +64,6 @@ from segment.replication import holdout_mask, order_agreement
 from segment.stattests import CONVENTIONS, NUMERIC_TESTS, OmnibusResult, omnibus, pairwise, welch_problem
 
 Progress = Callable[[str, int, int | None], None]
-VERDICTS = ("valid", "over-fine", "arbitrary")
 EFFECT_NAMES = {"cramers_v": "Cramer's V", "epsilon_squared": "epsilon-squared", "eta_squared": "eta-squared"}
 
 
