@@ -17,8 +17,8 @@ _MAX_LINES = 15
 _SHORT = {"cramers_v": "V", "epsilon_squared": "eps2", "eta_squared": "eta2"}
 
 
-def verdict_report(result: Any) -> list[Any]:
-    """Renderables: verdict panel, per-outcome lines, merge suggestions, outcome table."""
+def verdict_report(result: Any) -> Group:
+    """Verdict panel, per-outcome lines, merge suggestions and the outcome table."""
     head = Text.assemble((f"Verdict: {result.verdict.upper()}", _STYLE[result.verdict]), "\n", result.reasons[0])
     out: list[Any] = [Panel(head, expand=False)]
     rows = []
@@ -45,7 +45,7 @@ def verdict_report(result: Any) -> list[Any]:
                + (f" ({stats['rows_without_segment']:,} without a segment left out)" if stats["rows_without_segment"] else "")
                + f"; p adjusted across outcomes ({result.params['correction']}); effect labels: Cohen (1988)")
     out.append(frame_table(table, title="Outcomes", caption=caption))
-    return out
+    return Group(*out)
 
 
 def _bullets(title: str, rows: list[tuple[str, str]]) -> Group:

@@ -93,7 +93,7 @@ def command(
         if json_path:
             run.write_json(result.to_dict(), json_path, role="json", rows=result.outcomes.height)
         run.write(result.outcomes, output, to, details=details)
-        run.summary(*verdict_report(result))
+        run.summary(lambda: verdict_report(result))
         if strict and result.verdict != "valid":
             raise CheckFailed(f"verdict is {result.verdict}, not valid: {result.reasons[0]}")
 
