@@ -183,7 +183,7 @@ def validate_segment(
     progress
         ``progress(task, done, total)`` callback for long steps.
     """
-    _check_options(numeric_test, alpha, correction, min_size, min_share, holdout, bootstrap, mc_samples)
+    _check_options(numeric_test, alpha, correction, min_size, min_share, holdout, bootstrap, mc_samples, seed)
     prep = prepare(frame, segment=segment, outcomes=outcomes, outcome_types=outcome_types, id=id,
                    strict=strict, max_segments=max_segments)
     split_rng, mc_rng, boot_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
@@ -213,13 +213,14 @@ def validate_segment(
                       "outcomes; merged while p x pairs compared > alpha",
     }
     run_stats = {"rows": prep.rows, "rows_used": int(prep.sizes.sum()), "rows_without_segment": prep.null_segments,
-                 "segments": prep.k, "small_segments": len(merges.small)}
+                 "segments": prep.k, "small_segments": len(merges.small),
+                 "rows_held_out": replication["holdout_rows"] if replication else 0}
     return ValidationResult(verdict, reasons, table, _pairs_table(prep, stats, numeric_test, correction, alpha),
                             merges.table, merges.steps, _profile_frame(prep, profile_rows), run_stats, params)
 
 
 def _check_options(numeric_test: str, alpha: float, correction: str, min_size: int, min_share: float,
-                   holdout: float, bootstrap: int, mc_samples: int) -> None:
+                   holdout: float, bootstrap: int, mc_samples: int, seed: int) -> None:
     if numeric_test not in NUMERIC_TESTS:
         raise OptionError(f"--numeric-test must be one of {', '.join(NUMERIC_TESTS)}, got {numeric_test!r}")
     if correction not in METHODS:
@@ -236,6 +237,8 @@ def _check_options(numeric_test: str, alpha: float, correction: str, min_size: i
         raise OptionError(f"--bootstrap must be 0 (off) or a number of resamples, got {bootstrap}")
     if mc_samples < 100:
         raise OptionError(f"--mc-samples must be at least 100, got {mc_samples}")
+    if seed < 0:
+        raise OptionError(f"--seed must be zero or positive, got {seed}")
 
 
 def _check_welch(stats: Any, spec: Outcome, prep: Prepared) -> None:
@@ -264,7 +267,7 @@ def _profiles(prep: Prepared, stats: list, numeric_test: str, bootstrap: int, co
 
 def _replicate(prep: Prepared, tests: list[OmnibusResult], p_adjusted: np.ndarray, fraction: float,
                numeric_test: str, alpha: float, correction: str, split_rng: np.random.Generator,
-               mc_rng: np.random.Generator, mc_samples: int) -> dict[str, np.ndarray]:
+               mc_rng: np.random.Generator, mc_samples: int) -> dict[str, Any]:
     mask = holdout_mask(prep.data, fraction, split_rng)
     held, rest = prep.data.filter(mask), prep.data.filter(~mask)
     p_held, tau = [], []
@@ -279,7 +282,7 @@ def _replicate(prep: Prepared, tests: list[OmnibusResult], p_adjusted: np.ndarra
     adj[found] = adjust(p_held_arr[found], correction)
     replicated = np.where(found, (adj <= alpha) & (tau_arr > 0), np.nan)
     return {"p_holdout": p_held_arr, "order_agreement": tau_arr, "replicated": replicated,
-            "holdout_rows": int(mask.sum())}  # type: ignore[dict-item]
+            "holdout_rows": int(mask.sum())}
 
 
 def _outcome_table(specs: list[Outcome], tests: list[OmnibusResult], p_adjusted: np.ndarray, alpha: float,

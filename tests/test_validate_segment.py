@@ -141,6 +141,7 @@ def test_real_difference_replicates_on_the_held_out_half(telco):
     res = _run(telco, segment="Contract", outcomes=["Churn", "gender"], holdout=0.5, seed=4)
     churn = res.outcomes.row(0, named=True)
     assert churn["replicated"] is True and churn["order_agreement"] == 1.0 and churn["p_holdout"] < 1e-6
+    assert res.stats["rows_held_out"] == pytest.approx(telco.height / 2, abs=2)
     assert res.outcomes.row(1, named=True)["replicated"] is None  # nothing to replicate
     assert res.verdict == "valid"
 
@@ -271,6 +272,7 @@ def test_a_segment_without_values_of_one_outcome_is_left_out_of_that_outcome(tel
     (pl.DataFrame({"s": ["a", "b"] * 5, "y": list(range(10))}), {"outcomes": ["s"]}, OptionError, "both the segment"),
     (pl.DataFrame({"s": ["a", "b"] * 5, "y": list(range(10))}), {"holdout": 1.0}, OptionError, "--holdout"),
     (pl.DataFrame({"s": ["a", "b"] * 5, "y": list(range(10))}), {"alpha": 0.0}, OptionError, "--alpha"),
+    (pl.DataFrame({"s": ["a", "b"] * 5, "y": list(range(10))}), {"seed": -1}, OptionError, "--seed"),
     (pl.DataFrame({"s": ["a", "b"] * 5, "y": [1.0, 1, 1, 2, 1, 3, 1, 4, 1, 5]}), {"numeric_test": "welch"}, DataError,
      "Welch's test needs"),
     (pl.DataFrame({"s": ["a", "b"] * 5, "y": list(range(10)), "id": list(range(9)) + [0]}), {"id": "id"},
