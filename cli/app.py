@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import typer
 
-from cli import info, rfm, synth, validate_segment
+from cli import info, rfm, rules, synth, validate_segment
 from cli.errors import SegmentGroup
 
-COMMANDS = [rfm, synth, validate_segment, info]
+COMMANDS = [rfm, rules, synth, validate_segment, info]
 
 app = typer.Typer(
     name="segment",
