@@ -13,6 +13,7 @@ import typer
 from cli import info, rfm, rules, synth, validate_segment
 from cli.errors import SegmentGroup
 
+# Order of `segment --help`: the analyst's workflow, then utilities.
 COMMANDS = [rfm, rules, synth, validate_segment, info]
 
 app = typer.Typer(

@@ -555,6 +555,7 @@ def write_json(data: Any, dest: str | Path, *, inputs: Sequence[str | Path] = ()
             pass
         raise
 
+
 # ---------------------------------------------------------------- chunked writing
 
 #: File extension written for each output format by :func:`table_path`.
