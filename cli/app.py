@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import typer
 
-from cli import info, rfm, rules, synth
+from cli import info, rfm, rules, synth, validate_segment
 from cli.errors import SegmentGroup
 
 # Order of `segment --help`: the analyst's workflow, then utilities.
-COMMANDS = [rfm, rules, synth, info]
+COMMANDS = [rfm, rules, synth, validate_segment, info]
 
 app = typer.Typer(
     name="segment",
