@@ -14,7 +14,7 @@ from cli import info, rfm, rules, synth, validate_segment
 from cli.errors import SegmentGroup
 
 # Order of `segment --help`: the analyst's workflow, then utilities.
-COMMANDS = [rfm, rules, synth, validate_segment, info]
+COMMANDS = [rfm, rules, validate_segment, synth, info]
 
 app = typer.Typer(
     name="segment",
