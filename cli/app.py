@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import typer
 
-from cli import info, lifecycle, rfm, synth
+from cli import info, lifecycle, rfm, rules, synth, validate_segment
 from cli.errors import SegmentGroup
 
-COMMANDS = [rfm, synth, lifecycle, info]
+# Order of `segment --help`: the analyst's workflow, then utilities.
+COMMANDS = [rfm, lifecycle, rules, validate_segment, synth, info]
 
 app = typer.Typer(
     name="segment",

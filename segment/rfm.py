@@ -10,7 +10,9 @@ frequency
     ``frequency="days"`` the number of distinct days with a purchase.
 monetary
     Sum of amounts (returns netted by default), or with ``monetary="mean"``
-    that sum divided by frequency.
+    that sum divided by frequency. Amounts are summed exactly as whole
+    millionths (amounts are rounded to 6 decimals first), so the result is
+    free of binary noise and the same whatever the row order or thread count.
 r_score, f_score, m_score
     1..bins by tie-respecting quantiles (:mod:`segment.binning`), or by
     explicit breaks; recency is reversed so that recent buyers score high.
@@ -65,6 +67,8 @@ from segment.errors import DataError, EmptyInputError, OptionError, SegmentWarni
 from segment.rfm_segments import SegmentRule, check_fits, default_segments, segment_expr
 
 METRICS = ("recency", "frequency", "monetary")
+#: Amounts are summed exactly in millionths of the currency unit.
+MICRO = 1_000_000
 
 
 @dataclass
@@ -197,9 +201,6 @@ def rfm(
     table = per_customer.filter(pl.col("frequency") > 0)
     if table.height == 0:
         raise DataError(f"no purchases found: every {amount!r} is negative")
-    # Sums of prices x quantities carry binary noise (334.40000000000003);
-    # six decimals keep every currency exact and the CSV readable.
-    table = table.with_columns(pl.col("monetary").round(6))
     if monetary == "mean":
         table = table.with_columns(pl.col("monetary") / pl.col("frequency"))
 
@@ -279,18 +280,21 @@ def _precheck(lf: pl.LazyFrame, id: str, date: str, amount: str, *, strict: bool
 def _aggregate(lf: pl.LazyFrame, id: str, date: str, amount: str, as_of: Date,
                frequency: str, btyd: bool) -> pl.DataFrame:
     buy = pl.col(amount) >= 0
+    # Money is summed as whole micro-units: integer sums are exact, so the
+    # result does not depend on the order in which threads add rows up.
+    lf = lf.with_columns(_micro=(pl.col(amount) * MICRO).round().cast(pl.Int64))
     if not btyd:
         # Purchases and returns are aggregated apart: plain max/len/sum group-bys
         # are polars' fast path, filtered aggregations inside one group-by are not.
         count = pl.col(date).n_unique() if frequency == "days" else pl.len()
         out = (
             lf.filter(buy).group_by(id)
-            .agg(_last=pl.col(date).max(), monetary=pl.col(amount).sum(), _rows=pl.len(), frequency=count)
-            .join(lf.filter(~buy).group_by(id).agg(_returned=pl.col(amount).sum(), _returns=pl.len()),
+            .agg(_last=pl.col(date).max(), monetary=pl.col("_micro").sum(), _rows=pl.len(), frequency=count)
+            .join(lf.filter(~buy).group_by(id).agg(_returned=pl.col("_micro").sum(), _returns=pl.len()),
                   on=id, how="full", coalesce=True)
             .collect(engine="streaming")
             .with_columns(
-                monetary=pl.col("monetary").fill_null(0.0) + pl.col("_returned").fill_null(0.0),
+                monetary=(pl.col("monetary").fill_null(0) + pl.col("_returned").fill_null(0)) / MICRO,
                 _rows=pl.col("_rows").fill_null(0) + pl.col("_returns").fill_null(0),
                 frequency=pl.col("frequency").fill_null(0),
             )
@@ -300,7 +304,7 @@ def _aggregate(lf: pl.LazyFrame, id: str, date: str, amount: str, as_of: Date,
         days = (
             lf.group_by(id, date)
             .agg(
-                _day_total=pl.col(amount).sum(),
+                _day_total=pl.col("_micro").sum(),
                 _day_buys=buy.sum(),
                 _rows=pl.len(),
             )
@@ -324,11 +328,12 @@ def _aggregate(lf: pl.LazyFrame, id: str, date: str, amount: str, as_of: Date,
         out = days.group_by(id).agg(agg).collect(engine="streaming")
         repeat = pl.col("_periods") - 1
         out = out.with_columns(
+            monetary=pl.col("monetary") / MICRO,
             frequency_btyd=repeat.cast(pl.Int64),
             recency_btyd=(pl.col("_last") - pl.col("_first")).dt.total_days(),
             T=(pl.lit(as_of) - pl.col("_first")).dt.total_days(),
             monetary_value=pl.when(repeat > 0)
-            .then((pl.col("_period_sum") - pl.col("_first_value")) / repeat)
+            .then((pl.col("_period_sum") - pl.col("_first_value")) / MICRO / repeat)
             .otherwise(0.0),
         )
     return out.with_columns(

@@ -30,5 +30,8 @@ CASES = [
     CommandCase("lifecycle", "lifecycle_small.csv", _USAGE),
     CommandCase("lifecycle transitions", "lifecycle_small.csv", _USAGE),
     CommandCase("lifecycle panel", "tx_small.csv"),
+    CommandCase("rules", "rules_small.csv", ("--target", "churn")),
+    CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),
+                column_option="--segment", column_value="plan"),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),
 ]

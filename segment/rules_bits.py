@@ -1,0 +1,127 @@
+"""Items as packed bit vectors: the one data structure the rule miner works on.
+
+Customers are ordered with the target customers first. Each item is two bit
+vectors packed into 64-bit words: one over the target customers (``pos``),
+one over the others (``neg``). An itemset's customers are the AND of its
+items' vectors and its count is a popcount, so counting needs no pandas
+and no per-customer Python loop.
+
+Examples
+--------
+>>> import numpy as np
+>>> words = pack(np.array([1, 0, 1, 1] + [0] * 70, dtype=bool))
+>>> words.shape, int(popcount(words))
+((2,), 3)
+>>> unpack(np.vstack([words]), 4).ravel().tolist()
+[True, False, True, True]
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from segment.errors import SegmentWarning
+
+
+def pack(bits: np.ndarray) -> np.ndarray:
+    """Pack a boolean vector into 64-bit words (zero-padded)."""
+    packed = np.packbits(np.asarray(bits, dtype=bool), bitorder="little")
+    pad = (-packed.size) % 8
+    if pad:
+        packed = np.concatenate([packed, np.zeros(pad, dtype=np.uint8)])
+    return packed.view(np.uint64)
+
+
+def popcount(words: np.ndarray) -> np.ndarray:
+    """Set bits per row of a 2-D word array (or in a 1-D one)."""
+    return np.bitwise_count(words).sum(axis=-1, dtype=np.int64)
+
+
+def unpack(words: np.ndarray, n: int) -> np.ndarray:
+    """Inverse of :func:`pack` row-wise: ``(items, words)`` -> ``(n, items)`` booleans."""
+    if words.shape[0] == 0:
+        return np.zeros((n, 0), dtype=bool)
+    raw = np.unpackbits(np.ascontiguousarray(words).view(np.uint8), axis=1, bitorder="little")
+    return raw[:, :n].T.astype(bool)
+
+
+@dataclass
+class ItemMatrix:
+    """Items as bit vectors over target rows (``pos``) and the other rows (``neg``).
+
+    ``pos`` has shape ``(items, words)``: bit ``r`` of item ``i`` is set when
+    the ``r``-th customer with the target holds the item.
+    """
+
+    labels: list[str]
+    columns: list[str]
+    pos: np.ndarray
+    neg: np.ndarray
+    n_pos: int
+    n_neg: int
+    breaks: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return self.n_pos + self.n_neg
+
+    @property
+    def pos_counts(self) -> np.ndarray:
+        return popcount(self.pos)
+
+    @property
+    def neg_counts(self) -> np.ndarray:
+        return popcount(self.neg)
+
+
+class ItemBuilder:
+    """Collects the items worth keeping, as packed bit vectors.
+
+    An item is kept when at least *min_pos* target customers hold it, or
+    (when *min_neg* is given, for rules to "not target") at least *min_neg*
+    other customers: no rule can reach the minimum support without that.
+    """
+
+    def __init__(self, n_pos: int, n: int, min_pos: int | None, min_neg: int | None):
+        self.n_pos, self.n = n_pos, n
+        self.min_pos, self.min_neg = min_pos, min_neg
+        self.labels: list[str] = []
+        self.columns: list[str] = []
+        self.pos: list[np.ndarray] = []
+        self.neg: list[np.ndarray] = []
+        self.breaks: dict[str, list[float]] = {}
+        self.empty: list[str] = []
+
+    def keep(self, pos_count: int, neg_count: int) -> bool:
+        ok = self.min_pos is not None and pos_count >= self.min_pos
+        return ok or self.min_neg is not None and neg_count >= self.min_neg
+
+    def add(self, label: str, column: str, bits: np.ndarray) -> None:
+        """Add an item already known to be worth keeping."""
+        self.labels.append(label)
+        self.columns.append(column)
+        self.pos.append(pack(bits[: self.n_pos]))
+        self.neg.append(pack(bits[self.n_pos:]))
+
+    def add_masks(self, column: str, labelled: list[tuple[str, np.ndarray]]) -> None:
+        """Add the items of one column that are worth keeping."""
+        before = len(self.labels)
+        for label, bits in labelled:
+            pos_count = int(np.count_nonzero(bits[: self.n_pos]))
+            if self.keep(pos_count, int(np.count_nonzero(bits)) - pos_count):
+                self.add(label, column, bits)
+        if len(self.labels) == before:
+            self.empty.append(column)
+
+    def finish(self) -> ItemMatrix:
+        if self.empty and self.labels:  # with no item at all, the caller's error says it
+            shown = ", ".join(self.empty[:10]) + (", ..." if len(self.empty) > 10 else "")
+            warnings.warn(f"no item of {shown} reaches the minimum support", SegmentWarning, stacklevel=4)
+        words_pos = (self.n_pos + 63) // 64
+        words_neg = (self.n - self.n_pos + 63) // 64
+        pos = np.vstack(self.pos) if self.pos else np.zeros((0, words_pos), dtype=np.uint64)
+        neg = np.vstack(self.neg) if self.neg else np.zeros((0, words_neg), dtype=np.uint64)
+        return ItemMatrix(self.labels, self.columns, pos, neg, self.n_pos, self.n - self.n_pos, self.breaks)
