@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) -q
 
 docs: $(STAMP)
-	$(BIN)/python -m tests.test_readme_examples
+	$(BIN)/python -m tests.test_doc_examples
 	$(BIN)/python -m tests.cli_reference --write README.md
 
 bench: $(STAMP)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import typer
 
-from cli import cluster, info, rfm, rules, synth
+from cli import cluster, info, lifecycle, rfm, rules, synth, validate_segment
 from cli.errors import SegmentGroup
 
 # Order of `segment --help`: the analyst's workflow, then utilities.
-COMMANDS = [rfm, cluster, rules, synth, info]
+COMMANDS = [rfm, lifecycle, cluster, rules, validate_segment, synth, info]
 
 app = typer.Typer(
     name="segment",
@@ -49,7 +49,10 @@ def _root(
 
 
 for _module in COMMANDS:
-    app.command(_module.NAME, help=_module.command.__doc__)(_module.command)
+    if hasattr(_module, "app"):  # a command with subcommands
+        app.add_typer(_module.app, name=_module.NAME, help=_module.HELP)
+    else:
+        app.command(_module.NAME, help=_module.command.__doc__)(_module.command)
 
 
 def main() -> None:

@@ -210,6 +210,14 @@ class Run:
         record = self.provenance(frame.height, {"role": role, **(details or {})})
         sio.write_table(frame, path, provenance=record, inputs=self.input_paths)
 
+    def write_json(self, data: dict[str, Any], path: str, *, role: str, rows: int,
+                   details: dict[str, Any] | None = None) -> None:
+        """Write a JSON document (``--json``) atomically, provenance under ``"provenance"``."""
+        if sio.is_stdio(path):
+            raise OutputError(f"--{role} needs a file path; stdout carries the main result")
+        record = self.provenance(rows, {"role": role, **(details or {})})
+        sio.write_json({"provenance": record, **data}, path, inputs=self.input_paths)
+
     def write_tables(self, chunks: Iterable[dict[str, pl.DataFrame]], folder: str, names: Iterable[str],
                      to: Any = None, *, details: dict[str, Any] | None = None) -> dict[str, int]:
         """Stream several tables chunk by chunk into ``folder/<name>.<format>`` (default Parquet).

@@ -524,6 +524,38 @@ def read_provenance(path: str | Path) -> dict | None:
     return read_table(path).provenance
 
 
+def write_json(data: Any, dest: str | Path, *, inputs: Sequence[str | Path] = ()) -> None:
+    """Write *data* as indented JSON to a file, atomically.
+
+    Keys are sorted so that the same data gives the same bytes; NaN is
+    refused (pass None for missing values).
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "r.json")
+    >>> write_json({"b": 1, "a": [1.5, None]}, path)
+    >>> open(path).read()
+    '{\\n  "a": [\\n    1.5,\\n    null\\n  ],\\n  "b": 1\\n}\\n'
+    """
+    check_not_an_input(dest, inputs)
+    target = Path(dest)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"output folder {str(folder)!r} does not exist")
+    text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False, default=str) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
 # ---------------------------------------------------------------- chunked writing
 
 #: File extension written for each output format by :func:`table_path`.

@@ -10,7 +10,9 @@ frequency
     ``frequency="days"`` the number of distinct days with a purchase.
 monetary
     Sum of amounts (returns netted by default), or with ``monetary="mean"``
-    that sum divided by frequency.
+    that sum divided by frequency. Amounts are summed exactly as whole
+    millionths (amounts are rounded to 6 decimals first), so the result is
+    free of binary noise and the same whatever the row order or thread count.
 r_score, f_score, m_score
     1..bins by tie-respecting quantiles (:mod:`segment.binning`), or by
     explicit breaks; recency is reversed so that recent buyers score high.
@@ -65,6 +67,8 @@ from segment.errors import DataError, EmptyInputError, OptionError, SegmentWarni
 from segment.rfm_segments import SegmentRule, check_fits, default_segments, segment_expr
 
 METRICS = ("recency", "frequency", "monetary")
+#: Amounts are summed exactly in millionths of the currency unit.
+MICRO = 1_000_000
 
 
 @dataclass
@@ -165,29 +169,30 @@ def rfm(
         lf = require_numeric(lf, quantity).with_columns((pl.col(amount) * pl.col(quantity)).alias(amount))
         lf = lf.drop(quantity) if quantity not in (id, date, amount) else lf
     lf = parse_dates(lf, date, date_format)
-    stats, last_seen = _precheck(lf, id, date, amount, strict=strict, returns=returns)
+    cutoff = None if as_of is None else (_parse_as_of(as_of) if isinstance(as_of, str) else as_of)
+    scored = lf if cutoff is None else lf.filter(pl.col(date) <= cutoff)
+    if returns == "drop":
+        scored = scored.filter(pl.col(amount) >= 0)
+    # The checks and the aggregation share one scan of the input: the checks'
+    # verdict is read afterwards, and only a failing check scans again (to
+    # name the offending row).
+    check, *parts = pl.collect_all(
+        [_check_query(lf, id, date, amount, cutoff), *_aggregate_queries(scored, id, date, amount, frequency, btyd)],
+        engine="streaming",
+    )
+    stats, last_seen = _checked(check, lf, id, date, amount, strict=strict, returns=returns)
     if stats["null_ids"]:
         warnings.warn(
             f"dropped {stats['null_ids']:,} rows with an empty {id!r} (use --strict to make this an error)",
             SegmentWarning, stacklevel=2,
         )
-        lf = lf.filter(pl.col(id).is_not_null())
     if last_seen is None:
         raise EmptyInputError("no transactions to score (the input has no rows with a customer id)")
-    future = 0
-    if as_of is None:
-        as_of = last_seen + timedelta(days=1)
-    else:
-        as_of = _parse_as_of(as_of) if isinstance(as_of, str) else as_of
-        future = int(lf.filter(pl.col(date) > as_of).select(pl.len()).collect().item())
-    if future:
-        warnings.warn(f"left out {future:,} transactions dated after --as-of {as_of}", SegmentWarning, stacklevel=2)
-        lf = lf.filter(pl.col(date) <= as_of)
-    stats["after_as_of"] = future
-
-    if returns == "drop":
-        lf = lf.filter(pl.col(amount) >= 0)
-    per_customer = _aggregate(lf, id, date, amount, as_of, frequency, btyd)
+    as_of = cutoff if cutoff is not None else last_seen + timedelta(days=1)
+    if stats["after_as_of"]:
+        warnings.warn(f"left out {stats['after_as_of']:,} transactions dated after --as-of {as_of}",
+                      SegmentWarning, stacklevel=2)
+    per_customer = _combine(parts, id, as_of, btyd)
     stats.update(_counts(per_customer))
     if stats["no_purchase_customers"]:
         warnings.warn(
@@ -197,9 +202,6 @@ def rfm(
     table = per_customer.filter(pl.col("frequency") > 0)
     if table.height == 0:
         raise DataError(f"no purchases found: every {amount!r} is negative")
-    # Sums of prices x quantities carry binary noise (334.40000000000003);
-    # six decimals keep every currency exact and the CSV readable.
-    table = table.with_columns(pl.col("monetary").round(6))
     if monetary == "mean":
         table = table.with_columns(pl.col("monetary") / pl.col("frequency"))
 
@@ -246,17 +248,25 @@ def _parse_as_of(text: str) -> Date:
         raise OptionError(f"--as-of must be a date like 2024-01-31, got {text!r}") from None
 
 
-def _precheck(lf: pl.LazyFrame, id: str, date: str, amount: str, *, strict: bool,
-              returns: str) -> tuple[dict[str, int], Date | None]:
-    """One pass for nulls, negative amounts and the last date; details only when something is wrong."""
-    row = lf.select(
+def _check_query(lf: pl.LazyFrame, id: str, date: str, amount: str, cutoff: Date | None) -> pl.LazyFrame:
+    """Nulls, negative amounts, the last date and rows after the cutoff, in one row."""
+    known = pl.col(id).is_not_null()
+    future = (known & (pl.col(date) > cutoff)).sum() if cutoff is not None else pl.lit(0, dtype=pl.UInt32)
+    return lf.select(
         null_ids=pl.col(id).null_count(),
         null_dates=pl.col(date).null_count(),
         null_amounts=pl.col(amount).null_count(),
-        negatives=(pl.col(amount) < 0).sum(),
+        negatives=(known & (pl.col(amount) < 0)).sum(),
         nan_amounts=pl.col(amount).is_nan().sum(),
-        last=pl.col(date).filter(pl.col(id).is_not_null()).max(),
-    ).collect(engine="streaming").row(0, named=True)
+        last=pl.col(date).filter(known).max(),
+        after_as_of=future,
+    )
+
+
+def _checked(check: pl.DataFrame, lf: pl.LazyFrame, id: str, date: str, amount: str, *, strict: bool,
+             returns: str) -> tuple[dict[str, int], Date | None]:
+    """Raise for what the check query found; name the first offending row."""
+    row = check.row(0, named=True)
     if row["null_ids"] and strict:
         at, _ = first_offender(lf, pl.col(id).is_null(), id)  # type: ignore[misc]
         raise DataError(f"column {id!r} is empty in row {at}; drop those rows or leave out --strict")
@@ -273,65 +283,62 @@ def _precheck(lf: pl.LazyFrame, id: str, date: str, amount: str, *, strict: bool
             f"column {amount!r} is negative ({value}) in row {at}, and --returns error forbids returns; "
             "use --returns net or --returns drop"
         )
-    return {"null_ids": int(row["null_ids"]), "returns": int(row["negatives"])}, row["last"]
+    stats = {"null_ids": int(row["null_ids"]), "returns": int(row["negatives"]),
+             "after_as_of": int(row["after_as_of"])}
+    return stats, row["last"]
 
 
-def _aggregate(lf: pl.LazyFrame, id: str, date: str, amount: str, as_of: Date,
-               frequency: str, btyd: bool) -> pl.DataFrame:
+def _aggregate_queries(lf: pl.LazyFrame, id: str, date: str, amount: str, frequency: str,
+                       btyd: bool) -> list[pl.LazyFrame]:
+    """Per-customer aggregates (the null id is a group of its own, dropped later)."""
     buy = pl.col(amount) >= 0
+    # Money is summed as whole micro-units: integer sums are exact, so the
+    # result does not depend on the order in which threads add rows up.
+    lf = lf.with_columns(_micro=(pl.col(amount) * MICRO).round().cast(pl.Int64))
     if not btyd:
         # Purchases and returns are aggregated apart: plain max/len/sum group-bys
         # are polars' fast path, filtered aggregations inside one group-by are not.
         count = pl.col(date).n_unique() if frequency == "days" else pl.len()
-        out = (
-            lf.filter(buy).group_by(id)
-            .agg(_last=pl.col(date).max(), monetary=pl.col(amount).sum(), _rows=pl.len(), frequency=count)
-            .join(lf.filter(~buy).group_by(id).agg(_returned=pl.col(amount).sum(), _returns=pl.len()),
-                  on=id, how="full", coalesce=True)
-            .collect(engine="streaming")
-            .with_columns(
-                monetary=pl.col("monetary").fill_null(0.0) + pl.col("_returned").fill_null(0.0),
-                _rows=pl.col("_rows").fill_null(0) + pl.col("_returns").fill_null(0),
-                frequency=pl.col("frequency").fill_null(0),
-            )
+        purchases = lf.filter(buy).group_by(id).agg(
+            _last=pl.col(date).max(), monetary=pl.col("_micro").sum(), _rows=pl.len(), frequency=count)
+        refunds = lf.filter(~buy).group_by(id).agg(_returned=pl.col("_micro").sum(), _returns=pl.len())
+        return [purchases, refunds]
+    # Daily periods first: lifetimes sums each customer's day, then counts days.
+    days = lf.group_by(id, date).agg(_day_total=pl.col("_micro").sum(), _day_buys=buy.sum(), _rows=pl.len())
+    is_period = pl.col("_day_buys") > 0
+    first = pl.col(date).filter(is_period).min()
+    return [days.group_by(id).agg(
+        _last=pl.col(date).filter(is_period).max(),
+        _first=first,
+        monetary=pl.col("_day_total").sum(),
+        _rows=pl.col("_rows").sum(),
+        _periods=is_period.sum(),
+        _period_sum=pl.col("_day_total").filter(is_period).sum(),
+        _first_value=pl.col("_day_total").filter(is_period & (pl.col(date) == first)).sum(),
+        frequency=is_period.sum() if frequency == "days" else pl.col("_day_buys").sum(),
+    )]
+
+
+def _combine(parts: list[pl.DataFrame], id: str, as_of: Date, btyd: bool) -> pl.DataFrame:
+    if not btyd:
+        purchases, refunds = parts
+        out = purchases.join(refunds, on=id, how="full", coalesce=True, nulls_equal=True).with_columns(
+            monetary=(pl.col("monetary").fill_null(0) + pl.col("_returned").fill_null(0)) / MICRO,
+            _rows=pl.col("_rows").fill_null(0) + pl.col("_returns").fill_null(0),
+            frequency=pl.col("frequency").fill_null(0),
         )
     else:
-        # Daily periods first: lifetimes sums each customer's day, then counts days.
-        days = (
-            lf.group_by(id, date)
-            .agg(
-                _day_total=pl.col(amount).sum(),
-                _day_buys=buy.sum(),
-                _rows=pl.len(),
-            )
-        )
-        is_period = pl.col("_day_buys") > 0
-        period_total = pl.col("_day_total").filter(is_period)
-        first = pl.col(date).filter(is_period).min()
-        agg = [
-            pl.col(date).filter(is_period).max().alias("_last"),
-            first.alias("_first"),
-            pl.col("_day_total").sum().alias("monetary"),
-            pl.col("_rows").sum().alias("_rows"),
-            is_period.sum().alias("_periods"),
-            period_total.sum().alias("_period_sum"),
-            pl.col("_day_total").filter(is_period & (pl.col(date) == first)).sum().alias("_first_value"),
-        ]
-        if frequency == "days":
-            agg.append(is_period.sum().alias("frequency"))
-        else:
-            agg.append(pl.col("_day_buys").sum().alias("frequency"))
-        out = days.group_by(id).agg(agg).collect(engine="streaming")
         repeat = pl.col("_periods") - 1
-        out = out.with_columns(
+        out = parts[0].with_columns(
+            monetary=pl.col("monetary") / MICRO,
             frequency_btyd=repeat.cast(pl.Int64),
             recency_btyd=(pl.col("_last") - pl.col("_first")).dt.total_days(),
             T=(pl.lit(as_of) - pl.col("_first")).dt.total_days(),
             monetary_value=pl.when(repeat > 0)
-            .then((pl.col("_period_sum") - pl.col("_first_value")) / repeat)
+            .then((pl.col("_period_sum") - pl.col("_first_value")) / MICRO / repeat)
             .otherwise(0.0),
         )
-    return out.with_columns(
+    return out.filter(pl.col(id).is_not_null()).with_columns(
         recency=(pl.lit(as_of) - pl.col("_last")).dt.total_days(),
         frequency=pl.col("frequency").cast(pl.UInt32),
     )

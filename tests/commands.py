@@ -23,9 +23,16 @@ class CommandCase:
         return self.name
 
 
+_USAGE = ("--voice", "voice_min", "--data", "data_mb", "--revenue", "revenue")
+
 CASES = [
     CommandCase("rfm", "tx_small.csv"),
+    CommandCase("lifecycle", "lifecycle_small.csv", _USAGE),
+    CommandCase("lifecycle transitions", "lifecycle_small.csv", _USAGE),
+    CommandCase("lifecycle panel", "tx_small.csv"),
     CommandCase("cluster", "cluster_customers.csv"),
     CommandCase("rules", "rules_small.csv", ("--target", "churn")),
+    CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),
+                column_option="--segment", column_value="plan"),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),
 ]

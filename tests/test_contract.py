@@ -13,7 +13,7 @@ WITH_COLUMNS = [c for c in CASES if c.column_option]
 
 
 def _args(case: CommandCase, path, *extra):
-    return [case.name, str(path), *case.args, *extra]
+    return [*case.name.split(), str(path), *case.args, *extra]  # name may hold a subcommand
 
 
 def assert_one_line_error(result, *needles: str) -> None:
@@ -49,7 +49,7 @@ def test_missing_file_is_a_one_line_error(cli, case, tmp_path):
 @pytest.mark.parametrize("case", WITH_COLUMNS, ids=str)
 def test_misspelt_column_suggests_the_close_match(cli, case):
     typo = case.column_value[:-1]
-    args = [case.name, str(FIXTURES / case.good_input), *case.args]
+    args = [*case.name.split(), str(FIXTURES / case.good_input), *case.args]
     if case.column_option in args:
         args[args.index(case.column_option) + 1] = typo
     else:
@@ -139,7 +139,7 @@ def test_same_bytes_across_processes(case, tmp_path):
 
     outs = []
     for name in ("a.parquet", "b.parquet"):
-        proc = run_segment([case.name, FIXTURES / case.good_input, *case.args, "-o", tmp_path / name, "-q"])
+        proc = run_segment([*case.name.split(), FIXTURES / case.good_input, *case.args, "-o", tmp_path / name, "-q"])
         assert proc.returncode == 0, proc.stderr.decode()
         outs.append((tmp_path / name).read_bytes())
     assert outs[0] == outs[1]

@@ -298,3 +298,20 @@ def test_real_process_exit_codes(tmp_path):
     assert bad.stderr.decode().count("\n") == 1
     usage = run_segment(["rfm", "--no-such-flag"])
     assert usage.returncode == 2 and b"Traceback" not in usage.stderr
+
+
+def test_regression_float_sums_depend_on_thread_scheduling():
+    # polars' streaming engine adds floats in whatever order its threads finish;
+    # money is now summed as integers, so repeated runs must agree to the bit.
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    n = 600_000
+    tx = pl.DataFrame({
+        "customer_id": rng.integers(0, 20_000, n),
+        "date": np.datetime64("2024-01-01") + rng.integers(0, 365, n).astype("timedelta64[D]"),
+        "amount": np.round(rng.lognormal(3, 1, n) * np.where(rng.random(n) < 0.03, -1, 1), 2),
+    })
+    runs = [rfm(tx, btyd=True, segments=None).table for _ in range(3)]
+    for other in runs[1:]:
+        assert_frame_equal(runs[0], other, check_exact=True)

@@ -1,0 +1,233 @@
+"""``segment lifecycle``: lifecycle stages, stage transitions, and a panel from transactions.
+
+``segment lifecycle INPUT ...`` is ``segment lifecycle stages INPUT ...``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+
+from cli import options as opt
+from cli.errors import SegmentGroup
+from cli.parsing import split_list
+from cli.render import frame_table
+from cli.run import Run
+from segment.errors import OptionError
+
+NAME = "lifecycle"
+EXAMPLE = "segment lifecycle panel.parquet --voice voice_min --data data_mb"
+HELP = ("Lifecycle stages (acquisition, build-up, maturity, decline, exit) from a monthly usage panel; "
+        "stage transitions and projections; a monthly panel from transactions.\n\n"
+        "segment lifecycle INPUT ... is short for segment lifecycle stages INPUT ...")
+RULES = "Stage rules"
+
+
+class _StagesByDefault(SegmentGroup):
+    """``segment lifecycle INPUT`` runs the ``stages`` subcommand."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["stages", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(name=NAME, cls=_StagesByDefault, help=HELP, no_args_is_help=True, add_completion=False,
+                  rich_markup_mode="rich", context_settings={"help_option_names": ["-h", "--help"]})
+
+
+class Dedupe(str, Enum):
+    error = "error"
+    sum = "sum"
+
+
+def _col(help: str, default: bool = False) -> Any:
+    return typer.Option(help=help, rich_help_panel=opt.COLUMNS_PANEL, show_default=default)
+
+
+def _rule(help: str) -> Any:
+    return typer.Option(help=help, rich_help_panel=RULES)
+
+
+Month = Annotated[str, _col("Month column: a date, YYYY-MM or YYYYMM.", True)]
+Voice = Annotated[str | None, _col("Voice minutes (MOU) column.")]
+Data = Annotated[str | None, _col("Data volume column.")]
+Revenue = Annotated[str | None, _col("Revenue (ARPU) column; also summed per stage in --kpis.")]
+Metric = Annotated[list[str] | None, _col("Other usage column(s); repeat or comma-separate.")]
+Status = Annotated[str | None, _col("Line status column (active / suspended / cancelled).")]
+StatusValues = Annotated[str | None, _col("Status values, e.g. 'cancelled=C,closed suspended=S active=A'.")]
+Identity = Annotated[str | None, _col("Person key (ID document, account): an exit is a re-entry when it comes back.")]
+Activation = Annotated[str | None, _col("Activation date column (default: first month with usage).")]
+AsOf = Annotated[str | None, typer.Option(help="Last month to analyse, YYYY-MM (default: the panel's last month).",
+                                          show_default=False)]
+DedupeOpt = Annotated[Dedupe, typer.Option(help="More than one row per customer and month: error, or sum them.")]
+Window = Annotated[int, _rule("Decline: months in the recent window (this month included).")]
+Baseline = Annotated[int, _rule("Decline: months before the window the customer is compared with.")]
+Drop = Annotated[float, _rule("Decline: fall of a metric's mean against its baseline (0.3 = 30%).")]
+ExitAfter = Annotated[int, _rule("Exit: months in a row without usage.")]
+Acquisition = Annotated[int, _rule("Acquisition up to this tenure month.")]
+BuildUp = Annotated[int, _rule("Build-up up to this tenure month; maturity after.")]
+Winback = Annotated[int, _rule("Months a suspended line has before cancellation (winback_months_left).")]
+
+
+def parse_status_values(value: str | None) -> dict[str, list[str]] | None:
+    """``"cancelled=C,closed suspended=S"`` -> ``{"cancelled": ["C", "closed"], "suspended": ["S"]}``."""
+    if not value:
+        return None
+    out: dict[str, list[str]] = {}
+    for token in value.replace(";", " ").split():
+        name, sep, words = token.partition("=")
+        if not sep or not words.strip(","):
+            raise OptionError(f"--status-values expects name=value,... (e.g. cancelled=C,closed), got {token!r}")
+        out[name.strip().lower()] = [w for w in words.split(",") if w]
+    return out
+
+
+def _check_outputs(run: Run, output: str | None, to: Any, *sides: str | None) -> None:
+    """Refuse bad output paths before any work, so an error is the only line on stderr."""
+    from segment.io import is_stdio, output_format
+
+    run.check_outputs(output, *sides)
+    if not is_stdio(output):
+        output_format(output, to.value if to is not None else None)
+    for side in sides:
+        if side is not None and not is_stdio(side):
+            output_format(side, None)
+
+
+def _panel_args(o: dict[str, Any]) -> dict[str, Any]:
+    """The library keywords of the panel and rule options (flags map one-to-one)."""
+    metrics = [m for item in (o["metric"] or []) for m in (split_list(item) or [])]
+    return dict(id=o["id"], month=o["month"], voice=o["voice"], data=o["data"], revenue=o["revenue"],
+                metrics=metrics, status=o["status"], status_values=parse_status_values(o["status_values"]),
+                identity=o["identity"], activation=o["activation"], date_format=o["date_format"],
+                as_of=o["as_of"], dedupe=o["dedupe"].value, window=o["window"], baseline=o["baseline"],
+                drop=o["drop"], exit_after=o["exit_after"], acquisition=o["acquisition"],
+                build_up=o["build_up"], winback=o["winback"])
+
+
+@app.command("stages")
+def stages(
+    input: opt.Input = "-", output: opt.Output = None, to: opt.To = None, from_: opt.From = None,
+    id: opt.Id = "customer_id", month: Month = "month", voice: Voice = None, data: Data = None,
+    revenue: Revenue = None, metric: Metric = None, status: Status = None, status_values: StatusValues = None,
+    identity: Identity = None, activation: Activation = None, date_format: opt.DateFormat = None,
+    as_of: AsOf = None, dedupe: DedupeOpt = Dedupe.error, window: Window = 3, baseline: Baseline = 3,
+    drop: Drop = 0.30, exit_after: ExitAfter = 3, acquisition: Acquisition = 3, build_up: BuildUp = 6,
+    winback: Winback = 3,
+    history: Annotated[bool, typer.Option(help="One row per customer-month instead of one per customer.")] = False,
+    kpis: Annotated[str | None, typer.Option(help="Also write the monthly KPIs per stage to FILE.",
+                                             rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
+    verbose: opt.Verbose = False, quiet: opt.Quiet = False,
+) -> None:
+    """Each customer's lifecycle stage as of the last month (or every month with --history)."""
+    from segment.lifecycle import lifecycle
+
+    with Run(NAME, locals()) as run:
+        panel = run.read(input, fmt=from_, string_columns=[c for c in (id, identity) if c])
+        _check_outputs(run, output, to, kpis)
+        with run.progress() as report:
+            result = lifecycle(panel.frame, **_panel_args(locals()), progress=report)
+        details = {**result.params(), "stats": result.stats}
+        if kpis:
+            run.write_side(result.kpis(), kpis, role="kpis", details=details)
+        run.write(result.history() if history else result.snapshot(), output, to, details=details)
+        run.summary(stage_table(result))
+
+
+@app.command("transitions")
+def transitions(
+    input: opt.Input = "-", output: opt.Output = None, to: opt.To = None, from_: opt.From = None,
+    id: opt.Id = "customer_id", month: Month = "month", voice: Voice = None, data: Data = None,
+    revenue: Revenue = None, metric: Metric = None, status: Status = None, status_values: StatusValues = None,
+    identity: Identity = None, activation: Activation = None, date_format: opt.DateFormat = None,
+    as_of: AsOf = None, dedupe: DedupeOpt = Dedupe.error, window: Window = 3, baseline: Baseline = 3,
+    drop: Drop = 0.30, exit_after: ExitAfter = 3, acquisition: Acquisition = 3, build_up: BuildUp = 6,
+    winback: Winback = 3,
+    project: Annotated[int, typer.Option(help="Project stage counts this many months ahead (0 = none).")] = 0,
+    projection: Annotated[str | None, typer.Option(help="Write the --project table to FILE.",
+                                                   rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
+    verbose: opt.Verbose = False, quiet: opt.Quiet = False,
+) -> None:
+    """Month-to-month stage transition counts and probabilities (a Markov matrix)."""
+    from segment.lifecycle import lifecycle
+
+    with Run(f"{NAME} transitions", locals()) as run:
+        panel = run.read(input, fmt=from_, string_columns=[c for c in (id, identity) if c])
+        _check_outputs(run, output, to, projection)
+        if projection and project < 1:
+            raise OptionError("--projection needs --project N (months ahead)")
+        with run.progress() as report:
+            result = lifecycle(panel.frame, **_panel_args(locals()), progress=report)
+        table = result.transitions()
+        ahead = result.projection(project) if project else None
+        details = {**result.params(), "stats": result.stats}
+        if projection and ahead is not None:
+            run.write_side(ahead, projection, role="projection", details=details)
+        run.write(table, output, to, details=details)
+        run.summary(matrix_table(table, result.params()["as_of"]),
+                    *([projection_summary(ahead)] if ahead is not None else []))
+
+
+@app.command("panel")
+def panel(
+    input: opt.Input = "-", output: opt.Output = None, to: opt.To = None, from_: opt.From = None,
+    id: opt.Id = "customer_id", date: opt.Date = "date", amount: opt.Amount = "amount",
+    quantity: Annotated[str | None, _col("Quantity column; amount becomes amount x quantity.")] = None,
+    order: Annotated[str | None, _col("Order (invoice) id column; orders = its distinct values.")] = None,
+    date_format: opt.DateFormat = None, verbose: opt.Verbose = False, quiet: opt.Quiet = False,
+) -> None:
+    """A monthly panel (orders, revenue per customer and month) from transactions."""
+    from segment.lifecycle_tx import monthly_panel
+
+    with Run(f"{NAME} panel", locals()) as run:
+        tx = run.read(input, fmt=from_, string_columns=[id])
+        _check_outputs(run, output, to)
+        table = monthly_panel(tx.frame, id=id, date=date, amount=amount, quantity=quantity, order=order,
+                              date_format=date_format)
+        run.write(table, output, to, details={"columns": {"orders": "orders", "revenue": "revenue"}})
+        run.summary(f"{table.height:,} customer-months, {table[id].n_unique():,} customers, "
+                    f"{table['month'].min()} to {table['month'].max()}; next: segment lifecycle FILE "
+                    f"--id {id} --metric orders --revenue revenue")
+
+
+command = stages
+
+
+def stage_table(result: Any):
+    from segment.lifecycle import STAGES
+
+    counts = result.counts()
+    total = max(int(counts["customers"].sum()), 1)
+    rows = (counts.group_by("stage", maintain_order=True)
+            .agg(customers=pl.col("customers").sum(),
+                 subtypes=pl.concat_str(pl.col("subtype").cast(pl.String), pl.lit(" "),
+                                        pl.col("customers").cast(pl.String)).drop_nulls().head(3).str.join(", ")))
+    every = pl.DataFrame({"stage": pl.Series(STAGES, dtype=counts.schema["stage"])})
+    rows = (every.join(rows, on="stage", how="left", maintain_order="left")
+            .with_columns(pl.col("customers").fill_null(0), pl.col("subtypes").fill_null(""))
+            .with_columns(share=pl.col("customers") / total * 100)
+            .select("stage", "customers", pl.col("share").alias("share %"), "subtypes"))
+    stats = result.stats
+    caption = (f"{total:,} customers as of {result.params()['as_of']}, {stats['rows']:,} rows read; "
+               f"{stats['gap_slots']:,} customer-months without a row counted as zero usage")
+    return frame_table(rows.with_columns(pl.col("stage").cast(pl.String)), title="Lifecycle stages",
+                       digits=1, caption=caption)
+
+
+def matrix_table(table: pl.DataFrame, as_of: str):
+    wide = (table.with_columns(pl.col("from", "to").cast(pl.String))
+            .pivot(on="to", index="from", values="probability", sort_columns=False))
+    moves = table.group_by("from", maintain_order=True).agg(pl.col("moves").sum())
+    wide = wide.with_columns(moves=moves["moves"]).rename({"from": "from \\ to"})
+    return frame_table(wide, title="Stage transition probabilities (per month)", digits=3,
+                       caption=f"moves counted over every pair of consecutive months up to {as_of}")
+
+
+def projection_summary(ahead: pl.DataFrame):
+    wide = (ahead.with_columns(pl.col("stage").cast(pl.String), pl.col("month").cast(pl.String))
+            .pivot(on="stage", index="month", values="customers", sort_columns=False))
+    return frame_table(wide, title="Projected customers per stage", digits=1, max_rows=13)

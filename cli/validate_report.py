@@ -1,0 +1,75 @@
+"""The stderr report of ``validate-segment``: verdict first, for a manager."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from cli.render import frame_table
+
+_STYLE = {"valid": "bold green", "over-fine": "bold yellow", "arbitrary": "bold red"}
+_MAX_LINES = 15
+_SHORT = {"cramers_v": "V", "epsilon_squared": "eps2", "eta_squared": "eta2"}
+
+
+def verdict_report(result: Any) -> Group:
+    """Verdict panel, per-outcome lines, merge suggestions and the outcome table."""
+    head = Text.assemble((f"Verdict: {result.verdict.upper()}", _STYLE[result.verdict]), "\n", result.reasons[0])
+    out: list[Any] = [Panel(head, expand=False)]
+    rows = []
+    for row in result.outcomes.iter_rows(named=True):
+        sentence = next((r for r in result.reasons[1:] if r.startswith(repr(row["outcome"]))), row["verdict"])
+        extremes = _extremes(result.profile, row)
+        rows.append(("+" if row["verdict"] == "differs" else "-", sentence + (f"; {extremes}" if extremes else "")))
+    out.append(_bullets("What differs", rows))
+    merges = result.merge_map.filter(pl.col("action") == "merge")
+    if merges.height:
+        rows = [("-", f"{r['segment']!r} -> {r['merged_segment']!r}: {r['reason']}")
+                for r in merges.head(_MAX_LINES).iter_rows(named=True)]
+        if merges.height > _MAX_LINES:
+            rows.append(("", f"... {merges.height - _MAX_LINES:,} more in --merge-map FILE"))
+        out.append(_bullets(f"Merges suggested ({merges.height:,} of {result.merge_map.height:,} segments)", rows))
+    table = result.outcomes.select(
+        "outcome",
+        pl.col("p_adjusted").map_elements(_p_text, return_dtype=pl.String).alias("p adjusted"),
+        pl.format("{} {} {}", pl.col("effect").replace(_SHORT), pl.col("effect_size").round(3),
+                  pl.col("effect_label")).alias("effect"),
+        "verdict")
+    stats = result.stats
+    caption = (f"{stats['rows_used']:,} rows in {stats['segments']:,} segments"
+               + (f" ({stats['rows_without_segment']:,} without a segment left out)" if stats["rows_without_segment"] else "")
+               + f"; p adjusted across outcomes ({result.params['correction']}); effect labels: Cohen (1988)")
+    out.append(frame_table(table, title="Outcomes", caption=caption))
+    return Group(*out)
+
+
+def _bullets(title: str, rows: list[tuple[str, str]]) -> Group:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=3, justify="right")
+    grid.add_column(overflow="fold")
+    for mark, text in rows:
+        grid.add_row(mark, text)
+    return Group(Text(title, style="bold"), grid)
+
+
+def _extremes(profile: pl.DataFrame, row: dict) -> str:
+    if row["kind"] == "categorical":
+        return ""
+    part = profile.filter(pl.col("outcome") == row["outcome"]).drop_nulls("value").sort("value")
+    if part.height < 2:
+        return ""
+    lo, hi = part.row(0, named=True), part.row(-1, named=True)
+    what = f"rate of {row['positive']}" if row["kind"] == "binary" else part["statistic"][0]
+    fmt = (lambda v: f"{v:.1%}") if row["kind"] == "binary" else (lambda v: f"{v:,.4g}")
+    return f"{what}: highest {hi['segment']!r} {fmt(hi['value'])}, lowest {lo['segment']!r} {fmt(lo['value'])}"
+
+
+def _p_text(p: float | None) -> str:
+    if p is None or p != p:
+        return "n/a"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"

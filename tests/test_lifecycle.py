@@ -1,0 +1,407 @@
+"""segment lifecycle: hand-computed panels for every rule and edge, options, bad input, CLI."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import date
+
+import polars as pl
+import pytest
+
+from segment.errors import ColumnNotFoundError, ColumnTypeError, DataError, OptionError
+from segment.lifecycle import lifecycle
+from tests.conftest import FIXTURES, run_segment, shell
+from tests.test_contract import assert_one_line_error
+
+SMALL = FIXTURES / "lifecycle_small.csv"
+COLS = ["--voice", "voice_min", "--data", "data_mb", "--revenue", "revenue"]
+
+
+def months(n: int, start: int = 1) -> list[str]:
+    return [f"{2023 + (start + i - 1) // 12}-{(start + i - 1) % 12 + 1:02d}" for i in range(n)]
+
+
+def panel(**customers: list) -> pl.DataFrame:
+    """customer -> list of (month, voice, data, revenue[, status]) rows."""
+    rows = []
+    for cid, entries in customers.items():
+        for e in entries:
+            rows.append({"customer_id": cid, "month": e[0], "voice": float(e[1]), "data": float(e[2]),
+                         "revenue": float(e[3]), "status": e[4] if len(e) > 4 else "active"})
+    return pl.DataFrame(rows)
+
+
+def steady(voice: list[float], data: list[float] | None = None, revenue: float = 20.0, start: int = 1,
+           status: list[str] | None = None) -> list:
+    data = data if data is not None else [v * 5 for v in voice]
+    status = status or ["active"] * len(voice)
+    return [(m, v, d, revenue if v or d else 0.0, s)
+            for m, v, d, s in zip(months(len(voice), start), voice, data, status, strict=True)]
+
+
+def run(df: pl.DataFrame, **kw):
+    kw = {"voice": "voice", "data": "data", "revenue": "revenue", "status": "status", **kw}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return lifecycle(df, **kw)
+
+
+def history(df: pl.DataFrame, cid: str = "a", **kw) -> list[tuple]:
+    h = run(df, **kw).history().filter(pl.col("customer_id") == cid)
+    return list(zip(h["stage"].to_list(), h["subtype"].to_list(), h["tenure"].to_list(),
+                    h["months_in_stage"].to_list(), strict=True))
+
+
+A, B, C, D, E = "acquisition", "build-up", "maturity", "decline", "exit"
+
+
+# ---------------------------------------------------------------- the rules, by hand
+
+
+def test_decline_in_month_two_overrides_acquisition():
+    # month 2 against month 1: voice 40 vs 100 (-60%), data unchanged -> single drop of voice.
+    h = history(panel(a=steady([100, 40], data=[500, 500])))
+    assert h == [(A, None, 1, 1), (D, "single-drop:voice", 2, 1)]
+
+
+def test_a_fall_of_exactly_the_threshold_is_a_decline_and_just_under_is_not():
+    assert history(panel(a=steady([100, 70], data=[500, 500])))[1][0] == D
+    assert history(panel(a=steady([100, 71], data=[500, 500])))[1][0] == A
+    # --drop 0.5: a fall of 40% is no longer enough.
+    assert history(panel(a=steady([100, 60], data=[500, 500])), drop=0.5)[1][0] == A
+
+
+def test_gap_counts_as_zero_usage():
+    rows = [r for r in steady([100] * 7) if r[0] != "2023-04"]
+    res = run(panel(a=rows))
+    h = history(panel(a=rows))
+    # Month 4 has no row: voice and data both 0 that month.
+    # m4: window (m2..m4) = 66.7 vs baseline (m1) = 100 -> -33%; m5: 66.7 vs (m1, m2) = 100;
+    # m6: 66.7 vs (m1..m3) = 100; m7: (m5..m7) = 100 vs (m2..m4) = 66.7 -> up: tenure 7 = maturity.
+    assert [s for s, *_ in h] == [A, A, A, D, D, D, C]
+    assert {sub for s, sub, *_ in h if s == D} == {"double-drop"}
+    snap = res.snapshot().row(0, named=True)
+    assert snap["voice_recent"] == 100.0 and snap["voice_baseline"] == pytest.approx(200 / 3, abs=1e-6)
+    assert snap["voice_change"] == pytest.approx(0.5)
+    assert res.stats["gap_slots"] == 1
+
+
+def test_customer_back_after_two_silent_months_never_exits():
+    h = history(panel(a=steady([100] * 6 + [0, 0] + [100] * 4)))
+    # m7: (m5..m7) 66.7 vs (m2..m4) 100: decline; m8: 33.3; m9: (m7..m9) 33.3 vs (m4..m6) 100;
+    # m10: (m8..m10) 66.7 vs (m5..m7) 66.7: no fall -> maturity (tenure 10).
+    assert [s for s, *_ in h] == [A, A, A, B, B, B, D, D, D, C, C, C]
+    assert h[-1] == (C, None, 12, 3)
+
+
+def test_three_silent_months_are_an_exit_that_ends_when_usage_comes_back():
+    h = history(panel(a=steady([100] * 6 + [0, 0, 0] + [100] * 3)))
+    # The exit shows in the third silent month; usage in m10 ends it (reactivation):
+    # m10: (m8..m10) 33.3 vs (m5..m7) 66.7 -> decline; m11: (m9..m11) 66.7 vs (m6..m8) 33.3 -> maturity.
+    assert [s for s, *_ in h] == [A, A, A, B, B, B, D, D, E, D, C, C]
+    assert h[8] == (E, "churn", 9, 1)
+    assert history(panel(a=steady([100] * 6 + [0, 0, 0])), exit_after=4)[8][0] == D
+
+
+def test_suspended_then_active_again():
+    status = ["active"] * 8 + ["suspended"] * 2 + ["active"] * 3
+    res = run(panel(a=steady([100] * 8 + [0, 0] + [100] * 3, status=status)))
+    h = res.history()
+    assert h["stage"].to_list() == [A, A, A, B, B, B, C, C, D, D, D, C, C]
+    # 3 months of win-back window: 2 left in the first suspended month, 1 in the second.
+    assert h["winback_months_left"].to_list() == [None] * 8 + [2, 1] + [None] * 3
+    assert res.snapshot()["winback_months_left"].to_list() == [None]
+
+
+def test_suspension_running_out_the_winback_window_exits():
+    status = ["active"] * 8 + ["suspended"] * 3 + ["cancelled"]
+    h = run(panel(a=steady([100] * 8 + [0] * 4, status=status))).history()
+    assert h["stage"].to_list()[-4:] == [D, D, E, E]
+    assert h["winback_months_left"].to_list()[-4:] == [2, 1, 0, None]
+
+
+def test_cancelled_status_exits_and_carries_over_months_without_rows():
+    rows = steady([100] * 4, status=["active"] * 3 + ["cancelled"])
+    df = panel(a=rows, z=steady([10] * 8))  # z makes the panel run to month 8
+    h = history(df)
+    assert [s for s, *_ in h] == [A, A, A, E, E, E, E, E]
+    assert h[3][1] == "churn" and h[-1][3] == 5
+    # A later row with another status ends the cancellation.
+    back = rows + [("2023-07", 100, 500, 20, "active")]
+    assert [s for s, *_ in history(panel(a=back, z=steady([10] * 8)))][4:] == [E, E, D, D]
+
+
+def test_no_stage_before_the_first_activity():
+    h = history(panel(a=steady([0, 0, 100, 100, 100], data=[0, 0, 500, 500, 500])))
+    assert h == [(None, None, None, None), (None, None, None, None), (A, None, 1, 1), (A, None, 2, 2),
+                 (A, None, 3, 3)]
+    snap = run(panel(a=steady([0, 0]), z=steady([5, 5]))).snapshot().row(0, named=True)
+    assert snap["stage"] is None and snap["first_active"] is None
+
+
+def test_decline_subtypes():
+    base = [100] * 6
+    cases = {
+        "double-drop": steady(base + [20] * 3),
+        "single-drop:voice": steady(base + [20] * 3, data=[500] * 9),
+        "single-drop:data": steady(base * 1 + [100] * 3, data=[500] * 6 + [50] * 3),
+        "revenue-drop": [(m, 100, 500, r) for m, r in zip(months(9), [20] * 6 + [5] * 3, strict=True)],
+    }
+    for want, rows in cases.items():
+        h = history(panel(a=rows))
+        assert (h[-1][0], h[-1][1]) == (D, want), want
+
+
+def test_generic_metrics_and_two_falling_metrics_are_a_double_drop():
+    rows = [{"customer_id": "a", "month": m, "orders": o, "visits": v}
+            for m, o, v in zip(months(4), [4, 4, 1, 1], [10, 10, 10, 0], strict=True)]
+    res = run(pl.DataFrame(rows), voice=None, data=None, revenue=None, status=None, metrics=["orders", "visits"])
+    assert res.history()["subtype"].to_list() == [None, None, "single-drop:orders", "double-drop"]
+
+
+def test_activation_date_sets_tenure_for_stock_customers():
+    df = panel(a=steady([100] * 3), b=steady([100] * 3)).with_columns(
+        activation=pl.when(pl.col("customer_id") == "a").then(pl.lit("2021-06-15")).otherwise(pl.lit("2022-12-31")))
+    res = run(df, activation="activation")
+    snap = {r["customer_id"]: r for r in res.snapshot().iter_rows(named=True)}
+    assert (snap["a"]["stage"], snap["a"]["tenure"]) == (C, 22)  # Jun 2021 = tenure 1 -> Mar 2023 = 22
+    assert (snap["b"]["stage"], snap["b"]["tenure"]) == (B, 4)
+    with pytest.raises(DataError, match=r"customer 'a' has usage in 2023-01, before its activation month 2023-03"):
+        run(panel(a=steady([100] * 3)).with_columns(activation=pl.lit("2023-03-02")), activation="activation")
+
+
+def test_reentry_under_a_new_id():
+    df = panel(b=steady([50, 20, 0, 0], status=["active", "active", "suspended", "cancelled"]),
+               c=steady([10, 12], start=5), x=steady([80] * 6)).with_columns(
+        person=pl.col("customer_id").replace({"b": "p2", "c": "p2", "x": "p9"}))
+    res = run(df, identity="person")
+    hist = res.history().filter(pl.col("customer_id") == "b")
+    assert hist["stage"].to_list() == [A, D, D, E, E, E]
+    assert hist["subtype"].to_list() == [None, "double-drop", "double-drop", "re-entry", "re-entry", "re-entry"]
+    snap = {r["customer_id"]: r for r in res.snapshot().iter_rows(named=True)}
+    assert (snap["b"]["entry"], snap["c"]["entry"], snap["x"]["entry"]) == ("brand-new", "re-entry", "brand-new")
+    # Transitions follow the person: b's exit in April goes on as c's acquisition in May.
+    moves = {(r["from"], r["to"]): r["moves"] for r in res.transitions().iter_rows(named=True)}
+    assert moves[(E, A)] == 1 and moves[(E, E)] == 0
+    assert res.chain().current.tolist() == [1, 1, 0, 0, 0]  # c, and x in build-up; b is now c
+    # Without the identity nothing links b to c: a plain churn.
+    assert run(df).history().filter(pl.col("customer_id") == "b")["subtype"].to_list()[3] == "churn"
+
+
+def test_second_line_active_before_the_exit_is_not_a_reentry():
+    df = panel(b=steady([50, 50, 50, 0, 0, 0]), c=steady([10] * 5, start=2)).with_columns(person=pl.lit("p"))
+    res = run(df, identity="person")
+    assert res.history().filter(pl.col("customer_id") == "b")["subtype"].to_list()[-1] == "churn"
+    assert res.snapshot().filter(pl.col("customer_id") == "c")["entry"].item() == "brand-new"
+
+
+def test_kpis_by_hand():
+    res = run(pl.read_csv(SMALL), voice="voice_min", data="data_mb", identity="identity")
+    k = {(str(r["month"]), r["stage"]): r for r in res.kpis().iter_rows(named=True)}
+    june, may = k[("2024-06-01", A)], k[("2024-05-01", A)]
+    # June: a decline, b exit, c acquisition, d build-up.
+    assert [k[("2024-06-01", s)]["customers"] for s in (A, B, C, D, E)] == [1, 1, 0, 1, 1]
+    assert june["share"] == 0.25 and june["revenue"] == 5.0
+    assert (may["brand_new"], may["re_entered"], may["entered"]) == (0, 1, 1)
+    feb = k[("2024-02-01", A)]
+    assert (feb["brand_new"], feb["re_entered"]) == (1, 0)  # d
+    # Of the two in decline in March (b, d), b exits in April: next-month churn 1/2.
+    assert k[("2024-03-01", D)]["churn_next_month"] == 0.5
+    assert june["churn_next_month"] is None and k[("2024-01-01", A)]["entered"] is None
+
+
+# ---------------------------------------------------------------- options and input forms
+
+
+@pytest.mark.parametrize("values", [
+    ["2023-01", "2023-02", "2023-03"], ["202301", "202302", "202303"], [202301, 202302, 202303],
+    [date(2023, 1, 1), date(2023, 2, 14), date(2023, 3, 31)], ["2023-01-05", "2023-02-05", "2023-03-05"],
+    ["2023/01", "2023/02", "2023/03"],
+])
+def test_month_forms(values):
+    df = pl.DataFrame({"customer_id": ["a"] * 3, "month": values, "voice": [100.0, 40.0, 40.0]})
+    h = run(df, data=None, revenue=None, status=None).history()
+    assert h["month"].to_list() == [date(2023, 1, 1), date(2023, 2, 1), date(2023, 3, 1)]
+    assert h["stage"].to_list() == [A, D, D]
+
+
+def test_as_of_cuts_later_rows_with_a_warning():
+    df = panel(a=steady([100] * 5 + [10]))
+    with pytest.warns(UserWarning, match="left out 1 rows after --as-of 2023-05"):
+        res = lifecycle(df, voice="voice", as_of="2023-05")
+    assert res.snapshot()["stage"].to_list() == [B]
+    with pytest.raises(OptionError, match="before the panel's first month"):
+        lifecycle(df, voice="voice", as_of="2022-01")
+
+
+def test_as_of_after_the_panel_counts_the_months_between_as_silent():
+    df = panel(a=steady([100] * 7))
+    with pytest.warns(UserWarning, match="after the panel's last month 2023-07; the months in between count"):
+        res = lifecycle(df, voice="voice", as_of="2023-10", activation=None)
+    assert res.history()["stage"].to_list()[-3:] == [D, D, E]
+
+
+def test_unsorted_input_and_numeric_ids_give_the_same_stages():
+    df = pl.read_csv(SMALL)
+    kw = dict(voice="voice_min", data="data_mb", revenue="revenue", status="status", identity="identity")
+    want = run(df, **kw)
+    shuffled = run(df.sample(fraction=1.0, shuffle=True, seed=4), **kw)
+    assert shuffled.history().equals(want.history()) and shuffled.snapshot().equals(want.snapshot())
+    numeric = df.with_columns(pl.col("customer_id").replace({"a": "10", "b": "2", "c": "3", "d": "4"})
+                              .cast(pl.Int64)).sample(fraction=1.0, shuffle=True, seed=5)
+    got = run(numeric, **kw).history()
+    assert got["customer_id"].to_list()[:3] == [2, 2, 2]  # sorted as numbers, not as text
+    assert got.sort("customer_id")["stage"].to_list() == want.history().sort(
+        pl.col("customer_id").replace({"a": "10", "b": "2", "c": "3", "d": "4"}).cast(pl.Int64))["stage"].to_list()
+    dup = pl.concat([df, df.filter(pl.col("customer_id") == "d")]).sample(fraction=1.0, shuffle=True, seed=6)
+    summed = run(dup, dedupe="sum", **kw).snapshot().filter(pl.col("customer_id") == "d")
+    assert summed["voice_min_recent"].item() == pytest.approx(2 * 85.0)
+
+
+def test_duplicate_months_are_an_error_unless_summed():
+    df = pl.read_csv(FIXTURES / "lifecycle_duplicate_month.csv")
+    with pytest.raises(DataError, match=r"customer 'a' has more than one row for 2024-02 \(rows 2 and 4\); "
+                                        "pass --dedupe sum"):
+        lifecycle(df, voice="voice_min")
+    res = lifecycle(df, voice="voice_min", data="data_mb", dedupe="sum")
+    assert res.history().filter(pl.col("customer_id") == "a")["stage"].to_list() == [A, A, A]
+    assert res.snapshot()["voice_min_recent"].to_list()[0] == pytest.approx(100.0)
+
+
+def test_status_values_map_other_words():
+    df = panel(a=steady([100] * 3, status=["A", "A", "X"]))
+    res = run(df, status_values={"active": ["a"], "cancelled": ["x", "closed"]})
+    assert res.history()["stage"].to_list() == [A, A, E]
+    with pytest.raises(DataError, match=r"unknown status 'A' \(row 1\); map it with --status-values"):
+        run(df)
+    with pytest.raises(OptionError, match="'gone' is not one of"):
+        run(df, status_values={"gone": ["x"]})
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"drop": 1.5}, "--drop must be a fraction"), ({"window": 0}, "--window must be"),
+    ({"baseline": 61}, "--baseline must be a whole number of months from 1 to 60"),
+    ({"acquisition": 7}, "--acquisition (7) must be between 0 and --build-up (6)"),
+    ({"exit_after": 0}, "--exit-after must be"), ({"dedupe": "max"}, "--dedupe must be"),
+])
+def test_bad_options(kw, message):
+    with pytest.raises(OptionError) as err:
+        run(panel(a=steady([100] * 3)), **kw)
+    assert message in str(err.value)
+
+
+def test_needs_a_metric_and_distinct_columns():
+    with pytest.raises(OptionError, match="name at least one usage column"):
+        lifecycle(panel(a=steady([1])))
+    with pytest.raises(OptionError, match="given twice"):
+        lifecycle(panel(a=steady([1])), voice="voice", metrics=["voice"])
+    with pytest.raises(OptionError, match="cannot be both a usage metric and the month column"):
+        lifecycle(panel(a=steady([1])), voice="month")
+
+
+def test_library_errors_name_the_column_and_row():
+    df = pl.read_csv(SMALL)
+    with pytest.raises(ColumnNotFoundError, match="voice column 'voice' not found; did you mean 'voice_min'"):
+        lifecycle(df, voice="voice")
+    with pytest.raises(ColumnTypeError, match=r"'voice_min' must be numeric, but row 2 holds 'n/a'"):
+        lifecycle(pl.read_csv(FIXTURES / "lifecycle_text_usage.csv"), voice="voice_min")
+    with pytest.raises(DataError, match="identity"):
+        lifecycle(df.with_columns(identity=pl.when(pl.col("month") == "2024-02").then(pl.lit("zz"))
+                                  .otherwise(pl.col("identity"))), voice="voice_min", identity="identity")
+
+
+def test_one_month_panel_says_what_it_can_compute():
+    df = pl.read_csv(FIXTURES / "lifecycle_one_month.csv")
+    res = lifecycle(df, voice="voice_min", status="status", activation="activation")
+    with pytest.warns(UserWarning, match=r"one month \(2024-01\): stages come from tenure and status only; "
+                                         "decline needs 2 months"):
+        snap = res.snapshot()
+    # c never used the line in the panel but is cancelled: exit, with its tenure from the activation date.
+    assert snap["stage"].to_list() == [C, A, E, A]
+    assert snap["tenure"].to_list() == [21, 3, 37, 1]
+    with pytest.raises(DataError, match="transitions need at least two months; the panel has only 2024-01"):
+        res.transitions()
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def test_cli_default_subcommand_is_stages(cli):
+    a = cli(["lifecycle", SMALL, *COLS])
+    b = cli(["lifecycle", "stages", SMALL, *COLS])
+    assert a.exit_code == 0 and a.stdout == b.stdout
+    assert a.stdout.splitlines()[0].startswith("customer_id,stage,subtype,tenure,months_in_stage")
+    assert "Lifecycle stages" in a.stderr and "maturity" in a.stderr
+
+
+def test_cli_history_and_kpis_side_file(cli, tmp_path):
+    kpis = tmp_path / "kpis.parquet"
+    r = cli(["lifecycle", SMALL, *COLS, "--status", "status", "--identity", "identity", "--history",
+             "--kpis", kpis, "-o", tmp_path / "h.parquet"])
+    assert r.exit_code == 0, r.stderr
+    from segment.io import read_table
+
+    hist = read_table(tmp_path / "h.parquet")
+    assert hist.rows() == 19 and hist.provenance["details"]["rules"]["drop"] == 0.3
+    side = read_table(kpis)
+    assert side.provenance["details"]["role"] == "kpis"
+    assert side.frame.collect().height == 6 * 5
+
+
+def test_cli_transitions_and_projection(cli, tmp_path):
+    out = tmp_path / "proj.csv"
+    r = cli(["lifecycle", "transitions", SMALL, *COLS, "--status", "status", "--identity", "identity",
+             "--project", "3", "--projection", out])
+    assert r.exit_code == 0, r.stderr
+    table = pl.read_csv(r.stdout_bytes)
+    assert table.columns == ["from", "to", "moves", "probability"] and table.height == 25
+    assert "Stage transition probabilities" in r.stderr and "Projected customers" in r.stderr
+    assert pl.read_csv(out)["months_ahead"].max() == 3
+    assert_one_line_error(cli(["lifecycle", "transitions", SMALL, *COLS, "--projection", out]), "--project N")
+
+
+def test_cli_panel_from_transactions_pipes_into_stages():
+    proc = shell(f"segment lifecycle panel '{FIXTURES / 'tx_small.csv'}' -q "
+                 "| segment lifecycle - --metric orders --revenue revenue -q")
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = pl.read_csv(proc.stdout)
+    assert out.height == 8 and set(out["stage"].drop_nulls()) <= {A, D, E}
+
+
+def test_cli_metric_option_takes_lists(cli):
+    r = cli(["lifecycle", SMALL, "--metric", "voice_min,data_mb", "--metric", "revenue", "-q"])
+    assert r.exit_code == 0, r.stderr
+    assert {"voice_min_change", "data_mb_change", "revenue_change"} <= set(r.stdout.splitlines()[0].split(","))
+
+
+@pytest.mark.parametrize("fixture, args, needles", [
+    ("lifecycle_bad_month.csv", COLS, ["not a month: '2024-13' (row 3)"]),
+    ("lifecycle_text_usage.csv", COLS, ["'voice_min' must be numeric, but row 2 holds 'n/a'"]),
+    ("lifecycle_negative_usage.csv", COLS, ["'data_mb' is negative (-5.0) in row 2"]),
+    ("lifecycle_null_usage.csv", COLS, ["'data_mb' is empty (null) in 1 rows, first in row 2"]),
+    ("lifecycle_duplicate_month.csv", COLS, ["customer 'a' has more than one row for 2024-02", "--dedupe sum"]),
+    ("lifecycle_unknown_status.csv", [*COLS, "--status", "status"], ["unknown status 'closed' (row 2)"]),
+    ("lifecycle_bad_activation.csv", [*COLS, "--activation", "activation"], ["not a date: 'someday' (row 3)"]),
+    ("lifecycle_small.csv", ["--voice", "voice_mn"], ["'voice_mn' not found", "did you mean 'voice_min'"]),
+    ("lifecycle_small.csv", [], ["name at least one usage column"]),
+    ("lifecycle_small.csv", [*COLS, "--drop", "30"], ["--drop must be a fraction"]),
+    ("lifecycle_small.csv", [*COLS, "--as-of", "June"], ["--as-of must be a month like 2024-06"]),
+])
+def test_cli_bad_input_is_one_line_and_writes_nothing(cli, tmp_path, fixture, args, needles):
+    target = tmp_path / "out.csv"
+    assert_one_line_error(cli(["lifecycle", FIXTURES / fixture, *args, "-o", target]), *needles)
+    assert not target.exists()
+
+
+def test_cli_one_month_panel(cli):
+    one = FIXTURES / "lifecycle_one_month.csv"
+    r = cli(["lifecycle", one, *COLS, "--status", "status", "--activation", "activation"])
+    assert r.exit_code == 0 and "warning: the panel has one month" in r.stderr
+    assert_one_line_error(cli(["lifecycle", "transitions", one, *COLS]), "transitions need at least two months")
+
+
+def test_cli_help_lists_subcommands_and_rules():
+    proc = run_segment(["lifecycle", "--help"], check=True)
+    assert b"stages" in proc.stdout and b"transitions" in proc.stdout and b"panel" in proc.stdout
+    proc = run_segment(["lifecycle", "stages", "--help"], check=True)
+    assert b"--exit-after" in proc.stdout and b"Stage rules" in proc.stdout
