@@ -97,19 +97,27 @@ def command(
         if profile:
             run.write_side(result.profile, profile, role="profile", details=result.params)
         run.write(result.table, output, to, details={**result.params, "stats": result.stats})
-        run.summary(summary_table(result.profile, result.params, result.stats))
+        run.summary(*summary(result.profile, result.params, result.stats))
 
 
-def summary_table(prof: pl.DataFrame, params: dict, stats: dict):
-    """Sizes, stability and what sets each cluster apart; medians are in --profile."""
+def summary(prof: pl.DataFrame, params: dict, stats: dict) -> tuple:
+    """A table of sizes, stability and what sets each cluster apart, then one line of settings.
+
+    The medians are in --profile; the settings line is not a table caption so
+    that it uses the terminal's width rather than the table's.
+    """
+    from rich.text import Text
+
     cols = ["cluster", "customers", "share %", *(["stability"] if "stability" in prof.columns else []),
-            "distinctive (standardised difference)"]
+            "distinctive (d)"]
+    # One feature per line: a narrow terminal then never splits "arpu +2.1" in two.
     df = prof.with_columns((pl.col("share") * 100).alias("share %"),
-                           pl.col("distinctive").alias(cols[-1]))
+                           pl.col("distinctive").str.replace_all(", ", "\n").alias(cols[-1]))
     logged = f" (log1p: {', '.join(params['log1p'])})" if params["log1p"] else ""
     sizes = (f"min cluster size {params['min_cluster_size']:,}" if "min_cluster_size" in params
              else f"k = {params['k']}")
-    caption = (f"{stats['customers']:,} customers, {stats['clusters']} clusters, {stats['noise']:,} noise; "
-               f"{params['algorithm']} fitted on {stats['fit_rows']:,}, {stats['assigned_rows']:,} assigned; "
-               f"{sizes}; features: {', '.join(params['features'])}{logged}, scale {params['scale']}")
-    return frame_table(df.select(cols), title="Clusters", digits=2, caption=caption)
+    settings = (f"{stats['customers']:,} customers, {stats['clusters']} clusters, {stats['noise']:,} noise; "
+                f"{params['algorithm']} fitted on {stats['fit_rows']:,}, {stats['assigned_rows']:,} assigned; "
+                f"{sizes}; features: {', '.join(params['features'])}{logged}, scale {params['scale']}; "
+                "d: standardised difference from all other customers")
+    return frame_table(df.select(cols), title="Clusters", digits=2), Text(settings)

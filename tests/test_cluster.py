@@ -380,7 +380,8 @@ def test_profile_file_and_summary(cli, tmp_path):
     prof = pl.read_csv(prof_path)
     assert {"cluster", "customers", "share", "arpu_median", "arpu_mean", "arpu_diff", "distinctive",
             "stability", "stability_reading"} <= set(prof.columns)
-    assert "Clusters" in result.stderr and "features: avg_voice_min, avg_data_mb, avg_sms, arpu" in result.stderr
+    said = " ".join(result.stderr.split())
+    assert "Clusters" in said and "features: avg_voice_min, avg_data_mb, avg_sms, arpu" in said
     from segment.io import read_provenance
 
     details = read_provenance(tmp_path / "out.parquet")["details"]
