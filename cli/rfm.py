@@ -66,7 +66,7 @@ def command(
 
     with Run(NAME, locals()) as run:
         tx = run.read(input, fmt=from_, string_columns=[id])
-        run.check_outputs(output, thresholds)
+        run.check_outputs(output, thresholds, to=to)
         choice = segments.lower()
         table = {"default": "default", "none": None}[choice] if choice in ("default", "none") else load_segments(segments)
         result = rfm(tx.frame, id=id, date=date, amount=amount, quantity=quantity, as_of=as_of, bins=bins,
