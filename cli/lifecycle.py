@@ -86,18 +86,6 @@ def parse_status_values(value: str | None) -> dict[str, list[str]] | None:
     return out
 
 
-def _check_outputs(run: Run, output: str | None, to: Any, *sides: str | None) -> None:
-    """Refuse bad output paths before any work, so an error is the only line on stderr."""
-    from segment.io import is_stdio, output_format
-
-    run.check_outputs(output, *sides)
-    if not is_stdio(output):
-        output_format(output, to.value if to is not None else None)
-    for side in sides:
-        if side is not None and not is_stdio(side):
-            output_format(side, None)
-
-
 def _panel_args(o: dict[str, Any]) -> dict[str, Any]:
     """The library keywords of the panel and rule options (flags map one-to-one)."""
     metrics = [m for item in (o["metric"] or []) for m in (split_list(item) or [])]
@@ -128,7 +116,7 @@ def stages(
 
     with Run(NAME, locals()) as run:
         panel = run.read(input, fmt=from_, string_columns=[c for c in (id, identity) if c])
-        _check_outputs(run, output, to, kpis)
+        run.check_outputs(output, kpis, to=to)
         with run.progress() as report:
             result = lifecycle(panel.frame, **_panel_args(locals()), progress=report)
         details = {**result.params(), "stats": result.stats}
@@ -157,7 +145,7 @@ def transitions(
 
     with Run(f"{NAME} transitions", locals()) as run:
         panel = run.read(input, fmt=from_, string_columns=[c for c in (id, identity) if c])
-        _check_outputs(run, output, to, projection)
+        run.check_outputs(output, projection, to=to)
         if projection and project < 1:
             raise OptionError("--projection needs --project N (months ahead)")
         with run.progress() as report:
@@ -185,7 +173,7 @@ def panel(
 
     with Run(f"{NAME} panel", locals()) as run:
         tx = run.read(input, fmt=from_, string_columns=[id])
-        _check_outputs(run, output, to)
+        run.check_outputs(output, to=to)
         table = monthly_panel(tx.frame, id=id, date=date, amount=amount, quantity=quantity, order=order,
                               date_format=date_format)
         run.write(table, output, to, details={"columns": {"orders": "orders", "revenue": "revenue"}})
@@ -205,7 +193,8 @@ def stage_table(result: Any):
     rows = (counts.group_by("stage", maintain_order=True)
             .agg(customers=pl.col("customers").sum(),
                  subtypes=pl.concat_str(pl.col("subtype").cast(pl.String), pl.lit(" "),
-                                        pl.col("customers").cast(pl.String)).drop_nulls().head(3).str.join(", ")))
+                                        pl.col("customers").cast(pl.String))
+                 .sort_by(pl.col("customers"), descending=True).drop_nulls().str.join(", ")))
     every = pl.DataFrame({"stage": pl.Series(STAGES, dtype=counts.schema["stage"])})
     rows = (every.join(rows, on="stage", how="left", maintain_order="left")
             .with_columns(pl.col("customers").fill_null(0), pl.col("subtypes").fill_null(""))

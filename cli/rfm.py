@@ -56,6 +56,9 @@ def command(
     thresholds: Annotated[str | None, typer.Option(help="Also write the breakpoints used per metric and score to FILE.",
                                                    rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
     btyd: Annotated[bool, typer.Option(help="Add BTYD/CLV columns (lifetimes' summary_data_from_transaction_data).")] = False,
+    holdout_end: Annotated[str | None, typer.Option(help="With --as-of: add what each customer bought after --as-of "
+                                                    "up to this date (frequency_holdout, monetary_holdout).",
+                                                    show_default=False)] = None,
     strict: Annotated[bool, typer.Option(help="Empty customer ids are an error instead of being dropped.")] = False,
     verbose: opt.Verbose = False,
     quiet: opt.Quiet = False,
@@ -66,12 +69,12 @@ def command(
 
     with Run(NAME, locals()) as run:
         tx = run.read(input, fmt=from_, string_columns=[id])
-        run.check_outputs(output, thresholds)
+        run.check_outputs(output, thresholds, to=to)
         choice = segments.lower()
         table = {"default": "default", "none": None}[choice] if choice in ("default", "none") else load_segments(segments)
         result = rfm(tx.frame, id=id, date=date, amount=amount, quantity=quantity, as_of=as_of, bins=bins,
                      frequency=frequency.value, monetary=monetary.value, returns=returns.value,
-                     breaks=parse_breaks(breaks), segments=table, btyd=btyd, strict=strict,
+                     breaks=parse_breaks(breaks), segments=table, btyd=btyd, holdout_end=holdout_end, strict=strict,
                      date_format=date_format)
         if thresholds:
             run.write_side(result.thresholds, thresholds, role="thresholds", details=result.params())

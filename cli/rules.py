@@ -98,7 +98,7 @@ def command(
 
     with Run(NAME, locals()) as run:
         table = run.read(input, fmt=from_, string_columns=[id])
-        run.check_outputs(output, item_table)
+        run.check_outputs(output, item_table, to=to)
         with run.progress("mining") as report:
             result = rules(table.frame, target=target, id=id, items=split_list(items), exclude=split_list(exclude),
                            long=long, item=item, bins=bins, breaks=parse_breaks(breaks), with_no=with_no,

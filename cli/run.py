@@ -174,11 +174,18 @@ class Run:
             record["details"] = _plain(extra)
         return record
 
-    def check_outputs(self, *paths: str | None) -> None:
-        """Fail before any work if an output would overwrite an input or go nowhere."""
-        for p in paths:
+    def check_outputs(self, output: str | None, *sides: str | None, to: Any = None,
+                      documents: tuple[str | None, ...] = ()) -> None:
+        """Fail before any work if an output would overwrite an input, go nowhere, or has
+        an extension with no table format (the main output may name its format with ``--to``;
+        *documents* such as ``--json`` files are not tables)."""
+        for k, p in enumerate((output, *sides, *documents)):
             if p is None or sio.is_stdio(p):
                 continue
+            if k == 0:
+                sio.output_format(p, _plain(to))
+            elif k <= len(sides):
+                sio.format_from_path(p)
             sio.check_not_an_input(p, self.input_paths)
             folder = Path(p).parent
             if str(folder) and not folder.is_dir():

@@ -77,7 +77,7 @@ def command(
 
     with Run(NAME, locals()) as run:
         table = run.read(input, fmt=from_, string_columns=[c for c in (segment, id) if c])
-        run.check_outputs(output, pairs, merge_map, profile, json_path)
+        run.check_outputs(output, pairs, merge_map, profile, to=to, documents=(json_path,))
         names = split_list(outcome) or []
         with run.progress() as report:
             result = validate_segment(

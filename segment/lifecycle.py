@@ -72,7 +72,7 @@ import polars as pl
 from segment.errors import DataError, OptionError, SegmentWarning
 from segment.lifecycle_markov import STAGE_DTYPE, Chain, chain, kpi_table, projection_table, transition_table
 from segment.lifecycle_panel import Grid, load_panel, month_date, month_label
-from segment.lifecycle_rules import NONE, STAGES, Rules, Stages, assign
+from segment.lifecycle_rules import EXIT, NONE, STAGES, Rules, Stages, assign
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -158,6 +158,15 @@ class Lifecycle:
         }
         if g.status is not None:
             cols["winback_months_left"] = _where(st.winback >= 0, st.winback, pl.Int8)
+        # What happened next month, so that stages can be checked against it
+        # (e.g. `segment validate-segment --segment stage --outcome churn_next_month`).
+        # Null in the panel's last month, and for customers not at risk of exiting.
+        has_next = np.concatenate([g.k[1:] == g.k[:-1], [False]])
+        nxt = np.concatenate([st.stage[1:], [-1]])
+        nxt = np.where(has_next, nxt, -1)
+        cols["next_stage"] = _labels(STAGES, nxt, STAGE_DTYPE)
+        at_risk = has_next & staged & (st.stage != EXIT) & (nxt >= 0)
+        cols["churn_next_month"] = pl.Series(nxt == EXIT).set(pl.Series(~at_risk), None)
         return pl.DataFrame(cols)
 
     def kpis(self) -> pl.DataFrame:

@@ -116,6 +116,7 @@ def rfm(
     breaks: dict[str, list[float]] | None = None,
     segments: list[SegmentRule] | None | Literal["default"] = "default",
     btyd: bool = False,
+    holdout_end: Date | str | None = None,
     strict: bool = False,
     date_format: str | None = None,
 ) -> RFMResult:
@@ -152,6 +153,12 @@ def rfm(
         ``monetary_value`` with the meaning of lifetimes'
         ``summary_data_from_transaction_data`` (daily periods, repeat
         purchases only; see README).
+    holdout_end
+        With ``as_of``: also report what each scored customer did after
+        ``as_of`` up to this date (``frequency_holdout``, ``monetary_holdout``,
+        ``duration_holdout`` in days), as lifetimes'
+        ``calibration_and_holdout_data`` does. Segments made on the past can
+        then be checked against the future with ``validate-segment``.
     strict
         Make null customer ids an error instead of dropping them.
     date_format
@@ -170,16 +177,21 @@ def rfm(
         lf = lf.drop(quantity) if quantity not in (id, date, amount) else lf
     lf = parse_dates(lf, date, date_format)
     cutoff = None if as_of is None else (_parse_as_of(as_of) if isinstance(as_of, str) else as_of)
+    until = _holdout_end(holdout_end, cutoff)
     scored = lf if cutoff is None else lf.filter(pl.col(date) <= cutoff)
     if returns == "drop":
         scored = scored.filter(pl.col(amount) >= 0)
+    queries = [_check_query(lf, id, date, amount, until or cutoff),
+               *_aggregate_queries(scored, id, date, amount, frequency, btyd)]
+    if until is not None:
+        window = lf.filter((pl.col(date) > cutoff) & (pl.col(date) <= until))
+        queries.append(_holdout_query(window.filter(pl.col(amount) >= 0) if returns == "drop" else window,
+                                      id, date, amount, frequency))
     # The checks and the aggregation share one scan of the input: the checks'
     # verdict is read afterwards, and only a failing check scans again (to
     # name the offending row).
-    check, *parts = pl.collect_all(
-        [_check_query(lf, id, date, amount, cutoff), *_aggregate_queries(scored, id, date, amount, frequency, btyd)],
-        engine="streaming",
-    )
+    check, *parts = pl.collect_all(queries, engine="streaming")
+    holdout = parts.pop() if until is not None else None
     stats, last_seen = _checked(check, lf, id, date, amount, strict=strict, returns=returns)
     if stats["null_ids"]:
         warnings.warn(
@@ -190,7 +202,8 @@ def rfm(
         raise EmptyInputError("no transactions to score (the input has no rows with a customer id)")
     as_of = cutoff if cutoff is not None else last_seen + timedelta(days=1)
     if stats["after_as_of"]:
-        warnings.warn(f"left out {stats['after_as_of']:,} transactions dated after --as-of {as_of}",
+        limit = f"--holdout-end {until}" if until else f"--as-of {as_of}"
+        warnings.warn(f"left out {stats['after_as_of']:,} transactions dated after {limit}",
                       SegmentWarning, stacklevel=2)
     per_customer = _combine(parts, id, as_of, btyd)
     stats.update(_counts(per_customer))
@@ -219,6 +232,13 @@ def rfm(
         columns.append("segment")
     if btyd:
         columns += ["frequency_btyd", "recency_btyd", "T", "monetary_value"]
+    if holdout is not None:
+        table = table.join(holdout, on=id, how="left").with_columns(
+            frequency_holdout=pl.col("frequency_holdout").fill_null(0).cast(pl.UInt32),
+            monetary_holdout=pl.col("monetary_holdout").fill_null(0) / MICRO,
+            duration_holdout=pl.lit((until - as_of).days, dtype=pl.Int64),
+        )
+        columns += ["frequency_holdout", "monetary_holdout", "duration_holdout"]
     table = table.select(columns).sort(id)
     return RFMResult(table, _thresholds(table), used_breaks, as_of, stats)
 
@@ -246,6 +266,27 @@ def _parse_as_of(text: str) -> Date:
         return Date.fromisoformat(text.strip())
     except ValueError:
         raise OptionError(f"--as-of must be a date like 2024-01-31, got {text!r}") from None
+
+
+def _holdout_end(holdout_end: Date | str | None, cutoff: Date | None) -> Date | None:
+    if holdout_end is None:
+        return None
+    if cutoff is None:
+        raise OptionError("--holdout-end needs --as-of: the holdout period runs from --as-of to --holdout-end")
+    until = _parse_as_of(holdout_end) if isinstance(holdout_end, str) else holdout_end
+    if until <= cutoff:
+        raise OptionError(f"--holdout-end {until} must come after --as-of {cutoff}")
+    return until
+
+
+def _holdout_query(window: pl.LazyFrame, id: str, date: str, amount: str, frequency: str) -> pl.LazyFrame:
+    """Purchases and net spend per customer in the holdout period."""
+    buy = pl.col(amount) >= 0
+    count = pl.col(date).filter(buy).n_unique() if frequency == "days" else buy.sum()
+    return window.group_by(id).agg(
+        frequency_holdout=count,
+        monetary_holdout=(pl.col(amount) * MICRO).round().cast(pl.Int64).sum(),
+    )
 
 
 def _check_query(lf: pl.LazyFrame, id: str, date: str, amount: str, cutoff: Date | None) -> pl.LazyFrame:

@@ -30,16 +30,30 @@ def _help(args: list[str]) -> str:
 
 
 def commands() -> list[str]:
+    """Top-level command names, in ``segment --help`` order."""
     from cli.app import COMMANDS
 
     return [m.NAME for m in COMMANDS]
 
 
+def command_paths() -> list[list[str]]:
+    """Every command and subcommand, e.g. ``["lifecycle", "transitions"]``."""
+    from cli.app import COMMANDS
+
+    paths: list[list[str]] = []
+    for module in COMMANDS:
+        paths.append([module.NAME])
+        if hasattr(module, "app"):
+            paths += [[module.NAME, c.name] for c in module.app.registered_commands if c.name]
+    return paths
+
+
 def reference() -> str:
     parts = ["```text", "$ segment --help", _help([]), "```"]
-    for name in commands():
-        parts += ["", f"### `segment {name}`", "", "```text", f"$ segment {name} --help",
-                  _help([name]), "```"]
+    for path in command_paths():
+        title = " ".join(path)
+        parts += ["", f"### `segment {title}`", "", "```text", f"$ segment {title} --help",
+                  _help(path), "```"]
     return "\n".join(parts)
 
 

@@ -103,6 +103,18 @@ def test_three_silent_months_are_an_exit_that_ends_when_usage_comes_back():
     assert history(panel(a=steady([100] * 6 + [0, 0, 0])), exit_after=4)[8][0] == D
 
 
+def test_history_says_what_happened_next_month():
+    # Three silent months exit the line in month 6; a steady line never churns.
+    df = panel(a=steady([100, 100, 100, 0, 0, 0, 0]), b=steady([50] * 7))
+    h = run(df).history()
+    a = h.filter(pl.col("customer_id") == "a")
+    assert a["next_stage"].to_list()[4:] == [E, E, None]
+    # At risk while not yet exited; unknown in the panel's last month.
+    assert a["churn_next_month"].to_list() == [False, False, False, False, True, None, None]
+    b = h.filter(pl.col("customer_id") == "b")
+    assert b["churn_next_month"].to_list() == [False] * 6 + [None]
+
+
 def test_suspended_then_active_again():
     status = ["active"] * 8 + ["suspended"] * 2 + ["active"] * 3
     res = run(panel(a=steady([100] * 8 + [0, 0] + [100] * 3, status=status)))

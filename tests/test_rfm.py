@@ -108,6 +108,29 @@ def test_as_of_leaves_out_later_transactions_with_a_warning():
     assert "c06" not in got  # first purchase after as_of
 
 
+def test_holdout_period_reports_what_scored_customers_did_next():
+    res = rfm(small(), as_of="2024-02-29", holdout_end="2024-03-31").table
+    got = {r["customer_id"]: (r["frequency_holdout"], r["monetary_holdout"], r["duration_holdout"])
+           for r in res.iter_rows(named=True)}
+    # c04 and c06 first bought in March: not scored, so not in the table.
+    assert sorted(got) == ["c01", "c02", "c03", "c05", "c07", "c08"]
+    assert got["c01"] == (1, 12.25, 31)
+    assert got["c03"] == (0, -9.0, 31)  # a return in the holdout month nets the holdout spend
+    assert got["c08"] == (1, 77.0, 31)
+    assert got["c02"] == (0, 0.0, 31)
+    # Calibration columns see only the past: c01 bought twice by the end of February.
+    assert res.filter(pl.col("customer_id") == "c01")["frequency"].item() == 2
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"holdout_end": "2024-03-31"}, "--holdout-end needs --as-of"),
+    ({"as_of": "2024-03-01", "holdout_end": "2024-02-01"}, "must come after --as-of"),
+])
+def test_holdout_option_errors(kw, message):
+    with pytest.raises(OptionError, match=message):
+        rfm(small(), **kw)
+
+
 def test_explicit_breaks_use_documented_edges():
     res = rfm(small(), breaks={"r": [5, 15, 45, 80], "f": [2, 3, 4, 5], "m": [10, 50, 100, 250]}).table
     got = {r["customer_id"]: (r["r_score"], r["f_score"], r["m_score"]) for r in res.iter_rows(named=True)}
