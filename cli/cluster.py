@@ -87,7 +87,7 @@ def command(
 
     with Run(NAME, locals()) as run:
         table = run.read(input, fmt=from_, string_columns=[id])
-        run.check_outputs(output, profile)
+        run.check_outputs(output, profile, to=to)
         with run.progress("clustering") as report:
             result = cluster(table.frame, id=id, features=split_list(features), log=log, scale=scale.value,
                              algorithm=algorithm.value, min_cluster_size=min_cluster_size,
