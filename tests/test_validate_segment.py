@@ -377,6 +377,28 @@ def _churn_rows(label: str, n: int, churned: int | None) -> pl.DataFrame:
     return pl.DataFrame({"stage": [label] * n, "churn": churn}, schema={"stage": pl.String, "churn": pl.Int64})
 
 
+def test_regression_segment_without_outcome_values_is_not_a_merge_target():
+    # As lifecycle stages: churn next month is null for every exited line. Nothing can be
+    # said about 'exit' on churn; 'acquisition' (2% churn) must not be merged into it.
+    df = pl.concat([_churn_rows("acquisition", 300, 6), _churn_rows("decline", 300, 60),
+                    _churn_rows("exit", 200, None), _churn_rows("maturity", 300, 30)])
+    with pytest.warns(SegmentWarning) as caught:
+        res = validate_segment(df, segment="stage", outcomes=["churn"])
+    assert res.verdict == "valid", res.reasons
+    assert res.merges == []
+    mapping = res.merge_map.select("segment", "merged_segment", "action").rows()
+    assert mapping == [("acquisition", "acquisition", "keep"), ("decline", "decline", "keep"),
+                       ("exit", "exit", "left out"), ("maturity", "maturity", "keep")]
+    messages = [str(w.message) for w in caught]
+    assert "left out segment 'exit' (200 rows): outcome 'churn' is empty in all its rows" in messages
+    assert res.outcomes.select("n", "segments").row(0) == (900, 3)
+    assert res.stats["segments"] == 3 and res.stats["rows_used"] == 900
+    assert res.stats["segments_left_out"] == 1 and res.stats["rows_in_segments_left_out"] == 200
+    assert "exit" not in set(res.pairs["segment_a"]) | set(res.pairs["segment_b"])
+    # The rows of 'exit' are counted once, as the left-out segment's, not again as rows without churn.
+    assert not any("where outcome 'churn' is empty" in m for m in messages)
+
+
 def test_regression_segment_without_values_of_one_outcome_takes_part_in_the_other_only():
     rng = np.random.default_rng(3)
     df = pl.concat([_churn_rows("acquisition", 300, 6), _churn_rows("decline", 300, 60),
@@ -413,6 +435,27 @@ def test_regression_segments_with_no_outcome_in_common_are_never_merged_as_simil
     res = _run(df, segment="seg", outcomes=["churn", "revenue"])
     assert res.verdict == "valid", res.reasons
     assert res.merge_map["action"].to_list() == ["keep"] * 4
+
+
+def test_segments_without_any_outcome_value_are_named_in_one_warning_and_kept_in_the_map():
+    rng = np.random.default_rng(5)
+    df = pl.DataFrame({"seg": np.repeat([1, 2, 3, 4], [300, 20, 300, 25]),
+                       "churn": np.r_[np.zeros(270), np.ones(30), np.full(20, np.nan), np.zeros(180), np.ones(120),
+                                      np.full(25, np.nan)],
+                       "arpu": np.r_[rng.normal(10, 2, 300), np.full(20, np.nan), rng.normal(20, 2, 300),
+                                     np.full(25, np.nan)]}).fill_nan(None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SegmentWarning)
+        res = validate_segment(df, segment="seg", outcomes=["churn", "arpu"])
+    assert [str(w.message) for w in caught] == \
+        ["left out 2 segments, 2 (20 rows), 4 (25 rows): every outcome is empty in all their rows"]
+    # Segments of 20 and 25 rows would be too small; left out, they are neither small nor merged.
+    assert res.verdict == "valid", res.reasons
+    assert res.merge_map.select("segment", "merged_segment", "n", "small", "action").rows() == [
+        (1, 1, 300, False, "keep"), (2, 2, 20, None, "left out"), (3, 3, 300, False, "keep"),
+        (4, 4, 25, None, "left out")]
+    assert res.stats["segments"] == 2 and res.stats["rows_used"] == 600
+    assert "2 segments without a value of any outcome left out of the tests: 2 (20 rows), 4 (25 rows)" in res.reasons
 
 
 def test_merge_map_tests_groups_only_on_outcomes_both_have_values_on():
