@@ -115,6 +115,11 @@ class _Groups:
         # No outcome both have values on: nothing says whether they differ, so they are not compared.
         return np.where(compared > 0, log_p, -np.inf)
 
+    def shared_outcomes(self, a: int, b: int) -> list[int]:
+        """The outcomes (indices) both groups have values on: those that compare them."""
+        pair = np.array([a]), np.array([b])
+        return [t for t, test in enumerate(self.tests) if test.shared(*pair)[0]]
+
     def best_pair(self) -> tuple[int, int]:
         """The least different pair (first in row order among equals)."""
         a = int(np.argmax(self.row_max))
@@ -165,7 +170,8 @@ class _Groups:
 
 def merge_map(stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, labels: pl.Series, *,
               alpha: float = 0.05, min_size: int = 30, min_share: float = 0.01,
-              numeric_test: str = "kruskal", progress: Progress | None = None) -> MergeResult:
+              numeric_test: str = "kruskal", outcome_names: Sequence[str] | None = None,
+              progress: Progress | None = None) -> MergeResult:
     """Suggest merges of too-small and indistinguishable segments (see module docstring).
 
     Parameters
@@ -176,8 +182,12 @@ def merge_map(stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, lab
         Rows per segment (all rows with a segment, whatever the outcomes).
     labels
         Segment label of each code.
+    outcome_names
+        Names of the outcomes of *stats*, for the steps and reasons
+        (default ``outcome 1``, ``outcome 2`` ...).
     """
     groups = _Groups(stats, sizes, numeric_test)
+    outcomes = list(outcome_names) if outcome_names is not None else [f"outcome {t + 1}" for t in range(len(stats))]
     total = int(sizes.sum())
     floor = max(float(min_size), min_share * total)  # a group below this is too small
     small = [int(g) for g in np.flatnonzero(sizes < floor)]
@@ -189,7 +199,8 @@ def merge_map(stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, lab
         merged, into = np.array(groups.members[a]), np.array(groups.members[b])
         steps.append({"step": len(steps) + 1, "reason": reason, "merged": names[merged].tolist(),
                       "into": names[into].tolist(), "merged_n": int(groups.size[a]), "into_n": int(groups.size[b]),
-                      "p_adjusted": float(min(math.exp(min(log_p, 0.0)), 1.0)) if log_p > -math.inf else math.nan})
+                      "p_adjusted": float(min(math.exp(min(log_p, 0.0)), 1.0)) if log_p > -math.inf else math.nan,
+                      "outcomes": [outcomes[t] for t in groups.shared_outcomes(a, b)]})
         sides.append((merged, into))
 
     while groups.active.sum() > 1:
@@ -218,7 +229,7 @@ def merge_map(stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, lab
         if progress:
             progress("merging similar segments", len(steps), None)
 
-    table = _table(groups, sizes, names, labels, small, steps, sides, min_size, min_share, alpha)
+    table = _table(groups, sizes, names, labels, small, steps, sides, min_size, min_share, alpha, len(outcomes))
     return MergeResult(table, steps, small)
 
 
@@ -233,7 +244,7 @@ def _merge(groups: _Groups, a: int, b: int, *, fold: bool) -> None:
 
 def _table(groups: _Groups, sizes: np.ndarray, names: np.ndarray, labels: pl.Series, small: list[int],
            steps: list[dict], sides: list[tuple[np.ndarray, np.ndarray]], min_size: int, min_share: float,
-           alpha: float) -> pl.DataFrame:
+           alpha: float, n_outcomes: int) -> pl.DataFrame:
     k = sizes.size
     carrier = np.arange(k)
     for g in np.flatnonzero(groups.active):
@@ -263,8 +274,9 @@ def _table(groups: _Groups, sizes: np.ndarray, names: np.ndarray, labels: pl.Ser
             reasons.append(f"too small ({int(sizes[g]):,} rows, {sizes[g] / total:.1%}; minimum {min_size:,} "
                            f"rows and {min_share:.1%}): merge into {names[head]!r}")
             continue
-        reasons.append(f"not distinguishable from {names[head]!r} on any outcome "
-                       f"(adjusted p {_p_text(steps[joined[g]]['p_adjusted'])} > alpha {alpha:g})")
+        step = steps[joined[g]]
+        reasons.append(f"not distinguishable from {names[head]!r} {_on(step['outcomes'], n_outcomes)} "
+                       f"(adjusted p {_p_text(step['p_adjusted'])} > alpha {alpha:g})")
     return pl.DataFrame({
         "segment": labels,
         "merged_segment": labels.gather(carrier),
@@ -274,6 +286,16 @@ def _table(groups: _Groups, sizes: np.ndarray, names: np.ndarray, labels: pl.Ser
         "action": pl.Series(actions),
         "reason": pl.Series(reasons),
     })
+
+
+def _on(compared: list[str], n_outcomes: int) -> str:
+    """'on any outcome', or which outcomes, when the pair had values of only some."""
+    if len(compared) == n_outcomes:
+        return "on any outcome"
+    names = ", ".join(repr(name) for name in compared)
+    if len(compared) == 1:
+        return f"on {names}, the only outcome with values in both"
+    return f"on {names}, the outcomes with values in both"
 
 
 def _p_text(p: float) -> str:

@@ -199,7 +199,7 @@ def validate_segment(
     tests = [omnibus(s, numeric_test, rng=mc_rng, mc_samples=mc_samples) for s in stats]
     p_adjusted = adjust([t.p for t in tests], correction)
     merges = merge_map(stats, prep.sizes, prep.labels, alpha=alpha, min_size=min_size, min_share=min_share,
-                       numeric_test=numeric_test, progress=progress)
+                       numeric_test=numeric_test, outcome_names=[o.name for o in prep.outcomes], progress=progress)
     profile_rows = _profiles(prep, stats, numeric_test, bootstrap, 1 - alpha, boot_rng, progress)
     replication = (_replicate(prep, tests, p_adjusted, holdout, numeric_test, alpha, correction, split_rng,
                               mc_rng, mc_samples) if holdout else None)
