@@ -212,8 +212,9 @@ def validate_segment(
         "mc_samples": mc_samples, "max_segments": max_segments, "seed": seed,
         "outcomes": {o.name: o.describe() for o in prep.outcomes},
         "effect_conventions": CONVENTIONS,
-        "merge_rule": "groups tested through their segments (homogeneity test); pair p = min over outcomes x "
-                      "outcomes; merged while p x pairs compared > alpha",
+        "merge_rule": "groups tested through their segments (homogeneity test) on the outcomes both have values "
+                      "on; pair p = min over those outcomes x their number; pairs without one are not compared; "
+                      "merged while p x pairs compared > alpha",
     }
     run_stats = {"rows": prep.rows, "rows_used": int(prep.sizes.sum()), "rows_without_segment": prep.null_segments,
                  "segments": prep.k, "segments_left_out": prep.left_out.height,
