@@ -33,7 +33,7 @@ def verdict_report(result: Any) -> Group:
                 for r in merges.head(_MAX_LINES).iter_rows(named=True)]
         if merges.height > _MAX_LINES:
             rows.append(("", f"... {merges.height - _MAX_LINES:,} more in --merge-map FILE"))
-        out.append(_bullets(f"Merges suggested ({merges.height:,} of {result.merge_map.height:,} segments)", rows))
+        out.append(_bullets(f"Merges suggested ({merges.height:,} of {result.stats['segments']:,} segments)", rows))
     table = result.outcomes.select(
         "outcome",
         pl.col("p_adjusted").map_elements(_p_text, return_dtype=pl.String).alias("p adjusted"),
@@ -41,8 +41,14 @@ def verdict_report(result: Any) -> Group:
                   pl.col("effect_label")).alias("effect"),
         "verdict")
     stats = result.stats
+    left_out = []
+    if stats["rows_without_segment"]:
+        left_out.append(f"{stats['rows_without_segment']:,} without a segment")
+    if stats["segments_left_out"]:
+        left_out.append(f"{stats['rows_in_segments_left_out']:,} in {_count(stats['segments_left_out'], 'segment')} "
+                        "without outcome values")
     caption = (f"{stats['rows_used']:,} rows in {stats['segments']:,} segments"
-               + (f" ({stats['rows_without_segment']:,} without a segment left out)" if stats["rows_without_segment"] else "")
+               + (f" ({' and '.join(left_out)} left out)" if left_out else "")
                + f"; p adjusted across outcomes ({result.params['correction']}); effect labels: Cohen (1988)")
     out.append(frame_table(table, title="Outcomes", caption=caption))
     return Group(*out)
@@ -67,6 +73,10 @@ def _extremes(profile: pl.DataFrame, row: dict) -> str:
     what = f"rate of {row['positive']}" if row["kind"] == "binary" else part["statistic"][0]
     fmt = (lambda v: f"{v:.1%}") if row["kind"] == "binary" else (lambda v: f"{v:,.4g}")
     return f"{what}: highest {hi['segment']!r} {fmt(hi['value'])}, lowest {lo['segment']!r} {fmt(lo['value'])}"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _p_text(p: float | None) -> str:

@@ -116,7 +116,11 @@ class Homogeneity:
 
     # ------------------------------------------------------------ tests
     def p(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """p-value that all atoms of groups ``a[t]`` and ``b[t]`` are alike (NaN: untestable)."""
+        """p-value that all atoms of groups ``a[t]`` and ``b[t]`` are alike.
+
+        NaN when untestable, and always when one of the two groups has no
+        values of the outcome (see :meth:`shared`).
+        """
         u = {name: arr[a] + arr[b] for name, arr in self.sums.items()}
         m = u["atoms"]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -133,8 +137,14 @@ class Homogeneity:
                 p = _anova_p(u, m)
             else:
                 p = _welch_p(u, m)
-        p = np.where(m < 2, np.nan, p)
+        # A group without values says nothing: the test would only compare the other group's atoms.
+        p = np.where(self.shared(a, b), p, np.nan)
         return self._exact_pairs(a, b, p)
+
+    def shared(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Whether groups ``a[t]`` and ``b[t]`` both hold values of this outcome."""
+        has = self.sums["atoms"]
+        return (has[a] > 0) & (has[b] > 0)
 
     def _exact_pairs(self, a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
         # Two single segments of a count outcome: the pairwise test itself, so that

@@ -18,12 +18,16 @@ two single segments is the pairwise test. Comparing the pooled groups
 instead would be biased: merging sorts similar segments together by their
 noise, and pooled groups built that way look different when nothing is.
 
-A pair's p-value is the smallest over outcomes, with two Bonferroni
-multipliers: the number of outcomes (the pair differs if any outcome
-separates it) and, for the merge decision, the number of pairs compared at
-that step (the least different pair was picked out of all of them), the
-multiple-comparison adjustment CHAID makes when it picks among candidate
-merges. Computations are in logarithms so that tiny p-values keep their order.
+A pair's p-value is the smallest over the outcomes both groups have values
+on, with two Bonferroni multipliers: the number of those outcomes (the pair
+differs if any outcome separates it) and, for the merge decision, the number
+of pairs compared at that step (the least different pair was picked out of
+all of them), the multiple-comparison adjustment CHAID makes when it picks
+among candidate merges. A pair with no outcome in common is not compared:
+nothing says whether it differs, so it is never merged as indistinguishable
+(only a too-small group may still be folded into it, when it has no other
+neighbour). Computations are in logarithms so that tiny p-values keep their
+order.
 
 A merged group keeps the label of its largest original segment, so the map
 (``segment -> merged_segment``) relabels the data with a join.
@@ -54,6 +58,8 @@ from segment.groupstats import CountStats, NumericStats
 from segment.homogeneity import homogeneity_tests
 
 Progress = Callable[[str, int, int | None], None]
+#: log of a p-value of 0: finite, below every other comparable pair, above pairs not compared (-inf).
+_LOG_ZERO = float(np.finfo(float).min)
 
 
 @dataclass
@@ -72,8 +78,12 @@ class MergeResult:
 class _Groups:
     """Current groups of segments and the log p-values between them.
 
-    ``raw[a, b]`` is log(min over outcomes of the homogeneity p x outcomes);
-    ``-inf`` marks the diagonal and groups merged away.
+    ``raw[a, b]`` is log(min over outcomes of the homogeneity p x outcomes),
+    over the outcomes both groups have values on; ``-inf`` marks the
+    diagonal, groups merged away and pairs with no such outcome (nothing
+    compares them). A p-value of 0 is kept finite (:data:`_LOG_ZERO`), so
+    that every comparable pair ranks above those. ``comparable`` counts the
+    pairs of active groups that can be compared.
     """
 
     def __init__(self, stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, numeric_test: str):
@@ -87,18 +97,28 @@ class _Groups:
         self.raw = np.full((k, k), -np.inf)
         i, j = np.triu_indices(k, 1)
         self.raw[i, j] = self.raw[j, i] = self._log_p(i, j)
+        self.comparable = int(np.isfinite(self.raw[i, j]).sum())
         # Each row's best pair, so that finding the least different pair costs O(k), not O(k^2).
         self.row_arg = np.argmax(self.raw, axis=1)
         self.row_max = self.raw[np.arange(k), self.row_arg]
 
     def _log_p(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        best = np.full(i.size, np.nan)
+        best = np.ones(i.size)
+        compared = np.zeros(i.size, dtype=np.int64)
         for t in self.tests:
-            best = np.fmin(best, t.p(i, j))
-        # No outcome could compare the pair: no evidence that it differs.
-        best = np.where(np.isnan(best), 1.0, best)
+            shared = t.shared(i, j)
+            # Both have values but too few for the test (NaN): no evidence that they differ.
+            best = np.where(shared, np.fmin(best, t.p(i, j)), best)
+            compared += shared
         with np.errstate(divide="ignore"):
-            return np.log(best) + math.log(len(self.tests))
+            log_p = np.maximum(np.log(best), _LOG_ZERO) + np.log(np.maximum(compared, 1))
+        # No outcome both have values on: nothing says whether they differ, so they are not compared.
+        return np.where(compared > 0, log_p, -np.inf)
+
+    def shared_outcomes(self, a: int, b: int) -> list[int]:
+        """The outcomes (indices) both groups have values on: those that compare them."""
+        pair = np.array([a]), np.array([b])
+        return [t for t, test in enumerate(self.tests) if test.shared(*pair)[0]]
 
     def best_pair(self) -> tuple[int, int]:
         """The least different pair (first in row order among equals)."""
@@ -114,6 +134,9 @@ class _Groups:
 
     def merge(self, into: int, other: int, *, fold: bool) -> None:
         """Group *other* joins *into*; with *fold* its segments are pooled into *into*'s largest."""
+        before = np.flatnonzero(self.active)
+        self.comparable -= int(np.isfinite(self.raw[into, before]).sum() + np.isfinite(self.raw[other, before]).sum()
+                               - np.isfinite(self.raw[into, other]))
         if fold:
             atom = max(self.atoms[into], key=lambda a: (self.atom_size[a], -a))  # a big-enough segment
             self.atom_size[atom] += self.size[other]
@@ -134,6 +157,7 @@ class _Groups:
         rest = rest[rest != into]
         if rest.size:
             self.raw[into, rest] = self.raw[rest, into] = self._log_p(np.full(rest.size, into), rest)
+            self.comparable += int(np.isfinite(self.raw[into, rest]).sum())
         self.row_max[other] = -np.inf
         stale = rest[np.isin(self.row_arg[rest], (into, other))]
         for r in (into, *stale):
@@ -146,7 +170,8 @@ class _Groups:
 
 def merge_map(stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, labels: pl.Series, *,
               alpha: float = 0.05, min_size: int = 30, min_share: float = 0.01,
-              numeric_test: str = "kruskal", progress: Progress | None = None) -> MergeResult:
+              numeric_test: str = "kruskal", outcome_names: Sequence[str] | None = None,
+              progress: Progress | None = None) -> MergeResult:
     """Suggest merges of too-small and indistinguishable segments (see module docstring).
 
     Parameters
@@ -157,8 +182,12 @@ def merge_map(stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, lab
         Rows per segment (all rows with a segment, whatever the outcomes).
     labels
         Segment label of each code.
+    outcome_names
+        Names of the outcomes of *stats*, for the steps and reasons
+        (default ``outcome 1``, ``outcome 2`` ...).
     """
     groups = _Groups(stats, sizes, numeric_test)
+    outcomes = list(outcome_names) if outcome_names is not None else [f"outcome {t + 1}" for t in range(len(stats))]
     total = int(sizes.sum())
     floor = max(float(min_size), min_share * total)  # a group below this is too small
     small = [int(g) for g in np.flatnonzero(sizes < floor)]
@@ -170,7 +199,8 @@ def merge_map(stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, lab
         merged, into = np.array(groups.members[a]), np.array(groups.members[b])
         steps.append({"step": len(steps) + 1, "reason": reason, "merged": names[merged].tolist(),
                       "into": names[into].tolist(), "merged_n": int(groups.size[a]), "into_n": int(groups.size[b]),
-                      "p_adjusted": float(min(math.exp(min(log_p, 0.0)), 1.0))})
+                      "p_adjusted": float(min(math.exp(min(log_p, 0.0)), 1.0)) if log_p > -math.inf else math.nan,
+                      "outcomes": [outcomes[t] for t in groups.shared_outcomes(a, b)]})
         sides.append((merged, into))
 
     while groups.active.sum() > 1:
@@ -186,10 +216,9 @@ def merge_map(stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, lab
         if progress:
             progress("merging small segments", len(steps), None)
 
-    while groups.active.sum() > 1:
-        n_active = int(groups.active.sum())
+    while groups.comparable:
         a, b = groups.best_pair()
-        log_adjusted = groups.raw[a, b] + math.log(n_active * (n_active - 1) // 2)
+        log_adjusted = groups.raw[a, b] + math.log(groups.comparable)
         if log_adjusted <= math.log(alpha):
             break
         # The smaller group is named as the one merged into the larger one.
@@ -200,7 +229,7 @@ def merge_map(stats: Sequence[CountStats | NumericStats], sizes: np.ndarray, lab
         if progress:
             progress("merging similar segments", len(steps), None)
 
-    table = _table(groups, sizes, names, labels, small, steps, sides, min_size, min_share, alpha)
+    table = _table(groups, sizes, names, labels, small, steps, sides, min_size, min_share, alpha, len(outcomes))
     return MergeResult(table, steps, small)
 
 
@@ -215,7 +244,7 @@ def _merge(groups: _Groups, a: int, b: int, *, fold: bool) -> None:
 
 def _table(groups: _Groups, sizes: np.ndarray, names: np.ndarray, labels: pl.Series, small: list[int],
            steps: list[dict], sides: list[tuple[np.ndarray, np.ndarray]], min_size: int, min_share: float,
-           alpha: float) -> pl.DataFrame:
+           alpha: float, n_outcomes: int) -> pl.DataFrame:
     k = sizes.size
     carrier = np.arange(k)
     for g in np.flatnonzero(groups.active):
@@ -245,8 +274,9 @@ def _table(groups: _Groups, sizes: np.ndarray, names: np.ndarray, labels: pl.Ser
             reasons.append(f"too small ({int(sizes[g]):,} rows, {sizes[g] / total:.1%}; minimum {min_size:,} "
                            f"rows and {min_share:.1%}): merge into {names[head]!r}")
             continue
-        reasons.append(f"not distinguishable from {names[head]!r} on any outcome "
-                       f"(adjusted p {_p_text(steps[joined[g]]['p_adjusted'])} > alpha {alpha:g})")
+        step = steps[joined[g]]
+        reasons.append(f"not distinguishable from {names[head]!r} {_on(step['outcomes'], n_outcomes)} "
+                       f"(adjusted p {_p_text(step['p_adjusted'])} > alpha {alpha:g})")
     return pl.DataFrame({
         "segment": labels,
         "merged_segment": labels.gather(carrier),
@@ -258,5 +288,17 @@ def _table(groups: _Groups, sizes: np.ndarray, names: np.ndarray, labels: pl.Ser
     })
 
 
+def _on(compared: list[str], n_outcomes: int) -> str:
+    """'on any outcome', or which outcomes, when the pair had values of only some."""
+    if len(compared) == n_outcomes:
+        return "on any outcome"
+    names = ", ".join(repr(name) for name in compared)
+    if len(compared) == 1:
+        return f"on {names}, the only outcome with values in both"
+    return f"on {names}, the outcomes with values in both"
+
+
 def _p_text(p: float) -> str:
+    if p != p:
+        return "n/a"
     return f"{p:.2f}" if p >= 0.01 else f"{p:.2g}"

@@ -17,7 +17,9 @@ numeric
 
 ``outcome_types`` forces a kind per outcome. Rows without a segment are left
 out with a warning (an error with ``strict``); rows without an outcome value
-are left out of that outcome's tests, with a warning.
+are left out of that outcome's tests, with a warning. A segment without a
+value of any outcome (every outcome empty in all its rows) is left out
+altogether, with a warning naming it: nothing can be said about it.
 
 Examples
 --------
@@ -78,6 +80,9 @@ class Prepared:
     sizes: np.ndarray
     rows: int
     null_segments: int
+    #: Segments without a value of any outcome, left out: ``segment``, ``n`` (rows) and
+    #: ``position`` (index among all segments in natural order, for the merge map).
+    left_out: pl.DataFrame
 
     @property
     def k(self) -> int:
@@ -122,11 +127,48 @@ def prepare(frame: pl.LazyFrame | pl.DataFrame, *, segment: str, outcomes: Seque
         spec, column = _code_outcome(df, name, f"y{i}", types.get(name))
         coded.append(column)
         specs.append(spec)
-    data = pl.DataFrame(coded)
+    data, labels, left_out = _leave_out_empty_segments(pl.DataFrame(coded), specs, labels)
+    for spec in specs:
+        # Counted after leaving out empty segments: each row left out is reported once.
+        spec.nulls = data[spec.column].null_count()
+        if spec.nulls:
+            warnings.warn(f"left out {spec.nulls:,} rows where outcome {spec.name!r} is empty", SegmentWarning,
+                          stacklevel=3)
     sizes = np.bincount(data[SEG].to_numpy(), minlength=len(labels))
     for spec in specs:
         _check_spread(data, spec, labels)
-    return Prepared(data, labels, specs, sizes, rows, nulls)
+    return Prepared(data, labels, specs, sizes, rows, nulls, left_out)
+
+
+def _leave_out_empty_segments(data: pl.DataFrame, specs: list[Outcome],
+                              labels: pl.Series) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame]:
+    """Drop the segments without a value of any outcome, with a warning, and recode the rest."""
+    has_value = pl.any_horizontal([pl.col(spec.column).is_not_null() for spec in specs])
+    per = data.group_by(SEG).agg(n=pl.len(), values=has_value.sum()).sort(SEG)
+    empty = per.filter(pl.col("values") == 0)
+    if empty.height == 0:
+        return data, labels, pl.DataFrame({"segment": labels.clear(), "n": pl.Series([], dtype=pl.Int64),
+                                           "position": pl.Series([], dtype=pl.Int64)})
+    position = empty[SEG].to_numpy().astype(np.int64)
+    left_out = pl.DataFrame({"segment": labels.gather(position), "n": empty["n"].cast(pl.Int64),
+                             "position": pl.Series(position)})
+    what = f"outcome {specs[0].name!r} is empty" if len(specs) == 1 else "every outcome is empty"
+    warnings.warn(f"left out segment {left_out_names(left_out)}: {what} in all its rows" if empty.height == 1 else
+                  f"left out {empty.height:,} segments, {left_out_names(left_out)}: {what} in all their rows",
+                  SegmentWarning, stacklevel=4)
+    keep = np.ones(len(labels), dtype=bool)
+    keep[position] = False
+    code = np.cumsum(keep) - 1
+    seg = data[SEG].to_numpy()
+    rows = keep[seg]
+    data = data.filter(pl.Series(rows)).with_columns(pl.Series(SEG, code[seg[rows]], dtype=pl.UInt32))
+    return data, labels.filter(pl.Series(keep)), left_out
+
+
+def left_out_names(left_out: pl.DataFrame, shown: int = 10) -> str:
+    """The first *shown* segments left out, with their rows: ``'exit' (3,672 rows), ...``."""
+    names = ", ".join(f"{label!r} ({n:,} rows)" for label, n in left_out.head(shown).select("segment", "n").iter_rows())
+    return names + (f" and {left_out.height - shown:,} more" if left_out.height > shown else "")
 
 
 def _check_options(segment: str, outcomes: list[str], types: dict[str, str], id: str | None,
@@ -229,15 +271,12 @@ def _code_outcome(df: pl.DataFrame, name: str, column: str, forced: str | None) 
         parsed = as_num.len() - as_num.null_count()
         if parsed >= _MOSTLY_NUMBERS * values.len():
             kind = "numeric"
-    nulls = col.null_count()
-    if nulls:
-        warnings.warn(f"left out {nulls:,} rows where outcome {name!r} is empty", SegmentWarning, stacklevel=4)
     if kind == "numeric":
         if is_text and not numeric_text:
             at, bad = _first_row(df.with_columns(col), col.is_not_null() & col.cast(pl.Float64, strict=False).is_null(), name)
             raise ColumnTypeError(f"outcome column {name!r} holds numbers, but row {at} holds {bad!r}; clean the "
                                   f"column, or force --outcome-type {name}=categorical")
-        return Outcome(name, column, "numeric", nulls=nulls), col.cast(pl.Float64, strict=False).alias(column)
+        return Outcome(name, column, "numeric"), col.cast(pl.Float64, strict=False).alias(column)
     if kind == "binary" and distinct != 2:
         raise DataError(f"outcome column {name!r} has {distinct:,} distinct values, so it is not binary; "
                         "use --outcome-type categorical or numeric")
@@ -251,7 +290,7 @@ def _code_outcome(df: pl.DataFrame, name: str, column: str, forced: str | None) 
         positive = _positive(dtype, levels)
         levels = pl.Series([lv for lv in levels if lv != positive] + [positive])
     codes = text.replace_strict(levels.to_list(), list(range(len(levels))), return_dtype=pl.UInt32)
-    return Outcome(name, column, kind, levels.to_list(), positive, nulls), codes.alias(column)
+    return Outcome(name, column, kind, levels.to_list(), positive), codes.alias(column)
 
 
 def _first_row(df: pl.DataFrame, mask: pl.Series | pl.Expr, name: str) -> tuple[int, object]:

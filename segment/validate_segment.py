@@ -58,7 +58,7 @@ import polars as pl
 from segment.errors import DataError, OptionError
 from segment.merging import MergeResult, merge_map
 from segment.multitest import METHODS, adjust
-from segment.outcomes import Outcome, Prepared, outcome_stats, prepare
+from segment.outcomes import Outcome, Prepared, left_out_names, outcome_stats, prepare
 from segment.profiles import count_summaries, numeric_summaries
 from segment.replication import holdout_mask, order_agreement
 from segment.stattests import CONVENTIONS, NUMERIC_TESTS, OmnibusResult, omnibus, pairwise, welch_problem
@@ -85,14 +85,16 @@ class ValidationResult:
         p_adjusted (within the outcome), significant.
     merge_map : pl.DataFrame
         One row per segment: ``segment -> merged_segment``, size, share,
-        whether it is too small, action and reason.
+        whether it is too small, action (``keep``, ``merge``, or ``left out``
+        for a segment without a value of any outcome) and reason.
     merges : list of dict
         The merge steps in order.
     profile : pl.DataFrame
         One row per outcome, segment (and level): rate / share / median /
         mean with bootstrap interval.
     stats : dict
-        Row counts: read, used, without segment, per outcome without value.
+        Row and segment counts: read, used, without segment, segments tested,
+        segments left out (no value of any outcome) and their rows.
     params : dict
         The resolved parameters, outcome kinds and effect-size conventions.
     """
@@ -197,26 +199,29 @@ def validate_segment(
     tests = [omnibus(s, numeric_test, rng=mc_rng, mc_samples=mc_samples) for s in stats]
     p_adjusted = adjust([t.p for t in tests], correction)
     merges = merge_map(stats, prep.sizes, prep.labels, alpha=alpha, min_size=min_size, min_share=min_share,
-                       numeric_test=numeric_test, progress=progress)
+                       numeric_test=numeric_test, outcome_names=[o.name for o in prep.outcomes], progress=progress)
     profile_rows = _profiles(prep, stats, numeric_test, bootstrap, 1 - alpha, boot_rng, progress)
     replication = (_replicate(prep, tests, p_adjusted, holdout, numeric_test, alpha, correction, split_rng,
                               mc_rng, mc_samples) if holdout else None)
     table = _outcome_table(prep.outcomes, tests, p_adjusted, alpha, replication)
     verdict, reasons = _verdict(table, merges, prep, alpha, min_size, min_share)
+    merge_table = _with_left_out(merges.table, prep)
     params = {
         "segment": segment, "numeric_test": numeric_test, "alpha": alpha, "correction": correction,
         "min_size": min_size, "min_share": min_share, "holdout": holdout, "bootstrap": bootstrap,
         "mc_samples": mc_samples, "max_segments": max_segments, "seed": seed,
         "outcomes": {o.name: o.describe() for o in prep.outcomes},
         "effect_conventions": CONVENTIONS,
-        "merge_rule": "groups tested through their segments (homogeneity test); pair p = min over outcomes x "
-                      "outcomes; merged while p x pairs compared > alpha",
+        "merge_rule": "groups tested through their segments (homogeneity test) on the outcomes both have values "
+                      "on; pair p = min over those outcomes x their number; pairs without one are not compared; "
+                      "merged while p x pairs compared > alpha",
     }
     run_stats = {"rows": prep.rows, "rows_used": int(prep.sizes.sum()), "rows_without_segment": prep.null_segments,
-                 "segments": prep.k, "small_segments": len(merges.small),
+                 "segments": prep.k, "segments_left_out": prep.left_out.height,
+                 "rows_in_segments_left_out": int(prep.left_out["n"].sum()), "small_segments": len(merges.small),
                  "rows_held_out": replication["holdout_rows"] if replication else 0}
     return ValidationResult(verdict, reasons, table, _pairs_table(prep, stats, numeric_test, correction, alpha),
-                            merges.table, merges.steps, _profile_frame(prep, profile_rows), run_stats, params)
+                            merge_table, merges.steps, _profile_frame(prep, profile_rows), run_stats, params)
 
 
 def _check_options(numeric_test: str, alpha: float, correction: str, min_size: int, min_share: float,
@@ -341,6 +346,28 @@ def _pairs_table(prep: Prepared, stats: list, numeric_test: str, correction: str
     return pl.concat(parts).with_columns(pl.col("value_a", "value_b", "difference").fill_nan(None))
 
 
+def _with_left_out(table: pl.DataFrame, prep: Prepared) -> pl.DataFrame:
+    """The merge map with a row for each segment left out (no value of any outcome), in label order.
+
+    They keep their label, so that relabelling the data with a join keeps their rows.
+    """
+    left = prep.left_out
+    if left.height == 0:
+        return table
+    rows = pl.DataFrame({
+        "segment": left["segment"], "merged_segment": left["segment"], "n": left["n"],
+        "share": pl.Series([None] * left.height, dtype=pl.Float64),
+        "small": pl.Series([None] * left.height, dtype=pl.Boolean),
+        "action": pl.Series(["left out"] * left.height, dtype=pl.String),
+        "reason": pl.Series([f"no value of any outcome in its {n:,} rows: left out of the tests"
+                             for n in left["n"]], dtype=pl.String),
+    })
+    placed = np.ones(table.height + left.height, dtype=bool)
+    placed[left["position"].to_numpy()] = False
+    order = np.argsort(np.concatenate([np.flatnonzero(placed), np.flatnonzero(~placed)]), kind="stable")
+    return pl.concat([table, rows])[order]
+
+
 def _profile_frame(prep: Prepared, rows: list[dict]) -> pl.DataFrame:
     schema = {"outcome": pl.String, "segment": pl.UInt32, "level": pl.String, "n": pl.Int64,
               "statistic": pl.String, "value": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
@@ -369,6 +396,9 @@ def _verdict(table: pl.DataFrame, merges: MergeResult, prep: Prepared, alpha: fl
     if similar:
         reasons.append(f"{_count(len(similar), 'merge')} of segments that no outcome tells apart "
                        f"(adjusted p > {alpha:g})")
+    if prep.left_out.height:
+        reasons.append(f"{_count(prep.left_out.height, 'segment')} without a value of any outcome left out of the "
+                       f"tests: {left_out_names(prep.left_out)}")
     outcomes = ", ".join(differs["outcome"])
     if verdict == "arbitrary":
         reasons.insert(0, "No outcome differs between the segments both significantly and by a non-negligible "

@@ -149,3 +149,22 @@ def test_same_seed_gives_byte_identical_side_outputs(cli, tmp_path):
         assert cli(args).exit_code == 0
         outs.append({p.name: p.read_bytes() for p in sorted(tmp_path.iterdir())})
     assert len(outs[0]) == 5 and outs[0] == outs[1]
+
+
+def test_regression_segment_without_outcome_values_is_left_out_of_the_report(cli, tmp_path):
+    path = tmp_path / "stages.csv"
+    stages = ["acquisition"] * 300 + ["exit"] * 200 + ["maturity"] * 300
+    churn = ["1"] * 6 + ["0"] * 294 + [""] * 200 + ["1"] * 60 + ["0"] * 240
+    pl.DataFrame({"stage": stages, "churn_next_month": churn}).write_csv(path)
+    result = cli(["validate-segment", path, "--segment", "stage", "--outcome", "churn_next_month",
+                  "--merge-map", tmp_path / "map.csv"])
+    assert result.exit_code == 0, result.stderr
+    lines = _stderr_lines(result)
+    assert lines[0] == "warning: left out segment 'exit' (200 rows): outcome 'churn_next_month' is empty in all its rows"
+    assert "Verdict: VALID" in lines[2]
+    assert "Merges suggested" not in result.stderr
+    assert "600 rows in 2 segments (200 in 1 segment without outcome values left out)" in " ".join(result.stderr.split())
+    mapping = pl.read_csv(tmp_path / "map.csv")
+    assert mapping.select("segment", "merged_segment", "action").rows() == [
+        ("acquisition", "acquisition", "keep"), ("exit", "exit", "left out"), ("maturity", "maturity", "keep")]
+    assert pl.read_csv(io.StringIO(result.stdout))["segments"].to_list() == [2]

@@ -367,3 +367,116 @@ def test_synth_bundled_sample_plan_differs_with_only_the_premium_plans_borderlin
     merged = plan.merge_map.filter(pl.col("action") == "merge")
     assert merged.height <= 1 and set(merged["segment"]) | set(merged["merged_segment"]) <= {"unlimited", "postpaid_l"}
     assert _run(customers, segment="gender", outcomes=outcomes).verdict == "arbitrary"
+
+
+# ---------------------------------------------------------------- segments without outcome values
+
+
+def _churn_rows(label: str, n: int, churned: int | None) -> pl.DataFrame:
+    churn = [None] * n if churned is None else [1] * churned + [0] * (n - churned)
+    return pl.DataFrame({"stage": [label] * n, "churn": churn}, schema={"stage": pl.String, "churn": pl.Int64})
+
+
+def test_regression_segment_without_outcome_values_is_not_a_merge_target():
+    # As lifecycle stages: churn next month is null for every exited line. Nothing can be
+    # said about 'exit' on churn; 'acquisition' (2% churn) must not be merged into it.
+    df = pl.concat([_churn_rows("acquisition", 300, 6), _churn_rows("decline", 300, 60),
+                    _churn_rows("exit", 200, None), _churn_rows("maturity", 300, 30)])
+    with pytest.warns(SegmentWarning) as caught:
+        res = validate_segment(df, segment="stage", outcomes=["churn"])
+    assert res.verdict == "valid", res.reasons
+    assert res.merges == []
+    mapping = res.merge_map.select("segment", "merged_segment", "action").rows()
+    assert mapping == [("acquisition", "acquisition", "keep"), ("decline", "decline", "keep"),
+                       ("exit", "exit", "left out"), ("maturity", "maturity", "keep")]
+    messages = [str(w.message) for w in caught]
+    assert "left out segment 'exit' (200 rows): outcome 'churn' is empty in all its rows" in messages
+    assert res.outcomes.select("n", "segments").row(0) == (900, 3)
+    assert res.stats["segments"] == 3 and res.stats["rows_used"] == 900
+    assert res.stats["segments_left_out"] == 1 and res.stats["rows_in_segments_left_out"] == 200
+    assert "exit" not in set(res.pairs["segment_a"]) | set(res.pairs["segment_b"])
+    # The rows of 'exit' are counted once, as the left-out segment's, not again as rows without churn.
+    assert not any("where outcome 'churn' is empty" in m for m in messages)
+
+
+def test_regression_segment_without_values_of_one_outcome_takes_part_in_the_other_only():
+    rng = np.random.default_rng(3)
+    df = pl.concat([_churn_rows("acquisition", 300, 6), _churn_rows("decline", 300, 60),
+                    _churn_rows("exit", 200, None), _churn_rows("maturity", 300, 30)])
+    # 'exit' has revenue close to 'maturity' (Dunn p about 0.05), the others differ on it.
+    centre = {"acquisition": 10.0, "decline": 20.0, "exit": 31.5, "maturity": 30.0}
+    df = df.with_columns(revenue=pl.Series(rng.normal(0, 3, df.height)) + pl.col("stage").replace_strict(centre))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SegmentWarning)  # no segment is left out, no row lacks revenue
+        with pytest.warns(SegmentWarning, match="left out 200 rows where outcome 'churn' is empty"):
+            res = validate_segment(df, segment="stage", outcomes=["churn", "revenue"])
+    assert res.outcomes.select("outcome", "segments").rows() == [("churn", 3), ("revenue", 4)]
+    pairs = res.pairs.filter(pl.col("segment_a").eq("exit") | pl.col("segment_b").eq("exit"))
+    assert set(pairs["outcome"]) == {"revenue"} and pairs.height == 3
+    assert res.verdict == "over-fine"
+    mapping = dict(res.merge_map.select("segment", "merged_segment").iter_rows())
+    assert mapping == {"acquisition": "acquisition", "decline": "decline", "exit": "maturity",
+                       "maturity": "maturity"}
+    # The distance is revenue's alone: one outcome compared, out of the 6 pairs of that step.
+    (step,) = res.merges
+    dunn = pairs.filter(pl.col("segment_b") == "maturity")["p"].item()
+    assert step["merged"] == ["exit"] and step["p_adjusted"] == pytest.approx(min(dunn * 6, 1.0), rel=1e-9)
+    assert step["outcomes"] == ["revenue"]
+    reason = res.merge_map.filter(pl.col("segment") == "exit")["reason"].item()
+    assert reason == "not distinguishable from 'maturity' on 'revenue', the only outcome with values in both " \
+                     "(adjusted p 0.32 > alpha 0.05)"
+
+
+def test_regression_segments_with_no_outcome_in_common_are_never_merged_as_similar():
+    # 'a' and 'b' have churn only, 'c' and 'd' revenue only: a pair across cannot be told
+    # apart on anything, which is no evidence that it is the same.
+    rng = np.random.default_rng(4)
+    df = pl.DataFrame({
+        "seg": ["a"] * 300 + ["b"] * 300 + ["c"] * 300 + ["d"] * 300,
+        "churn": [1] * 30 + [0] * 270 + [1] * 120 + [0] * 180 + [None] * 600,
+        "revenue": [None] * 600 + list(rng.normal(10, 3, 300)) + list(rng.normal(20, 3, 300)),
+    }, schema_overrides={"churn": pl.Int64, "revenue": pl.Float64})
+    res = _run(df, segment="seg", outcomes=["churn", "revenue"])
+    assert res.verdict == "valid", res.reasons
+    assert res.merge_map["action"].to_list() == ["keep"] * 4
+
+
+def test_segments_without_any_outcome_value_are_named_in_one_warning_and_kept_in_the_map():
+    rng = np.random.default_rng(5)
+    df = pl.DataFrame({"seg": np.repeat([1, 2, 3, 4], [300, 20, 300, 25]),
+                       "churn": np.r_[np.zeros(270), np.ones(30), np.full(20, np.nan), np.zeros(180), np.ones(120),
+                                      np.full(25, np.nan)],
+                       "arpu": np.r_[rng.normal(10, 2, 300), np.full(20, np.nan), rng.normal(20, 2, 300),
+                                     np.full(25, np.nan)]}).fill_nan(None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SegmentWarning)
+        res = validate_segment(df, segment="seg", outcomes=["churn", "arpu"])
+    assert [str(w.message) for w in caught] == \
+        ["left out 2 segments, 2 (20 rows), 4 (25 rows): every outcome is empty in all their rows"]
+    # Segments of 20 and 25 rows would be too small; left out, they are neither small nor merged.
+    assert res.verdict == "valid", res.reasons
+    assert res.merge_map.select("segment", "merged_segment", "n", "small", "action").rows() == [
+        (1, 1, 300, False, "keep"), (2, 2, 20, None, "left out"), (3, 3, 300, False, "keep"),
+        (4, 4, 25, None, "left out")]
+    assert res.stats["segments"] == 2 and res.stats["rows_used"] == 600
+    assert "2 segments without a value of any outcome left out of the tests: 2 (20 rows), 4 (25 rows)" in res.reasons
+
+
+def test_merge_map_tests_groups_only_on_outcomes_both_have_values_on():
+    from segment.groupstats import CountStats
+    from segment.homogeneity import Homogeneity
+
+    # Segment 2 has no values: group {0, 1} against it says nothing, whatever 0 and 1 look like.
+    h = Homogeneity(CountStats(np.array([[50, 50], [51, 49], [0, 0]])))
+    h.add(0, 1)
+    assert np.isnan(h.p(np.array([0]), np.array([2]))[0])
+    assert not h.shared(np.array([0]), np.array([2]))[0]
+
+
+def test_min_size_counts_all_rows_of_a_segment_not_only_those_with_values():
+    # Too small to act on is about customers; few rows with a value only make the tests weaker.
+    df = pl.concat([_churn_rows("a", 300, 15), _churn_rows("b", 300, 150),
+                    pl.concat([_churn_rows("c", 20, 10), _churn_rows("c", 180, None)])])
+    res = _run(df, segment="stage", outcomes=["churn"])
+    assert res.merge_map.filter(pl.col("small"))["segment"].to_list() == []
+    assert res.merge_map.filter(pl.col("segment") == "c")["n"].item() == 200
