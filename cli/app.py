@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import typer
 
-from cli import info, lifecycle, rfm, rules, synth, validate_segment
+from cli import cluster, info, lifecycle, rfm, rules, synth, validate_segment
 from cli.errors import SegmentGroup
 
 # Order of `segment --help`: the analyst's workflow, then utilities.
-COMMANDS = [rfm, lifecycle, rules, validate_segment, synth, info]
+COMMANDS = [rfm, lifecycle, cluster, rules, validate_segment, synth, info]
 
 app = typer.Typer(
     name="segment",

@@ -30,6 +30,7 @@ CASES = [
     CommandCase("lifecycle", "lifecycle_small.csv", _USAGE),
     CommandCase("lifecycle transitions", "lifecycle_small.csv", _USAGE),
     CommandCase("lifecycle panel", "tx_small.csv"),
+    CommandCase("cluster", "cluster_customers.csv"),
     CommandCase("rules", "rules_small.csv", ("--target", "churn")),
     CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),
                 column_option="--segment", column_value="plan"),

@@ -1,0 +1,123 @@
+"""``segment cluster``: hdbscan (or k-means) clusters of customers, explained."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from cli import options as opt
+from cli.parsing import split_list
+from cli.render import frame_table
+from cli.run import Run
+
+NAME = "cluster"
+EXAMPLE = "segment cluster rfm.parquet -o clusters.parquet --profile prof.csv"
+# Kept here rather than imported so that `segment --help` loads no numerics;
+# tests/test_cluster.py checks that it matches segment.cluster.DEFAULT_FIT_SAMPLE.
+DEFAULT_FIT_SAMPLE = 50_000
+MODEL = "Model"
+
+
+class Algorithm(str, Enum):
+    hdbscan = "hdbscan"
+    kmeans = "kmeans"
+
+
+class Scale(str, Enum):
+    robust = "robust"
+    standard = "standard"
+    none = "none"
+
+
+class Selection(str, Enum):
+    eom = "eom"
+    leaf = "leaf"
+
+
+class Noise(str, Enum):
+    keep = "keep"
+    nearest = "nearest"
+
+
+def command(
+    input: opt.Input = "-",
+    output: opt.Output = None,
+    to: opt.To = None,
+    from_: opt.From = None,
+    profile: Annotated[str | None, typer.Option(help="Also write the per-cluster profile (sizes, medians, "
+                                                "distinctive features, stability) to FILE.",
+                                                rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
+    id: opt.Id = "customer_id",
+    features: Annotated[str | None, typer.Option(help="Columns to cluster on, e.g. arpu,avg_data_mb "
+                                                 "(default: numeric columns except the id and score/label "
+                                                 "columns).", rich_help_panel=opt.COLUMNS_PANEL,
+                                                 show_default=False)] = None,
+    log: Annotated[str, typer.Option(help="log1p: auto (non-negative features with skewness > 1), none, "
+                                     "or a list a,b.")] = "auto",
+    scale: Annotated[Scale, typer.Option(help="Scaling: robust (median/IQR), standard (mean/sd), none.")] = Scale.robust,
+    drop_nulls: Annotated[bool, typer.Option(help="Drop customers with an empty feature instead of stopping.")] = False,
+    algorithm: Annotated[Algorithm, typer.Option(help="hdbscan (finds the number of clusters and noise) or "
+                                                 "kmeans (needs --k).", rich_help_panel=MODEL)] = Algorithm.hdbscan,
+    min_cluster_size: Annotated[int | None, typer.Option(help="Smallest cluster, in customers (default: "
+                                                         "max(30, 1% of customers)).", rich_help_panel=MODEL,
+                                                         show_default=False)] = None,
+    min_samples: Annotated[int, typer.Option(help="hdbscan min_samples: small keeps memory bounded.",
+                                             rich_help_panel=MODEL)] = 10,
+    selection: Annotated[Selection, typer.Option(help="hdbscan cluster selection: eom (stable, larger) or "
+                                                 "leaf (finer).", rich_help_panel=MODEL)] = Selection.eom,
+    epsilon: Annotated[float, typer.Option(help="hdbscan cluster_selection_epsilon (scaled units): merge "
+                                           "clusters closer than this.", rich_help_panel=MODEL)] = 0.0,
+    k: Annotated[int | None, typer.Option("--k", help="Number of groups for --algorithm kmeans.",
+                                          rich_help_panel=MODEL, show_default=False)] = None,
+    noise: Annotated[Noise, typer.Option(help="nearest: add nearest_cluster, the closest cluster of each "
+                                         "noise customer.", rich_help_panel=MODEL)] = Noise.keep,
+    fit_sample: Annotated[int, typer.Option(help="Fit on a seeded sample of this many customers and assign "
+                                            "the rest.", rich_help_panel=MODEL)] = DEFAULT_FIT_SAMPLE,
+    stability: Annotated[int, typer.Option(help="Bootstrap refits for per-cluster stability (Jaccard; "
+                                           "< 0.6 not trustworthy, >= 0.75 stable).", rich_help_panel=MODEL)] = 0,
+    seed: opt.Seed = 0,
+    verbose: opt.Verbose = False,
+    quiet: opt.Quiet = False,
+) -> None:
+    """Clusters of customers (hdbscan, or k-means), with profiles that explain them."""
+    from segment.cluster import cluster
+
+    with Run(NAME, locals()) as run:
+        table = run.read(input, fmt=from_, string_columns=[id])
+        run.check_outputs(output, profile, to=to)
+        with run.progress("clustering") as report:
+            result = cluster(table.frame, id=id, features=split_list(features), log=log, scale=scale.value,
+                             algorithm=algorithm.value, min_cluster_size=min_cluster_size,
+                             min_samples=min_samples, selection=selection.value, epsilon=epsilon, k=k,
+                             noise=noise.value, fit_sample=fit_sample, stability=stability,
+                             drop_nulls=drop_nulls, seed=seed, progress=report)
+        if profile:
+            run.write_side(result.profile, profile, role="profile", details=result.params)
+        run.write(result.table, output, to, details={**result.params, "stats": result.stats})
+        run.summary(*summary(result.profile, result.params, result.stats))
+
+
+def summary(prof: pl.DataFrame, params: dict, stats: dict) -> tuple:
+    """A table of sizes, stability and what sets each cluster apart, then one line of settings.
+
+    The medians are in --profile; the settings line is not a table caption so
+    that it uses the terminal's width rather than the table's.
+    """
+    from rich.text import Text
+
+    cols = ["cluster", "customers", "share %", *(["stability"] if "stability" in prof.columns else []),
+            "distinctive (d)"]
+    # One feature per line: a narrow terminal then never splits "arpu +2.1" in two.
+    df = prof.with_columns((pl.col("share") * 100).alias("share %"),
+                           pl.col("distinctive").str.replace_all(", ", "\n").alias(cols[-1]))
+    logged = f" (log1p: {', '.join(params['log1p'])})" if params["log1p"] else ""
+    sizes = (f"min cluster size {params['min_cluster_size']:,}" if "min_cluster_size" in params
+             else f"k = {params['k']}")
+    settings = (f"{stats['customers']:,} customers, {stats['clusters']} clusters, {stats['noise']:,} noise; "
+                f"{params['algorithm']} fitted on {stats['fit_rows']:,}, {stats['assigned_rows']:,} assigned; "
+                f"{sizes}; features: {', '.join(params['features'])}{logged}, scale {params['scale']}; "
+                "d: standardised difference from all other customers")
+    return frame_table(df.select(cols), title="Clusters", digits=2), Text(settings)

@@ -1,0 +1,260 @@
+"""Choose, check and transform the features a clustering runs on.
+
+Clustering measures distances, so every feature must be numeric, present
+for every customer, not constant, and on a comparable scale:
+
+- ``log="auto"`` applies ``log1p`` to each non-negative feature with more
+  than two distinct values whose skewness is above 1 (usage and revenue
+  are heavy-tailed: without it the top 1 % of customers decide the
+  distances);
+- ``scale="robust"`` centres on the median and divides by the
+  interquartile range (falling back to the standard deviation, with a
+  warning, when more than half the customers share one value);
+  ``"standard"`` uses mean and standard deviation; ``"none"`` leaves values.
+
+Rows are sorted by the customer id before anything is computed, so the
+result does not depend on the input's row order.
+
+Examples
+--------
+>>> import polars as pl
+>>> df = pl.DataFrame({"customer_id": ["b", "a", "c", "d"], "spend": [10.0, 1.0, 100.0, 1000.0],
+...                    "tenure": [3, 1, 2, 4], "r_score": [1, 2, 3, 4]})
+>>> table, feats = prepare(df.lazy(), id="customer_id")
+>>> feats.names, feats.log
+(['spend', 'tenure'], ['spend'])
+>>> table["customer_id"].to_list()
+['a', 'b', 'c', 'd']
+>>> feats.matrix.round(2).tolist()
+[[-0.87, -1.0], [-0.34, 0.33], [0.34, -0.33], [1.06, 1.0]]
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from segment.columns import first_offender, require_columns, require_numeric
+from segment.errors import ColumnNotFoundError, ColumnTypeError, DataError, OptionError, SegmentWarning
+
+#: Columns that hold results of segment commands, never behaviour to cluster on.
+OUTPUT_COLUMNS = ("cluster", "cluster_probability", "outlier_score", "nearest_cluster")
+_LABEL_LIKE = re.compile(r"(^|_)(score|cell|cluster|label|segment|stage|id)$", re.IGNORECASE)
+SKEW_THRESHOLD = 1.0
+
+
+@dataclass
+class Features:
+    """The feature matrix and how it was made.
+
+    Attributes
+    ----------
+    names : list of str
+    matrix : np.ndarray
+        ``(customers, features)`` float64 after log1p and scaling, rows in id order.
+    raw : np.ndarray
+        The same values before any transformation (for profiles).
+    log : list of str
+        Features that were log1p-transformed.
+    scaling : dict
+        Per feature: ``center``, ``scale`` and the ``method`` used.
+    dropped : int
+        Rows left out by ``drop_nulls``.
+    """
+
+    names: list[str]
+    matrix: np.ndarray
+    raw: np.ndarray
+    log: list[str]
+    scaling: dict[str, dict[str, float | str]] = field(default_factory=dict)
+    dropped: int = 0
+
+    def params(self) -> dict:
+        return {"features": self.names, "log1p": self.log, "scaling": self.scaling,
+                "rows_dropped_for_nulls": self.dropped}
+
+
+def default_features(schema: pl.Schema, id: str) -> list[str]:
+    """Numeric columns except the id and score / label / result columns."""
+    return [name for name, dtype in schema.items()
+            if dtype.is_numeric() and name != id and name not in OUTPUT_COLUMNS
+            and not _LABEL_LIKE.search(name)]
+
+
+def prepare(frame: pl.LazyFrame, *, id: str = "customer_id", features: Sequence[str] | None = None,
+            log: str | Sequence[str] = "auto", scale: str = "robust",
+            drop_nulls: bool = False) -> tuple[pl.DataFrame, Features]:
+    """Check the input and build the feature matrix.
+
+    Returns the input table (all columns, sorted by *id*, rows with null
+    features removed when *drop_nulls*) and its :class:`Features`.
+    """
+    if scale not in ("robust", "standard", "none"):
+        raise OptionError(f"--scale must be robust, standard or none, got {scale!r}")
+    schema = frame.collect_schema()
+    require_columns(frame, {"id": id})
+    names = _choose(schema, id, features)
+    frame = frame.with_row_index("__row__", offset=1)
+    if features is None:
+        _check_left_out(frame, schema, id)
+    for name in names:
+        if schema[name] == pl.String:
+            # A blank cell is a missing value (as in the IBM Telco extract), not a type error.
+            frame = frame.with_columns(pl.col(name).str.strip_chars().replace("", None))
+        frame = require_numeric(frame, name)
+        infinite = first_offender(frame, pl.col(name).is_infinite(), name)
+        if infinite is not None:
+            raise DataError(f"feature {name!r} is infinite ({infinite[1]}) in row {infinite[0]}; "
+                            "fix or drop those rows")
+        frame = frame.with_columns(pl.col(name).fill_nan(None))
+    _check_ids(frame, id)
+    frame, dropped = _check_nulls(frame, names, drop_nulls)
+    table = frame.sort(id).collect()
+    rows = table["__row__"].to_numpy()
+    table = table.drop("__row__")
+    if table.height == 0:
+        raise DataError("no customers left after dropping rows with empty features")
+    raw = np.column_stack([table[name].to_numpy().astype(np.float64) for name in names])
+    for j, name in enumerate(names):
+        if raw[:, j].min() == raw[:, j].max():
+            raise DataError(f"feature {name!r} is constant (every value is {raw[0, j]:g}), so it cannot "
+                            "separate customers; leave it out with --features")
+    logged = _log_choice(raw, names, log, rows)
+    matrix = raw.copy()
+    for j, name in enumerate(names):
+        if name in logged:
+            matrix[:, j] = np.log1p(matrix[:, j])
+    scaling = _scale(matrix, names, scale)
+    return table, Features(names, matrix, raw, logged, scaling, dropped)
+
+
+def _choose(schema: pl.Schema, id: str, features: Sequence[str] | None) -> list[str]:
+    if features is None:
+        names = default_features(schema, id)
+        if not names:
+            listed = ", ".join(schema.names())
+            raise ColumnTypeError(f"no numeric feature columns to cluster on (columns: {listed}); "
+                                  "name them with --features")
+        return names
+    names = list(features)
+    if not names:
+        raise OptionError("--features is empty; name at least one column")
+    for name in names:
+        if name not in schema:
+            raise ColumnNotFoundError(name, schema.names(), role="feature")
+    if id in names:
+        raise OptionError(f"--features includes the id column {id!r}; ids are not behaviour")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise OptionError(f"--features names {dupes[0]!r} twice")
+    return names
+
+
+def _check_left_out(frame: pl.LazyFrame, schema: pl.Schema, id: str) -> None:
+    """Text columns left out of the default features: say so when that looks like a mistake."""
+    for name, dtype in schema.items():
+        if name == id or not (dtype in (pl.String, pl.Null)):
+            continue
+        text = pl.col(name).cast(pl.String).str.strip_chars().replace("", None)
+        row = frame.select(present=text.is_not_null().sum(),
+                           numeric=text.cast(pl.Float64, strict=False).is_not_null().sum()).collect().row(0)
+        present, numeric = row
+        if present == 0:
+            warnings.warn(f"column {name!r} is empty in every row, so it is not a feature", SegmentWarning,
+                          stacklevel=4)
+        elif numeric < present and numeric >= 0.9 * present:
+            bad = first_offender(frame, text.is_not_null() & text.cast(pl.Float64, strict=False).is_null(), name)
+            raise ColumnTypeError(f"column {name!r} looks numeric but row {bad[0]} holds {bad[1]!r}, so it "  # type: ignore[index]
+                                  "would be left out of the features; clean it, or name the features "
+                                  "with --features")
+
+
+def _check_ids(frame: pl.LazyFrame, id: str) -> None:
+    nulls = first_offender(frame, pl.col(id).is_null(), id)
+    if nulls is not None:
+        raise DataError(f"column {id!r} is empty in row {nulls[0]}; every customer needs an id "
+                        "(clusters are made reproducible by sorting on it)")
+    dup = (frame.group_by(id).agg(pl.col("__row__").sort().head(2).alias("rows"), pl.len().alias("n"))
+           .filter(pl.col("n") > 1).sort(pl.col("rows").list.first()).head(1).collect())
+    if dup.height:
+        rows = dup["rows"][0].to_list()
+        raise DataError(f"customer {dup[id][0]!r} appears {dup['n'][0]} times (rows {rows[0]} and "
+                        f"{rows[1]}); cluster needs one row per customer")
+
+
+def _check_nulls(frame: pl.LazyFrame, names: list[str], drop: bool) -> tuple[pl.LazyFrame, int]:
+    counts = frame.select([pl.col(n).null_count() for n in names] + [pl.len().alias("__n__")]).collect().row(0)
+    total = counts[-1]
+    empty = {n: c for n, c in zip(names, counts[:-1], strict=False) if c}
+    for name, count in empty.items():
+        if count == total:
+            raise DataError(f"feature {name!r} has no values (all {total:,} rows are empty); "
+                            "leave it out with --features")
+    if not empty:
+        return frame, 0
+    if not drop:
+        name, count = next(iter(empty.items()))
+        row, _ = first_offender(frame, pl.col(name).is_null(), name)  # type: ignore[misc]
+        where = f"in row {row}" if count == 1 else f"in {count:,} rows, first in row {row}"
+        raise DataError(f"feature {name!r} is empty (null or NaN) {where}; fill or drop those rows, "
+                        "or pass --drop-nulls")
+    kept = frame.drop_nulls(names)
+    dropped = total - int(kept.select(pl.len()).collect().item())
+    detail = ", ".join(f"{n}: {c:,}" for n, c in empty.items())
+    warnings.warn(f"dropped {dropped:,} rows with empty features ({detail})", SegmentWarning, stacklevel=3)
+    return kept, dropped
+
+
+def _skewness(x: np.ndarray) -> float:
+    centred = x - x.mean()
+    sd = np.sqrt(np.mean(centred ** 2))
+    return float(np.mean(centred ** 3) / sd ** 3) if sd > 0 else 0.0
+
+
+def _log_choice(raw: np.ndarray, names: list[str], log: str | Sequence[str], rows: np.ndarray) -> list[str]:
+    if isinstance(log, str):
+        if log == "auto":
+            # Two-valued features (flags) are skewed but gain nothing from a log.
+            return [n for j, n in enumerate(names)
+                    if raw[:, j].min() >= 0 and _skewness(raw[:, j]) > SKEW_THRESHOLD
+                    and np.unique(raw[:, j]).size > 2]
+        if log == "none":
+            return []
+        log = [part.strip() for part in log.split(",") if part.strip()]
+    chosen = list(log)
+    for name in chosen:
+        if name not in names:
+            raise ColumnNotFoundError(name, names, role="--log feature")
+        j = names.index(name)
+        if raw[:, j].min() < 0:
+            at = int(raw[:, j].argmin())
+            raise DataError(f"--log {name}: the feature has negative values ({raw[at, j]:g} in row "
+                            f"{rows[at]}); log1p needs values >= 0, so leave it out of --log")
+    return [n for n in names if n in chosen]
+
+
+def _scale(matrix: np.ndarray, names: list[str], method: str) -> dict[str, dict[str, float | str]]:
+    out: dict[str, dict[str, float | str]] = {}
+    for j, name in enumerate(names):
+        col = matrix[:, j]
+        used = method
+        if method == "robust":
+            q1, center, q3 = np.percentile(col, [25, 50, 75])
+            spread = q3 - q1
+            if spread == 0:
+                used, spread = "robust (std fallback)", col.std()
+                warnings.warn(f"feature {name!r} has an interquartile range of 0 (over half the customers "
+                              "share one value); it is scaled by its standard deviation instead",
+                              SegmentWarning, stacklevel=4)
+        elif method == "standard":
+            center, spread = col.mean(), col.std()
+        else:
+            center, spread = 0.0, 1.0
+        matrix[:, j] = (col - center) / spread
+        out[name] = {"method": used, "center": float(center), "scale": float(spread)}
+    return out
