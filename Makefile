@@ -19,7 +19,10 @@ $(STAMP): pyproject.toml
 	touch $@
 
 demo: $(STAMP)
-	$(MAKE) --no-print-directory -C examples SEGMENT="$(CURDIR)/$(BIN)/segment" all summary
+	$(MAKE) --no-print-directory -C examples -j$(JOBS) SEGMENT="$(CURDIR)/$(BIN)/segment" \
+	  PYTHON="$(CURDIR)/$(BIN)/python" all
+	@$(MAKE) --no-print-directory -C examples SEGMENT="$(CURDIR)/$(BIN)/segment" \
+	  PYTHON="$(CURDIR)/$(BIN)/python" summary
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) -q
@@ -29,7 +32,7 @@ docs: $(STAMP)
 	$(BIN)/python -m tests.cli_reference --write README.md
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) examples/out

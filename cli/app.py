@@ -14,7 +14,7 @@ from cli import cluster, info, lifecycle, rfm, rules, synth, validate_segment
 from cli.errors import SegmentGroup
 
 # Order of `segment --help`: the analyst's workflow, then utilities.
-COMMANDS = [rfm, lifecycle, cluster, rules, validate_segment, synth, info]
+COMMANDS = [rfm, cluster, rules, lifecycle, validate_segment, synth, info]
 
 app = typer.Typer(
     name="segment",
