@@ -63,15 +63,23 @@ def matches(expected: list[str], actual: list[str]) -> bool:
 def scratch(folder: Path) -> Path:
     work = folder / "examples"
     shutil.copytree(ROOT / "examples" / "data", work / "data")
+    for name in ("Makefile", "summary.py"):
+        shutil.copy2(ROOT / "examples" / name, work / name)
     (work / "out").mkdir()
+    # `segment` and `python` as an analyst's PATH has them (Make calls them too).
+    shims = folder / "bin"
+    shims.mkdir()
+    for name, target in (("segment", f'"{sys.executable}" -m cli'), ("python", f'"{sys.executable}"')):
+        (shims / name).write_text(f'#!/bin/sh\nexec {target} "$@"\n')
+        (shims / name).chmod(0o755)
     return work
 
 
 def run_example(cmd: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
-    prelude = f'segment() {{ "{sys.executable}" -m cli "$@"; }}\n'
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb",
+           "PATH": f"{cwd.parent / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
     # One stream, as a terminal shows it: stderr lines stay where they were printed.
-    return subprocess.run(["bash", "-c", prelude + cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    return subprocess.run(["bash", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, cwd=cwd, env=env, timeout=600)
 
 
