@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -32,7 +33,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -438,14 +439,7 @@ def write_table(
         return
 
     fmt, gz = output_format(dest, format)
-    check_not_an_input(dest, inputs)
-    target = Path(dest)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"output folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
-    os.close(fd)
-    try:
+    with atomic_path(dest, inputs) as tmp:
         if gz:
             buf = io.BytesIO()
             _write_stream(frame, buf, fmt, meta, file_format=True)
@@ -454,14 +448,50 @@ def write_table(
                 gzf.write(buf.getvalue())
         else:
             _write_path(frame, tmp, fmt, meta)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
+
+
+def checked_target(dest: str | Path, inputs: Sequence[str | Path] = ()) -> Path:
+    """The target path, refused if it is an input or its folder is missing."""
+    check_not_an_input(dest, inputs)
+    target = Path(dest)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"output folder {str(folder)!r} does not exist")
+    return target
+
+
+def temp_beside(target: Path) -> str:
+    """An empty temporary file in the target's folder (so the rename is atomic)."""
+    folder = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    os.close(fd)
+    return tmp
+
+
+def publish(tmp: str, target: Path) -> None:
+    """Give the finished temporary file the usual permissions and rename it over the target."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, target)
+
+
+def discard(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+
+
+@contextlib.contextmanager
+def atomic_path(dest: str | Path, inputs: Sequence[str | Path] = ()) -> Iterator[str]:
+    """Yield a temporary path beside *dest*; renamed over it on success, removed on failure."""
+    target = checked_target(dest, inputs)
+    tmp = temp_beside(target)
+    try:
+        yield tmp
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        discard(tmp)
         raise
+    publish(tmp, target)
 
 
 def _umask() -> int:
@@ -536,24 +566,9 @@ def write_json(data: Any, dest: str | Path, *, inputs: Sequence[str | Path] = ()
     >>> open(path).read()
     '{\\n  "a": [\\n    1.5,\\n    null\\n  ],\\n  "b": 1\\n}\\n'
     """
-    check_not_an_input(dest, inputs)
-    target = Path(dest)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"output folder {str(folder)!r} does not exist")
     text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False, default=str) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_path(dest, inputs) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 # ---------------------------------------------------------------- chunked writing
@@ -599,12 +614,7 @@ class ChunkedWriter:
         self.format, gz = output_format(path, format)
         if gz:
             raise OptionError(f"cannot stream {str(path)!r} compressed; leave out the .gz")
-        check_not_an_input(path, inputs)
-        self.target = Path(path)
-        folder = self.target.parent if str(self.target.parent) else Path(".")
-        if not folder.is_dir():
-            raise OutputError(f"output folder {str(folder)!r} does not exist")
-        self.folder = folder
+        self.target = checked_target(path, inputs)
         self.provenance = provenance
         self.rows = 0
         self._tmp: str | None = None
@@ -613,8 +623,7 @@ class ChunkedWriter:
         self._schema: Any = None
 
     def _open(self, frame: pl.DataFrame) -> None:
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=self.folder)
-        os.close(fd)
+        self._tmp = temp_beside(self.target)
         if self.format == "parquet":
             import pyarrow.parquet as pq
 
@@ -667,8 +676,7 @@ class ChunkedWriter:
         if self._tmp is None:
             raise OutputError(f"nothing was written to {str(self.target)!r}")
         self._close()
-        os.chmod(self._tmp, 0o666 & ~_umask())
-        os.replace(self._tmp, self.target)
+        publish(self._tmp, self.target)
         self._tmp = None
 
     def abort(self) -> None:
@@ -677,10 +685,7 @@ class ChunkedWriter:
             self._close()
         finally:
             if self._tmp is not None:
-                try:
-                    os.unlink(self._tmp)
-                except FileNotFoundError:
-                    pass
+                discard(self._tmp)
                 self._tmp = None
 
 
