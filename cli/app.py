@@ -8,6 +8,8 @@ Typer function), ``NAME`` and ``EXAMPLE``. They import heavy engines
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from cli import cluster, info, lifecycle, rfm, rules, synth, validate_segment
@@ -16,9 +18,15 @@ from cli.errors import SegmentGroup
 # Order of `segment --help`: the analyst's workflow, then utilities.
 COMMANDS = [rfm, cluster, rules, lifecycle, validate_segment, synth, info]
 
+
+class _Group(SegmentGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        # Workflow order; Typer would otherwise list sub-apps after plain commands.
+        return [m.NAME for m in COMMANDS]
+
 app = typer.Typer(
     name="segment",
-    cls=SegmentGroup,
+    cls=_Group,
     help="Customer segmentation for the terminal: value (RFM), clusters, churn rules, "
     "lifecycle stages, and tests that a segmentation is real.\n\n"
     "Every command reads a table (file or - for stdin) and writes a table "
