@@ -84,4 +84,4 @@ Seed = Annotated[int, typer.Option("--seed", help="Random seed; same seed, same 
 Verbose = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show progress and details on stderr even in pipes.")
 ]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr (errors still shown).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr (warnings and errors still shown).")]
