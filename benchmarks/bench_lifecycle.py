@@ -64,14 +64,7 @@ def main() -> None:
         "segment lifecycle transitions": harness.segment(
             "lifecycle", "transitions", str(panel), *COLUMNS, "-o", str(OUT / "transitions.csv"), "-q"),
     }
-    # Round-robin, so that load from other users of a shared machine falls on every contender alike.
-    results = {name: harness.Measurement(name) for name in contenders}
-    for _ in range(args.repeats):
-        for name, argv in contenders.items():
-            one = harness.run(name, argv, repeats=1)
-            results[name].walls += one.walls
-            results[name].rss_mb += one.rss_mb
-    results = list(results.values())
+    results = harness.rounds(contenders, args.repeats)
     print(f"\n{rows:,} panel rows ({args.customers:,} lines x 24 months, segment synth seed 1); "
           f"{datetime.date.today()}, {harness.machine()}\n")
     print(harness.table(results, peer=results[0].name))

@@ -71,17 +71,13 @@ def main() -> None:
         t = time.perf_counter()
         generate(data, args.customers, args.transactions)
         print(f"generated {data} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-    results = [
-        harness.run("bare polars group-by", harness.python(BARE) + [str(data), str(OUT / "bare.parquet")],
-                    args.repeats),
-        harness.run("segment rfm", harness.segment("rfm", str(data), "-o", str(OUT / "rfm.parquet"), "-q"),
-                    args.repeats),
-        harness.run("segment rfm --btyd",
-                    harness.segment("rfm", str(data), "-o", str(OUT / "rfm_btyd.parquet"), "-q", "--btyd"),
-                    args.repeats),
-        harness.run("lifetimes summary", harness.python(LIFETIMES) + [str(data), str(OUT / "lt.parquet")],
-                    args.lifetimes_repeats),
-    ]
+    results = harness.rounds({
+        "bare polars group-by": harness.python(BARE) + [str(data), str(OUT / "bare.parquet")],
+        "segment rfm": harness.segment("rfm", str(data), "-o", str(OUT / "rfm.parquet"), "-q"),
+        "segment rfm --btyd": harness.segment("rfm", str(data), "-o", str(OUT / "rfm_btyd.parquet"), "-q", "--btyd"),
+    }, args.repeats)
+    results.append(harness.run("lifetimes summary", harness.python(LIFETIMES) + [str(data), str(OUT / "lt.parquet")],
+                               args.lifetimes_repeats))
     print(f"\n{args.transactions:,} transactions, {args.customers:,} customers, Parquet in and out; "
           f"{harness.machine()}\n")
     print(harness.table(results, peer="bare polars group-by"))

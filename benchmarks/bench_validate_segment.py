@@ -74,16 +74,14 @@ def main() -> None:
         make_data(data, args.rows, args.segments)
     base = ["validate-segment", str(data), "--segment", "segment", "--outcome", "churn,arpu,mou,data_gb,channel",
             "--id", "customer_id", "-q"]
-    results = [
-        harness.run(PEER_NAME, harness.python(PEER) + [str(data)], args.repeats),
-        harness.run("validate-segment", harness.segment(*base, "-o", str(OUT / "v.csv")), args.repeats),
-        harness.run("validate-segment --bootstrap 200",
-                    harness.segment(*base, "--bootstrap", "200", "-o", str(OUT / "vb.csv")), args.repeats),
-        harness.run("validate-segment --holdout 0.5 + --pairs/--merge-map/--json",
-                    harness.segment(*base, "--holdout", "0.5", "--pairs", str(OUT / "vp.parquet"),
-                                    "--merge-map", str(OUT / "vm.csv"), "--json", str(OUT / "v.json"),
-                                    "-o", str(OUT / "vh.csv")), args.repeats),
-    ]
+    results = harness.rounds({
+        PEER_NAME: harness.python(PEER) + [str(data)],
+        "validate-segment": harness.segment(*base, "-o", str(OUT / "v.csv")),
+        "validate-segment --bootstrap 200": harness.segment(*base, "--bootstrap", "200", "-o", str(OUT / "vb.csv")),
+        "validate-segment --holdout 0.5 + --pairs/--merge-map/--json": harness.segment(
+            *base, "--holdout", "0.5", "--pairs", str(OUT / "vp.parquet"), "--merge-map", str(OUT / "vm.csv"),
+            "--json", str(OUT / "v.json"), "-o", str(OUT / "vh.csv")),
+    }, args.repeats)
     print(f"\n{args.rows:,} rows x {args.segments} segments x 5 outcomes (1 binary, 3 numeric, 1 categorical), "
           f"Parquet in; {harness.machine()}; {date.today().isoformat()}\n")
     print(harness.table(results, peer=PEER_NAME))

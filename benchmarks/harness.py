@@ -54,6 +54,21 @@ def run(name: str, argv: list[str], repeats: int = 3, env: dict | None = None) -
     return m
 
 
+def rounds(contenders: dict[str, list[str]], repeats: int = 3) -> list[Measurement]:
+    """Run every contender once per round, *repeats* rounds (round-robin).
+
+    Load from other users of a shared machine then falls on every contender
+    alike, which keeps the ratios to the peer meaningful.
+    """
+    results = {name: Measurement(name) for name in contenders}
+    for _ in range(repeats):
+        for name, argv in contenders.items():
+            one = run(name, argv, repeats=1)
+            results[name].walls += one.walls
+            results[name].rss_mb += one.rss_mb
+    return list(results.values())
+
+
 def python(code: str) -> list[str]:
     """argv that runs *code* in this interpreter."""
     return [sys.executable, "-c", code]
@@ -77,9 +92,9 @@ def machine() -> str:
 def table(results: list[Measurement], peer: str) -> str:
     """Markdown table with ratios of wall time against *peer*."""
     base = next(r for r in results if r.name == peer).wall
-    lines = ["| contender | wall (median) | runs | peak RSS | wall / " + peer + " |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+    lines = ["| contender | wall (median) | each run | peak RSS | wall / " + peer + " |",
+             "| --- | ---: | --- | ---: | ---: |"]
     for r in results:
-        lines.append(f"| {r.name} | {r.wall:.2f} s | {len(r.walls)} | {r.rss:,.0f} MiB | "
-                     f"{r.wall / base:.2f}x |")
+        each = ", ".join(f"{w:.2f}" for w in r.walls)
+        lines.append(f"| {r.name} | {r.wall:.2f} s | {each} | {r.rss:,.0f} MiB | {r.wall / base:.2f}x |")
     return "\n".join(lines)
