@@ -348,9 +348,17 @@ def _where(mask: np.ndarray, values: np.ndarray, dtype: pl.DataType) -> pl.Serie
 
 def _months(values: np.ndarray) -> pl.Series:
     """Integer months as dates (first of the month); NONE gives null."""
-    days = (values.astype(np.int64) - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
-    days[values == NONE] = np.datetime64("NaT")
-    return pl.Series(days).cast(pl.Date)
+    known = values != NONE
+    if not known.all():
+        return _months(np.where(known, values, values[known].min() if known.any() else 1970 * 12)).scatter(
+            np.flatnonzero(~known), None)
+    if not values.size:
+        return pl.Series([], dtype=pl.Date)
+    # A panel spans a few dozen distinct months: convert those once and look
+    # each row up (converting 24M datetime64 values one by one takes seconds).
+    lo = int(values.min())
+    firsts = (np.arange(lo, int(values.max()) + 1) - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
+    return pl.Series(firsts.astype(np.int32)[values - lo]).cast(pl.Date)
 
 
 def _rounded(values: np.ndarray) -> pl.Series:
