@@ -32,6 +32,7 @@ docs: $(STAMP)
 	$(BIN)/python -m tests.cli_reference --write README.md
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:

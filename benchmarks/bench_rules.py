@@ -2,7 +2,7 @@
 
 Run by hand (never by pytest), from the repository root::
 
-    .venv/bin/pip install pyfim          # builds from source; benchmark only
+    .venv/bin/pip install -e ".[bench]"  # pyfim, built from source; benchmark only
     .venv/bin/python benchmarks/bench_rules.py [--customers 1000000] [--repeat 3]
 
 Data: a seeded snapshot of N customers x 40 yes/no items (prevalence 2-35%,

@@ -218,28 +218,29 @@ def rfm(
     if monetary == "mean":
         table = table.with_columns(pl.col("monetary") / pl.col("frequency"))
 
-    used_breaks, table = _score(table, bins, breaks)
-    table = table.with_columns(
+    used_breaks, scores = _score(table, bins, breaks)
+    # The rest is one lazy plan: each eager step would be a query of its own.
+    plan = table.lazy().with_columns(scores).with_columns(
         rfm_cell=pl.concat_str([pl.col("r_score"), pl.col("f_score"), pl.col("m_score")]),
         rfm_score=(pl.col("r_score").cast(pl.Int16) + pl.col("f_score") + pl.col("m_score")).cast(pl.Int16),
     )
     if segments is not None:
         rules = default_segments() if segments == "default" else segments
         check_fits(rules, bins)  # type: ignore[arg-type]
-        table = table.with_columns(segment=segment_expr(rules))  # type: ignore[arg-type]
+        plan = plan.with_columns(segment=segment_expr(rules))  # type: ignore[arg-type]
     columns = [id, *METRICS, "r_score", "f_score", "m_score", "rfm_cell", "rfm_score"]
     if segments is not None:
         columns.append("segment")
     if btyd:
         columns += ["frequency_btyd", "recency_btyd", "T", "monetary_value"]
     if holdout is not None:
-        table = table.join(holdout, on=id, how="left").with_columns(
+        plan = plan.join(holdout.lazy(), on=id, how="left").with_columns(
             frequency_holdout=pl.col("frequency_holdout").fill_null(0).cast(pl.UInt32),
             monetary_holdout=pl.col("monetary_holdout").fill_null(0) / MICRO,
             duration_holdout=pl.lit((until - as_of).days, dtype=pl.Int64),
         )
         columns += ["frequency_holdout", "monetary_holdout", "duration_holdout"]
-    table = table.select(columns).sort(id)
+    table = plan.select(columns).sort(id).collect()
     return RFMResult(table, _thresholds(table), used_breaks, as_of, stats)
 
 
@@ -363,14 +364,14 @@ def _aggregate_queries(lf: pl.LazyFrame, id: str, date: str, amount: str, freque
 def _combine(parts: list[pl.DataFrame], id: str, as_of: Date, btyd: bool) -> pl.DataFrame:
     if not btyd:
         purchases, refunds = parts
-        out = purchases.join(refunds, on=id, how="full", coalesce=True, nulls_equal=True).with_columns(
+        out = purchases.lazy().join(refunds.lazy(), on=id, how="full", coalesce=True, nulls_equal=True).with_columns(
             monetary=(pl.col("monetary").fill_null(0) + pl.col("_returned").fill_null(0)) / MICRO,
             _rows=pl.col("_rows").fill_null(0) + pl.col("_returns").fill_null(0),
             frequency=pl.col("frequency").fill_null(0),
         )
     else:
         repeat = pl.col("_periods") - 1
-        out = parts[0].with_columns(
+        out = parts[0].lazy().with_columns(
             monetary=pl.col("monetary") / MICRO,
             frequency_btyd=repeat.cast(pl.Int64),
             recency_btyd=(pl.col("_last") - pl.col("_first")).dt.total_days(),
@@ -382,7 +383,7 @@ def _combine(parts: list[pl.DataFrame], id: str, as_of: Date, btyd: bool) -> pl.
     return out.filter(pl.col(id).is_not_null()).with_columns(
         recency=(pl.lit(as_of) - pl.col("_last")).dt.total_days(),
         frequency=pl.col("frequency").cast(pl.UInt32),
-    )
+    ).collect()
 
 
 def _counts(per_customer: pl.DataFrame) -> dict[str, int]:
@@ -394,7 +395,8 @@ def _counts(per_customer: pl.DataFrame) -> dict[str, int]:
     return {k: int(v or 0) for k, v in row.items()}
 
 
-def _score(table: pl.DataFrame, bins: int, breaks: dict[str, list[float]] | None) -> tuple[dict[str, list[float]], pl.DataFrame]:
+def _score(table: pl.DataFrame, bins: int, breaks: dict[str, list[float]] | None) -> tuple[dict[str, list[float]], list[pl.Expr]]:
+    """The breakpoints used per metric, and the expressions that score with them."""
     breaks = breaks or {}
     used: dict[str, list[float]] = {}
     # Recency is scored on its negation so that "higher value, higher score"
@@ -409,7 +411,7 @@ def _score(table: pl.DataFrame, bins: int, breaks: dict[str, list[float]] | None
     for key, col in (("f", "frequency"), ("m", "monetary")):
         used[key] = list(breaks[key]) if key in breaks else binning.balanced_breaks(table[col], bins)
         exprs.append(binning.score_expr(col, used[key]).alias(f"{key}_score"))
-    return used, table.with_columns(exprs)
+    return used, exprs
 
 
 def _thresholds(table: pl.DataFrame) -> pl.DataFrame:
