@@ -180,8 +180,10 @@ class Run:
         an extension with no table format (the main output may name its format with ``--to``;
         *documents* such as ``--json`` files are not tables)."""
         for k, p in enumerate((output, *sides, *documents)):
-            if p is None or sio.is_stdio(p):
+            if p is None or (k == 0 and sio.is_stdio(p)):
                 continue
+            if sio.is_stdio(p):
+                raise OutputError(f"{self._flag_of(p)} needs a file path; stdout carries the main result")
             if k == 0:
                 sio.output_format(p, _plain(to))
             elif k <= len(sides):
@@ -190,6 +192,13 @@ class Run:
             folder = Path(p).parent
             if str(folder) and not folder.is_dir():
                 raise OutputError(f"output folder {str(folder)!r} does not exist")
+
+    def _flag_of(self, value: str) -> str:
+        """The option that was given *value* (for messages), e.g. ``--merge-map``."""
+        names = [k for k, v in self.options.items() if v == value and k not in ("input", "output")]
+        if not names:
+            return "a side output"
+        return "--json" if names[0] == "json_path" else "--" + names[0].replace("_", "-")
 
     def write(self, frame: pl.DataFrame | pl.LazyFrame, output: str | None, to: Any = None,
               *, details: dict[str, Any] | None = None) -> None:

@@ -18,6 +18,8 @@ class CommandCase:
     column_option: str | None = "--id"
     column_value: str = "customer_id"
     writes_table: bool = True  # honours -o / --to
+    # An option that writes a second table to a file (e.g. --profile).
+    side_option: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return self.name
@@ -26,13 +28,14 @@ class CommandCase:
 _USAGE = ("--voice", "voice_min", "--data", "data_mb", "--revenue", "revenue")
 
 CASES = [
-    CommandCase("rfm", "tx_small.csv"),
-    CommandCase("lifecycle", "lifecycle_small.csv", _USAGE),
-    CommandCase("lifecycle transitions", "lifecycle_small.csv", _USAGE),
+    CommandCase("rfm", "tx_small.csv", side_option=("--thresholds",)),
+    CommandCase("lifecycle", "lifecycle_small.csv", _USAGE, side_option=("--kpis",)),
+    CommandCase("lifecycle transitions", "lifecycle_small.csv", (*_USAGE, "--project", "2"),
+                side_option=("--projection",)),
     CommandCase("lifecycle panel", "tx_small.csv"),
-    CommandCase("cluster", "cluster_customers.csv"),
-    CommandCase("rules", "rules_small.csv", ("--target", "churn")),
+    CommandCase("cluster", "cluster_customers.csv", side_option=("--profile",)),
+    CommandCase("rules", "rules_small.csv", ("--target", "churn"), side_option=("--item-table",)),
     CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),
-                column_option="--segment", column_value="plan"),
+                column_option="--segment", column_value="plan", side_option=("--pairs", "--merge-map", "--json")),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),
 ]

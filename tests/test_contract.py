@@ -10,6 +10,7 @@ from tests.conftest import FIXTURES, shell
 
 WRITERS = [c for c in CASES if c.writes_table]
 WITH_COLUMNS = [c for c in CASES if c.column_option]
+WITH_SIDES = [(c, o) for c in CASES for o in c.side_option]
 
 
 def _args(case: CommandCase, path, *extra):
@@ -88,6 +89,15 @@ def test_refuses_to_overwrite_its_input(cli, case, tmp_path):
     src.write_bytes((FIXTURES / case.good_input).read_bytes())
     assert_one_line_error(cli(_args(case, src, "-o", src)), "also an input")
     assert src.read_bytes() == (FIXTURES / case.good_input).read_bytes()
+
+
+@pytest.mark.parametrize(("case", "option"), WITH_SIDES, ids=lambda x: str(x))
+def test_side_output_to_stdout_is_refused_before_any_output(cli, case, option, tmp_path):
+    """Only the main result goes to stdout: ``--profile -`` is an error, and -o is not written."""
+    target = tmp_path / "out.csv"
+    assert_one_line_error(cli(_args(case, FIXTURES / case.good_input, option, "-", "-o", target)),
+                          option, "file path")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("case", WRITERS, ids=str)
