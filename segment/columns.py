@@ -57,7 +57,14 @@ def require_numeric(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
     """Return *frame* with *column* as Float64, or raise naming a bad value.
 
     Text columns whose values all parse as numbers (e.g. read from JSON as
-    strings) are converted; anything else is an error.
+    strings) are converted; blank cells become nulls (a missing value, as in
+    the IBM Telco extract, not a type error); anything else is an error.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"amount": ["1.5", " ", "2"]})
+    >>> require_numeric(lf, "amount").collect()["amount"].to_list()
+    [1.5, None, 2.0]
     """
     dtype = frame.collect_schema()[column]
     if dtype.is_numeric():
@@ -65,9 +72,9 @@ def require_numeric(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
     if dtype == pl.Boolean:
         return frame.with_columns(pl.col(column).cast(pl.Float64))
     if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-        text = pl.col(column).cast(pl.String).str.strip_chars()
+        text = pl.col(column).cast(pl.String).str.strip_chars().replace("", None)
         parsed = text.cast(pl.Float64, strict=False)
-        bad = first_offender(frame, parsed.is_null() & pl.col(column).is_not_null(), column)
+        bad = first_offender(frame, parsed.is_null() & text.is_not_null(), column)
         if bad is not None:
             row, value = bad
             raise ColumnTypeError(

@@ -179,6 +179,13 @@ def test_bad_values_name_the_value_and_row(fixture, error, message):
         rfm(pl.read_csv(FIXTURES / fixture))
 
 
+def test_blank_amount_cell_is_reported_as_empty_not_as_text():
+    """Regression: a cell holding a space (IBM Telco's TotalCharges) was a type error."""
+    tx = pl.DataFrame({"customer_id": ["a", "b"], "date": ["2024-01-01", "2024-01-02"], "amount": ["5", " "]})
+    with pytest.raises(DataError, match=r"'amount' is empty in 1 rows, first in row 2"):
+        rfm(tx)
+
+
 def test_unknown_column_suggests_close_match():
     with pytest.raises(ColumnNotFoundError, match="did you mean 'amount'"):
         rfm(small(), amount="amout")
