@@ -33,6 +33,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,8 +79,9 @@ class Table:
         The path as given, or ``"-"`` for stdin.
     format : str
         One of :data:`INPUT_FORMATS`.
-    sha256 : str
-        Content fingerprint of the bytes read.
+    fingerprint : str or _Background
+        SHA-256 of the bytes read (see :attr:`sha256`); for files, computed
+        in a background thread while the command works.
     provenance : dict or None
         Provenance of an upstream ``segment`` output (Parquet / Arrow only).
     """
@@ -87,9 +89,16 @@ class Table:
     frame: pl.LazyFrame
     name: str
     format: str
-    sha256: str
+    fingerprint: str | _Background
     provenance: dict[str, Any] | None = None
     _rows: int | None = field(default=None, repr=False)
+
+    @property
+    def sha256(self) -> str:
+        """Content fingerprint (SHA-256 hex) of the bytes read."""
+        if isinstance(self.fingerprint, _Background):
+            self.fingerprint = self.fingerprint.result()
+        return self.fingerprint
 
     @property
     def columns(self) -> list[str]:
@@ -171,6 +180,33 @@ def sniff_format(head: bytes) -> str:
     return "csv"
 
 
+class _Background:
+    """A function run in a daemon thread; ``result()`` waits for it.
+
+    Hashing a large input file takes about a second per 300 MB; hashlib
+    releases the GIL, so it overlaps with polars reading the same file.
+    A daemon thread never delays the exit of a command that fails early.
+    """
+
+    def __init__(self, fn: Any, *args: Any):
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, *args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Any, *args: Any) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def fingerprint_file(path: str | Path) -> str:
     """SHA-256 of a file's content, read in chunks."""
     h = hashlib.sha256()
@@ -236,7 +272,7 @@ def read_table(
     if gz or format == "ws":
         # Compressed and whitespace text are decoded in memory.
         return _read_bytes(path.read_bytes(), name, format, string_columns)
-    digest = fingerprint_file(path)
+    digest = _Background(fingerprint_file, path)
     try:
         if format == "parquet":
             frame = pl.scan_parquet(path)
