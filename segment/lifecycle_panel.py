@@ -89,10 +89,16 @@ def parse_month_option(value: str | date | None, option: str = "--as-of") -> int
     return month_index(int(hit.group(1)), int(hit.group(2)))
 
 
-def months_expr(frame: pl.LazyFrame, column: str) -> pl.Expr:
-    """Expression giving *column* as integer months (null where it does not parse)."""
+def months_expr(frame: pl.LazyFrame, column: str, date_format: str | None = None) -> pl.Expr:
+    """Expression giving *column* as integer months (null where it does not parse).
+
+    With *date_format* (strftime), text is parsed with it, e.g. ``%m/%d/%Y``.
+    """
     dtype = frame.collect_schema()[column]
     col = pl.col(column)
+    if date_format is not None and (dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum)):
+        col = col.cast(pl.String).str.strip_chars().str.to_date(date_format, strict=False)
+        return (col.dt.year().cast(pl.Int32) * 12 + col.dt.month().cast(pl.Int32) - 1).alias(_M)
     if dtype == pl.Date or isinstance(dtype, pl.Datetime):
         return (col.dt.year().cast(pl.Int32) * 12 + col.dt.month().cast(pl.Int32) - 1).alias(_M)
     if dtype.is_integer():
@@ -198,7 +204,7 @@ def load_panel(
     lf = lf.select(columns)
     for col in metrics:
         lf = require_numeric(lf, col)
-    exprs = [pl.col(id), months_expr(lf, month), *(pl.col(c) for c in metrics)]
+    exprs = [pl.col(id), months_expr(lf, month, date_format), *(pl.col(c) for c in metrics)]
     if status:
         exprs.append(_status_expr(lf, status, status_values))
     if identity:
@@ -226,7 +232,7 @@ def load_panel(
         warnings.warn(f"left out {later:,} rows after --as-of {month_label(cut)}", SegmentWarning, stacklevel=3)
     if df.height == 0:
         raise EmptyInputError(f"no rows up to --as-of {month_label(end)}")
-    df, new = _in_order(df, id, lf, month, list(metrics), dedupe)
+    df, new = _in_order(df, id, lf, month, list(metrics), dedupe, date_format)
     grid = _layout(df, new, id, list(metrics), first_month=lo, as_of=end, status=status, identity=identity,
                    activation=activation)
     grid.stats.update(rows=rows, after_as_of=later)
@@ -291,7 +297,7 @@ def _precheck(lf: pl.LazyFrame, df: pl.DataFrame, id: str, month: str, metrics: 
                             "fill or drop those rows")
         if kind == "month":
             raise DataError(f"column {col!r} has a value that is not a month: {value!r} (row {at}); "
-                            "use a date, YYYY-MM or YYYYMM")
+                            "use a date, YYYY-MM or YYYYMM, or give its format with --date-format")
         if kind == "finite":
             raise DataError(f"column {col!r} holds {value} in row {at}; usage must be a finite number")
         if kind == "negative":
@@ -302,7 +308,7 @@ def _precheck(lf: pl.LazyFrame, df: pl.DataFrame, id: str, month: str, metrics: 
 
 
 def _in_order(df: pl.DataFrame, id: str, lf: pl.LazyFrame, month: str, metrics: list[str],
-              dedupe: str) -> tuple[pl.DataFrame, np.ndarray]:
+              dedupe: str, date_format: str | None = None) -> tuple[pl.DataFrame, np.ndarray]:
     """Rows sorted by (id, month), one per customer-month; and where each customer's rows begin.
 
     One comparison of each id with the previous one finds the runs of equal
@@ -327,7 +333,7 @@ def _in_order(df: pl.DataFrame, id: str, lf: pl.LazyFrame, month: str, metrics: 
         key, when = df[id][int(dup[0]) + 1], int(m[dup[0] + 1])
         hits = (lf.with_row_index("__row__", offset=1)
                 .filter(pl.col(id) == key)
-                .select("__row__", months_expr(lf, month)).filter(pl.col(_M) == when)
+                .select("__row__", months_expr(lf, month, date_format)).filter(pl.col(_M) == when)
                 .select("__row__").head(2).collect()["__row__"].to_list())
         where = f" (rows {hits[0]} and {hits[1]})" if len(hits) == 2 else ""
         raise DataError(f"customer {key!r} has more than one row for {month_label(when)}{where}; "

@@ -417,3 +417,13 @@ def test_cli_help_lists_subcommands_and_rules():
     assert b"stages" in proc.stdout and b"transitions" in proc.stdout and b"panel" in proc.stdout
     proc = run_segment(["lifecycle", "stages", "--help"], check=True)
     assert b"--exit-after" in proc.stdout and b"Stage rules" in proc.stdout
+
+
+def test_date_format_applies_to_the_month_column():
+    """Regression: --date-format reached only --activation, so 01/15/2024 months were 'not a month'."""
+    iso = panel(a=steady([10, 10, 10, 2, 2, 2, 2]))
+    us = iso.with_columns(pl.col("month").str.strptime(pl.Date, "%Y-%m").dt.strftime("%m/15/%Y"))
+    with pytest.raises(DataError, match="--date-format"):
+        run(us)
+    expected = run(iso).history()
+    assert run(us, date_format="%m/%d/%Y").history().equals(expected)
