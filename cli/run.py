@@ -179,11 +179,17 @@ class Run:
         """Fail before any work if an output would overwrite an input, go nowhere, or has
         an extension with no table format (the main output may name its format with ``--to``;
         *documents* such as ``--json`` files are not tables)."""
+        seen: dict[Path, str] = {}
         for k, p in enumerate((output, *sides, *documents)):
             if p is None or (k == 0 and sio.is_stdio(p)):
                 continue
+            flag = "-o" if k == 0 else self._flag_of(p, skip=set(seen.values()))
             if sio.is_stdio(p):
-                raise OutputError(f"{self._flag_of(p)} needs a file path; stdout carries the main result")
+                raise OutputError(f"{flag} needs a file path; stdout carries the main result")
+            key = Path(p).resolve()
+            if key in seen:
+                raise OutputError(f"{seen[key]} and {flag} name the same file {p!r}; give each its own path")
+            seen[key] = flag
             if k == 0:
                 sio.output_format(p, _plain(to))
             elif k <= len(sides):
@@ -193,12 +199,11 @@ class Run:
             if str(folder) and not folder.is_dir():
                 raise OutputError(f"output folder {str(folder)!r} does not exist")
 
-    def _flag_of(self, value: str) -> str:
+    def _flag_of(self, value: str, skip: set[str] = frozenset()) -> str:  # type: ignore[assignment]
         """The option that was given *value* (for messages), e.g. ``--merge-map``."""
-        names = [k for k, v in self.options.items() if v == value and k not in ("input", "output")]
-        if not names:
-            return "a side output"
-        return "--json" if names[0] == "json_path" else "--" + names[0].replace("_", "-")
+        flags = ["--json" if k == "json_path" else "--" + k.replace("_", "-")
+                 for k, v in self.options.items() if v == value and k not in ("input", "output")]
+        return next((f for f in flags if f not in skip), "a side output")
 
     def write(self, frame: pl.DataFrame | pl.LazyFrame, output: str | None, to: Any = None,
               *, details: dict[str, Any] | None = None) -> None:

@@ -100,6 +100,15 @@ def test_side_output_to_stdout_is_refused_before_any_output(cli, case, option, t
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(("case", "option"), WITH_SIDES, ids=lambda x: str(x))
+def test_side_output_on_the_main_output_path_is_refused(cli, case, option, tmp_path):
+    """Regression: --kpis same.csv -o same.csv kept one table and lost the other, with exit 0."""
+    target = tmp_path / "same.csv"
+    assert_one_line_error(cli(_args(case, FIXTURES / case.good_input, option, target, "-o", target)),
+                          option, "-o", "same file")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("case", WRITERS, ids=str)
 def test_output_folder_must_exist(cli, case, tmp_path):
     assert_one_line_error(cli(_args(case, FIXTURES / case.good_input, "-o", tmp_path / "no" / "x.csv")),
