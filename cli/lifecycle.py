@@ -135,7 +135,7 @@ def transitions(
     as_of: AsOf = None, dedupe: DedupeOpt = Dedupe.error, window: Window = 3, baseline: Baseline = 3,
     drop: Drop = 0.30, exit_after: ExitAfter = 3, acquisition: Acquisition = 3, build_up: BuildUp = 6,
     winback: Winback = 3,
-    project: Annotated[int, typer.Option(help="Project stage counts this many months ahead (0 = none).")] = 0,
+    project: Annotated[int, typer.Option(min=0, help="Project stage counts this many months ahead (0 = none).")] = 0,
     projection: Annotated[str | None, typer.Option(help="Write the --project table to FILE.",
                                                    rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
     verbose: opt.Verbose = False, quiet: opt.Quiet = False,
@@ -144,10 +144,10 @@ def transitions(
     from segment.lifecycle import lifecycle
 
     with Run(f"{NAME} transitions", locals()) as run:
-        panel = run.read(input, fmt=from_, string_columns=[c for c in (id, identity) if c])
-        run.check_outputs(output, projection, to=to)
         if projection and project < 1:
             raise OptionError("--projection needs --project N (months ahead)")
+        panel = run.read(input, fmt=from_, string_columns=[c for c in (id, identity) if c])
+        run.check_outputs(output, projection, to=to)
         with run.progress() as report:
             result = lifecycle(panel.frame, **_panel_args(locals()), progress=report)
         table = result.transitions()

@@ -249,6 +249,8 @@ class Run:
         all are committed together at the end. Returns rows per table.
         """
         fmt = _plain(to) or "parquet"
+        if sio.is_stdio(folder):
+            raise OutputError("--out needs a folder: several tables cannot share stdout")
         target = Path(folder)
         if target.exists() and not target.is_dir():
             raise OutputError(f"--out {folder!r} is a file, not a folder")

@@ -370,6 +370,8 @@ def test_cli_transitions_and_projection(cli, tmp_path):
     assert "Stage transition probabilities" in r.stderr and "Projected customers" in r.stderr
     assert pl.read_csv(out)["months_ahead"].max() == 3
     assert_one_line_error(cli(["lifecycle", "transitions", SMALL, *COLS, "--projection", out]), "--project N")
+    # Checked before the panel is read: no warning about the data comes first.
+    assert_one_line_error(cli(["lifecycle", "transitions", SMALL, *COLS, "--project", "-1"]), "--project")
 
 
 def test_cli_panel_from_transactions_pipes_into_stages():

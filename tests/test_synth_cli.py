@@ -110,6 +110,13 @@ def test_out_is_required(cli):
     assert_one_line_error(cli(["synth", "--customers", "10"]), "--out")
 
 
+def test_out_dash_is_refused_not_a_folder_named_dash(cli, tmp_path, monkeypatch):
+    """Regression: --out - created a folder literally named '-'."""
+    monkeypatch.chdir(tmp_path)
+    assert_one_line_error(cli(["synth", "--customers", "10", "--out", "-"]), "--out needs a folder")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_out_must_be_a_folder_whose_parent_exists(cli, tmp_path):
     f = tmp_path / "file.txt"
     f.write_text("x")
