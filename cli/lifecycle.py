@@ -107,14 +107,19 @@ def stages(
     drop: Drop = 0.30, exit_after: ExitAfter = 3, acquisition: Acquisition = 3, build_up: BuildUp = 6,
     winback: Winback = 3,
     history: Annotated[bool, typer.Option(help="One row per customer-month instead of one per customer.")] = False,
+    at: Annotated[str | None, typer.Option(
+        help="The --history rows of one month only (YYYY-MM): one row per customer, with next_stage and "
+             "churn_next_month, to test the stages against the next month.", show_default=False)] = None,
     kpis: Annotated[str | None, typer.Option(help="Also write the monthly KPIs per stage to FILE.",
                                              rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
     verbose: opt.Verbose = False, quiet: opt.Quiet = False,
 ) -> None:
     """Each customer's lifecycle stage as of the last month (or every month with --history)."""
     from segment.lifecycle import lifecycle
+    from segment.lifecycle_panel import parse_month_option
 
     with Run(NAME, locals()) as run:
+        parse_month_option(at, "--at")  # its format now; whether the panel has it, once read
         panel = run.read(input, fmt=from_, string_columns=[c for c in (id, identity) if c])
         run.check_outputs(output, kpis, to=to)
         with run.progress() as report:
@@ -122,7 +127,8 @@ def stages(
         details = {**result.params(), "stats": result.stats}
         if kpis:
             run.write_side(result.kpis(), kpis, role="kpis", details=details)
-        run.write(result.history() if history else result.snapshot(), output, to, details=details)
+        table = result.history(at) if history or at else result.snapshot()
+        run.write(table, output, to, details=details)
         run.summary(stage_table(result))
 
 

@@ -54,7 +54,9 @@ def main() -> None:
         "Lifecycle (synth panel, last month)",
         f"  stages: {counts(stages, 'stage')}",
         f"  a declining customer exits next month with probability {decline_exit[0]:.2f}",
-        f"  stages vs next-month churn: {verdict('stages_check.json')}",
+        f"  stages in 2024-06 vs churn in 2024-07: {verdict('stages_check.json')}",
+        *(f"    merge {r['segment']} -> {r['merged_segment']} (stages_merge_map.csv)"
+          for r in pl.read_csv(OUT / "stages_merge_map.csv").filter(pl.col("action") == "merge").iter_rows(named=True)),
     ]
     print("\n".join(report))
 

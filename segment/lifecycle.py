@@ -71,7 +71,7 @@ import polars as pl
 
 from segment.errors import DataError, OptionError, SegmentWarning
 from segment.lifecycle_markov import STAGE_DTYPE, Chain, chain, kpi_table, projection_table, transition_table
-from segment.lifecycle_panel import Grid, load_panel, month_date, month_label
+from segment.lifecycle_panel import Grid, load_panel, month_date, month_label, parse_month_option
 from segment.lifecycle_rules import EXIT, NONE, STAGES, Rules, Stages, assign
 
 Progress = Callable[[str, int, int | None], None]
@@ -143,29 +143,43 @@ class Lifecycle:
             cols[f"{col}_change"] = _rounded(change)
         return pl.DataFrame(cols)
 
-    def history(self) -> pl.DataFrame:
-        """One row per customer-month from the customer's first row to the last month."""
+    def history(self, month: str | date | None = None) -> pl.DataFrame:
+        """One row per customer-month from the customer's first row to the last month.
+
+        With *month*, only that month's rows: one row per customer, with the
+        stage then and what followed (``next_stage``, ``churn_next_month``),
+        so that rows are independent customers, as tests of the stages
+        against the next month's churn assume.
+        """
         self._warn_limits()
         g, st = self.grid, self.stages
-        staged = st.stage >= 0
-        cols: dict[str, Any] = {
-            self.id: g.ids.gather(g.k),
-            "month": _months(g.m),
-            "stage": _labels(STAGES, st.stage, STAGE_DTYPE),
-            "subtype": _labels(st.labels, st.subtype, self._subtype_dtype()),
-            "tenure": _where(staged & (st.tenure > 0), st.tenure, pl.Int32),
-            "months_in_stage": _where(staged, st.in_stage, pl.Int32),
-        }
-        if g.status is not None:
-            cols["winback_months_left"] = _where(st.winback >= 0, st.winback, pl.Int8)
         # What happened next month, so that stages can be checked against it
         # (e.g. `segment validate-segment --segment stage --outcome churn_next_month`).
         # Null in the panel's last month, and for customers not at risk of exiting.
         has_next = np.concatenate([g.k[1:] == g.k[:-1], [False]])
         nxt = np.concatenate([st.stage[1:], [-1]])
         nxt = np.where(has_next, nxt, -1)
+        rows: slice | np.ndarray = slice(None)
+        if month is not None:
+            code = parse_month_option(month, "--at")
+            if not g.first_month <= code <= g.as_of:  # type: ignore[operator]
+                raise OptionError(f"--at {month_label(code)} is outside the panel's months "
+                                  f"{month_label(g.first_month)} to {month_label(g.as_of)}")
+            rows = np.flatnonzero(g.m == code)
+        stage, nxt, has_next = st.stage[rows], nxt[rows], has_next[rows]
+        staged = stage >= 0
+        cols: dict[str, Any] = {
+            self.id: g.ids.gather(g.k[rows]),
+            "month": _months(g.m[rows]),
+            "stage": _labels(STAGES, stage, STAGE_DTYPE),
+            "subtype": _labels(st.labels, st.subtype[rows], self._subtype_dtype()),
+            "tenure": _where(staged & (st.tenure[rows] > 0), st.tenure[rows], pl.Int32),
+            "months_in_stage": _where(staged, st.in_stage[rows], pl.Int32),
+        }
+        if g.status is not None:
+            cols["winback_months_left"] = _where(st.winback[rows] >= 0, st.winback[rows], pl.Int8)
         cols["next_stage"] = _labels(STAGES, nxt, STAGE_DTYPE)
-        at_risk = has_next & staged & (st.stage != EXIT) & (nxt >= 0)
+        at_risk = has_next & staged & (stage != EXIT) & (nxt >= 0)
         cols["churn_next_month"] = pl.Series(nxt == EXIT).set(pl.Series(~at_risk), None)
         return pl.DataFrame(cols)
 

@@ -429,3 +429,24 @@ def test_date_format_applies_to_the_month_column():
         run(us)
     expected = run(iso).history()
     assert run(us, date_format="%m/%d/%Y").history().equals(expected)
+
+
+def test_at_gives_one_row_per_customer_of_that_months_history():
+    df = panel(a=steady([10, 10, 10, 10, 10, 0, 0, 0]), b=steady([5, 5, 5, 5, 5, 5, 5, 5]))
+    res = run(df)
+    full = res.history()
+    one = res.history("2023-05")
+    assert one.equals(full.filter(pl.col("month") == date(2023, 5, 1)))
+    assert one["customer_id"].to_list() == ["a", "b"]
+    with pytest.raises(OptionError, match="--at 2024-01 is outside the panel's months 2023-01 to 2023-08"):
+        res.history("2024-01")
+
+
+def test_cli_at_writes_one_row_per_customer_and_checks_its_format(cli, tmp_path):
+    out = tmp_path / "at.csv"
+    r = cli(["lifecycle", SMALL, *COLS, "--at", "2024-02", "-o", out])
+    assert r.exit_code == 0, r.stderr
+    table = pl.read_csv(out)
+    assert table["customer_id"].n_unique() == table.height > 0
+    assert set(table["month"].to_list()) == {"2024-02-01"}
+    assert_one_line_error(cli(["lifecycle", SMALL, *COLS, "--at", "Feb", "-o", out]), "--at must be a month")
