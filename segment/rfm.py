@@ -165,6 +165,10 @@ def rfm(
         strftime format for text dates.
     """
     _check_options(bins, frequency, monetary, returns, breaks)
+    if isinstance(segments, str) and segments == "default" and bins != 5:
+        # The classic names read scores 1-5: with 10 bins "5" is the middle, not the top.
+        raise OptionError(f"the default segment names are written for 5 bins, not {bins}; "
+                          f"pass --segments FILE written for {bins} bins, or --segments none")
     lf = transactions.lazy()
     roles = {"id": id, "date": date, "amount": amount}
     if quantity:
@@ -213,6 +217,8 @@ def rfm(
             "(only returns)", SegmentWarning, stacklevel=2,
         )
     table = per_customer.filter(pl.col("frequency") > 0)
+    if table.height == 0 and cutoff is not None and stats["transactions"] == 0:
+        raise DataError(f"no transactions on or before --as-of {cutoff}: choose a later date")
     if table.height == 0:
         raise DataError(f"no purchases found: every {amount!r} is negative")
     if monetary == "mean":
@@ -286,7 +292,7 @@ def _holdout_query(window: pl.LazyFrame, id: str, date: str, amount: str, freque
     count = pl.col(date).filter(buy).n_unique() if frequency == "days" else buy.sum()
     return window.group_by(id).agg(
         frequency_holdout=count,
-        monetary_holdout=(pl.col(amount) * MICRO).round().cast(pl.Int64).sum(),
+        monetary_holdout=(pl.col(amount) * MICRO).round().cast(pl.Int64, strict=False).sum(),
     )
 
 
@@ -299,7 +305,7 @@ def _check_query(lf: pl.LazyFrame, id: str, date: str, amount: str, cutoff: Date
         null_dates=pl.col(date).null_count(),
         null_amounts=pl.col(amount).null_count(),
         negatives=(known & (pl.col(amount) < 0)).sum(),
-        nan_amounts=pl.col(amount).is_nan().sum(),
+        nan_amounts=(~pl.col(amount).is_finite()).sum(),
         last=pl.col(date).filter(known).max(),
         after_as_of=future,
     )
@@ -317,8 +323,8 @@ def _checked(check: pl.DataFrame, lf: pl.LazyFrame, id: str, date: str, amount: 
             at, _ = first_offender(lf, pl.col(col).is_null(), col)  # type: ignore[misc]
             raise DataError(f"column {col!r} is empty in {row[key]:,} rows, first in row {at}; fill or drop them")
     if row["nan_amounts"]:
-        at, _ = first_offender(lf, pl.col(amount).is_nan(), amount)  # type: ignore[misc]
-        raise DataError(f"column {amount!r} is not a number (NaN) in row {at}; fill or drop those rows")
+        at, value = first_offender(lf, ~pl.col(amount).is_finite(), amount)  # type: ignore[misc]
+        raise DataError(f"column {amount!r} is not a finite number ({value}) in row {at}; fill or drop those rows")
     if row["negatives"] and returns == "error":
         at, value = first_offender(lf, pl.col(amount) < 0, amount)  # type: ignore[misc]
         raise DataError(
@@ -336,7 +342,8 @@ def _aggregate_queries(lf: pl.LazyFrame, id: str, date: str, amount: str, freque
     buy = pl.col(amount) >= 0
     # Money is summed as whole micro-units: integer sums are exact, so the
     # result does not depend on the order in which threads add rows up.
-    lf = lf.with_columns(_micro=(pl.col(amount) * MICRO).round().cast(pl.Int64))
+    # Non-strict: an infinite amount becomes null here and is reported by the checks.
+    lf = lf.with_columns(_micro=(pl.col(amount) * MICRO).round().cast(pl.Int64, strict=False))
     if not btyd:
         # Purchases and returns are aggregated apart: plain max/len/sum group-bys
         # are polars' fast path, filtered aggregations inside one group-by are not.

@@ -87,16 +87,24 @@ def load_segments(path: str | Path) -> list[SegmentRule]:
                     f"segment {i} in {str(path)!r} needs name and r, f, m as [low, high]: {exc}"
                 ) from None
         return _checked(rules, path)
-    df = pl.read_csv(path)
+    try:
+        df = pl.read_csv(path, infer_schema=False)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"segment table {str(path)!r} is not a readable CSV: {str(exc).splitlines()[0]}") from None
     need = ["segment", "r_min", "r_max", "f_min", "f_max", "m_min", "m_max"]
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise InputError(f"segment table {str(path)!r} lacks columns {', '.join(missing)} (needs {', '.join(need)})")
-    rules = [
-        SegmentRule(str(row["segment"]), (int(row["r_min"]), int(row["r_max"])),
-                    (int(row["f_min"]), int(row["f_max"])), (int(row["m_min"]), int(row["m_max"])))
-        for row in df.iter_rows(named=True)
-    ]
+    if df.height == 0:
+        raise InputError(f"segment table {str(path)!r} has no segments, only a header")
+    rules = []
+    for i, row in enumerate(df.iter_rows(named=True), 1):
+        try:
+            rules.append(SegmentRule(str(row["segment"]), _pair((row["r_min"], row["r_max"])),
+                                     _pair((row["f_min"], row["f_max"])), _pair((row["m_min"], row["m_max"]))))
+        except (TypeError, ValueError):
+            raise InputError(f"segment {i} ({row['segment']!r}) in {str(path)!r}: score ranges must be whole "
+                             "numbers such as 1 and 5") from None
     return _checked(rules, path)
 
 

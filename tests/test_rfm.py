@@ -9,7 +9,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from segment.errors import (ColumnNotFoundError, ColumnTypeError, DataError, EmptyInputError,
-                            OptionError)
+                            OptionError, SegmentWarning)
 from segment.rfm import rfm
 from segment.rfm_segments import SegmentRule
 from tests.conftest import FIXTURES, run_segment, shell
@@ -154,10 +154,12 @@ def test_custom_and_no_segment_tables():
     assert "segment" not in rfm(small(), segments=None).table.columns
 
 
-def test_default_segments_need_five_bins():
-    with pytest.raises(OptionError, match="outside 1..4"):
-        rfm(small(), bins=4)
-    assert rfm(small(), bins=4, segments=None).table["r_score"].max() <= 4
+@pytest.mark.parametrize("bins", [4, 10])
+def test_default_segments_need_five_bins(bins):
+    """Regression: with --bins 10 the 1-5 table was applied silently (r=5 is mid-range there)."""
+    with pytest.raises(OptionError, match=f"written for 5 bins, not {bins}"):
+        rfm(small(), bins=bins)
+    assert rfm(small(), bins=bins, segments=None).table["r_score"].max() <= bins
 
 
 def test_null_ids_dropped_with_warning_or_error_when_strict():
@@ -184,6 +186,34 @@ def test_blank_amount_cell_is_reported_as_empty_not_as_text():
     tx = pl.DataFrame({"customer_id": ["a", "b"], "date": ["2024-01-01", "2024-01-02"], "amount": ["5", " "]})
     with pytest.raises(DataError, match=r"'amount' is empty in 1 rows, first in row 2"):
         rfm(tx)
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf"), float("nan")])
+def test_infinite_or_nan_amount_is_a_data_error_not_a_crash(bad):
+    """Regression: inf crashed the exact micro-unit sum with a traceback."""
+    tx = pl.DataFrame({"customer_id": ["a", "b"], "date": [date(2024, 1, 1)] * 2, "amount": [bad, 5.0]})
+    with pytest.raises(DataError, match=r"'amount' is not a finite number \((-?inf|nan)\) in row 1"):
+        rfm(tx)
+
+
+def test_as_of_before_every_transaction_says_so():
+    with pytest.raises(DataError, match="no transactions on or before --as-of 2023-01-01"):
+        with pytest.warns(SegmentWarning):
+            rfm(small(), as_of="2023-01-01")
+
+
+@pytest.mark.parametrize("body, message", [
+    ("Top,a,5,3,5,1,5\n", "score ranges must be whole numbers"),  # regression: was a ValueError traceback
+    ("", "only a header"),
+])
+def test_bad_segment_csv_is_one_line_error(tmp_path, body, message):
+    from segment.errors import InputError
+    from segment.rfm_segments import load_segments
+
+    path = tmp_path / "segments.csv"
+    path.write_text("segment,r_min,r_max,f_min,f_max,m_min,m_max\n" + body)
+    with pytest.raises(InputError, match=message):
+        load_segments(path)
 
 
 def test_unknown_column_suggests_close_match():
