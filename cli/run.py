@@ -16,6 +16,8 @@ metadata, and shows a preview instead of raw CSV when stdout is a terminal.
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
 import sys
 import time
 import types
@@ -37,6 +39,15 @@ from segment.errors import OutputError, SegmentWarning
 _NOT_PROVENANCE = {"input", "inputs", "output", "to", "verbose", "quiet", "self", "run"}
 
 stderr_console = Console(stderr=True, highlight=False, soft_wrap=False)
+
+
+def _is_stdin(path: str) -> bool:
+    """True when *path* is the regular file redirected to stdin (``< file``)."""
+    try:
+        a, b = os.fstat(sys.stdin.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISREG(a.st_mode) and (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def _plain(value: Any) -> Any:
@@ -186,6 +197,10 @@ class Run:
             flag = "-o" if k == 0 else self._flag_of(p, skip=set(seen.values()))
             if sio.is_stdio(p):
                 raise OutputError(f"{flag} needs a file path; stdout carries the main result")
+            if Path(p).is_dir():
+                raise OutputError(f"{flag} {p!r} is a folder; give a file name")
+            if _is_stdin(p) and "-" in self.input_paths:
+                raise OutputError(f"{flag} {p!r} is the file read from stdin; write to another file")
             key = Path(p).resolve()
             if key in seen:
                 raise OutputError(f"{seen[key]} and {flag} name the same file {p!r}; give each its own path")

@@ -110,6 +110,25 @@ def test_side_output_on_the_main_output_path_is_refused(cli, case, option, tmp_p
 
 
 @pytest.mark.parametrize("case", WRITERS, ids=str)
+def test_output_that_is_a_folder_is_refused(cli, case, tmp_path):
+    """Regression: -o FOLDER gave an IsADirectoryError traceback and left a .part file."""
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    assert_one_line_error(cli(_args(case, FIXTURES / case.good_input, "-o", folder, "--to", "csv")), "is a folder")
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("case", WRITERS, ids=str)
+def test_refuses_to_overwrite_the_file_redirected_to_stdin(case, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes((FIXTURES / case.good_input).read_bytes())
+    args = " ".join(case.args)
+    proc = shell(f"segment {case.name} - {args} -o '{src}' < '{src}'")
+    assert proc.returncode == 2 and b"read from stdin" in proc.stderr, proc.stderr.decode()
+    assert src.read_bytes() == (FIXTURES / case.good_input).read_bytes()
+
+
+@pytest.mark.parametrize("case", WRITERS, ids=str)
 def test_output_folder_must_exist(cli, case, tmp_path):
     assert_one_line_error(cli(_args(case, FIXTURES / case.good_input, "-o", tmp_path / "no" / "x.csv")),
                           "does not exist")
