@@ -161,12 +161,18 @@ def _check_left_out(frame: pl.LazyFrame, schema: pl.Schema, id: str) -> None:
         if name == id or not (dtype in (pl.String, pl.Null)):
             continue
         text = pl.col(name).cast(pl.String).str.strip_chars().replace("", None)
-        row = frame.select(present=text.is_not_null().sum(),
+        row = frame.select(present=text.is_not_null().sum(), rows=pl.len(),
                            numeric=text.cast(pl.Float64, strict=False).is_not_null().sum()).collect().row(0)
-        present, numeric = row
+        present, rows, numeric = row
         if present == 0:
             warnings.warn(f"column {name!r} is empty in every row, so it is not a feature", SegmentWarning,
                           stacklevel=4)
+        elif numeric == present:
+            # e.g. Telco's TotalCharges: numbers, but blank cells made the column text.
+            blanks = " with empty cells" if present < rows else ""
+            hint = " (with --drop-nulls)" if present < rows else ""
+            warnings.warn(f"column {name!r} holds numbers as text{blanks}, so it is not a default feature; "
+                          f"to cluster on it, name it in --features{hint}", SegmentWarning, stacklevel=4)
         elif numeric < present and numeric >= 0.9 * present:
             bad = first_offender(frame, text.is_not_null() & text.cast(pl.Float64, strict=False).is_null(), name)
             raise ColumnTypeError(f"column {name!r} looks numeric but row {bad[0]} holds {bad[1]!r}, so it "  # type: ignore[index]
