@@ -158,8 +158,8 @@ class Encoded:
                             f"customers apart; leave it out with --exclude {name}")
         codes = series.cast(pl.Enum(values)).to_physical().cast(pl.Int32).fill_null(-1).to_numpy()
         kind = _kind(values)
-        if kind == "number":  # numbers stored as text
-            lookup = np.array([float(v) for v in values] + [np.nan])
+        if kind == "number":  # numbers stored as text; missing-value markers (NA, nan) give no item
+            lookup = np.array([_number(v) for v in values] + [np.nan])
             return cls(name, kind, empty, values, numbers=lookup[codes])
         return cls(name, kind, empty, values, codes=codes)
 
@@ -214,11 +214,24 @@ def _kind(values: list) -> str:
     if all(w in YES or w in NO or _NOT_APPLICABLE.match(w) for w in words) \
             and any(w in YES or w in NO for w in words):
         return "flag"
-    try:
-        numbers = [float(v) for v in values]
-    except ValueError:
+    numbers = [_number(v) for v in values if _word(v).strip() not in MISSING]
+    if not numbers or any(x is None or not np.isfinite(x) for x in numbers):
         return "category"
-    return "number" if all(np.isfinite(numbers)) else "category"
+    return "number"
+
+
+#: Text that extracts use for a missing number (a numeric column holding one of these is still numeric).
+MISSING = frozenset({"", "na", "n/a", "nan", "null", "none"})
+
+
+def _number(value: object) -> float | None:
+    """A text value as a number; NaN for a missing-value marker; None when it is not a number."""
+    if _word(value).strip() in MISSING:
+        return float("nan")
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
 
 
 def bin_label(column: str, edges: Sequence[float], index: int) -> str:

@@ -285,3 +285,18 @@ def test_negative_rules_when_no_item_is_frequent_among_target_customers():
                 keep_insignificant=True, keep_redundant=True)
     assert res.stats["mined"] > 0
     assert set(res.table["consequent"]) == {"churn=false"}
+
+
+@pytest.mark.parametrize("marker", ["NA", "nan", "n/a", "NULL"])
+def test_missing_value_markers_keep_a_numeric_column_numeric(marker):
+    """Regression: one 'NA' in a numeric text column turned it into one item per distinct value."""
+    from segment.rules_items import snapshot_items
+    from segment.rules_target import resolve_target
+
+    values = [str(v) for v in range(40)]
+    values[3] = marker
+    snap = pl.DataFrame({"customer_id": [f"c{i}" for i in range(40)], "complaints": values,
+                         "churn": ["Yes", "No"] * 20})
+    m = snapshot_items(snap, resolve_target(snap, "churn"), id="customer_id", min_pos=1, min_neg=None, bins=4)
+    assert len(m.labels) == 4 and m.labels[0].startswith("complaints<") and m.labels[-1].startswith("complaints>=")
+    assert sum(m.pos_counts) + sum(m.neg_counts) == 39  # the marked customer has no item
