@@ -28,6 +28,7 @@ from segment.errors import ColumnNotFoundError, ColumnTypeError, DataError
 
 _ROW = "__segment_row__"
 _DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%Y-%m")
+_ISO_PREFIX = "iso-prefix"  # ISO timestamps of mixed forms: the first 10 characters are the date
 _DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%.f")
 
 
@@ -112,11 +113,16 @@ def parse_dates(frame: pl.LazyFrame, column: str, fmt: str | None = None) -> pl.
         text = pl.col(column).cast(pl.String).str.strip_chars()
     else:
         raise ColumnTypeError(f"column {column!r} must hold dates, but it is {dtype}")
+    given = fmt
     if fmt is not None:
         parsed = text.str.to_datetime(fmt, strict=False).dt.date()
     else:
         fmt = _guess_format(frame, column, text)
-        if fmt is None:
+        if fmt == _ISO_PREFIX:
+            # ISO timestamps in any mix of forms (T or space, seconds, fractions,
+            # Z or an offset): the date as written is the day; time and zone are ignored.
+            parsed = text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+        elif fmt is None:
             parsed = pl.lit(None, dtype=pl.Date)
         elif fmt in _DATE_FORMATS:
             parsed = text.str.to_date(fmt, strict=False)
@@ -125,10 +131,9 @@ def parse_dates(frame: pl.LazyFrame, column: str, fmt: str | None = None) -> pl.
     bad = first_offender(frame, parsed.is_null() & pl.col(column).is_not_null(), column)
     if bad is not None:
         row, value = bad
-        raise DataError(
-            f"column {column!r} has a value that is not a date: {value!r} (row {row}); "
-            "pass --date-format, e.g. %d/%m/%Y"
-        )
+        hint = (f"it does not match --date-format {given}" if given is not None
+                else "pass --date-format, e.g. %d/%m/%Y")
+        raise DataError(f"column {column!r} has a value that is not a date: {value!r} (row {row}); {hint}")
     return frame.with_columns(parsed.alias(column))
 
 
@@ -136,6 +141,8 @@ def _guess_format(frame: pl.LazyFrame, column: str, text: pl.Expr) -> str | None
     sample = frame.select(text.alias(column)).drop_nulls().head(1000).collect()[column]
     if sample.len() == 0:
         return _DATE_FORMATS[0]
+    if sample.str.contains(r"^\d{4}-\d{2}-\d{2}([ T]\d|$)").all() and not sample.str.len_chars().eq(10).all():
+        return _ISO_PREFIX
     for fmt in _DATE_FORMATS:
         if sample.str.to_date(fmt, strict=False).null_count() == 0 and _full_match(sample, fmt):
             return fmt

@@ -216,6 +216,18 @@ def test_bad_segment_csv_is_one_line_error(tmp_path, body, message):
         load_segments(path)
 
 
+def test_iso_timestamps_of_mixed_forms_are_cut_to_their_dates():
+    """Regression: '2024-01-01T10:00:00Z' and a mix of dates and datetimes were 'not a date'."""
+    tx = pl.DataFrame({"customer_id": ["a", "b", "c", "d"],
+                       "date": ["2024-01-01T10:00:00Z", "2024-01-02", "2024-01-03 10:00", "2024-01-04T01:02:03.5+02:00"],
+                       "amount": [5.0, 6.0, 7.0, 8.0]})
+    assert rfm(tx, bins=2, segments=None).table["recency"].to_list() == [4, 3, 2, 1]
+    with pytest.raises(DataError, match=r"'2024-02-31 10:00' \(row 2\)"):
+        rfm(tx.with_columns(date=pl.Series(["2024-01-01T10:00:00Z", "2024-02-31 10:00", "2024-01-03", "2024-01-04"])))
+    with pytest.raises(DataError, match="does not match --date-format %d/%m/%Y"):
+        rfm(tx, date_format="%d/%m/%Y")
+
+
 def test_unknown_column_suggests_close_match():
     with pytest.raises(ColumnNotFoundError, match="did you mean 'amount'"):
         rfm(small(), amount="amout")
