@@ -245,14 +245,20 @@ def _engine(algorithm: str, n: int, n_fit: int, min_cluster_size: int | None, mi
             raise DataError(f"only {n:,} customers, fewer than --k {k}; lower --k")
         return KMeansEngine(k=k, seed=seed), {"k": k}  # type: ignore[arg-type]
     size = default_min_cluster_size(n) if min_cluster_size is None else min_cluster_size
+    if size < 2:
+        raise OptionError(f"--min-cluster-size must be 2 or more, got {size}")
     if n < size:
         raise DataError(f"only {n:,} customers, fewer than --min-cluster-size {size:,}, so no cluster "
                         "can form; lower --min-cluster-size")
     in_fit = size if n_fit == n else max(2, round(size * n_fit / n))
     if in_fit < min_samples:
-        warnings.warn(f"--min-cluster-size {size:,} is only {in_fit} rows of the {n_fit:,}-row fit sample; "
-                      "clusters that small are hard to tell from noise: raise --fit-sample",
-                      SegmentWarning, stacklevel=3)
+        if n_fit == n:
+            advice = f"--min-cluster-size {size:,} is below --min-samples {min_samples}; clusters that small " \
+                     "are hard to tell from noise: raise --min-cluster-size or lower --min-samples"
+        else:
+            advice = f"--min-cluster-size {size:,} is only {in_fit} rows of the {n_fit:,}-row fit sample; " \
+                     "clusters that small are hard to tell from noise: raise --fit-sample"
+        warnings.warn(advice, SegmentWarning, stacklevel=3)
     engine = HDBSCANEngine(min_cluster_size=in_fit, min_samples=min_samples, selection=selection,
                            epsilon=epsilon)
     return engine, {"min_cluster_size": size, "min_cluster_size_in_fit": in_fit,

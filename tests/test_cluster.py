@@ -512,3 +512,12 @@ def test_rfm_piped_into_cluster():
     prov = json.loads(table.schema.metadata[b"segment.provenance"])
     assert prov["command"] == "cluster" and prov["details"]["features"] == ["recency", "frequency", "monetary"]
     assert prov["details"]["stats"]["clusters"] >= 2
+
+
+def test_small_min_cluster_size_advice_fits_the_fit_sample(cli):
+    """Regression: advised raising --fit-sample when the fit already held every row; warned before an error."""
+    r = cli(["cluster", FIXTURES / "cluster_customers.csv", "--min-cluster-size", "5", "-q"])
+    assert r.exit_code == 0 and "raise --min-cluster-size or lower --min-samples" in r.stderr
+    assert "--fit-sample" not in r.stderr
+    r = cli(["cluster", FIXTURES / "cluster_customers.csv", "--min-cluster-size", "0"])
+    assert r.exit_code == 2 and r.stderr.strip().splitlines() == ["error: --min-cluster-size must be 2 or more, got 0"]
