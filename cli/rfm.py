@@ -43,6 +43,8 @@ def command(
     amount: opt.Amount = "amount",
     quantity: Annotated[str | None, typer.Option(help="Quantity column; amount becomes amount x quantity.",
                                                  rich_help_panel=opt.COLUMNS_PANEL)] = None,
+    order: Annotated[str | None, typer.Option(help="Order (invoice) column: frequency counts distinct orders, "
+                                              "not rows.", rich_help_panel=opt.COLUMNS_PANEL)] = None,
     date_format: opt.DateFormat = None,
     as_of: Annotated[str | None, typer.Option(help="Analysis date YYYY-MM-DD (default: the day after the last transaction).",
                                               show_default=False)] = None,
@@ -68,11 +70,11 @@ def command(
     from segment.rfm_segments import load_segments
 
     with Run(NAME, locals()) as run:
-        tx = run.read(input, fmt=from_, string_columns=[id])
+        tx = run.read(input, fmt=from_, string_columns=[id, *([order] if order else [])])
         run.check_outputs(output, thresholds, to=to)
         choice = segments.lower()
         table = {"default": "default", "none": None}[choice] if choice in ("default", "none") else load_segments(segments)
-        result = rfm(tx.frame, id=id, date=date, amount=amount, quantity=quantity, as_of=as_of, bins=bins,
+        result = rfm(tx.frame, id=id, date=date, amount=amount, quantity=quantity, order=order, as_of=as_of, bins=bins,
                      frequency=frequency.value, monetary=monetary.value, returns=returns.value,
                      breaks=parse_breaks(breaks), segments=table, btyd=btyd, holdout_end=holdout_end, strict=strict,
                      date_format=date_format)

@@ -108,6 +108,7 @@ def rfm(
     date: str = "date",
     amount: str = "amount",
     quantity: str | None = None,
+    order: str | None = None,
     as_of: Date | str | None = None,
     bins: int = 5,
     frequency: Literal["transactions", "days"] = "transactions",
@@ -132,6 +133,10 @@ def rfm(
     quantity
         Optional quantity column; the amount is then ``amount * quantity``
         (e.g. unit price times quantity in retail extracts).
+    order
+        Optional order (invoice) column: frequency then counts distinct
+        orders with a purchase rather than rows, so that an order of many
+        lines counts once (and ``monetary="mean"`` is spend per order).
     as_of
         Analysis date; default the day after the last transaction.
         Transactions after it are left out with a warning.
@@ -173,30 +178,35 @@ def rfm(
     roles = {"id": id, "date": date, "amount": amount}
     if quantity:
         roles["quantity"] = quantity
+    if order:
+        if frequency == "days" or btyd:
+            raise OptionError("--order counts orders; it does not combine with --frequency days or --btyd "
+                              "(which count purchase days)")
+        roles["order"] = order
     require_columns(lf, roles)
     lf = lf.select(list(dict.fromkeys(roles.values())))
     lf = require_numeric(lf, amount)
     if quantity:
         lf = require_numeric(lf, quantity).with_columns((pl.col(amount) * pl.col(quantity)).alias(amount))
-        lf = lf.drop(quantity) if quantity not in (id, date, amount) else lf
+        lf = lf.drop(quantity) if quantity not in (id, date, amount, order) else lf
     lf = parse_dates(lf, date, date_format)
     cutoff = None if as_of is None else (_parse_as_of(as_of) if isinstance(as_of, str) else as_of)
     until = _holdout_end(holdout_end, cutoff)
     scored = lf if cutoff is None else lf.filter(pl.col(date) <= cutoff)
     if returns == "drop":
         scored = scored.filter(pl.col(amount) >= 0)
-    queries = [_check_query(lf, id, date, amount, until or cutoff),
-               *_aggregate_queries(scored, id, date, amount, frequency, btyd)]
+    queries = [_check_query(lf, id, date, amount, until or cutoff, order),
+               *_aggregate_queries(scored, id, date, amount, frequency, btyd, order)]
     if until is not None:
         window = lf.filter((pl.col(date) > cutoff) & (pl.col(date) <= until))
         queries.append(_holdout_query(window.filter(pl.col(amount) >= 0) if returns == "drop" else window,
-                                      id, date, amount, frequency))
+                                      id, date, amount, frequency, order))
     # The checks and the aggregation share one scan of the input: the checks'
     # verdict is read afterwards, and only a failing check scans again (to
     # name the offending row).
     check, *parts = pl.collect_all(queries, engine="streaming")
     holdout = parts.pop() if until is not None else None
-    stats, last_seen = _checked(check, lf, id, date, amount, strict=strict, returns=returns)
+    stats, last_seen = _checked(check, lf, id, date, amount, strict=strict, returns=returns, order=order)
     if stats["null_ids"]:
         warnings.warn(
             f"dropped {stats['null_ids']:,} rows with an empty {id!r} (use --strict to make this an error)",
@@ -286,17 +296,21 @@ def _holdout_end(holdout_end: Date | str | None, cutoff: Date | None) -> Date | 
     return until
 
 
-def _holdout_query(window: pl.LazyFrame, id: str, date: str, amount: str, frequency: str) -> pl.LazyFrame:
+def _holdout_query(window: pl.LazyFrame, id: str, date: str, amount: str, frequency: str,
+                   order: str | None = None) -> pl.LazyFrame:
     """Purchases and net spend per customer in the holdout period."""
     buy = pl.col(amount) >= 0
     count = pl.col(date).filter(buy).n_unique() if frequency == "days" else buy.sum()
+    if order:
+        count = pl.col(order).filter(buy).n_unique()
     return window.group_by(id).agg(
         frequency_holdout=count,
         monetary_holdout=(pl.col(amount) * MICRO).round().cast(pl.Int64, strict=False).sum(),
     )
 
 
-def _check_query(lf: pl.LazyFrame, id: str, date: str, amount: str, cutoff: Date | None) -> pl.LazyFrame:
+def _check_query(lf: pl.LazyFrame, id: str, date: str, amount: str, cutoff: Date | None,
+                 order: str | None = None) -> pl.LazyFrame:
     """Nulls, negative amounts, the last date and rows after the cutoff, in one row."""
     known = pl.col(id).is_not_null()
     future = (known & (pl.col(date) > cutoff)).sum() if cutoff is not None else pl.lit(0, dtype=pl.UInt32)
@@ -304,6 +318,7 @@ def _check_query(lf: pl.LazyFrame, id: str, date: str, amount: str, cutoff: Date
         null_ids=pl.col(id).null_count(),
         null_dates=pl.col(date).null_count(),
         null_amounts=pl.col(amount).null_count(),
+        null_orders=pl.col(order).null_count() if order else pl.lit(0, dtype=pl.UInt32),
         negatives=(known & (pl.col(amount) < 0)).sum(),
         nan_amounts=(~pl.col(amount).is_finite()).sum(),
         last=pl.col(date).filter(known).max(),
@@ -312,13 +327,13 @@ def _check_query(lf: pl.LazyFrame, id: str, date: str, amount: str, cutoff: Date
 
 
 def _checked(check: pl.DataFrame, lf: pl.LazyFrame, id: str, date: str, amount: str, *, strict: bool,
-             returns: str) -> tuple[dict[str, int], Date | None]:
+             returns: str, order: str | None = None) -> tuple[dict[str, int], Date | None]:
     """Raise for what the check query found; name the first offending row."""
     row = check.row(0, named=True)
     if row["null_ids"] and strict:
         at, _ = first_offender(lf, pl.col(id).is_null(), id)  # type: ignore[misc]
         raise DataError(f"column {id!r} is empty in row {at}; drop those rows or leave out --strict")
-    for col, key in ((date, "null_dates"), (amount, "null_amounts")):
+    for col, key in ((date, "null_dates"), (amount, "null_amounts"), (order, "null_orders")):
         if row[key]:
             at, _ = first_offender(lf, pl.col(col).is_null(), col)  # type: ignore[misc]
             raise DataError(f"column {col!r} is empty in {row[key]:,} rows, first in row {at}; fill or drop them")
@@ -337,7 +352,7 @@ def _checked(check: pl.DataFrame, lf: pl.LazyFrame, id: str, date: str, amount: 
 
 
 def _aggregate_queries(lf: pl.LazyFrame, id: str, date: str, amount: str, frequency: str,
-                       btyd: bool) -> list[pl.LazyFrame]:
+                       btyd: bool, order: str | None = None) -> list[pl.LazyFrame]:
     """Per-customer aggregates (the null id is a group of its own, dropped later)."""
     buy = pl.col(amount) >= 0
     # Money is summed as whole micro-units: integer sums are exact, so the
@@ -348,6 +363,8 @@ def _aggregate_queries(lf: pl.LazyFrame, id: str, date: str, amount: str, freque
         # Purchases and returns are aggregated apart: plain max/len/sum group-bys
         # are polars' fast path, filtered aggregations inside one group-by are not.
         count = pl.col(date).n_unique() if frequency == "days" else pl.len()
+        if order:
+            count = pl.col(order).n_unique()
         purchases = lf.filter(buy).group_by(id).agg(
             _last=pl.col(date).max(), monetary=pl.col("_micro").sum(), _rows=pl.len(), frequency=count)
         refunds = lf.filter(~buy).group_by(id).agg(_returned=pl.col("_micro").sum(), _returns=pl.len())

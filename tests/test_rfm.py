@@ -228,6 +228,25 @@ def test_iso_timestamps_of_mixed_forms_are_cut_to_their_dates():
         rfm(tx, date_format="%d/%m/%Y")
 
 
+def test_order_counts_distinct_orders_not_lines():
+    # a: order 1 has three lines, order 2 one line, order C3 is a return; b: one order of two lines.
+    tx = pl.DataFrame({
+        "customer_id": ["a", "a", "a", "a", "a", "b", "b"],
+        "date": [date(2024, 1, 1)] * 3 + [date(2024, 1, 5), date(2024, 1, 6), date(2024, 1, 2), date(2024, 1, 2)],
+        "amount": [10.0, 5.0, 5.0, 20.0, -5.0, 7.0, 3.0],
+        "invoice": ["1", "1", "1", "2", "C3", "4", "4"],
+    })
+    by_line = rfm(tx, bins=2, segments=None).table
+    by_order = rfm(tx, bins=2, segments=None, order="invoice", monetary="mean").table
+    assert by_line["frequency"].to_list() == [4, 2]
+    assert by_order["frequency"].to_list() == [2, 1]
+    assert by_order["monetary"].to_list() == [17.5, 10.0]  # (40 - 5) / 2 orders; 10 / 1
+    with pytest.raises(OptionError, match="does not combine"):
+        rfm(tx, order="invoice", btyd=True)
+    with pytest.raises(DataError, match="'invoice' is empty in 1 rows"):
+        rfm(tx.with_columns(invoice=pl.Series(["1", None, "1", "2", "C3", "4", "4"])), order="invoice")
+
+
 def test_unknown_column_suggests_close_match():
     with pytest.raises(ColumnNotFoundError, match="did you mean 'amount'"):
         rfm(small(), amount="amout")
