@@ -103,10 +103,7 @@ def prepare(frame: pl.LazyFrame, *, id: str = "customer_id", features: Sequence[
     if features is None:
         _check_left_out(frame, schema, id)
     for name in names:
-        if schema[name] == pl.String:
-            # A blank cell is a missing value (as in the IBM Telco extract), not a type error.
-            frame = frame.with_columns(pl.col(name).str.strip_chars().replace("", None))
-        frame = require_numeric(frame, name)
+        frame = require_numeric(frame, name)  # blank text cells become nulls there
         infinite = first_offender(frame, pl.col(name).is_infinite(), name)
         if infinite is not None:
             raise DataError(f"feature {name!r} is infinite ({infinite[1]}) in row {infinite[0]}; "

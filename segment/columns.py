@@ -86,6 +86,27 @@ def require_numeric(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
     raise ColumnTypeError(f"column {column!r} must be numeric, but it is {dtype}")
 
 
+def transaction_columns(frame: pl.LazyFrame | pl.DataFrame, *, id: str, date: str, amount: str,
+                        quantity: str | None = None, order: str | None = None,
+                        date_format: str | None = None) -> pl.LazyFrame:
+    """A transaction log's columns, checked and typed: the amount numeric (times *quantity*
+    when given, which is then dropped), the date as ``pl.Date``; other columns left out.
+
+    >>> tx = pl.DataFrame({"c": ["a"], "d": ["2024-01-31"], "price": ["2.5"], "qty": [4], "x": [0]})
+    >>> transaction_columns(tx, id="c", date="d", amount="price", quantity="qty").collect().row(0)
+    ('a', datetime.date(2024, 1, 31), 10.0)
+    """
+    lf = frame.lazy()
+    roles = {"id": id, "date": date, "amount": amount}
+    roles.update({k: v for k, v in (("quantity", quantity), ("order", order)) if v})
+    require_columns(lf, roles)
+    lf = require_numeric(lf.select(list(dict.fromkeys(roles.values()))), amount)
+    if quantity:
+        lf = require_numeric(lf, quantity).with_columns((pl.col(amount) * pl.col(quantity)).alias(amount))
+        lf = lf.drop(quantity) if quantity not in (id, date, amount, order) else lf
+    return parse_dates(lf, date, date_format)
+
+
 def require_no_nulls(frame: pl.LazyFrame, column: str, hint: str = "") -> None:
     """Raise naming the first row where *column* is null."""
     bad = first_offender(frame, pl.col(column).is_null(), column)

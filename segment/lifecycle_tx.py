@@ -42,7 +42,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from segment.columns import parse_dates, require_columns, require_numeric
+from segment.columns import transaction_columns
 from segment.errors import DataError, EmptyInputError, SegmentWarning
 
 
@@ -76,17 +76,9 @@ def monthly_panel(
         ``id``, ``month`` (first day), ``orders``, ``revenue``; sorted.
         Rows with an empty customer id are left out with a warning.
     """
-    lf = transactions.lazy()
-    roles = {"id": id, "date": date, "amount": amount}
-    roles.update({k: v for k, v in (("quantity", quantity), ("order", order)) if v})
-    require_columns(lf, roles)
-    lf = lf.select(list(dict.fromkeys(roles.values())))
-    lf = require_numeric(lf, amount)
-    value = pl.col(amount)
-    if quantity:
-        lf = require_numeric(lf, quantity)
-        value = value * pl.col(quantity)
-    lf = parse_dates(lf, date, date_format)
+    lf = transaction_columns(transactions, id=id, date=date, amount=amount, quantity=quantity, order=order,
+                             date_format=date_format)
+    value = pl.col(amount)  # times quantity already
     nulls = lf.select(ids=pl.col(id).null_count(), dates=pl.col(date).null_count(),
                       amounts=value.null_count(), n=pl.len()).collect().row(0, named=True)
     if nulls["dates"] or nulls["amounts"]:

@@ -62,7 +62,7 @@ from typing import Any, Literal
 import polars as pl
 
 from segment import binning
-from segment.columns import first_offender, parse_dates, require_columns, require_numeric
+from segment.columns import first_offender, transaction_columns
 from segment.errors import DataError, EmptyInputError, OptionError, SegmentWarning
 from segment.rfm_segments import SegmentRule, check_fits, default_segments, segment_expr
 
@@ -174,22 +174,11 @@ def rfm(
         # The classic names read scores 1-5: with 10 bins "5" is the middle, not the top.
         raise OptionError(f"the default segment names are written for 5 bins, not {bins}; "
                           f"pass --segments FILE written for {bins} bins, or --segments none")
-    lf = transactions.lazy()
-    roles = {"id": id, "date": date, "amount": amount}
-    if quantity:
-        roles["quantity"] = quantity
-    if order:
-        if frequency == "days" or btyd:
-            raise OptionError("--order counts orders; it does not combine with --frequency days or --btyd "
-                              "(which count purchase days)")
-        roles["order"] = order
-    require_columns(lf, roles)
-    lf = lf.select(list(dict.fromkeys(roles.values())))
-    lf = require_numeric(lf, amount)
-    if quantity:
-        lf = require_numeric(lf, quantity).with_columns((pl.col(amount) * pl.col(quantity)).alias(amount))
-        lf = lf.drop(quantity) if quantity not in (id, date, amount, order) else lf
-    lf = parse_dates(lf, date, date_format)
+    if order and (frequency == "days" or btyd):
+        raise OptionError("--order counts orders; it does not combine with --frequency days or --btyd "
+                          "(which count purchase days)")
+    lf = transaction_columns(transactions, id=id, date=date, amount=amount, quantity=quantity, order=order,
+                             date_format=date_format)
     cutoff = None if as_of is None else (_parse_as_of(as_of) if isinstance(as_of, str) else as_of)
     until = _holdout_end(holdout_end, cutoff)
     scored = lf if cutoff is None else lf.filter(pl.col(date) <= cutoff)
