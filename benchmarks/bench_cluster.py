@@ -14,7 +14,7 @@ reading, preprocessing and writing included). Contenders:
   a size that fits safely in shared memory (--default-n), next to
   ``segment cluster`` and hdbscan ``min_samples=10`` at that size;
 - the assignment step alone: hdbscan's ``approximate_predict`` against
-  :class:`segment.cluster_assign.TreeAssigner` on the same fitted model;
+  :class:`segment.cluster._assign.TreeAssigner` on the same fitted model;
 - ``--fit-sample`` settings at --default-n, against the full fit.
 
 Plain hdbscan gets exactly the matrix segment clusters on (same log1p and
@@ -115,8 +115,8 @@ def plain(data: str, min_samples: int | None, labels_out: str) -> None:
     import numpy as np
     import polars as pl
 
-    from segment.cluster import default_min_cluster_size
-    from segment.cluster_features import prepare
+    from segment.cluster._cluster import default_min_cluster_size
+    from segment.cluster._features import prepare
 
     _, feats = prepare(pl.scan_parquet(data))
     x = feats.matrix
@@ -131,9 +131,9 @@ def assign(data: str, fit_rows: int, points: int, result_out: str) -> None:
     import polars as pl
     from hdbscan.prediction import approximate_predict
 
-    from segment.cluster import default_min_cluster_size
-    from segment.cluster_assign import TreeAssigner
-    from segment.cluster_features import prepare
+    from segment.cluster._cluster import default_min_cluster_size
+    from segment.cluster._assign import TreeAssigner
+    from segment.cluster._features import prepare
 
     _, feats = prepare(pl.scan_parquet(data))
     x = feats.matrix

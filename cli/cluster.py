@@ -16,7 +16,7 @@ from cli.run import Run
 NAME = "cluster"
 EXAMPLE = "segment cluster rfm.parquet -o clusters.parquet --profile prof.csv"
 # Kept here rather than imported so that `segment --help` loads no numerics;
-# tests/test_cluster.py checks that it matches segment.cluster.DEFAULT_FIT_SAMPLE.
+# tests/test_cluster.py checks that it matches segment.cluster._cluster.DEFAULT_FIT_SAMPLE.
 DEFAULT_FIT_SAMPLE = 50_000
 MODEL = "Model"
 

@@ -116,7 +116,7 @@ def stages(
 ) -> None:
     """Each customer's lifecycle stage as of the last month (or every month with --history)."""
     from segment.lifecycle import lifecycle
-    from segment.lifecycle_panel import parse_month_option
+    from segment.lifecycle import parse_month_option
 
     with Run(NAME, locals()) as run:
         parse_month_option(at, "--at")  # its format now; whether the panel has it, once read
@@ -175,7 +175,7 @@ def panel(
     date_format: opt.DateFormat = None, verbose: opt.Verbose = False, quiet: opt.Quiet = False,
 ) -> None:
     """A monthly panel (orders, revenue per customer and month) from transactions."""
-    from segment.lifecycle_tx import monthly_panel
+    from segment.lifecycle import monthly_panel
 
     with Run(f"{NAME} panel", locals()) as run:
         tx = run.read(input, fmt=from_, string_columns=[id])

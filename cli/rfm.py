@@ -67,7 +67,7 @@ def command(
 ) -> None:
     """RFM scores and named value segments from transactions (one row per customer)."""
     from segment.rfm import rfm
-    from segment.rfm_segments import load_segments
+    from segment.rfm import load_segments
 
     with Run(NAME, locals()) as run:
         tx = run.read(input, fmt=from_, string_columns=[id, *([order] if order else [])])

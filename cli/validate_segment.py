@@ -73,7 +73,7 @@ def command(
     quiet: opt.Quiet = False,
 ) -> None:
     """Test whether segments really differ on outcomes: verdict valid, over-fine or arbitrary."""
-    from segment.validate_segment import validate_segment
+    from segment.validate import validate_segment
 
     with Run(NAME, locals()) as run:
         table = run.read(input, fmt=from_, string_columns=[c for c in (segment, id) if c])

@@ -1,6 +1,6 @@
 """A slow, literal reading of the lifecycle rules, one customer and one month at a time.
 
-It follows the text of ``segment.lifecycle``'s docstring and docs/lifecycle.md
+It follows the text of ``segment.lifecycle._lifecycle``'s docstring and docs/lifecycle.md
 rather than the vectorised engine, so that the two can be compared on random
 panels (``tests/test_lifecycle_properties.py``).
 """

@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from segment.cluster import DEFAULT_FIT_SAMPLE, cluster, default_min_cluster_size
-from segment.cluster_features import prepare
-from segment.cluster_profile import jaccard_table
+from segment.cluster._cluster import DEFAULT_FIT_SAMPLE, cluster, default_min_cluster_size
+from segment.cluster._features import prepare
+from segment.cluster._profile import jaccard_table
 from segment.errors import DataError, OptionError
 from tests.blobs import planted
 from tests.conftest import FIXTURES, shell
@@ -72,7 +72,7 @@ def test_planted_clusters_recovered_through_sample_and_assign():
 
 def test_structureless_data_rarely_yields_clusters():
     """Null calibration: one heavy-tailed blob, 20 data sets; clusters found in at most 2."""
-    from segment.cluster_engines import HDBSCANEngine
+    from segment.cluster._engines import HDBSCANEngine
 
     rng = np.random.default_rng(5)
     cov = np.eye(4) * 0.5 + 0.2
@@ -112,7 +112,7 @@ def test_assignment_equals_hdbscan_approximate_predict(selection, epsilon, min_s
     import hdbscan
     from hdbscan.prediction import approximate_predict, approximate_predict_scores
 
-    from segment.cluster_assign import TreeAssigner
+    from segment.cluster._assign import TreeAssigner
 
     customers, _ = planted(6000, seed=4, overlap=1.3, noise=0.05)
     x = prepare(customers.lazy())[1].matrix
@@ -173,7 +173,7 @@ def test_seed_decides_the_sample_and_nothing_else_varies(cli, tmp_path):
 
 
 def test_clusters_numbered_by_size_then_smallest_id():
-    from segment.cluster import _renumbering
+    from segment.cluster._cluster import _renumbering
 
     # Rows are in id order: old cluster 2 (3 rows) is largest; 0 and 1 tie at
     # 2 rows and 1 has the smaller first id.
@@ -300,7 +300,7 @@ def test_standardised_difference_is_cohens_d():
     x = rng.normal(0, 1, (300, 1))
     labels = np.repeat([0, 1, -1], 100)
     x[labels == 1] += 2.0
-    from segment.cluster_profile import profile
+    from segment.cluster._profile import profile
 
     prof = profile(x, x, labels, ["f"])
     a, b = x[labels == 1, 0], x[labels != 1, 0]
@@ -311,7 +311,7 @@ def test_standardised_difference_is_cohens_d():
 
 def test_flag_feature_difference_is_infinite_not_1e16_regression():
     """A cluster made only of SeniorCitizen=1 against a rest of 0s showed +7584827925202255.0."""
-    from segment.cluster_profile import profile
+    from segment.cluster._profile import profile
 
     flag = np.array([[1.0]] * 50 + [[0.0]] * 150)
     flag = (flag - 0.0) / 0.43  # scaled, as the clustering sees it: constant groups keep rounding residue
@@ -461,7 +461,7 @@ def test_numbers_as_text_with_blanks_are_left_out_of_the_defaults_with_a_warning
 
 
 def test_single_cluster_is_an_error():
-    from segment.cluster import _check_found
+    from segment.cluster._cluster import _check_found
 
     with pytest.raises(DataError, match="only a single cluster found .*200 customers, 0 noise"):
         _check_found(np.zeros(200, dtype=int), "hdbscan")

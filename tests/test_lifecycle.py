@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from segment.errors import ColumnNotFoundError, ColumnTypeError, DataError, OptionError
-from segment.lifecycle import lifecycle
+from segment.lifecycle._lifecycle import lifecycle
 from tests.conftest import FIXTURES, run_segment, shell
 from tests.test_contract import assert_one_line_error
 

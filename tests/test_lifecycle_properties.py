@@ -14,8 +14,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from segment.lifecycle import lifecycle
-from segment.lifecycle_panel import month_index, month_label
+from segment.lifecycle._lifecycle import lifecycle
+from segment.lifecycle._panel import month_index, month_label
 from tests import lifecycle_reference as ref
 
 ROLES = {"voice": "voice", "data": "data", "revenue": "revenue"}

@@ -13,8 +13,8 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from segment.lifecycle import lifecycle
-from segment.lifecycle_tx import monthly_panel
+from segment.lifecycle._lifecycle import lifecycle
+from segment.lifecycle._tx import monthly_panel
 from tests.conftest import ROOT, run_segment, shared
 
 SAMPLE = ROOT / "examples" / "data" / "online_retail_sample.csv.gz"

@@ -14,8 +14,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from segment.lifecycle import STAGES, lifecycle
-from segment.synth import synth
+from segment.lifecycle._lifecycle import STAGES, lifecycle
+from segment.synth._synth import synth
 from tests.conftest import ROOT, run_segment
 
 SAMPLE = ROOT / "examples" / "data" / "synth"

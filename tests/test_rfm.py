@@ -10,8 +10,8 @@ from polars.testing import assert_frame_equal
 
 from segment.errors import (ColumnNotFoundError, ColumnTypeError, DataError, EmptyInputError,
                             OptionError, SegmentWarning)
-from segment.rfm import rfm
-from segment.rfm_segments import SegmentRule
+from segment.rfm._rfm import rfm
+from segment.rfm._segments import SegmentRule
 from tests.conftest import FIXTURES, run_segment, shell
 
 SMALL = FIXTURES / "tx_small.csv"
@@ -208,7 +208,7 @@ def test_as_of_before_every_transaction_says_so():
 ])
 def test_bad_segment_csv_is_one_line_error(tmp_path, body, message):
     from segment.errors import InputError
-    from segment.rfm_segments import load_segments
+    from segment.rfm._segments import load_segments
 
     path = tmp_path / "segments.csv"
     path.write_text("segment,r_min,r_max,f_min,f_max,m_min,m_max\n" + body)

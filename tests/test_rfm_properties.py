@@ -15,7 +15,7 @@ from polars.testing import assert_frame_equal
 
 from segment import binning
 from segment.errors import DataError, EmptyInputError
-from segment.rfm import rfm
+from segment.rfm._rfm import rfm
 
 START = date(2024, 1, 1)
 

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from segment.io import read_table
-from segment.rfm import rfm
+from segment.rfm._rfm import rfm
 from tests.conftest import ROOT, shared
 
 CDNOW_SAMPLE = ROOT / "examples" / "data" / "cdnow_2500.txt"

@@ -11,7 +11,7 @@ from scipy.stats import fisher_exact
 
 from segment.errors import ColumnTypeError, SegmentWarning
 from segment.io import read_table
-from segment.rules import COLUMNS, rules
+from segment.rules._rules import COLUMNS, rules
 from tests.conftest import FIXTURES
 from tests.test_contract import assert_one_line_error
 
@@ -290,8 +290,8 @@ def test_negative_rules_when_no_item_is_frequent_among_target_customers():
 @pytest.mark.parametrize("marker", ["NA", "nan", "n/a", "NULL"])
 def test_missing_value_markers_keep_a_numeric_column_numeric(marker):
     """Regression: one 'NA' in a numeric text column turned it into one item per distinct value."""
-    from segment.rules_items import snapshot_items
-    from segment.rules_target import resolve_target
+    from segment.rules._items import snapshot_items
+    from segment.rules._target import resolve_target
 
     values = [str(v) for v in range(40)]
     values[3] = marker

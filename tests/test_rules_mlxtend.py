@@ -9,7 +9,7 @@ import pytest
 from mlxtend.frequent_patterns import association_rules, fpgrowth
 
 from segment.io import read_table
-from segment.rules import rules
+from segment.rules._rules import rules
 from tests.conftest import ROOT
 
 TELCO = ROOT / "examples" / "data" / "telco_churn.csv"

@@ -10,8 +10,8 @@ import pytest
 from scipy.stats import fisher_exact, hypergeom
 from statsmodels.stats.multitest import multipletests
 
-from segment.rules_hypergeom import log_pmf, upper_tail
-from segment.rules_stats import adjust, fisher_greater, metrics
+from segment.stats.hypergeom import log_pmf, upper_tail
+from segment.rules._stats import adjust, fisher_greater, metrics
 
 
 def _random_tables(rng, total, count):

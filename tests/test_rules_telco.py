@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from segment.io import read_table
-from segment.rules import rules
+from segment.rules._rules import rules
 from tests.conftest import ROOT, run_segment, shared
 
 BUNDLED = ROOT / "examples" / "data" / "telco_churn.csv"

@@ -1,4 +1,4 @@
-"""segment.synth: schema, determinism, and that the planted truth is real and recoverable."""
+"""segment.synth._synth: schema, determinism, and that the planted truth is real and recoverable."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from segment import synth_world as w
+from segment.synth import _world as w
 from segment.errors import OptionError, SegmentWarning
-from segment.synth import BLOCK, SCHEMAS, TABLES, synth
+from segment.synth._synth import BLOCK, SCHEMAS, TABLES, synth
 from tests import synth_reference as ref
 
 N, SEED = 6000, 3
@@ -338,7 +338,7 @@ def test_transactions_sum_to_each_months_revenue(data):
 
 
 def test_rfm_runs_on_the_transactions(data):
-    from segment.rfm import rfm
+    from segment.rfm._rfm import rfm
 
     res = rfm(data["transactions"].lazy())
     assert res.table.height == data["panel"].filter(pl.col("revenue") > 0)["customer_id"].n_unique()

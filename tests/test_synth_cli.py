@@ -14,7 +14,7 @@ import pytest
 
 from segment.errors import SegmentError
 from segment.io import PROVENANCE_KEY, read_table
-from segment.synth import TABLES, Synth, synth
+from segment.synth._synth import TABLES, Synth, synth
 from tests.conftest import ROOT, run_segment
 
 SAMPLE = ROOT / "examples" / "data" / "synth"

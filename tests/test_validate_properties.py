@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segment.errors import SegmentError, SegmentWarning
-from segment.validate_segment import validate_segment
+from segment.validate._validate import validate_segment
 
 
 @st.composite

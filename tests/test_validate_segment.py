@@ -14,10 +14,10 @@ import polars as pl
 import pytest
 
 from segment.errors import ColumnTypeError, DataError, OptionError, SegmentWarning
-from segment.groupstats import SEG, count_stats, numeric_stats
-from segment.profiles import count_summaries, numeric_summaries
-from segment.stattests import anova, chi_square, kruskal, welch
-from segment.validate_segment import validate_segment
+from segment.stats.groupstats import SEG, count_stats, numeric_stats
+from segment.validate._profiles import count_summaries, numeric_summaries
+from segment.stats.tests import anova, chi_square, kruskal, welch
+from segment.validate._validate import validate_segment
 from tests.conftest import ROOT
 
 TELCO = ROOT / "examples" / "data" / "telco_churn.csv"
@@ -148,7 +148,7 @@ def test_real_difference_replicates_on_the_held_out_half(telco):
 
 def test_difference_that_does_not_replicate_is_reported_as_such(telco, monkeypatch):
     # Plant the effect in the first half of the rows only and hold out exactly the second half.
-    import segment.validate_segment as vs
+    import segment.validate._validate as vs
 
     n = telco.height
     labels = np.random.default_rng(0).integers(0, 2, n)
@@ -164,7 +164,7 @@ def test_difference_that_does_not_replicate_is_reported_as_such(telco, monkeypat
 
 
 def test_holdout_split_is_stratified_and_seeded(telco):
-    from segment.replication import holdout_mask
+    from segment.validate._replication import holdout_mask
 
     data = pl.DataFrame({SEG: telco["Contract"].rank("dense").cast(pl.UInt32) - 1})
     a = holdout_mask(data, 0.5, np.random.default_rng(1))
@@ -294,8 +294,8 @@ def test_more_segments_than_max_segments_is_refused():
 
 
 def test_merge_bookkeeping_finds_the_same_pair_as_a_full_search():
-    from segment.groupstats import CountStats
-    from segment.merging import _Groups
+    from segment.stats.groupstats import CountStats
+    from segment.validate._merging import _Groups
 
     rng = np.random.default_rng(12)
     counts = rng.integers(5, 60, size=(60, 3))
@@ -343,7 +343,7 @@ _SYNTH_OUTCOMES = {"churn": "churn", "revenue": "arpu", "voice_min": "avg_voice_
 
 @pytest.mark.parametrize("seed", range(5))
 def test_synth_gender_is_arbitrary_and_plan_is_valid(seed):
-    from segment.synth import synth
+    from segment.synth._synth import synth
 
     data = synth(customers=10_000, months=24, seed=seed, tables=["customers", "truth_effects"]).frames()
     truth = data["truth_effects"].filter(pl.col("item").is_in(["gender", "plan"]))
@@ -463,8 +463,8 @@ def test_segments_without_any_outcome_value_are_named_in_one_warning_and_kept_in
 
 
 def test_merge_map_tests_groups_only_on_outcomes_both_have_values_on():
-    from segment.groupstats import CountStats
-    from segment.homogeneity import Homogeneity
+    from segment.stats.groupstats import CountStats
+    from segment.validate._homogeneity import Homogeneity
 
     # Segment 2 has no values: group {0, 1} against it says nothing, whatever 0 and 1 look like.
     h = Homogeneity(CountStats(np.array([[50, 50], [51, 49], [0, 0]])))

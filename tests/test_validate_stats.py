@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 from scipy import stats as st
 
-from segment.groupstats import SEG, CountStats, count_stats, numeric_stats
-from segment.multitest import adjust
-from segment.stattests import (
+from segment.stats.groupstats import SEG, CountStats, count_stats, numeric_stats
+from segment.stats.multitest import adjust
+from segment.stats.tests import (
     anova,
     chi_square,
     cramers_v_label,
@@ -218,7 +218,7 @@ def test_effect_size_labels_follow_cohen():
 
 @pytest.mark.parametrize("n", [1, 2, 7, 50, 51])
 def test_bootstrap_median_from_positions_equals_numpy_median(n):
-    from segment.profiles import median_of_resamples
+    from segment.validate._profiles import median_of_resamples
 
     rng = np.random.default_rng(n)
     x = np.sort(np.round(rng.normal(size=n), 1))  # ties included
@@ -227,7 +227,7 @@ def test_bootstrap_median_from_positions_equals_numpy_median(n):
 
 
 def test_kendall_tau_b_equals_scipy_with_ties():
-    from segment.replication import kendall_tau_b
+    from segment.validate._replication import kendall_tau_b
 
     rng = np.random.default_rng(4)
     for size in (2, 3, 10, 60):
@@ -246,7 +246,7 @@ def _grouped(h, groups):
 
 
 def test_homogeneity_of_groups_equals_scipy_across_their_segments():
-    from segment.homogeneity import Homogeneity
+    from segment.validate._homogeneity import Homogeneity
 
     s, groups = _numeric_case(6, k=6, ties=False)
     rng = np.random.default_rng(6)
@@ -262,7 +262,7 @@ def test_homogeneity_of_groups_equals_scipy_across_their_segments():
 
 
 def test_homogeneity_rank_statistic_is_dunn_generalised():
-    from segment.homogeneity import Homogeneity
+    from segment.validate._homogeneity import Homogeneity
 
     s, groups = _numeric_case(7, k=5)
     h = Homogeneity(s, "kruskal")
@@ -279,7 +279,7 @@ def test_homogeneity_rank_statistic_is_dunn_generalised():
 
 @pytest.mark.parametrize("numeric_test", ["kruskal", "anova", "welch"])
 def test_homogeneity_of_two_single_segments_is_the_pairwise_test(numeric_test):
-    from segment.homogeneity import Homogeneity
+    from segment.validate._homogeneity import Homogeneity
 
     s, _ = _numeric_case(8, k=4)
     i, j = np.triu_indices(4, 1)

@@ -1,0 +1,380 @@
+"""Lifecycle stages (acquisition, build-up, maturity, decline, exit) from a monthly usage panel.
+
+Rules (defaults; each is a keyword of :func:`lifecycle`):
+
+tenure
+    Months since activation, the activation month being tenure 1 (the
+    ``activation`` column's month, else the customer's first month with
+    usage). Acquisition while tenure <= 3, build-up while <= 6, maturity after.
+decline
+    Overrides the tenure stage when, for some metric, the mean of the last
+    ``window`` months (this one included) is at most ``1 - drop`` times the
+    mean of the ``baseline`` months before the window (which must be above
+    zero). Young customers use what they have: with ``h`` months since the
+    first activity, the window holds ``min(window, h - 1)`` months and the
+    baseline the ``min(baseline, h - window)`` months before it, so a second
+    month can already be a decline against the first. Subtype:
+    ``double-drop`` when two usage metrics fell (voice and data),
+    ``single-drop:<column>`` when one did, ``revenue-drop`` when only revenue
+    did.
+exit
+    Overrides both: the status is cancelled (carried over months without a
+    row until a row shows another status), or the line had no usage (every
+    metric zero, or no row) in this month and the ``exit_after - 1`` before
+    it. Subtype ``re-entry`` when another line of the same identity becomes
+    active for the first time after this line's last active month (anywhere
+    up to ``as_of``), else ``churn``.
+before the first activity
+    No stage, unless the line is cancelled (then exit).
+
+Months without a row between a customer's first row and ``as_of`` count as
+zero usage. Every rule looks only at the months up to the one it labels
+(except the re-entry subtype, which looks up to ``as_of``), so the history
+row of month t equals the snapshot as of t.
+
+Examples
+--------
+>>> import polars as pl
+>>> panel = pl.DataFrame({
+...     "customer_id": ["a"] * 8 + ["b"] * 3,
+...     "month": ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06", "2024-07", "2024-08",
+...               "2024-06", "2024-07", "2024-08"],
+...     "voice": [100.0, 100, 100, 100, 100, 100, 40, 40, 10, 12, 11],
+...     "data": [500.0, 500, 500, 500, 500, 500, 500, 500, 0, 0, 0],
+... })
+>>> import warnings
+>>> with warnings.catch_warnings():  # "a" is already active in the first month: left-censored
+...     warnings.simplefilter("ignore")
+...     res = lifecycle(panel, voice="voice", data="data")
+>>> res.snapshot().select("customer_id", "stage", "subtype", "tenure", "months_in_stage", "voice_change")
+shape: (2, 6)
+┌─────────────┬─────────────┬───────────────────┬────────┬─────────────────┬──────────────┐
+│ customer_id ┆ stage       ┆ subtype           ┆ tenure ┆ months_in_stage ┆ voice_change │
+│ ---         ┆ ---         ┆ ---               ┆ ---    ┆ ---             ┆ ---          │
+│ str         ┆ enum        ┆ enum              ┆ i32    ┆ i32             ┆ f64          │
+╞═════════════╪═════════════╪═══════════════════╪════════╪═════════════════╪══════════════╡
+│ a           ┆ decline     ┆ single-drop:voice ┆ 8      ┆ 1               ┆ -0.4         │
+│ b           ┆ acquisition ┆ null              ┆ 3      ┆ 3               ┆ 0.15         │
+└─────────────┴─────────────┴───────────────────┴────────┴─────────────────┴──────────────┘
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from segment.errors import DataError, OptionError, SegmentWarning
+from segment.lifecycle._markov import STAGE_DTYPE, Chain, chain, kpi_table, projection_table, transition_table
+from segment.lifecycle._panel import Grid, load_panel, month_date, month_label, parse_month_option
+from segment.lifecycle._rules import EXIT, NONE, STAGES, Rules, Stages, assign
+
+Progress = Callable[[str, int, int | None], None]
+
+__all__ = ["STAGES", "Lifecycle", "Rules", "lifecycle"]
+
+
+@dataclass
+class Lifecycle:
+    """What :func:`lifecycle` returns: the stages of every customer-month, and tables built from them.
+
+    Attributes
+    ----------
+    grid : Grid
+        The panel as a complete customer x month grid.
+    stages : Stages
+        Stage, subtype, tenure ... per grid slot.
+    metrics : dict
+        Usage column -> role (voice, data, metric, revenue).
+    rules : Rules
+    stats : dict
+        Counts: rows, customers, grid slots, gap slots filled with zero usage.
+    """
+
+    grid: Grid
+    stages: Stages
+    id: str
+    metrics: dict[str, str]
+    rules: Rules
+    stats: dict[str, int] = field(default_factory=dict)
+    _warned: bool = field(default=False, repr=False)
+
+    @property
+    def as_of(self) -> date:
+        return month_date(self.grid.as_of)
+
+    def params(self) -> dict[str, Any]:
+        """Resolved rules and metric roles, for output metadata."""
+        return {"as_of": month_label(self.grid.as_of), "first_month": month_label(self.grid.first_month),
+                "rules": self.rules.as_dict(), "metrics": self.metrics, "stages": list(STAGES)}
+
+    # ------------------------------------------------------------ tables
+    def snapshot(self) -> pl.DataFrame:
+        """One row per customer as of the last month (sorted by id)."""
+        self._warn_limits()
+        g, st = self.grid, self.stages
+        last = g.last_slots()
+        staged = st.stage[last] >= 0
+        cols: dict[str, Any] = {
+            self.id: g.ids,
+            "stage": _labels(STAGES, st.stage[last], STAGE_DTYPE),
+            "subtype": _labels(st.labels, np.where(staged, st.subtype[last], 0), self._subtype_dtype()),
+            "tenure": _where(staged & (st.tenure[last] > 0), st.tenure[last], pl.Int32),
+            "months_in_stage": _where(staged, st.in_stage[last], pl.Int32),
+        }
+        if st.reentry is not None:
+            entry = np.where(st.reentry, 1, 0)
+            cols["entry"] = _labels((None, "brand-new", "re-entry"), np.where(st.first_active != NONE, entry + 1, 0))
+        cols["first_active"] = _months(st.first_active)
+        cols["last_active"] = _months(st.last_active)
+        if g.status is not None:
+            cols["winback_months_left"] = _where(st.winback[last] >= 0, st.winback[last], pl.Int8)
+        for col in self.metrics:
+            recent, base = st.recent[col], st.baseline[col]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                change = np.where(base > 0, recent / np.where(base > 0, base, 1.0) - 1, np.nan)
+            cols[f"{col}_recent"] = _rounded(recent)
+            cols[f"{col}_baseline"] = _rounded(base)
+            cols[f"{col}_change"] = _rounded(change)
+        return pl.DataFrame(cols)
+
+    def history(self, month: str | date | None = None) -> pl.DataFrame:
+        """One row per customer-month from the customer's first row to the last month.
+
+        With *month*, only that month's rows: one row per customer, with the
+        stage then and what followed (``next_stage``, ``churn_next_month``),
+        so that rows are independent customers, as tests of the stages
+        against the next month's churn assume.
+        """
+        self._warn_limits()
+        g, st = self.grid, self.stages
+        # What happened next month, so that stages can be checked against it
+        # (e.g. `segment validate-segment --segment stage --outcome churn_next_month`).
+        # Null in the panel's last month, and for customers not at risk of exiting.
+        has_next = np.concatenate([g.k[1:] == g.k[:-1], [False]])
+        nxt = np.concatenate([st.stage[1:], [-1]])
+        nxt = np.where(has_next, nxt, -1)
+        rows: slice | np.ndarray = slice(None)
+        if month is not None:
+            code = parse_month_option(month, "--at")
+            if not g.first_month <= code <= g.as_of:  # type: ignore[operator]
+                raise OptionError(f"--at {month_label(code)} is outside the panel's months "
+                                  f"{month_label(g.first_month)} to {month_label(g.as_of)}")
+            rows = np.flatnonzero(g.m == code)
+        stage, nxt, has_next = st.stage[rows], nxt[rows], has_next[rows]
+        staged = stage >= 0
+        cols: dict[str, Any] = {
+            self.id: g.ids.gather(g.k[rows]),
+            "month": _months(g.m[rows]),
+            "stage": _labels(STAGES, stage, STAGE_DTYPE),
+            "subtype": _labels(st.labels, st.subtype[rows], self._subtype_dtype()),
+            "tenure": _where(staged & (st.tenure[rows] > 0), st.tenure[rows], pl.Int32),
+            "months_in_stage": _where(staged, st.in_stage[rows], pl.Int32),
+        }
+        if g.status is not None:
+            cols["winback_months_left"] = _where(st.winback[rows] >= 0, st.winback[rows], pl.Int8)
+        cols["next_stage"] = _labels(STAGES, nxt, STAGE_DTYPE)
+        at_risk = has_next & staged & (stage != EXIT) & (nxt >= 0)
+        cols["churn_next_month"] = pl.Series(nxt == EXIT).set(pl.Series(~at_risk), None)
+        return pl.DataFrame(cols)
+
+    def kpis(self) -> pl.DataFrame:
+        """Per month and stage: customers, share, entered, next-month churn, revenue, new customers."""
+        revenue = next((c for c, r in self.metrics.items() if r == "revenue"), None)
+        return kpi_table(self.grid, self.stages, revenue, self.rules.acquisition,
+                         with_activation=self.grid.activation is not None)
+
+    def chain(self) -> Chain:
+        """Stage transition counts and the current stage counts (see :mod:`segment.lifecycle._markov`)."""
+        if self.grid.as_of == self.grid.first_month:
+            raise DataError(f"transitions need at least two months; the panel has only "
+                            f"{month_label(self.grid.first_month)}")
+        return chain(self.grid, self.stages)
+
+    def transitions(self) -> pl.DataFrame:
+        """Long transition table: from, to, moves, probability."""
+        return transition_table(self.chain())
+
+    def projection(self, months: int) -> pl.DataFrame:
+        """Customers per stage projected *months* ahead with the transition matrix."""
+        if months < 1:
+            raise OptionError(f"--project must be at least 1 month, got {months}")
+        return projection_table(self.chain(), months, self.grid.as_of)
+
+    def counts(self) -> pl.DataFrame:
+        """Customers per stage and subtype in the last month (stage order, then most frequent subtype)."""
+        last = self.grid.last_slots()
+        df = pl.DataFrame({"stage": _labels(STAGES, self.stages.stage[last], STAGE_DTYPE),
+                           "subtype": _labels(self.stages.labels, self.stages.subtype[last], self._subtype_dtype())})
+        return (df.filter(pl.col("stage").is_not_null()).group_by("stage", "subtype").agg(customers=pl.len())
+                .sort(["stage", "customers", "subtype"], descending=[False, True, False], nulls_last=False))
+
+    def _warn_limits(self) -> None:
+        """Say which rules a short panel cannot apply (once, when stages are first asked for)."""
+        if self._warned:
+            return
+        self._warned = True
+        grid, rules = self.grid, self.rules
+        months = grid.as_of - grid.first_month + 1
+        if months == 1:
+            source = "tenure and status" if grid.status is not None else "tenure"
+            warnings.warn(f"the panel has one month ({month_label(grid.as_of)}): stages come from {source} only; "
+                          f"decline needs 2 months, exit by inactivity {rules.exit_after}, transitions 2",
+                          SegmentWarning, stacklevel=3)
+        elif months < rules.exit_after:
+            warnings.warn(f"the panel has {months} months: exit by inactivity needs {rules.exit_after}"
+                          + ("" if grid.status is not None else " and there is no --status, so nobody can exit"),
+                          SegmentWarning, stacklevel=3)
+
+    def _subtype_dtype(self) -> pl.Enum:
+        return pl.Enum([x for x in self.stages.labels if x is not None])
+
+
+def lifecycle(
+    panel: pl.LazyFrame | pl.DataFrame,
+    *,
+    id: str = "customer_id",
+    month: str = "month",
+    voice: str | None = None,
+    data: str | None = None,
+    revenue: str | None = None,
+    metrics: Sequence[str] = (),
+    status: str | None = None,
+    status_values: dict[str, list[str]] | None = None,
+    identity: str | None = None,
+    activation: str | None = None,
+    date_format: str | None = None,
+    as_of: str | date | None = None,
+    dedupe: str = "error",
+    window: int = 3,
+    baseline: int = 3,
+    drop: float = 0.30,
+    exit_after: int = 3,
+    acquisition: int = 3,
+    build_up: int = 6,
+    winback: int = 3,
+    progress: Progress | None = None,
+) -> Lifecycle:
+    """Assign every customer-month of a usage panel its lifecycle stage.
+
+    Parameters
+    ----------
+    panel
+        One row per customer and month (gaps allowed: they count as zero usage).
+    id, month
+        Customer key and month column (a date, ``YYYY-MM``, ``YYYYMM`` ...).
+    voice, data, revenue, metrics
+        Usage columns (non-negative numbers): voice minutes, data volume,
+        revenue (ARPU), and any other activity measure. At least one.
+    status, status_values
+        Optional line status column and the values meaning active / suspended
+        / cancelled (default: those words, any case).
+    identity
+        Optional person key: an exit is a re-entry when the person comes back
+        on a new line.
+    activation
+        Optional activation date column (else, and where it is empty, the
+        first month with usage).
+    as_of
+        Last month to analyse (default: the last month in the panel); later
+        rows are left out with a warning.
+    dedupe
+        ``error`` or ``sum`` for more than one row per customer and month.
+    window, baseline, drop, exit_after, acquisition, build_up, winback
+        The rules' thresholds (:class:`~segment.lifecycle._rules.Rules`).
+    progress
+        Optional ``progress(task, done, total)`` callback.
+    """
+    rules = Rules(window=window, baseline=baseline, drop=drop, exit_after=exit_after,
+                  acquisition=acquisition, build_up=build_up, winback=winback).check()
+    roles = _roles(voice, data, revenue, metrics)
+    report = progress or (lambda task, done, total: None)
+    report("reading panel", 0, None)
+    grid = load_panel(panel, id=id, month=month, metrics=roles, status=status, status_values=status_values,
+                      identity=identity, activation=activation, date_format=date_format, as_of=as_of,
+                      dedupe=dedupe)
+    report("reading panel", 1, 1)
+    st = assign(grid, roles, rules, progress)
+    _check_activation(grid, st)
+    _warn_left_censored(grid, st, activation is not None)
+    return Lifecycle(grid=grid, stages=st, id=id, metrics=roles, rules=rules, stats=dict(grid.stats))
+
+
+def _roles(voice: str | None, data: str | None, revenue: str | None, metrics: Sequence[str]) -> dict[str, str]:
+    roles: dict[str, str] = {}
+    for col, role in ((voice, "voice"), (data, "data"), *((c, "metric") for c in metrics), (revenue, "revenue")):
+        if not col:
+            continue
+        if col in roles:
+            raise OptionError(f"column {col!r} is given twice (as {roles[col]} and as {role})")
+        roles[col] = role
+    if not roles:
+        raise OptionError("name at least one usage column: --voice, --data, --revenue or --metric")
+    return roles
+
+
+def _check_activation(grid: Grid, st: Stages) -> None:
+    if grid.activation is None:
+        return
+    early = np.flatnonzero((st.first_active != NONE) & (grid.activation != NONE) & (st.first_active < grid.activation))
+    if early.size:
+        i = int(early[0])
+        raise DataError(f"customer {grid.ids[i]!r} has usage in {month_label(st.first_active[i])}, before its "
+                        f"activation month {month_label(grid.activation[i])} ({early.size:,} customers like this); "
+                        "fix the activation column or leave --activation out")
+
+
+def _warn_left_censored(grid: Grid, st: Stages, has_activation: bool) -> None:
+    if has_activation or grid.as_of == grid.first_month:
+        return
+    first = int(np.count_nonzero(st.first_active == grid.first_month))
+    if first:
+        warnings.warn(f"{first:,} of {grid.n:,} customers ({first / grid.n:.0%}) are already active in the panel's "
+                      f"first month {month_label(grid.first_month)}; without --activation their tenure starts "
+                      "there (use an activation date column for stock customers)", SegmentWarning, stacklevel=3)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _labels(labels: Sequence[str | None], codes: np.ndarray, dtype: pl.DataType | None = None) -> pl.Series:
+    """Text for integer codes; negative codes and None labels give null."""
+    names = [x for x in labels if x is not None]
+    index = np.array([names.index(x) if x is not None else -1 for x in labels])
+    if isinstance(codes, np.ndarray) and codes.size:
+        mapped = np.where(codes >= 0, index[np.clip(codes, 0, len(labels) - 1)], -1)
+    else:
+        mapped = np.array([], dtype=np.int64)
+    idx = pl.Series(mapped).cast(pl.Int64)
+    idx = pl.select(pl.when(idx >= 0).then(idx)).to_series()
+    return pl.Series(names, dtype=dtype or pl.String).gather(idx)
+
+
+def _where(mask: np.ndarray, values: np.ndarray, dtype: pl.DataType) -> pl.Series:
+    s = pl.Series(values).cast(dtype)
+    return pl.select(pl.when(pl.lit(pl.Series(mask))).then(pl.lit(s))).to_series()
+
+
+def _months(values: np.ndarray) -> pl.Series:
+    """Integer months as dates (first of the month); NONE gives null."""
+    known = values != NONE
+    if not known.all():
+        return _months(np.where(known, values, values[known].min() if known.any() else 1970 * 12)).scatter(
+            np.flatnonzero(~known), None)
+    if not values.size:
+        return pl.Series([], dtype=pl.Date)
+    # A panel spans a few dozen distinct months: convert those once and look
+    # each row up (converting 24M datetime64 values one by one takes seconds).
+    lo = int(values.min())
+    firsts = (np.arange(lo, int(values.max()) + 1) - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
+    return pl.Series(firsts.astype(np.int32)[values - lo]).cast(pl.Date)
+
+
+def _rounded(values: np.ndarray) -> pl.Series:
+    # Means of extract values carry binary noise; six decimals keep them exact to the unit used.
+    return pl.Series(np.round(values, 6)).fill_nan(None)

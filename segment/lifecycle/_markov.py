@@ -1,0 +1,179 @@
+"""Stage flows: the month-to-month transition matrix, projections, and monthly KPIs.
+
+The transition matrix counts, over every pair of consecutive months of every
+line, which stage the line moved from and to, and divides each row by its
+total (Pfeifer & Carraway's customer-migration model: a time-homogeneous
+Markov chain). Exit is absorbing in the data's own terms: a line leaves it
+only when its usage comes back (reactivation) or when the person comes back
+on a new line (re-entry; the move is counted from the old line's stage to
+the new line's first stage, and the old line is followed no further).
+
+Examples
+--------
+>>> import numpy as np
+>>> chain = Chain(np.array([[0, 9, 0, 1, 0], [0, 0, 8, 1, 1], [0, 0, 9, 1, 0],
+...                         [0, 0, 2, 6, 2], [1, 0, 0, 0, 9]]), np.array([10, 5, 40, 5, 20]))
+>>> chain.matrix[4].round(2).tolist()
+[0.1, 0.0, 0.0, 0.0, 0.9]
+>>> chain.project(1)[1].round(1).tolist()
+[2.0, 9.0, 41.0, 8.5, 19.5]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from segment.lifecycle._panel import Grid, month_date
+from segment.lifecycle._rules import EXIT, NONE, STAGES, Stages
+
+_K = len(STAGES)
+STAGE_DTYPE = pl.Enum(STAGES)
+
+
+@dataclass
+class Chain:
+    """A stage transition matrix estimated from counts, and the stage counts to project.
+
+    Attributes
+    ----------
+    counts : np.ndarray
+        ``(5, 5)`` moves from stage i (row) to stage j (column), in
+        :data:`~segment.lifecycle._rules.STAGES` order.
+    current : np.ndarray
+        Customers per stage in the last month (lines taken over by a
+        re-entered person's new line left out).
+    """
+
+    counts: np.ndarray
+    current: np.ndarray
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """Row-stochastic matrix; a stage never left in the data keeps its customers."""
+        totals = self.counts.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = np.where(totals > 0, self.counts / np.maximum(totals, 1), 0.0)
+        p[totals[:, 0] == 0] = np.eye(_K)[totals[:, 0] == 0]
+        return p
+
+    def project(self, months: int) -> np.ndarray:
+        """Expected customers per stage 0..*months* months ahead, ``(months + 1, 5)``."""
+        out = np.empty((months + 1, _K))
+        out[0] = self.current
+        p = self.matrix
+        for t in range(1, months + 1):
+            out[t] = out[t - 1] @ p
+        return out
+
+
+def chain(grid: Grid, st: Stages) -> Chain:
+    """Count month-to-month moves between stages (see module docstring)."""
+    stage, k, m = st.stage, grid.k, grid.m
+    same = k[1:] == k[:-1]
+    a, b = stage[:-1], stage[1:]
+    keep = same & (a >= 0) & (b >= 0)
+    taken = st.successor >= 0
+    if taken.any():
+        cut = st.successor_month[k[1:]]
+        keep &= ~((cut != NONE) & (m[1:] >= cut))
+    counts = np.bincount(a[keep].astype(np.int64) * _K + b[keep], minlength=_K * _K).reshape(_K, _K)
+    old = np.flatnonzero(taken)
+    if old.size:
+        new = st.successor[old]
+        when = st.successor_month[old]
+        before = stage[grid.start[old] + (when - 1 - grid.first_seen[old])]
+        after = stage[grid.start[new] + (when - grid.first_seen[new])]
+        np.add.at(counts, (before, after), 1)
+    last = grid.last_slots()
+    now = stage[last]
+    now = now[(now >= 0) & ~taken]
+    current = np.bincount(now, minlength=_K).astype(np.float64)
+    return Chain(counts=counts.astype(np.int64), current=current)
+
+
+def transition_table(ch: Chain) -> pl.DataFrame:
+    """Long table: from, to, moves, probability (25 rows, stage order)."""
+    p = ch.matrix
+    idx = np.arange(_K * _K)
+    return pl.DataFrame({
+        "from": pl.Series(STAGES, dtype=STAGE_DTYPE).gather(idx // _K),
+        "to": pl.Series(STAGES, dtype=STAGE_DTYPE).gather(idx % _K),
+        "moves": ch.counts.reshape(-1),
+        "probability": np.round(p.reshape(-1), 6),
+    })
+
+
+def projection_table(ch: Chain, months: int, as_of: int) -> pl.DataFrame:
+    """Long table: month, months_ahead, stage, customers, share."""
+    proj = ch.project(months)
+    total = proj.sum(axis=1, keepdims=True)
+    share = np.where(total > 0, proj / np.maximum(total, 1e-300), 0.0)
+    ahead = np.repeat(np.arange(months + 1), _K)
+    return pl.DataFrame({
+        "month": [month_date(as_of + int(a)) for a in ahead],
+        "months_ahead": ahead.astype(np.int32),
+        "stage": pl.Series(STAGES, dtype=STAGE_DTYPE).gather(np.tile(np.arange(_K), months + 1)),
+        "customers": np.round(proj.reshape(-1), 6),
+        "share": np.round(share.reshape(-1), 6),
+    })
+
+
+def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, with_activation: bool) -> pl.DataFrame:
+    """The five first-level indicators per month and stage (see :mod:`segment.lifecycle._lifecycle`)."""
+    stage, k, m = st.stage, grid.k, grid.m
+    m0 = grid.first_month
+    months = grid.as_of - m0 + 1
+    on = stage >= 0
+    cell = (m[on] - m0).astype(np.int64) * _K + stage[on]
+    size = months * _K
+
+    def per_cell(weights: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
+        c = cell if mask is None else cell[mask[on]]
+        w = None if weights is None else (weights[on] if mask is None else weights[on & mask])
+        return np.bincount(c, weights=w, minlength=size)
+
+    customers = per_cell().astype(np.int64)
+    prev_k = np.concatenate([[-1], k[:-1]])
+    prev_stage = np.concatenate([[-2], stage[:-1]])
+    entered = per_cell(mask=(prev_k != k) | (prev_stage != stage)).astype(np.int64)
+    next_k = np.concatenate([k[1:], [-1]])
+    next_stage = np.concatenate([stage[1:], [-1]])
+    has_next = next_k == k
+    leaving = per_cell(mask=has_next & (next_stage == EXIT) & (stage != EXIT))
+    staying = per_cell(mask=has_next)
+    fa = st.first_active[k]
+    new = on & (m == fa) & (st.tenure <= acquisition)
+    re = st.reentry[k] if st.reentry is not None else np.zeros(grid.size, dtype=bool)
+    brand_new = np.bincount(m[new & ~re] - m0, minlength=months)
+    re_entered = np.bincount(m[new & re] - m0, minlength=months)
+
+    total = customers.reshape(months, _K).sum(axis=1).repeat(_K)
+    month_of = np.repeat(np.arange(months), _K)
+    stage_of = np.tile(np.arange(_K), months)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, customers / np.maximum(total, 1), np.nan)
+        churn = np.where(staying > 0, leaving / np.maximum(staying, 1), np.nan)
+    churn[(stage_of == EXIT) | (month_of == months - 1)] = np.nan
+    first_month = month_of == 0
+    acq = stage_of == 0
+    columns = {
+        "month": [month_date(m0 + int(i)) for i in month_of],
+        "stage": pl.Series(STAGES, dtype=STAGE_DTYPE).gather(stage_of),
+        "customers": customers,
+        "share": np.round(share, 6),
+        # In the panel's first month every customer "enters": nothing is known before it.
+        "entered": pl.Series(entered).set(pl.Series(first_month), None),
+        "churn_next_month": np.round(churn, 6),
+    }
+    if revenue is not None:
+        columns["revenue"] = np.round(per_cell(weights=grid.x[revenue]), 6)
+    unknown = first_month if not with_activation else np.zeros_like(first_month)
+    for name, counts in (("brand_new", brand_new), ("re_entered", re_entered)):
+        values = pl.Series(name, counts[month_of], dtype=pl.Int64)
+        columns[name] = values.set(pl.Series(~acq | unknown), None)
+    if st.reentry is None:
+        columns["re_entered"] = pl.Series("re_entered", [None] * len(month_of), dtype=pl.Int64)
+    return pl.DataFrame(columns).with_columns(pl.col("share", "churn_next_month").fill_nan(None))

@@ -1,0 +1,435 @@
+"""RFM: recency, frequency and monetary value per customer, scored and named.
+
+Definitions (all days are calendar days; datetimes are cut to their date):
+
+recency
+    Days from the customer's last purchase to ``as_of`` (default: the day
+    after the last transaction in the data, so the latest buyers have 1).
+frequency
+    Number of purchases (rows with a non-negative amount), or with
+    ``frequency="days"`` the number of distinct days with a purchase.
+monetary
+    Sum of amounts (returns netted by default), or with ``monetary="mean"``
+    that sum divided by frequency. Amounts are summed exactly as whole
+    millionths (amounts are rounded to 6 decimals first), so the result is
+    free of binary noise and the same whatever the row order or thread count.
+r_score, f_score, m_score
+    1..bins by tie-respecting quantiles (:mod:`segment.binning`), or by
+    explicit breaks; recency is reversed so that recent buyers score high.
+rfm_cell, rfm_score, segment
+    The three digits as text (``"545"``), their sum, and the first matching
+    named segment (:mod:`segment.rfm._segments`).
+
+A purchase is a row with a non-negative amount (free items and zero-value
+orders count, as in lifetimes). Returns (negative amounts) are netted into
+monetary by default and never count as purchases. A customer with no
+purchase at all (only returns) is left out with a warning.
+
+Examples
+--------
+>>> import polars as pl
+>>> from datetime import date
+>>> tx = pl.DataFrame({
+...     "customer_id": ["a", "a", "b", "c", "c", "c"],
+...     "date": [date(2024, 1, 1), date(2024, 1, 20), date(2024, 1, 10),
+...              date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 31)],
+...     "amount": [10.0, 30.0, 5.0, 100.0, -20.0, 50.0],
+... })
+>>> res = rfm(tx, bins=3, segments=None)
+>>> res.as_of
+datetime.date(2024, 2, 1)
+>>> res.table.select("customer_id", "recency", "frequency", "monetary", "rfm_cell")
+shape: (3, 5)
+┌─────────────┬─────────┬───────────┬──────────┬──────────┐
+│ customer_id ┆ recency ┆ frequency ┆ monetary ┆ rfm_cell │
+│ ---         ┆ ---     ┆ ---       ┆ ---      ┆ ---      │
+│ str         ┆ i64     ┆ u32       ┆ f64      ┆ str      │
+╞═════════════╪═════════╪═══════════╪══════════╪══════════╡
+│ a           ┆ 12      ┆ 2         ┆ 40.0     ┆ 222      │
+│ b           ┆ 22      ┆ 1         ┆ 5.0      ┆ 111      │
+│ c           ┆ 1       ┆ 2         ┆ 130.0    ┆ 323      │
+└─────────────┴─────────┴───────────┴──────────┴──────────┘
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from datetime import date as Date
+from datetime import timedelta
+from typing import Any, Literal
+
+import polars as pl
+
+from segment import binning
+from segment.columns import first_offender, transaction_columns
+from segment.errors import DataError, EmptyInputError, OptionError, SegmentWarning
+from segment.rfm._segments import SegmentRule, check_fits, default_segments, segment_expr
+
+METRICS = ("recency", "frequency", "monetary")
+#: Amounts are summed exactly in millionths of the currency unit.
+MICRO = 1_000_000
+
+
+@dataclass
+class RFMResult:
+    """What :func:`rfm` returns.
+
+    Attributes
+    ----------
+    table : pl.DataFrame
+        One row per customer, sorted by id.
+    thresholds : pl.DataFrame
+        Per metric and score: customers, share, and the value range covered
+        (recency in days). Shows the breakpoints actually used.
+    breaks : dict
+        The breakpoints per metric (``r``, ``f``, ``m``), reusable as
+        ``breaks=`` to score another period on the same scale.
+    as_of : datetime.date
+    stats : dict
+        Counts: transactions used, customers, null ids dropped, returns,
+        customers without purchases, rows after as_of.
+    """
+
+    table: pl.DataFrame
+    thresholds: pl.DataFrame
+    breaks: dict[str, list[float]]
+    as_of: Date
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def params(self) -> dict[str, Any]:
+        return {"as_of": self.as_of.isoformat(), "breaks": self.breaks}
+
+
+def rfm(
+    transactions: pl.LazyFrame | pl.DataFrame,
+    *,
+    id: str = "customer_id",
+    date: str = "date",
+    amount: str = "amount",
+    quantity: str | None = None,
+    order: str | None = None,
+    as_of: Date | str | None = None,
+    bins: int = 5,
+    frequency: Literal["transactions", "days"] = "transactions",
+    monetary: Literal["sum", "mean"] = "sum",
+    returns: Literal["net", "drop", "error"] = "net",
+    breaks: dict[str, list[float]] | None = None,
+    segments: list[SegmentRule] | None | Literal["default"] = "default",
+    btyd: bool = False,
+    holdout_end: Date | str | None = None,
+    strict: bool = False,
+    date_format: str | None = None,
+) -> RFMResult:
+    """Score customers by recency, frequency and monetary value.
+
+    Parameters
+    ----------
+    transactions
+        One row per transaction: customer id, date (or datetime, or text),
+        amount. Extra columns are ignored.
+    id, date, amount
+        Column names.
+    quantity
+        Optional quantity column; the amount is then ``amount * quantity``
+        (e.g. unit price times quantity in retail extracts).
+    order
+        Optional order (invoice) column: frequency then counts distinct
+        orders with a purchase rather than rows, so that an order of many
+        lines counts once (and ``monetary="mean"`` is spend per order).
+    as_of
+        Analysis date; default the day after the last transaction.
+        Transactions after it are left out with a warning.
+    bins
+        Number of scores per metric (2-10).
+    frequency, monetary, returns
+        See the module docstring.
+    breaks
+        Explicit ascending breakpoints per metric key ``r``/``f``/``m``
+        (``bins - 1`` each). For f and m bins are ``[lo, hi)``: a value
+        below the first break scores 1. For recency (days) bins are
+        ``(lo, hi]``: a recency up to the first break scores ``bins``, so
+        ``r=30,90,180,365`` reads "bought within 30 days scores 5".
+    segments
+        ``"default"`` (the ten classic segments, 5 bins only), a list of
+        :class:`~segment.rfm._segments.SegmentRule`, or None for no names.
+    btyd
+        Add ``frequency_btyd``, ``recency_btyd``, ``T`` and
+        ``monetary_value`` with the meaning of lifetimes'
+        ``summary_data_from_transaction_data`` (daily periods, repeat
+        purchases only; see README).
+    holdout_end
+        With ``as_of``: also report what each scored customer did after
+        ``as_of`` up to this date (``frequency_holdout``, ``monetary_holdout``,
+        ``duration_holdout`` in days), as lifetimes'
+        ``calibration_and_holdout_data`` does. Segments made on the past can
+        then be checked against the future with ``validate-segment``.
+    strict
+        Make null customer ids an error instead of dropping them.
+    date_format
+        strftime format for text dates.
+    """
+    _check_options(bins, frequency, monetary, returns, breaks)
+    if isinstance(segments, str) and segments == "default" and bins != 5:
+        # The classic names read scores 1-5: with 10 bins "5" is the middle, not the top.
+        raise OptionError(f"the default segment names are written for 5 bins, not {bins}; "
+                          f"pass --segments FILE written for {bins} bins, or --segments none")
+    if order and (frequency == "days" or btyd):
+        raise OptionError("--order counts orders; it does not combine with --frequency days or --btyd "
+                          "(which count purchase days)")
+    lf = transaction_columns(transactions, id=id, date=date, amount=amount, quantity=quantity, order=order,
+                             date_format=date_format)
+    cutoff = None if as_of is None else (_parse_as_of(as_of) if isinstance(as_of, str) else as_of)
+    until = _holdout_end(holdout_end, cutoff)
+    scored = lf if cutoff is None else lf.filter(pl.col(date) <= cutoff)
+    if returns == "drop":
+        scored = scored.filter(pl.col(amount) >= 0)
+    queries = [_check_query(lf, id, date, amount, until or cutoff, order),
+               *_aggregate_queries(scored, id, date, amount, frequency, btyd, order)]
+    if until is not None:
+        window = lf.filter((pl.col(date) > cutoff) & (pl.col(date) <= until))
+        queries.append(_holdout_query(window.filter(pl.col(amount) >= 0) if returns == "drop" else window,
+                                      id, date, amount, frequency, order))
+    # The checks and the aggregation share one scan of the input: the checks'
+    # verdict is read afterwards, and only a failing check scans again (to
+    # name the offending row).
+    check, *parts = pl.collect_all(queries, engine="streaming")
+    holdout = parts.pop() if until is not None else None
+    stats, last_seen = _checked(check, lf, id, date, amount, strict=strict, returns=returns, order=order)
+    if stats["null_ids"]:
+        warnings.warn(
+            f"dropped {stats['null_ids']:,} rows with an empty {id!r} (use --strict to make this an error)",
+            SegmentWarning, stacklevel=2,
+        )
+    if last_seen is None:
+        raise EmptyInputError("no transactions to score (the input has no rows with a customer id)")
+    as_of = cutoff if cutoff is not None else last_seen + timedelta(days=1)
+    if stats["after_as_of"]:
+        limit = f"--holdout-end {until}" if until else f"--as-of {as_of}"
+        warnings.warn(f"left out {stats['after_as_of']:,} transactions dated after {limit}",
+                      SegmentWarning, stacklevel=2)
+    per_customer = _combine(parts, id, as_of, btyd)
+    stats.update(_counts(per_customer))
+    if stats["no_purchase_customers"]:
+        warnings.warn(
+            f"left out {stats['no_purchase_customers']:,} customers with no purchase "
+            "(only returns)", SegmentWarning, stacklevel=2,
+        )
+    table = per_customer.filter(pl.col("frequency") > 0)
+    if table.height == 0 and cutoff is not None and stats["transactions"] == 0:
+        raise DataError(f"no transactions on or before --as-of {cutoff}: choose a later date")
+    if table.height == 0:
+        raise DataError(f"no purchases found: every {amount!r} is negative")
+    if monetary == "mean":
+        table = table.with_columns(pl.col("monetary") / pl.col("frequency"))
+
+    used_breaks, scores = _score(table, bins, breaks)
+    # The rest is one lazy plan: each eager step would be a query of its own.
+    plan = table.lazy().with_columns(scores).with_columns(
+        rfm_cell=pl.concat_str([pl.col("r_score"), pl.col("f_score"), pl.col("m_score")]),
+        rfm_score=(pl.col("r_score").cast(pl.Int16) + pl.col("f_score") + pl.col("m_score")).cast(pl.Int16),
+    )
+    if segments is not None:
+        rules = default_segments() if segments == "default" else segments
+        check_fits(rules, bins)  # type: ignore[arg-type]
+        plan = plan.with_columns(segment=segment_expr(rules))  # type: ignore[arg-type]
+    columns = [id, *METRICS, "r_score", "f_score", "m_score", "rfm_cell", "rfm_score"]
+    if segments is not None:
+        columns.append("segment")
+    if btyd:
+        columns += ["frequency_btyd", "recency_btyd", "T", "monetary_value"]
+    if holdout is not None:
+        plan = plan.join(holdout.lazy(), on=id, how="left").with_columns(
+            frequency_holdout=pl.col("frequency_holdout").fill_null(0).cast(pl.UInt32),
+            monetary_holdout=pl.col("monetary_holdout").fill_null(0) / MICRO,
+            duration_holdout=pl.lit((until - as_of).days, dtype=pl.Int64),
+        )
+        columns += ["frequency_holdout", "monetary_holdout", "duration_holdout"]
+    table = plan.select(columns).sort(id).collect()
+    return RFMResult(table, _thresholds(table), used_breaks, as_of, stats)
+
+
+def _check_options(bins: int, frequency: str, monetary: str, returns: str,
+                   breaks: dict[str, list[float]] | None) -> None:
+    if not 2 <= bins <= 10:
+        raise OptionError(f"--bins must be between 2 and 10, got {bins}")
+    for name, value, allowed in (("frequency", frequency, ("transactions", "days")),
+                                 ("monetary", monetary, ("sum", "mean")),
+                                 ("returns", returns, ("net", "drop", "error"))):
+        if value not in allowed:
+            raise OptionError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")
+    for key, edges in (breaks or {}).items():
+        if key not in ("r", "f", "m"):
+            raise OptionError(f"--breaks key {key!r} is not r, f or m")
+        if len(edges) != bins - 1:
+            raise OptionError(f"--breaks {key}= needs {bins - 1} values for {bins} bins, got {len(edges)}")
+        if any(b >= a for b, a in zip(edges, edges[1:], strict=False)) or sorted(edges) != list(edges):
+            raise OptionError(f"--breaks {key}= must be strictly increasing, got {edges}")
+
+
+def _parse_as_of(text: str) -> Date:
+    try:
+        return Date.fromisoformat(text.strip())
+    except ValueError:
+        raise OptionError(f"--as-of must be a date like 2024-01-31, got {text!r}") from None
+
+
+def _holdout_end(holdout_end: Date | str | None, cutoff: Date | None) -> Date | None:
+    if holdout_end is None:
+        return None
+    if cutoff is None:
+        raise OptionError("--holdout-end needs --as-of: the holdout period runs from --as-of to --holdout-end")
+    until = _parse_as_of(holdout_end) if isinstance(holdout_end, str) else holdout_end
+    if until <= cutoff:
+        raise OptionError(f"--holdout-end {until} must come after --as-of {cutoff}")
+    return until
+
+
+def _holdout_query(window: pl.LazyFrame, id: str, date: str, amount: str, frequency: str,
+                   order: str | None = None) -> pl.LazyFrame:
+    """Purchases and net spend per customer in the holdout period."""
+    buy = pl.col(amount) >= 0
+    count = pl.col(date).filter(buy).n_unique() if frequency == "days" else buy.sum()
+    if order:
+        count = pl.col(order).filter(buy).n_unique()
+    return window.group_by(id).agg(
+        frequency_holdout=count,
+        monetary_holdout=(pl.col(amount) * MICRO).round().cast(pl.Int64, strict=False).sum(),
+    )
+
+
+def _check_query(lf: pl.LazyFrame, id: str, date: str, amount: str, cutoff: Date | None,
+                 order: str | None = None) -> pl.LazyFrame:
+    """Nulls, negative amounts, the last date and rows after the cutoff, in one row."""
+    known = pl.col(id).is_not_null()
+    future = (known & (pl.col(date) > cutoff)).sum() if cutoff is not None else pl.lit(0, dtype=pl.UInt32)
+    return lf.select(
+        null_ids=pl.col(id).null_count(),
+        null_dates=pl.col(date).null_count(),
+        null_amounts=pl.col(amount).null_count(),
+        null_orders=pl.col(order).null_count() if order else pl.lit(0, dtype=pl.UInt32),
+        negatives=(known & (pl.col(amount) < 0)).sum(),
+        nan_amounts=(~pl.col(amount).is_finite()).sum(),
+        last=pl.col(date).filter(known).max(),
+        after_as_of=future,
+    )
+
+
+def _checked(check: pl.DataFrame, lf: pl.LazyFrame, id: str, date: str, amount: str, *, strict: bool,
+             returns: str, order: str | None = None) -> tuple[dict[str, int], Date | None]:
+    """Raise for what the check query found; name the first offending row."""
+    row = check.row(0, named=True)
+    if row["null_ids"] and strict:
+        at, _ = first_offender(lf, pl.col(id).is_null(), id)  # type: ignore[misc]
+        raise DataError(f"column {id!r} is empty in row {at}; drop those rows or leave out --strict")
+    for col, key in ((date, "null_dates"), (amount, "null_amounts"), (order, "null_orders")):
+        if row[key]:
+            at, _ = first_offender(lf, pl.col(col).is_null(), col)  # type: ignore[misc]
+            raise DataError(f"column {col!r} is empty in {row[key]:,} rows, first in row {at}; fill or drop them")
+    if row["nan_amounts"]:
+        at, value = first_offender(lf, ~pl.col(amount).is_finite(), amount)  # type: ignore[misc]
+        raise DataError(f"column {amount!r} is not a finite number ({value}) in row {at}; fill or drop those rows")
+    if row["negatives"] and returns == "error":
+        at, value = first_offender(lf, pl.col(amount) < 0, amount)  # type: ignore[misc]
+        raise DataError(
+            f"column {amount!r} is negative ({value}) in row {at}, and --returns error forbids returns; "
+            "use --returns net or --returns drop"
+        )
+    stats = {"null_ids": int(row["null_ids"]), "returns": int(row["negatives"]),
+             "after_as_of": int(row["after_as_of"])}
+    return stats, row["last"]
+
+
+def _aggregate_queries(lf: pl.LazyFrame, id: str, date: str, amount: str, frequency: str,
+                       btyd: bool, order: str | None = None) -> list[pl.LazyFrame]:
+    """Per-customer aggregates (the null id is a group of its own, dropped later)."""
+    buy = pl.col(amount) >= 0
+    # Money is summed as whole micro-units: integer sums are exact, so the
+    # result does not depend on the order in which threads add rows up.
+    # Non-strict: an infinite amount becomes null here and is reported by the checks.
+    lf = lf.with_columns(_micro=(pl.col(amount) * MICRO).round().cast(pl.Int64, strict=False))
+    if not btyd:
+        # Purchases and returns are aggregated apart: plain max/len/sum group-bys
+        # are polars' fast path, filtered aggregations inside one group-by are not.
+        count = pl.col(date).n_unique() if frequency == "days" else pl.len()
+        if order:
+            count = pl.col(order).n_unique()
+        purchases = lf.filter(buy).group_by(id).agg(
+            _last=pl.col(date).max(), monetary=pl.col("_micro").sum(), _rows=pl.len(), frequency=count)
+        refunds = lf.filter(~buy).group_by(id).agg(_returned=pl.col("_micro").sum(), _returns=pl.len())
+        return [purchases, refunds]
+    # Daily periods first: lifetimes sums each customer's day, then counts days.
+    days = lf.group_by(id, date).agg(_day_total=pl.col("_micro").sum(), _day_buys=buy.sum(), _rows=pl.len())
+    is_period = pl.col("_day_buys") > 0
+    first = pl.col(date).filter(is_period).min()
+    return [days.group_by(id).agg(
+        _last=pl.col(date).filter(is_period).max(),
+        _first=first,
+        monetary=pl.col("_day_total").sum(),
+        _rows=pl.col("_rows").sum(),
+        _periods=is_period.sum(),
+        _period_sum=pl.col("_day_total").filter(is_period).sum(),
+        _first_value=pl.col("_day_total").filter(is_period & (pl.col(date) == first)).sum(),
+        frequency=is_period.sum() if frequency == "days" else pl.col("_day_buys").sum(),
+    )]
+
+
+def _combine(parts: list[pl.DataFrame], id: str, as_of: Date, btyd: bool) -> pl.DataFrame:
+    if not btyd:
+        purchases, refunds = parts
+        out = purchases.lazy().join(refunds.lazy(), on=id, how="full", coalesce=True, nulls_equal=True).with_columns(
+            monetary=(pl.col("monetary").fill_null(0) + pl.col("_returned").fill_null(0)) / MICRO,
+            _rows=pl.col("_rows").fill_null(0) + pl.col("_returns").fill_null(0),
+            frequency=pl.col("frequency").fill_null(0),
+        )
+    else:
+        repeat = pl.col("_periods") - 1
+        out = parts[0].lazy().with_columns(
+            monetary=pl.col("monetary") / MICRO,
+            frequency_btyd=repeat.cast(pl.Int64),
+            recency_btyd=(pl.col("_last") - pl.col("_first")).dt.total_days(),
+            T=(pl.lit(as_of) - pl.col("_first")).dt.total_days(),
+            monetary_value=pl.when(repeat > 0)
+            .then((pl.col("_period_sum") - pl.col("_first_value")) / MICRO / repeat)
+            .otherwise(0.0),
+        )
+    return out.filter(pl.col(id).is_not_null()).with_columns(
+        recency=(pl.lit(as_of) - pl.col("_last")).dt.total_days(),
+        frequency=pl.col("frequency").cast(pl.UInt32),
+    ).collect()
+
+
+def _counts(per_customer: pl.DataFrame) -> dict[str, int]:
+    row = per_customer.select(
+        transactions=pl.col("_rows").sum(),
+        no_purchase_customers=(pl.col("frequency") == 0).sum(),
+        customers=(pl.col("frequency") > 0).sum(),
+    ).row(0, named=True)
+    return {k: int(v or 0) for k, v in row.items()}
+
+
+def _score(table: pl.DataFrame, bins: int, breaks: dict[str, list[float]] | None) -> tuple[dict[str, list[float]], list[pl.Expr]]:
+    """The breakpoints used per metric, and the expressions that score with them."""
+    breaks = breaks or {}
+    used: dict[str, list[float]] = {}
+    # Recency is scored on its negation so that "higher value, higher score"
+    # holds for all three and ties are treated the same way.
+    if "r" in breaks:
+        neg = sorted(-b for b in breaks["r"])
+    else:
+        neg = binning.balanced_breaks(-table["recency"], bins)
+    used["r"] = sorted(-b for b in neg)
+    r = binning.score_expr(-pl.col("recency"), neg)
+    exprs = [r.alias("r_score")]
+    for key, col in (("f", "frequency"), ("m", "monetary")):
+        used[key] = list(breaks[key]) if key in breaks else binning.balanced_breaks(table[col], bins)
+        exprs.append(binning.score_expr(col, used[key]).alias(f"{key}_score"))
+    return used, exprs
+
+
+def _thresholds(table: pl.DataFrame) -> pl.DataFrame:
+    parts = []
+    for key, col in (("r", "recency"), ("f", "frequency"), ("m", "monetary")):
+        part = binning.describe_bins(table[col], table[f"{key}_score"]).with_columns(metric=pl.lit(col))
+        parts.append(part)
+    return pl.concat(parts).select("metric", "score", "n", "share", "min", "max")

@@ -1,0 +1,247 @@
+"""Items of a customer snapshot: which customers hold which ``column=value``.
+
+Each column becomes items by what it holds:
+
+categorical text
+    one item per value: ``Contract=Month-to-month``.
+yes/no flags
+    booleans, 0/1 numbers, and text whose values are yes/no, y/n,
+    true/false, t/f or 1/0 (any case) give ``column=yes``, and with
+    ``with_no`` also ``column=no``.
+not-applicable levels
+    in a flag column, text of the form ``No ... service`` (IBM Telco's
+    ``No internet service`` / ``No phone service``) is neither yes nor no:
+    those customers get no item from the column. The fact is already an item
+    of its own (``InternetService=No``), and counting it again under every
+    add-on would make six copies of one group of customers. So
+    ``TechSupport=no`` reads "has internet, but no tech support".
+numbers
+    binned by tie-respecting quantiles (:mod:`segment.binning`) or explicit
+    breaks into ``tenure<9``, ``tenure=[9,29)``, ..., ``tenure>=56``.
+    Text columns whose values all read as numbers (a CSV column with blanks)
+    count as numbers.
+
+Empty values (null, NaN, blank text) give no item. Each column is encoded
+once as integer codes of its distinct values, so that every item is a cheap
+comparison of codes rather than another pass over text.
+
+Examples
+--------
+>>> import polars as pl
+>>> from segment.rules._target import resolve_target
+>>> snap = pl.DataFrame({"customer_id": ["a", "b", "c", "d"],
+...                      "plan": ["x", "y", "x", "x"], "tv": ["Yes", "No", "No", "Yes"],
+...                      "age": [20, 35, 50, 65], "churn": ["Yes", "No", "Yes", "No"]})
+>>> m = snapshot_items(snap, resolve_target(snap, "churn"), id="customer_id", min_pos=1, min_neg=None,
+...                    bins=2)
+>>> m.labels, m.pos_counts.tolist(), m.neg_counts.tolist()
+(['plan=x', 'tv=yes', 'age<50', 'age>=50'], [2, 1, 1, 1], [1, 1, 1, 1])
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from segment import binning
+from segment.errors import ColumnNotFoundError, ColumnTypeError, DataError, OptionError, SegmentWarning
+from segment.rules._bits import ItemBuilder, ItemMatrix
+from segment.rules._target import NO, YES, Target, cleaned, fmt_number, is_text, target_mask, value_text
+
+_NOT_APPLICABLE = re.compile(r"^no [a-z][a-z ]* service$")
+
+
+def item_columns(names: Sequence[str], id: str, target: str, items: Sequence[str] | None,
+                 exclude: Sequence[str] | None) -> list[str]:
+    """The columns that become items: *items* (default all but id and target) minus *exclude*."""
+    for col in exclude or ():
+        if col not in names:
+            raise ColumnNotFoundError(col, names, role="excluded")
+    if items:
+        for col in items:
+            if col not in names:
+                raise ColumnNotFoundError(col, names, role="item")
+            if col in (id, target):
+                role = "id" if col == id else "target"
+                raise OptionError(f"--items names {col!r}, which is the {role} column")
+        chosen = list(dict.fromkeys(items))
+    else:
+        chosen = [c for c in names if c not in (id, target)]
+    chosen = [c for c in chosen if c not in set(exclude or ())]
+    if not chosen:
+        raise OptionError("no columns left to make items from; check --items and --exclude")
+    return chosen
+
+
+def snapshot_items(frame: pl.DataFrame, target: Target, *, id: str, min_pos: int | None,
+                   min_neg: int | None, items: Sequence[str] | None = None,
+                   exclude: Sequence[str] | None = None, bins: int = 4,
+                   breaks: dict[str, list[float]] | None = None, with_no: bool = False) -> ItemMatrix:
+    """Items of a one-row-per-customer table that can reach the minimum counts.
+
+    See :class:`~segment.rules._bits.ItemBuilder` for *min_pos* / *min_neg*.
+    """
+    columns = item_columns(frame.columns, id, target.column, items, exclude)
+    breaks = dict(breaks or {})
+    for col, edges in breaks.items():
+        if col not in columns:
+            raise OptionError(f"--breaks names {col!r}, which is not an item column")
+        if not edges or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+            raise OptionError(f"--breaks {col}= must be one or more increasing numbers, got {edges}")
+    y = target_mask(frame, target)
+    # Target customers first, input order kept within each: the miner's row order.
+    frame = frame.select(columns)[np.argsort(~y, kind="stable")]
+    builder = ItemBuilder(int(y.sum()), frame.height, min_pos, min_neg)
+    empty: dict[str, int] = {}
+    for col in columns:
+        column = Encoded.of(cleaned(frame[col]))
+        if column.empty:
+            empty[col] = column.empty
+        if col in breaks and column.kind != "number":
+            holds = {"category": "categories", "flag": "yes/no values"}[column.kind]
+            raise OptionError(f"--breaks names {col!r}, which holds {holds}, not numbers")
+        if column.kind == "category":
+            column.add_categories(builder)
+        elif column.kind == "flag":
+            column.add_flag(builder, with_no)
+        else:
+            column.add_bins(builder, bins, breaks.get(col))
+    if empty:
+        shown = ", ".join(f"{c} ({k:,})" for c, k in empty.items())
+        warnings.warn(f"empty values in {shown}; those customers get no item from that column",
+                      SegmentWarning, stacklevel=3)
+    return builder.finish()
+
+
+@dataclass
+class Encoded:
+    """One column, rows in miner order: numbers and booleans as floats (NaN =
+    empty), text as codes of its sorted distinct values (-1 = empty)."""
+
+    name: str
+    kind: str
+    empty: int
+    values: list
+    codes: np.ndarray | None = None
+    numbers: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, series: pl.Series) -> Encoded:
+        name, dtype = series.name, series.dtype
+        empty = series.null_count()
+        if dtype.is_numeric() or dtype == pl.Boolean:
+            # numpy, not polars: one conversion, then no per-operation overhead on wide inputs.
+            numbers = series.cast(pl.Float64).to_numpy()
+            known = numbers[~np.isnan(numbers)]
+            if known.size == 0:
+                raise DataError(f"column {name!r} is empty in every row; leave it out with --exclude {name}")
+            low, high = known.min(), known.max()
+            if low == high:
+                shown = value_text(bool(low)) if dtype == pl.Boolean else value_text(float(low))
+                raise DataError(f"column {name!r} holds one value ({shown!r}) in every row, so it cannot tell "
+                                f"customers apart; leave it out with --exclude {name}")
+            flag = dtype == pl.Boolean or bool(((known == 0) | (known == 1)).all())
+            return cls(name, "flag" if flag else "number", empty, [0, 1] if flag else [], numbers=numbers)
+        if not is_text(dtype):
+            raise ColumnTypeError(f"column {name!r} is {dtype}; items come from text, yes/no or number "
+                                  f"columns: leave it out with --exclude {name}")
+        values = series.drop_nulls().unique().sort().to_list()
+        if not values:
+            raise DataError(f"column {name!r} is empty in every row; leave it out with --exclude {name}")
+        if len(values) == 1:
+            raise DataError(f"column {name!r} holds one value ({values[0]!r}) in every row, so it cannot tell "
+                            f"customers apart; leave it out with --exclude {name}")
+        codes = series.cast(pl.Enum(values)).to_physical().cast(pl.Int32).fill_null(-1).to_numpy()
+        kind = _kind(values)
+        if kind == "number":  # numbers stored as text; missing-value markers (NA, nan) give no item
+            lookup = np.array([_number(v) for v in values] + [np.nan])
+            return cls(name, kind, empty, values, numbers=lookup[codes])
+        return cls(name, kind, empty, values, codes=codes)
+
+    def add_categories(self, builder: ItemBuilder) -> None:
+        assert self.codes is not None
+        pos = self.codes[: builder.n_pos]
+        k = len(self.values)
+        pos_counts = np.bincount(pos[pos >= 0], minlength=k)
+        all_counts = np.bincount(self.codes[self.codes >= 0], minlength=k)
+        kept = [c for c in range(k) if builder.keep(int(pos_counts[c]), int(all_counts[c] - pos_counts[c]))]
+        builder.add_masks(self.name, [(f"{self.name}={value_text(self.values[c])}", self.codes == c)
+                                      for c in kept])
+
+    def add_flag(self, builder: ItemBuilder, with_no: bool) -> None:
+        if self.numbers is not None:
+            yes, no = self.numbers == 1, self.numbers == 0
+        else:
+            assert self.codes is not None
+            words = [_word(v) for v in self.values]
+            yes = self._where([w in YES for w in words])
+            no = self._where([w in NO for w in words])
+        builder.add_masks(self.name, [(f"{self.name}=yes", yes)] + ([(f"{self.name}=no", no)] if with_no else []))
+
+    def _where(self, chosen: list[bool]) -> np.ndarray:
+        """Rows whose value is one of the chosen ones (a lookup, not a search)."""
+        table = np.array([*chosen, False])  # code -1 (empty) reads the last entry
+        assert self.codes is not None
+        return table[self.codes]
+
+    def add_bins(self, builder: ItemBuilder, bins: int, edges: list[float] | None) -> None:
+        assert self.numbers is not None
+        values = self.numbers
+        valid = ~np.isnan(values)
+        if edges is None:
+            edges = binning.balanced_breaks(pl.Series(values, nan_to_null=True), bins)
+        builder.breaks[self.name] = list(edges)
+        if not edges:
+            builder.empty.append(self.name)
+            return
+        scores = np.searchsorted(np.asarray(edges, dtype=np.float64), values, side="right")
+        builder.add_masks(self.name, [(bin_label(self.name, edges, b), valid & (scores == b))
+                                      for b in range(len(edges) + 1)])
+
+
+def _word(value: object) -> str:
+    return value_text(value).lower()
+
+
+def _kind(values: list) -> str:
+    """``flag``, ``category`` or ``number`` for a text column."""
+    words = [_word(v) for v in values]
+    if all(w in YES or w in NO or _NOT_APPLICABLE.match(w) for w in words) \
+            and any(w in YES or w in NO for w in words):
+        return "flag"
+    numbers = [_number(v) for v in values if _word(v).strip() not in MISSING]
+    if not numbers or any(x is None or not np.isfinite(x) for x in numbers):
+        return "category"
+    return "number"
+
+
+#: Text that extracts use for a missing number (a numeric column holding one of these is still numeric).
+MISSING = frozenset({"", "na", "n/a", "nan", "null", "none"})
+
+
+def _number(value: object) -> float | None:
+    """A text value as a number; NaN for a missing-value marker; None when it is not a number."""
+    if _word(value).strip() in MISSING:
+        return float("nan")
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def bin_label(column: str, edges: Sequence[float], index: int) -> str:
+    """``x<a``, ``x=[a,b)`` or ``x>=b`` for bin *index* (0-based) of *edges*.
+
+    >>> [bin_label("tenure", [9, 29.5], i) for i in range(3)]
+    ['tenure<9', 'tenure=[9,29.5)', 'tenure>=29.5']
+    """
+    if index == 0:
+        return f"{column}<{fmt_number(edges[0])}"
+    if index == len(edges):
+        return f"{column}>={fmt_number(edges[-1])}"
+    return f"{column}=[{fmt_number(edges[index - 1])},{fmt_number(edges[index])})"
