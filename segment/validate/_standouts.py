@@ -68,7 +68,7 @@ def standouts(stats: Sequence[CountStats | NumericStats], specs: Sequence, label
         p_adjusted=pl.Series(p_adj, dtype=pl.Float64),
         effect_label=pl.Series(effect_labels, dtype=pl.String),
         standout=pl.Series((p_adj <= alpha) & big, dtype=pl.Boolean),
-    ).select("outcome", "kind", "segment", "n", "statistic", "value", "rest_value", "effect", "effect_size",
+    ).with_columns(pl.col("value", "rest_value", "effect_size").fill_nan(None)).select("outcome", "kind", "segment", "n", "statistic", "value", "rest_value", "effect", "effect_size",
              "effect_label", "test_statistic", "p", "p_adjusted", "standout")
 
 
