@@ -32,7 +32,8 @@ def verdict_report(result: Any) -> Group:
         out.append(_bullets("Segments that stand out from the rest", [("!", r) for r in flagged]))
     told = {r for r in result.reasons[1:] if r in flagged or any(
         r.startswith(repr(o)) for o in result.outcomes["outcome"])}
-    notes = [r for r in result.reasons[1:] if r not in told]
+    # The merges have their own section below.
+    notes = [r for r in result.reasons[1:] if r not in told and "of segments that no outcome tells apart" not in r]
     if notes:
         out.append(_bullets("Notes", [("!" if r.startswith("circular") else "-", r) for r in notes]))
     merges = result.merge_map.filter(pl.col("action") == "merge")
