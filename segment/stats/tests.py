@@ -104,7 +104,7 @@ def eta_label(value: float) -> str | None:
     return _label(value, COHEN_ETA2)
 
 
-def pair_effects(stats: CountStats | NumericStats, i: np.ndarray, j: np.ndarray) -> tuple[str, np.ndarray, list]:
+def pair_effects(stats: CountStats | NumericStats, i: np.ndarray, j: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
     """Effect size of each pair ``(i[t], j[t])``: ``(name, signed size, labels)``.
 
     Cohen's h for a binary outcome (two levels), Cohen's w of the 2 x c table
@@ -115,7 +115,7 @@ def pair_effects(stats: CountStats | NumericStats, i: np.ndarray, j: np.ndarray)
     >>> from segment.stats.groupstats import CountStats
     >>> name, h, labels = pair_effects(CountStats(np.array([[800, 200], [759, 241], [500, 500]])),
     ...                                np.array([0, 0]), np.array([1, 2]))
-    >>> name, h.round(3).tolist(), labels
+    >>> name, h.round(3).tolist(), labels.tolist()
     ('cohens_h', [-0.099, -0.644], ['negligible', 'medium'])
     """
     i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
@@ -135,7 +135,19 @@ def pair_effects(stats: CountStats | NumericStats, i: np.ndarray, j: np.ndarray)
             size = np.where(pooled > 0, diff / np.where(pooled > 0, pooled, 1.0), np.where(diff == 0, 0.0, np.copysign(np.inf, diff)))
             size = np.where((stats.n[i] >= 2) & (stats.n[j] >= 2), size, np.nan)
     size = np.asarray(size, dtype=float)
-    return name, size, [_label(abs(v), cuts) for v in size]
+    return name, size, labels_of(size, cuts)
+
+
+def labels_of(values: np.ndarray, thresholds: tuple[float, ...]) -> np.ndarray:
+    """Vectorised :func:`_label` of ``|values|``: an object array, None where NaN.
+
+    >>> labels_of(np.array([0.05, -0.3, np.nan, 2.0]), COHEN_H).tolist()
+    ['negligible', 'small', None, 'large']
+    """
+    values = np.abs(np.asarray(values, dtype=float))
+    out = np.array(LABELS, dtype=object)[np.searchsorted(thresholds, np.nan_to_num(values), side="right")]
+    out[np.isnan(values)] = None  # an infinite d (no spread, different means) is large
+    return out
 
 
 def effect_label(value: float, name: str) -> str | None:

@@ -437,14 +437,14 @@ class _Pairs:
             else:
                 value = np.full(k, np.nan)  # several levels: see the profile table
             self.rows.append({"p": np.where(keep, p, np.nan), "stat": stat, "method": method, "keep": keep,
-                              "size": size, "label": np.array(labels, dtype=object), "value": value,
+                              "size": size, "label": labels, "value": value,
                               "effect": effect, "n": s.n})
         family = adjust(np.concatenate([r["p"] for r in self.rows]), correction)
         parts = []
         for t, (spec, row) in enumerate(zip(prep.outcomes, self.rows, strict=True)):
             p, keep = row["p"], row["keep"]
             p_adj = row["p_adjusted"] = family[t * i.size:(t + 1) * i.size]
-            meaningful = np.array([lab not in (None, "negligible") for lab in row["label"]], dtype=bool)
+            meaningful = (row["label"] != "negligible") & (row["label"] != None)  # noqa: E711 (object array)
             with np.errstate(invalid="ignore"):
                 significant = (p <= alpha) if rule == "chaid" else (p_adj <= alpha)
                 kept = keep & (significant | ((p <= alpha) & meaningful & big[i] & big[j]))
