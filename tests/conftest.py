@@ -15,6 +15,25 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
+
+def _limit_threads() -> None:
+    """Give each xdist worker its share of the cores, before polars or numpy start their pools.
+
+    Every worker otherwise starts one polars, OpenBLAS and OpenMP thread per
+    core; with two workers on two cores that is four busy threads per core
+    pair, and spinning pools made the rules calibration 4x slower under -n 2
+    than alone. Subprocesses (the CLI tests) inherit the limit.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    share = str(max(1, cores // workers))
+    for var in ("POLARS_MAX_THREADS", "RAYON_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(var, share)
+
+
+_limit_threads()
+
 # Stable help output: no colour, fixed width.
 os.environ.setdefault("TERMINAL_WIDTH", "100")
 os.environ["NO_COLOR"] = "1"
