@@ -163,7 +163,7 @@ def validate_segment(
     alpha
         Significance level for tests, merges and replication.
     correction
-        ``holm``, ``bh`` or ``bonferroni``: across outcomes for the omnibus
+        ``holm``, ``bh``, ``bonferroni`` or ``none``: across outcomes for the omnibus
         tests, across pairs within an outcome for the post-hoc tests.
     min_size, min_share
         Segments with fewer rows, or a smaller share of rows, are too small
