@@ -69,7 +69,7 @@ def command(
     from segment.rfm import rfm
     from segment.rfm import load_segments
 
-    with Run(NAME, locals()) as run:
+    with Run(NAME) as run:
         tx = run.read(input, fmt=from_, string_columns=[id, *([order] if order else [])])
         run.check_outputs(output, thresholds, to=to)
         choice = segments.lower()
