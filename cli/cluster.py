@@ -8,10 +8,10 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from cli import options as opt
-from cli.parsing import split_list
-from cli.render import frame_table
-from cli.run import Run
+from . import options as opt
+from .parsing import split_list
+from .render import frame_table
+from .run import Run
 from segment.cluster import DEFAULT_FIT_SAMPLE
 
 NAME = "cluster"

@@ -12,7 +12,7 @@ import polars as pl
 import typer
 from typer import _click as click  # Typer vendors click
 
-from cli.options import RENAMED
+from .options import RENAMED
 from segment.errors import SegmentError
 
 

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from cli import options as opt
-from cli.run import Run
+from . import options as opt
+from .run import Run
 
 NAME = "info"
 EXAMPLE = "segment info rfm.parquet"

@@ -14,11 +14,11 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
-from cli import options as opt
-from cli.errors import SegmentGroup
-from cli.parsing import split_list
-from cli.render import frame_table
-from cli.run import Run
+from . import options as opt
+from .errors import SegmentGroup
+from .parsing import split_list
+from .render import frame_table
+from .run import Run
 from segment.errors import OptionError
 
 NAME = "lifecycle"

@@ -9,10 +9,10 @@ import polars as pl
 import typer
 from rich.text import Text
 
-from cli import options as opt
-from cli.parsing import parse_breaks, split_list
-from cli.render import frame_table
-from cli.run import Run
+from . import options as opt
+from .parsing import parse_breaks, split_list
+from .render import frame_table
+from .run import Run
 
 NAME = "rules"
 EXAMPLE = "segment rules snapshot.csv --target churn=Yes -o rules.csv"

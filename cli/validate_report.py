@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cli.render import frame_table
+from .render import frame_table
 from segment.stats.pvalue import format_p
 
 _STYLE = {"valid": "bold green", "over-fine": "bold yellow", "arbitrary": "bold red"}

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from cli import options as opt
-from cli.parsing import split_list
-from cli.run import Run
-from cli.validate_report import verdict_report
+from . import options as opt
+from .parsing import split_list
+from .run import Run
+from .validate_report import verdict_report
 from segment.errors import CheckFailed, OptionError
 
 NAME = "validate-segment"

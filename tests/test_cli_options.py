@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.main import get_command
 
-from cli.app import app
+from segment_cli.app import app
 from segment.io import read_table
 from tests.conftest import FIXTURES
 
@@ -63,7 +63,7 @@ def test_min_cluster_size_still_works_with_a_deprecation_warning(cli, tmp_path):
 
 
 def test_a_value_after_double_dash_is_not_respelled():
-    from cli.errors import respell
+    from segment_cli.errors import respell
 
     assert respell(["--min-cluster-size", "3", "--", "--min-cluster-size"], {"--min-cluster-size": "--min-size"}) \
         == ["--min-size", "3", "--", "--min-cluster-size"]
@@ -91,7 +91,7 @@ def test_only_reader_compute_errors_are_called_unreadable_input_regression(cli, 
     # Every polars ComputeError used to become "cannot read input", bugs included.
     import polars as pl
 
-    from cli.errors import is_read_error
+    from segment_cli.errors import is_read_error
 
     assert is_read_error(pl.exceptions.ComputeError("found more fields than defined in 'Schema'"))
     assert not is_read_error(pl.exceptions.ComputeError("cannot compare string with numeric type (i64)"))

@@ -55,7 +55,7 @@ def test_empty_and_all_nan_families(method):
 
 
 def test_every_command_offers_the_same_corrections():
-    from cli.options import Correction
+    from segment_cli.options import Correction
 
     assert tuple(c.value for c in Correction) == METHODS
 
