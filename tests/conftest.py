@@ -65,7 +65,7 @@ def fixtures() -> Path:
 @pytest.fixture
 def cli():
     """Invoke the app in-process: ``cli(["rfm", path], input=b"...")`` -> Result."""
-    from cli.app import app
+    from segment_cli.app import app
 
     runner = CliRunner()
 
@@ -77,9 +77,9 @@ def cli():
 
 def run_segment(args: list[str], *, input: bytes | None = None, cwd: Path | None = None,
                 check: bool = False) -> subprocess.CompletedProcess:
-    """Run ``segment`` as a real process (``python -m cli``)."""
+    """Run ``segment`` as a real process (``python -m segment_cli``)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "cli", *map(str, args)], input=input,
+    proc = subprocess.run([sys.executable, "-m", "segment_cli", *map(str, args)], input=input,
                           capture_output=True, cwd=cwd, env=env, timeout=600)
     if check and proc.returncode != 0:
         raise AssertionError(f"segment {' '.join(map(str, args))} failed ({proc.returncode}):\n"
@@ -90,6 +90,6 @@ def run_segment(args: list[str], *, input: bytes | None = None, cwd: Path | None
 def shell(script: str, *, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run a shell pipeline where ``segment`` is this checkout's CLI."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    prelude = f'segment() {{ "{sys.executable}" -m cli "$@"; }}\nset -o pipefail 2>/dev/null || true\n'
+    prelude = f'segment() {{ "{sys.executable}" -m segment_cli "$@"; }}\nset -o pipefail 2>/dev/null || true\n'
     return subprocess.run(["bash", "-c", prelude + script], capture_output=True, cwd=cwd, env=env,
                           timeout=600)
