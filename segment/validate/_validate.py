@@ -59,6 +59,7 @@ import warnings
 
 from segment.errors import DataError, OptionError, SegmentWarning
 from segment.stats.multitest import METHODS, adjust
+from segment.stats.pvalue import format_p
 from segment.stats.tests import (CONVENTIONS, LABELS, NUMERIC_TESTS, PAIR_CONVENTIONS, OmnibusResult, omnibus,
                                  pair_effects, pairwise, welch_problem)
 from segment.validate._merging import RULES, MergeResult, merge_map, size_floor
@@ -185,13 +186,13 @@ def validate_segment(
     alpha
         Significance level for tests, merges and replication.
     correction
-        ``holm``, ``bh`` or ``bonferroni``: across outcomes for the omnibus
-        tests, across pairs within an outcome for the post-hoc tests, across
-        segments and outcomes for the standouts.
+        ``holm``, ``bh``, ``bonferroni`` or ``none``: across outcomes for the
+        omnibus tests, as one family over all pairs and outcomes for the
+        post-hoc tests, across segments and outcomes for the standouts.
     merge_rule
         ``pairs`` (default): a pair is significant when its p-value adjusted
-        within the outcome is at most *alpha*, and groups are merged while
-        their Bonferroni-adjusted homogeneity test is above *alpha*.
+        over all pairs and outcomes is at most *alpha*, and groups are merged
+        while their Bonferroni-adjusted homogeneity test is above *alpha*.
         ``chaid``: Kass's unadjusted alpha-merge, for the pairs too. Either
         way no merge joins two segments the pairs call significant, or that
         differ at unadjusted *alpha* by at least a small effect.
@@ -487,7 +488,7 @@ class _Pairs:
         size = row["size"][at] * (1 if g == a or row["effect"] == "cohens_w" else -1)
         label = row["label"][at] or "n/a"
         return (f"closest call {spec.name!r}: {values}{EFFECT_NAMES[row['effect']]} {size:+.2f} ({label}), "
-                f"pair p {_p_text(row['p'][at])}, adjusted {_p_text(row['p_adjusted'][at])}")
+                f"pair p {format_p(row['p'][at])}, adjusted {format_p(row['p_adjusted'][at])}")
 
 
 def _with_left_out(table: pl.DataFrame, prep: Prepared) -> pl.DataFrame:
@@ -586,7 +587,7 @@ def _standout_sentence(row: dict) -> str:
         what = f"{row['statistic']} {fmt(row['value'])}{rest}, "
     return (f"segment {row['segment']!r} stands out on {row['outcome']!r}: {what}"
             f"{EFFECT_NAMES[row['effect']]} {row['effect_size']:+.2f} ({row['effect_label']}), "
-            f"adjusted p {_p_text(row['p_adjusted'])}")
+            f"adjusted p {format_p(row['p_adjusted'])}")
 
 
 def _count(n: int, word: str) -> str:
@@ -595,22 +596,18 @@ def _count(n: int, word: str) -> str:
 
 def _outcome_sentence(row: dict, alpha: float) -> str:
     name, test = row["outcome"], row["test"]
-    p = _p_text(row["p_adjusted"])
+    p = format_p(row["p_adjusted"])
     effect = f"{EFFECT_NAMES[row['effect']]} {row['effect_size']:.3f} ({row['effect_label']})"
     if row["verdict"] == "differs":
         return f"{name!r} differs: {test} adjusted p {p}, {effect}"
     if row["verdict"] == "not replicated":
         return (f"{name!r} differs on all rows ({test} adjusted p {p}, {effect}) but not on the held-out rows "
-                f"(p {_p_text(row['p_holdout'])}, order agreement {row['order_agreement']:.2f})")
+                f"(p {format_p(row['p_holdout'])}, order agreement {row['order_agreement']:.2f})")
     if row["verdict"] == "negligible effect":
         return f"{name!r} differs significantly (adjusted p {p}) but by a negligible amount: {effect}"
     return f"{name!r} does not differ significantly: {test} adjusted p {p} > {alpha:g}"
 
 
-def _p_text(p: float | None) -> str:
-    if p is None or p != p:
-        return "n/a"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _clean(value: Any) -> Any:
