@@ -135,7 +135,7 @@ class ValidationResult:
             "verdict": self.verdict, "reasons": self.reasons, "params": self.params, "stats": self.stats,
             "outcomes": self.outcomes.to_dicts(), "merge_map": self.merge_map.to_dicts(),
             "merges": self.merges, "profile": self.profile.to_dicts(),
-            "standouts": self.standouts.filter(pl.col("standout")).to_dicts() if self.standouts.height else [],
+            "standouts": self.standouts.to_dicts(),
             "circular": {"outcomes": self.circular, "warning": _circular_sentence(self.circular)} if self.circular
             else None,
             "pairs": None if many else self.pairs.to_dicts(), "pairs_left_out": self.pairs.height if many else 0,
