@@ -10,11 +10,17 @@ should explain and returns:
   outcomes, Kruskal-Wallis, ANOVA or Welch for numeric ones), its p-value
   adjusted across outcomes, an effect size with a conventional label
   (:mod:`segment.stats.tests`);
-* pairwise post-hoc tests, adjusted within each outcome;
+* pairwise post-hoc tests with effect sizes, adjusted as one family over
+  all pairs and outcomes;
 * per-segment rates / medians / means, with bootstrap intervals on request
   (:mod:`segment.validate._profiles`);
 * a merge map of too-small and indistinguishable segments
-  (:mod:`segment.validate._merging`);
+  (:mod:`segment.validate._merging`) that never merges two segments the
+  pairs keep apart (significant, or a non-negligible difference at
+  unadjusted alpha), never merges noise, and merges ordered tiers only with
+  their neighbours (:mod:`segment.validate._tiers`);
+* the segments that stand out from the rest (:mod:`segment.validate._standouts`)
+  and the outcomes that are circular (features the segments were made from);
 * optionally, replication on a held-out part of the rows
   (:mod:`segment.validate._replication`);
 * the verdict:
@@ -29,8 +35,9 @@ should explain and returns:
       at least one outcome differs significantly with a non-negligible
       effect, every segment is big enough, and no merge is suggested.
 
-  With ``holdout`` an outcome only counts as differing if the difference
-  replicates on the held-out rows.
+  With ``holdout`` everything is found on the rows not held out, and an
+  outcome only counts as differing if the difference replicates on the
+  held-out rows.
 
 Examples
 --------
@@ -48,14 +55,13 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import polars as pl
-
-import warnings
 
 from segment.errors import DataError, OptionError, SegmentWarning
 from segment.stats.multitest import METHODS, adjust
@@ -293,8 +299,8 @@ def validate_segment(
 
 
 _RULE_TEXT = {
-    "pairs": "a pair of segments is significant when its post-hoc p-value, adjusted within the outcome "
-             "(--correction), is at most alpha; two segments are kept apart when a pair is significant on some "
+    "pairs": "a pair of segments is significant when its post-hoc p-value, adjusted as one family over all "
+             "pairs and outcomes (--correction), is at most alpha; two segments are kept apart when a pair is significant on some "
              "outcome, or when its unadjusted p is at most alpha with at least a small effect (both segments big "
              "enough to act on); groups of segments are merged, least different first, while no segment of one is "
              "kept apart from one of the other and their homogeneity test p x outcomes compared x pairs compared "
