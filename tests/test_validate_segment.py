@@ -495,3 +495,21 @@ def test_min_size_counts_all_rows_of_a_segment_not_only_those_with_values():
     res = _run(df, segment="stage", outcomes=["churn"])
     assert res.merge_map.filter(pl.col("small"))["segment"].to_list() == []
     assert res.merge_map.filter(pl.col("segment") == "c")["n"].item() == 200
+
+
+def test_holdout_discovers_on_the_other_rows_and_replicates_on_the_held_out_ones(telco):
+    # Discovery and replication share no rows, so the two checks are independent (issue 15).
+    from scipy.stats import chi2_contingency
+
+    from segment.validate._outcomes import prepare
+    from segment.validate._replication import holdout_mask
+
+    res = _run(telco, segment="Contract", outcomes=["Churn"], holdout=0.5, seed=3)
+    row = res.outcomes.row(0, named=True)
+    assert row["n"] == telco.height - res.stats["rows_held_out"]
+    prep = prepare(telco, segment="Contract", outcomes=["Churn"])
+    split = np.random.default_rng(np.random.SeedSequence(3).spawn(3)[0])
+    mask = holdout_mask(prep.data, 0.5, split)
+    for part, p in ((prep.data.filter(~mask), row["p"]), (prep.data.filter(mask), row["p_holdout"])):
+        table = part.group_by(SEG, "y0").len().pivot(on="y0", index=SEG, values="len").drop(SEG).to_numpy()
+        assert p == pytest.approx(chi2_contingency(table, correction=False).pvalue, rel=1e-9)
