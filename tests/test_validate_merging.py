@@ -57,6 +57,7 @@ def segmentations(draw):
     rng = np.random.default_rng(seed)
     seg = np.repeat(np.arange(k), sizes)
     churn = rng.random(seg.size) < np.array(rates)[seg]
+    churn[:2] = [True, False]  # never constant (a constant outcome is refused)
     arpu = rng.normal(0, 1, seg.size) + np.array(shift)[seg]
     return pl.DataFrame({"seg": seg, "churn": churn.astype(int), "arpu": arpu})
 

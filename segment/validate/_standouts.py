@@ -98,10 +98,11 @@ def _one(s: CountStats | NumericStats, kind: str, numeric_test: str, present: np
     if numeric_test == "kruskal":
         return _mann_whitney(s, g)
     # Segment against the pooled rest (Chan et al. 1979), then the same t test as the pairs.
-    total_n = float(s.n.sum())
+    total_n = np.float64(s.n.sum())
     ok = s.n > 0
-    grand = float(np.sum(s.n[ok] * s.mean[ok]) / total_n)
-    ss_total = float(np.sum(s.m2[ok]) + np.sum(s.n[ok] * (s.mean[ok] - grand) ** 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        grand = np.sum(s.n[ok] * s.mean[ok]) / total_n
+    ss_total = np.sum(s.m2[ok]) + np.sum(s.n[ok] * (s.mean[ok] - grand) ** 2)
     n = s.n[g].astype(float)
     m = total_n - n
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -120,7 +121,7 @@ def _one(s: CountStats | NumericStats, kind: str, numeric_test: str, present: np
 def _mann_whitney(s: NumericStats, g: np.ndarray):
     from scipy.special import ndtr
 
-    big_n = float(s.total)
+    big_n = np.float64(s.total)  # numpy scalars: one or two rows give NaN, not ZeroDivisionError
     n = s.n[g].astype(float)
     m = big_n - n
     u = s.rank_sum[g] - n * (n + 1) / 2
