@@ -57,7 +57,7 @@ def test_planted_main_effect_and_interaction_are_found_and_productive(planted_re
 def test_noise_items_are_not_significant_on_their_own(planted_result):
     t = planted_result.table
     noise = t.filter(pl.col("length") == 1, ~pl.col("antecedent").str.contains(r"^(a|b|c)="))
-    assert noise.height == 7  # d-g, three plans
+    assert noise.height == 11  # d-g yes and no, three plans
     assert not noise["significant"].any()
 
 

@@ -20,6 +20,8 @@ Examples
 [0.04, 0.09, 0.09, 0.5]
 >>> adjust(np.array([0.01, 0.04, 0.03, 0.5]), "bh").round(4).tolist()
 [0.04, 0.0533, 0.0533, 0.5]
+>>> adjust_in_family(np.array([0.01, 0.04]), "holm", family=4).round(4).tolist()
+[0.04, 0.12]
 """
 
 from __future__ import annotations
@@ -97,3 +99,15 @@ def adjust(p: np.ndarray, method: str) -> np.ndarray:
     out = np.empty(m)
     out[order] = adj
     return out
+
+
+def adjust_in_family(p: np.ndarray, method: str, family: int) -> np.ndarray:
+    """Adjusted p-values of some tests of a family of *family* tests; the tests not given have p = 1.
+
+    A member that was never tested (too few customers with the target to be
+    a rule) could only have a larger p-value than a rule, so counting it as
+    1 gives the correction the true size of the family without computing it.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    padded = np.concatenate([p, np.ones(max(0, int(family) - p.size))])
+    return adjust(padded, method)[: p.size]
