@@ -75,12 +75,12 @@ def test_adding_a_noise_item_to_a_real_rule_is_not_productive(planted_result):
 
 def test_p_productive_is_the_largest_fisher_p_over_all_generalisations(planted_result):
     t = planted_result.table
-    counts = {r["antecedent"]: (r["n_antecedent"], r["n_rule"]) for r in t.iter_rows(named=True)}
+    counts = {r["antecedent"]: (r["customers"], r["target_customers"]) for r in t.iter_rows(named=True)}
     n, n_target = t["n"][0], planted_result.stats["target_customers"]
     checked = 0
     for rule in t.filter(pl.col("significant"), pl.col("length") == 3).head(5).iter_rows(named=True):
         items = rule["antecedent"].split(" & ")
-        n_x, k_x = rule["n_antecedent"], rule["n_rule"]
+        n_x, k_x = rule["customers"], rule["target_customers"]
         ps = [fisher_exact([[k_x, n_x - k_x], [n_target - k_x, n - n_x - n_target + k_x]],
                            alternative="greater").pvalue]
         for drop in range(3):
@@ -102,12 +102,14 @@ def test_redundant_means_a_shorter_rule_is_at_least_as_confident(planted_result)
         assert rule["redundant"] == (best >= rule["confidence"]), rule["antecedent"]
 
 
-def test_default_output_is_significant_and_not_redundant_sorted_by_lift():
+def test_default_output_is_significant_and_not_redundant_productive_first_then_by_lift():
     res = rules(planted(), target="churn")
     t = res.table
     assert t.columns == list(COLUMNS)
     assert t["significant"].all() and not t["redundant"].any()
-    assert t["lift"].to_list() == sorted(t["lift"].to_list(), reverse=True)
+    assert t["productive"].any() and not t["productive"].all()
+    order = list(zip(t["productive"], t["lift"], strict=True))
+    assert order == sorted(order, reverse=True)
     assert res.stats["written"] == t.height == res.stats["non_redundant"]
     assert res.stats["mined"] >= res.stats["passing_thresholds"] >= res.stats["significant"]
 
@@ -167,7 +169,7 @@ def test_long_format_gives_the_same_rules_as_the_snapshot(cli):
     wide = wide.with_columns(pl.col("antecedent").str.replace_all(r"(contract|internet)=", ""))
     same_order = pl.col("antecedent").str.split(" & ").list.sort().list.join(" & ")
     wide, long = wide.with_columns(same_order), long.with_columns(same_order)
-    keys = ["antecedent", "n_antecedent", "n_rule", "p_value"]
+    keys = ["antecedent", "customers", "target_customers", "p_value"]
     assert wide.select(keys).sort("antecedent").equals(long.select(keys).sort("antecedent"))
     assert (long["consequent"] == "churned").all()
 
@@ -205,10 +207,47 @@ def test_cli_writes_data_to_stdout_and_a_summary_to_stderr(cli, tmp_path):
     result = cli(["rules", SMALL, "--target", "churn=Yes", "--item-table", tmp_path / "items.parquet"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[0] == ",".join(COLUMNS)
-    assert "rules mined" in result.stderr and "contract=Month-to-month" in result.stderr
+    assert "contract=" in result.stderr
     side = read_table(tmp_path / "items.parquet")
     assert side.provenance["details"]["role"] == "item-table"
-    assert side.frame.collect().columns == ["item", "column", "customers", "with_target", "target_rate"]
+    assert side.frame.collect().columns == ["item", "column", "customers", "target_customers", "target_rate"]
+
+
+def test_counts_are_labelled_customers_and_the_target_everywhere(cli, tmp_path, monkeypatch):
+    """Regression (issue 14): the console's "customers" were the churners of the rule."""
+    from cli.run import stderr_console
+
+    monkeypatch.setattr(stderr_console, "width", 200)  # one line per rule
+    out = tmp_path / "rules.csv"
+    result = cli(["rules", SMALL, "--target", "churn=Yes", "-o", out])
+    assert result.exit_code == 0, result.stderr
+    table = pl.read_csv(out)
+    assert {"customers", "target_customers"} <= set(table.columns)
+    assert not {"n_rule", "n_antecedent"} & set(table.columns)
+    header = next(line for line in result.stderr.splitlines() if "antecedent" in line)
+    assert [h.strip() for h in header.strip("┃ ").split("┃")] == [
+        "antecedent", "customers", "churn=Yes", "confidence", "lift", "p adj.", "prod."]
+    first = table.row(0, named=True)
+    row = next(line for line in result.stderr.splitlines() if line.startswith("│ " + first["antecedent"][:20]))
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[1:3] == [f"{first['customers']:,}", f"{first['target_customers']:,}"]
+    assert "120 customers, 47 with churn=Yes (39.2%)" in result.stderr
+    assert "antecedents held by" in result.stderr
+
+
+def test_old_column_names_still_work_for_one_release_with_a_warning(cli, tmp_path):
+    out, items = tmp_path / "rules.csv", tmp_path / "items.csv"
+    result = cli(["rules", SMALL, "--old-column-names", "--with-no", "-o", out, "--item-table", items])
+    assert result.exit_code == 0, result.stderr
+    new = rules(pl.read_csv(SMALL), target="churn").table
+    old = pl.read_csv(out)
+    assert old["n_antecedent"].to_list() == new["customers"].to_list()
+    assert old["n_rule"].to_list() == new["target_customers"].to_list()
+    assert "with_target" in pl.read_csv(items).columns
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2
+    assert "--old-column-names is deprecated" in warnings[0] + warnings[1]
+    assert "--with-no is the default now" in warnings[0] + warnings[1]
 
 
 def test_engines_agree_through_the_cli(cli):
@@ -224,7 +263,7 @@ def test_engines_agree_through_the_cli(cli):
 BAD = [
     ("rules_target_constant.csv", (), "target column 'churn' is 'No' in every row"),
     ("rules_target_empty.csv", (), "target column 'churn' is empty in 1 rows, first in row 7"),
-    ("rules_target_unclear.csv", (), "cannot tell which value of target column 'churn'"),
+    ("rules_target_unclear.csv", (), "target column 'churn' has 3 values (gone, paused, stayed); name the one"),
     ("rules_all_empty_column.csv", (), "column 'fax' is empty in every row; leave it out with --exclude fax"),
     ("rules_numeric_one_value.csv", (), "column 'lines' holds one value ('2') in every row"),
     ("rules_duplicate_id.csv", (), "customer id 'C0003' appears more than once (rows 4 and 10)"),
@@ -297,6 +336,6 @@ def test_missing_value_markers_keep_a_numeric_column_numeric(marker):
     values[3] = marker
     snap = pl.DataFrame({"customer_id": [f"c{i}" for i in range(40)], "complaints": values,
                          "churn": ["Yes", "No"] * 20})
-    m = snapshot_items(snap, resolve_target(snap, "churn"), id="customer_id", min_pos=1, min_neg=None, bins=4)
+    m = snapshot_items(snap, resolve_target(snap, "churn"), id="customer_id", min_count=1, bins=4)
     assert len(m.labels) == 4 and m.labels[0].startswith("complaints<") and m.labels[-1].startswith("complaints>=")
     assert sum(m.pos_counts) + sum(m.neg_counts) == 39  # the marked customer has no item
