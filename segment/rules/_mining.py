@@ -103,7 +103,8 @@ def search(pos: np.ndarray, neg: np.ndarray, *, n_pos: int, n_neg: int, min_coun
     """
     wanted = [(pos, neg, n_pos)] + ([(neg, pos, n_neg)] if negative else [])
     if engine == "mlxtend":
-        sizes, _ = _eclat(pos, neg, min_count, max_len, (), progress, f"{task}: counting the family")
+        sizes, _ = _eclat(pos, neg, n_pos, n_neg, min_count, max_len, (), progress,
+                          f"{task}: counting the family")
         found = []
         for main, other, n_main in wanted:
             if progress is not None:  # fpgrowth has no progress hook: its start and its end
@@ -116,7 +117,7 @@ def search(pos: np.ndarray, neg: np.ndarray, *, n_pos: int, n_neg: int, min_coun
             found.append(_sorted(Found(itemsets, n_rule, n_rule + _counts_of(itemsets, other))))
     else:
         sides = (0, 1) if negative else (0,)
-        sizes, mined = _eclat(pos, neg, min_count, max_len, sides, progress, task)
+        sizes, mined = _eclat(pos, neg, n_pos, n_neg, min_count, max_len, sides, progress, task)
         found = []
         for side, (sets, n_rule, n_x) in zip(sides, mined, strict=True):
             found.append(_sorted(Found(_padded(sets, max_len), np.asarray(n_rule, dtype=np.int64),
@@ -125,9 +126,15 @@ def search(pos: np.ndarray, neg: np.ndarray, *, n_pos: int, n_neg: int, min_coun
 
 
 def _padded(sets: list[tuple[int, ...]], max_len: int) -> np.ndarray:
-    itemsets = np.full((len(sets), max(max_len, 1)), -1, dtype=np.int32)
-    for row, s in enumerate(sets):
-        itemsets[row, : len(s)] = s
+    """Item indices in ascending order per row, padded with -1."""
+    width = max(max_len, 1)
+    itemsets = np.full((len(sets), width), np.iinfo(np.int32).max, dtype=np.int32)
+    for length in range(1, width + 1):
+        rows = [k for k, s in enumerate(sets) if len(s) == length]
+        if rows:
+            itemsets[rows, :length] = [sets[k] for k in rows]
+    itemsets.sort(axis=1)
+    itemsets[itemsets == np.iinfo(np.int32).max] = -1
     return itemsets
 
 
@@ -136,23 +143,26 @@ def _sorted(found: Found) -> Found:
     return Found(found.itemsets[order], found.n_rule[order], found.n_antecedent[order])
 
 
-def _eclat(pos: np.ndarray, neg: np.ndarray, min_count: int, max_len: int, sides: tuple[int, ...],
-           progress: Progress | None, task: str) -> tuple[list[int], list[tuple[list, list, list]]]:
+def _eclat(pos: np.ndarray, neg: np.ndarray, n_pos: int, n_neg: int, min_count: int, max_len: int,
+           sides: tuple[int, ...], progress: Progress | None,
+           task: str) -> tuple[list[int], list[tuple[list, list, list]]]:
     """Count the family by length; keep the rules of each side in *sides* (0: target, 1: others).
 
     The search follows the family (count over all customers >= min_count),
     which contains every rule of either side, so one search finds both.
+    Depth first over the customers holding each prefix (Eclat's vertical
+    layout, as row indices), with the last two levels at once as a matrix
+    product: for the customers holding a prefix P, ``S.T @ S`` over the 0/1
+    matrix S of the candidate items counts every ``P + {b}`` (diagonal) and
+    ``P + {b, c}``. The family can run to millions of antecedents; BLAS
+    counts them far faster than one bit-vector AND per candidate.
     """
-    split = pos.shape[1]
-    bits = np.ascontiguousarray(np.hstack([pos, neg]))
     sizes = [0] * max_len
     mined: list[tuple[list, list, list]] = [([], [], []) for _ in sides]
 
-    def record(prefix: tuple[int, ...], items: np.ndarray, joined: np.ndarray, total: np.ndarray) -> None:
+    def record(prefix: tuple[int, ...], items: np.ndarray, total: np.ndarray, c_pos: np.ndarray) -> None:
+        """Itemsets ``prefix + (item,)`` with these counts, all in the family."""
         sizes[len(prefix)] += int(items.size)
-        if not sides:
-            return
-        c_pos = popcount(joined[:, :split])
         for k, side in enumerate(sides):
             c = c_pos if side == 0 else total - c_pos
             ok = np.flatnonzero(c >= min_count)
@@ -161,36 +171,94 @@ def _eclat(pos: np.ndarray, neg: np.ndarray, min_count: int, max_len: int, sides
             n_rule.extend(c[ok].tolist())
             n_x.extend(total[ok].tolist())
 
-    def extend(prefix: tuple[int, ...], prefix_bits: np.ndarray, candidates: np.ndarray) -> None:
-        if candidates.size == 0:
-            return
-        joined = bits[candidates] & prefix_bits
-        c = popcount(joined)
-        ok = c >= min_count
-        if not ok.any():
-            return
-        kept, joined, c = candidates[ok], joined[ok], c[ok]
-        record(prefix, kept, joined, c)
-        if len(prefix) + 2 <= max_len:
-            for k, item in enumerate(kept.tolist()):
-                extend((*prefix, item), joined[k], kept[k + 1:])
+    def record_pairs(prefix: tuple[int, ...], items: np.ndarray, total: np.ndarray, c_pos: np.ndarray) -> None:
+        """Itemsets ``prefix + (items[i], items[j])``, i < j, whose count passes."""
+        i, j = np.triu_indices(items.size, k=1)
+        keep = total[i, j] >= min_count
+        i, j = i[keep], j[keep]
+        sizes[len(prefix) + 1] += int(i.size)
+        for k, side in enumerate(sides):
+            c = c_pos[i, j] if side == 0 else total[i, j] - c_pos[i, j]
+            ok = np.flatnonzero(c >= min_count)
+            sets, n_rule, n_x = mined[k]
+            sets.extend((*prefix, a, b) for a, b in zip(items[i[ok]].tolist(), items[j[ok]].tolist(), strict=True))
+            n_rule.extend(c[ok].tolist())
+            n_x.extend(total[i[ok], j[ok]].tolist())
 
-    counts = popcount(bits)
-    frequent = np.flatnonzero(counts >= min_count)
-    record((), frequent, bits[frequent], counts[frequent])
+    counts_pos = popcount(pos)
+    counts_all = counts_pos + popcount(neg)
+    frequent = np.flatnonzero(counts_all >= min_count)
+    # Rarest items first: the first items of the search have the most candidates
+    # after them, and fewer customers make their products cheaper (itemsets are
+    # put back in item order by the caller).
+    frequent = frequent[np.argsort(counts_all[frequent], kind="stable")]
+    record((), frequent, counts_all[frequent], counts_pos[frequent])
+    if max_len == 1 or frequent.size < 2:
+        if progress is not None:
+            progress(task, STEPS, STEPS)
+        return sizes, mined
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+
+    # One BLAS thread: the products are small, and on a busy machine OpenBLAS's
+    # threads spin against each other (75 times slower on 2 shared cores).
+    with threadpool_limits(1, user_api="blas"):
+        _expand_all(pos, neg, n_pos, n_neg, min_count, max_len, frequent, counts_all, record, record_pairs,
+                    progress, task)
+    return sizes, mined
+
+
+def _expand_all(pos: np.ndarray, neg: np.ndarray, n_pos: int, n_neg: int, min_count: int, max_len: int,
+                frequent: np.ndarray, counts_all: np.ndarray, record: Callable, record_pairs: Callable,
+                progress: Progress | None, task: str) -> None:
+    """Every itemset of 2 to *max_len* frequent items, depth first from each item."""
+    dense = np.vstack([unpack(pos[frequent], n_pos), unpack(neg[frequent], n_neg)])  # customers x items
+
+    def expand(prefix: tuple[int, ...], rows: np.ndarray, cands: np.ndarray) -> None:
+        """Record ``prefix`` extended by the dense columns *cands*, and deeper; *rows* hold *prefix*."""
+        if cands.size == 0:
+            return
+        split = int(np.searchsorted(rows, n_pos))  # target customers come first
+        block = dense[np.ix_(rows, cands)]
+        total = block.sum(axis=0, dtype=np.int64)
+        keep = np.flatnonzero(total >= min_count)
+        record(prefix, frequent[cands[keep]], total[keep], block[:split, keep].sum(axis=0, dtype=np.int64))
+        if max_len - len(prefix) == 2:
+            # Pairs of the candidates that passed: one product over the prefix's customers.
+            del block
+            total, c_pos = _gram(dense, rows, cands[keep], split)
+            record_pairs(prefix, frequent[cands[keep]], total, c_pos)
+        elif max_len - len(prefix) > 2:
+            for k, col in enumerate(keep.tolist()):
+                expand((*prefix, int(frequent[cands[col]])), rows[block[:, col]], cands[keep[k + 1:]])
+
     # The first items start the most work (every later item is a candidate):
-    # weight each by the pairs and triples it can start, so progress moves evenly.
-    after = np.arange(frequent.size, 0, -1, dtype=np.float64) - 1
-    work = np.cumsum(1 + after + (after ** 2 / 2 if max_len > 2 else 0))
-    done = np.floor(STEPS * work / work[-1]).astype(int) if work.size else work
-    for k, item in enumerate(frequent.tolist()):
-        if max_len > 1:
-            extend((item,), bits[item], frequent[k + 1:])
+    # weight each by its customers times the pairs it can start, so progress moves evenly.
+    later = np.arange(frequent.size, 0, -1, dtype=np.float64) - 1
+    work = np.cumsum(counts_all[frequent] * (1 + later) ** (2 if max_len > 2 else 1))
+    done = np.floor(STEPS * work / work[-1]).astype(int)
+    columns = np.arange(frequent.size)
+    for k in range(frequent.size):
+        expand((int(frequent[k]),), np.flatnonzero(dense[:, k]), columns[k + 1:])
         if progress is not None:
             progress(task, int(done[k]), STEPS)
-    if progress is not None and not frequent.size:
-        progress(task, STEPS, STEPS)
-    return sizes, mined
+
+
+def _gram(dense: np.ndarray, rows: np.ndarray, cols: np.ndarray, split: int) -> tuple[np.ndarray, np.ndarray]:
+    """Co-occurrence counts of *cols* over *rows* of a 0/1 matrix: all rows, and the first *split*.
+
+    Exact: float32 products sum 0/1 values exactly below 2**24, so blocks
+    stay under that many rows and are added up as integers.
+    """
+    width = max(int(cols.size), 1)
+    step = int(min(1 << 20, max(1024, (1 << 23) // width)))
+    parts = []
+    for part in (rows[:split], rows[split:]):
+        acc = np.zeros((cols.size, cols.size), dtype=np.int64)
+        for start in range(0, part.size, step):
+            block = dense[np.ix_(part[start:start + step], cols)].astype(np.float32)
+            acc += np.rint(block.T @ block).astype(np.int64)
+        parts.append(acc)
+    return parts[0] + parts[1], parts[0]
 
 
 def _fpgrowth(main: np.ndarray, n_main: int, min_count: int,

@@ -68,6 +68,7 @@ from segment.rules._long import long_items
 from segment.rules._mining import ENGINES, Found, search
 from segment.rules._redundancy import judge
 from segment.rules._stats import CORRECTIONS, adjust_in_family, fisher_greater, metrics
+from segment.stats.hypergeom import log_pmf
 from segment.rules._target import check_ids, resolve_target, split_target
 
 SORTS = ("lift", "leverage", "p", "confidence")
@@ -227,7 +228,8 @@ def rules(
                     max_len=max_len, negative=negative, engine=engine, progress=progress,
                     task=f"mining rules -> {tgt.positive_label}")
     sides = [(tgt.positive_label, matrix.n_pos)] + ([(tgt.negative_label, matrix.n_neg)] if negative else [])
-    scored = [_Scored(found, label, n_main, matrix.n, min_confidence, min_lift, side)
+    screen = None if keep_insignificant else alpha
+    scored = [_Scored(found, label, n_main, matrix.n, min_confidence, min_lift, side, screen)
               for side, (found, (label, n_main)) in enumerate(zip(family.rules, sides, strict=True))]
     table = _tested(scored, matrix.labels, correction, alpha, family.size * len(sides))
     stats = {"customers": matrix.n, "target_customers": matrix.n_pos, "items": len(matrix.labels),
@@ -317,13 +319,22 @@ class _Scored:
     """
 
     def __init__(self, found: Found, consequent: str, n_consequent: int, n: int,
-                 min_confidence: float, min_lift: float, side: int):
+                 min_confidence: float, min_lift: float, side: int, screen_above: float | None = None):
         self.found, self.consequent, self.n, self.side = found, consequent, n, side
         self.metrics = metrics(found.n_rule, found.n_antecedent, n_consequent, n)
         self.passes = (self.metrics["confidence"] >= min_confidence) & (self.metrics["lift"] >= min_lift)
         self.p = np.ones(self.passes.shape)
-        self.p[self.passes] = fisher_greater(found.n_rule[self.passes], found.n_antecedent[self.passes],
-                                             np.int64(n_consequent), np.int64(n))
+        exact = self.passes.copy()
+        if screen_above is not None:
+            # p >= P(X = observed), one term of its tail: where that term alone is
+            # above alpha the rule cannot be significant under any correction, and
+            # summing its long tail (the slow part on large data) is skipped. Its
+            # p stays 1, which changes no verdict and no significant rule's adjusted p.
+            at = np.flatnonzero(exact)
+            first = log_pmf(found.n_rule[at], np.int64(n), np.int64(n_consequent), found.n_antecedent[at])
+            exact[at[first > math.log(screen_above) + 1e-9]] = False
+        self.p[exact] = fisher_greater(found.n_rule[exact], found.n_antecedent[exact],
+                                       np.int64(n_consequent), np.int64(n))
 
     def judge(self, significant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Redundancy of every rule; Webb's p only where it can matter (significant rules)."""
