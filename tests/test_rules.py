@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import polars as pl
@@ -174,6 +175,66 @@ def test_long_format_gives_the_same_rules_as_the_snapshot(cli):
     assert (long["consequent"] == "churned").all()
 
 
+def test_yes_no_columns_give_both_items_by_default_and_yes_only_drops_no(cli, tmp_path):
+    raw = pl.read_csv(SMALL)
+    both = rules(raw, target="churn", min_lift=0, keep_insignificant=True).items["item"].to_list()
+    yes = rules(raw, target="churn", min_lift=0, keep_insignificant=True, with_no=False).items["item"].to_list()
+    assert {"tv=yes", "tv=no", "senior=yes", "senior=no"} <= set(both)
+    assert "tv=yes" in yes and not [i for i in yes if i.endswith("=no")]
+    out = tmp_path / "items.csv"
+    assert cli(["rules", SMALL, "--yes-only", "--item-table", out, "-o", tmp_path / "r.csv"]).exit_code == 0
+    assert pl.read_csv(out)["item"].to_list() == yes
+
+
+def codes_snapshot(n: int = 3_000, seed: int = 3) -> pl.DataFrame:
+    """Status 1/2 and Age Group 1-5 are codes; Status=2 churns (and only Age Group=3)."""
+    rng = np.random.default_rng(seed)
+    status = rng.integers(1, 3, n)
+    age = rng.integers(1, 6, n)
+    rate = np.where(status == 2, 0.3, 0.1) + np.where(age == 3, 0.2, 0.0)
+    return pl.DataFrame({"customer_id": np.arange(n), "Status": status, "Age Group": age,
+                         "Seconds of Use": rng.integers(0, 20_000, n), "churn": rng.random(n) < rate})
+
+
+def test_whole_number_codes_are_categories_with_a_note():
+    """Regression (issue 14): codes became ranges (Status>=2, Age Group=[3,4))."""
+    snap = codes_snapshot()
+    with pytest.warns(SegmentWarning, match=r"Status, Age Group: whole numbers with at most 10 values, read as codes"):
+        res = rules(snap, target="churn")
+    items = res.items["item"].to_list()
+    assert [i for i in items if i.startswith("Age Group")] == [f"Age Group={k}" for k in range(1, 6)]
+    assert {"Status=1", "Status=2"} <= set(items)
+    assert any(i.startswith("Seconds of Use<") for i in items)  # many values: still a number
+    assert {"Status=2", "Age Group=3"} <= set(res.table["antecedent"])
+    binned = rules(snap, target="churn", max_categories=0).items["item"].to_list()
+    assert not [i for i in binned if re.fullmatch(r"(Status|Age Group)=\d+", i)]
+    assert "Status>=2" in binned
+    forced = rules(snap, target="churn", categorical=["Seconds of Use"], max_categories=0, min_count=1)
+    assert forced.items.filter(pl.col("column") == "Seconds of Use").height == snap["Seconds of Use"].n_unique()
+
+
+def test_rules_covering_the_same_customers_are_one_row_with_the_other_wordings():
+    """Regression (issue 14): collinear minutes and charge columns repeated one rule four times."""
+    rng = np.random.default_rng(5)
+    n = 4_000
+    minutes = rng.gamma(4, 50, n).round(1)
+    plan = rng.random(n) < 0.3
+    churn = rng.random(n) < np.where((minutes > 300) & ~plan, 0.6, 0.1)
+    snap = pl.DataFrame({"customer_id": np.arange(n), "day_minutes": minutes, "day_charge": (minutes * 0.17).round(2),
+                         "plan": np.where(plan, "Yes", "No"), "churn": churn})
+    merged = rules(snap, target="churn", breaks={"day_minutes": [300], "day_charge": [51]}).table
+    apart = rules(snap, target="churn", breaks={"day_minutes": [300], "day_charge": [51]}, merge_same=False).table
+    row = merged.filter(pl.col("antecedent") == "day_charge>=51 & plan=no").row(0, named=True)
+    assert row["same_as"] == "day_minutes>=300 & plan=no"
+    assert "day_minutes>=300 & plan=no" not in merged["antecedent"].to_list()
+    twin = apart.filter(pl.col("antecedent") == "day_minutes>=300 & plan=no").row(0, named=True)
+    assert {k: twin[k] for k in ("customers", "target_customers", "p_value")} == \
+        {k: row[k] for k in ("customers", "target_customers", "p_value")}
+    assert apart.height == merged.height + merged["same_as"].drop_nulls().str.count_matches("; ").sum() + \
+        merged["same_as"].drop_nulls().len()
+    assert apart["same_as"].null_count() == apart.height
+
+
 # ------------------------------------------------------------ options
 
 
@@ -201,6 +262,17 @@ def test_progress_is_reported():
     calls = []
     rules(pl.read_csv(SMALL), target="churn", progress=lambda task, done, total: calls.append((task, done, total)))
     assert calls and calls[-1][1] == calls[-1][2] and calls[-1][0].startswith("mining rules")
+
+
+@pytest.mark.parametrize("engine", ["bitset", "mlxtend"])
+def test_progress_moves_during_the_search(engine):
+    """Regression (issue 14): -v progress jumped from 0% to 100%."""
+    calls = []
+    rules(planted(), target="churn", engine=engine, progress=lambda task, done, total: calls.append((done, total)))
+    shares = [done / total for done, total in calls if total]
+    assert shares == sorted(shares) or engine == "mlxtend"  # mlxtend: the family count, then fpgrowth
+    assert len({round(s, 1) for s in shares}) >= 5  # at least five distinct tenths on the way
+    assert shares[-1] == 1.0
 
 
 def test_cli_writes_data_to_stdout_and_a_summary_to_stderr(cli, tmp_path):
@@ -273,6 +345,8 @@ BAD = [
     ("rules_small.csv", ("--min-count", "1000"), "no item reaches the minimum support of 1,000 customers"),
     ("rules_small.csv", ("--items", "contract,plan"), "item column 'plan' not found"),
     ("rules_small.csv", ("--items", "churn"), "--items names 'churn', which is the target column"),
+    ("rules_small.csv", ("--categorical", "plan"), "--categorical names 'plan', which is not an item column"),
+    ("rules_small.csv", ("--max-categories", "-1"), "--max-categories cannot be negative"),
     ("rules_small.csv", ("--exclude", "tvv"), "excluded column 'tvv' not found; did you mean 'tv'?"),
     ("rules_small.csv", ("--breaks", "contract=1,2"), "--breaks names 'contract', which holds categories"),
     ("rules_small.csv", ("--breaks", "monthly_charges=80,50"), "must be one or more increasing numbers"),
