@@ -9,22 +9,16 @@ import polars as pl
 import typer
 from rich.text import Text
 
-from cli import options as opt
-from cli.parsing import parse_breaks, split_list
-from cli.render import frame_table
-from cli.run import Run
+from . import options as opt
+from .parsing import parse_breaks, split_list
+from .render import frame_table
+from .run import Run
 
 NAME = "rules"
 EXAMPLE = "segment rules snapshot.csv --target churn=Yes -o rules.csv"
 
 MINING = "Mining"
 TESTS = "Tests and filters"
-
-
-class Correction(str, Enum):
-    holm = "holm"
-    bh = "bh"
-    none = "none"
 
 
 class Sort(str, Enum):
@@ -82,11 +76,10 @@ def command(
     max_len: Annotated[int, typer.Option(help="Most items in a rule's antecedent.", rich_help_panel=MINING)] = 3,
     engine: Annotated[Engine, typer.Option(help="Miner: bitset (numpy bit vectors), or mlxtend's fpgrowth "
                                                 "(same rules, slower).", rich_help_panel=MINING)] = Engine.bitset,
-    correction: Annotated[Correction, typer.Option(help="Multiple-testing correction over the family: every "
-                                                        "antecedent held by the minimum count of customers.",
-                                                   rich_help_panel=TESTS)] = Correction.holm,
-    alpha: Annotated[float, typer.Option(help="Significance level of the adjusted p-value.",
-                                         rich_help_panel=TESTS)] = 0.05,
+    correction: Annotated[opt.Correction, opt.correction("Multiple-testing correction over the family: every "
+                                                         "antecedent held by the minimum count of customers.",
+                                                         TESTS)] = opt.Correction.holm,
+    alpha: Annotated[float, opt.alpha("Significance level of the adjusted p-value.", TESTS)] = 0.05,
     keep_redundant: Annotated[bool, typer.Option(help="Keep rules no better than a shorter one (flagged).",
                                                  rich_help_panel=TESTS)] = False,
     keep_insignificant: Annotated[bool, typer.Option(help="Keep rules that are not significant (flagged).",
@@ -111,13 +104,13 @@ def command(
     """Association rules X -> target (churn), tested with Fisher's exact test, redundant ones dropped."""
     from segment.rules import OLD_NAMES, rules
 
-    with Run(NAME, locals()) as run:
+    with Run(NAME) as run:
         if with_no:
             run.warn("--with-no is the default now (--yes-only drops the no side); the option goes in the "
                      "next release")
         if old_column_names:
-            run.warn("--old-column-names is deprecated: n_antecedent is now customers, n_rule target_customers, "
-                     "with_target target_customers; the option goes in the next release")
+            run.warn("--old-column-names is deprecated: n_antecedent is now customers, n_rule "
+                     "target_customers, with_target target_customers; the option goes in the next release")
         table = run.read(input, fmt=from_, string_columns=[id])
         run.check_outputs(output, item_table, to=to)
         with run.progress("mining") as report:

@@ -287,7 +287,7 @@ def test_cli_writes_data_to_stdout_and_a_summary_to_stderr(cli, tmp_path):
 
 def test_counts_are_labelled_customers_and_the_target_everywhere(cli, tmp_path, monkeypatch):
     """Regression (issue 14): the console's "customers" were the churners of the rule."""
-    from cli.run import stderr_console
+    from segment_cli.run import stderr_console
 
     monkeypatch.setattr(stderr_console, "width", 200)  # one line per rule
     out = tmp_path / "rules.csv"

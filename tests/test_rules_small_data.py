@@ -17,7 +17,7 @@ import pytest
 from scipy.stats import binom
 
 from segment.rules import rules
-from segment.rules._stats import adjust
+from segment.stats.multitest import adjust
 from tests.conftest import shared
 
 pytestmark = pytest.mark.filterwarnings("ignore::segment.errors.SegmentWarning")

@@ -67,9 +67,10 @@ from segment.rules._items import item_columns, snapshot_items
 from segment.rules._long import long_items
 from segment.rules._mining import ENGINES, Found, search
 from segment.rules._redundancy import judge
-from segment.rules._stats import CORRECTIONS, adjust_in_family, fisher_greater, metrics
-from segment.stats.hypergeom import log_pmf
+from segment.rules._stats import adjust_in_family, metrics
 from segment.rules._target import check_ids, resolve_target, split_target
+from segment.stats.hypergeom import fisher_greater, log_pmf
+from segment.stats.multitest import METHODS as CORRECTIONS
 
 SORTS = ("lift", "leverage", "p", "confidence")
 DEFAULT_MIN_SUPPORT = 0.01
@@ -178,9 +179,9 @@ def rules(
     max_len
         Most items in an antecedent.
     correction, alpha
-        ``holm`` (family-wise error), ``bh`` (false discovery rate) or
-        ``none``, over the whole family; a rule is significant when its
-        adjusted p <= alpha.
+        ``holm`` (family-wise error), ``bh`` (false discovery rate),
+        ``bonferroni`` or ``none``, over the whole family; a rule is
+        significant when its adjusted p <= alpha.
     keep_redundant, keep_insignificant
         Keep redundant / non-significant rules (flagged) instead of
         dropping them.
