@@ -135,16 +135,21 @@ def command(
 
 
 def summary_table(table: pl.DataFrame, stats: dict[str, int], params: dict):
-    """The first rules with the segment's size and its customers with the target, side by side."""
+    """The first rules with the segment's size and its customers with the target, side by side.
+
+    A significant rule that is not productive is marked ``*`` (no extra
+    column: the rule's text needs the width).
+    """
     target = params["positive"]
-    columns = ["antecedent", "customers", "target_customers", "confidence", "lift", "p_adjusted", "productive"]
+    columns = ["antecedent", "customers", "target_customers", "confidence", "lift", "p_adjusted"]
     if len(params["consequents"]) > 1:
         columns.insert(1, "consequent")
     head = table.head(10)
+    marked = head["significant"] & ~head["productive"]
     shown = head.select(columns).with_columns(
         pl.Series("p_adjusted", [f"{p:.2g}" for p in head["p_adjusted"]], dtype=pl.String),
-        pl.Series("productive", ["yes" if p else "no" for p in head["productive"]], dtype=pl.String),
-    ).rename({"target_customers": target, "p_adjusted": "p adj.", "productive": "prod."})
+        pl.when(pl.Series(marked)).then(pl.col("antecedent") + " *").otherwise(pl.col("antecedent")),
+    ).rename({"target_customers": target, "confidence": "conf.", "p_adjusted": "p adj."})
     family = f"{stats['family']:,} antecedents" + (" x 2 consequents" if len(params["consequents"]) > 1 else "")
     caption = (f"{stats['customers']:,} customers, {stats['target_customers']:,} with {target} "
                f"({100 * params['base_rate']:.1f}%); {stats['items']:,} items; family of {family} held by "
@@ -154,6 +159,11 @@ def summary_table(table: pl.DataFrame, stats: dict[str, int], params: dict):
                f"{stats['non_redundant']:,} not redundant; {stats['written']:,} written")
     if stats.get("merged_same_customers"):
         caption += f" ({stats['merged_same_customers']:,} merged into same_as: same customers)"
+    if marked.any():
+        caption += "; * significant, not productive"
     if table.height == 0:
         return Text(f"No rule to show. {caption}")
-    return frame_table(shown, title="Rules", digits=3, max_rows=10, caption=caption)
+    rendered = frame_table(shown, title="Rules", digits=3, max_rows=10, caption=caption)
+    for column in rendered.columns[1:]:  # fold the rule's text, not the headers of the numbers
+        column.min_width = len(str(column.header))
+    return rendered

@@ -298,7 +298,7 @@ def test_counts_are_labelled_customers_and_the_target_everywhere(cli, tmp_path, 
     assert not {"n_rule", "n_antecedent"} & set(table.columns)
     header = next(line for line in result.stderr.splitlines() if "antecedent" in line)
     assert [h.strip() for h in header.strip("┃ ").split("┃")] == [
-        "antecedent", "customers", "churn=Yes", "confidence", "lift", "p adj.", "prod."]
+        "antecedent", "customers", "churn=Yes", "conf.", "lift", "p adj."]
     first = table.row(0, named=True)
     row = next(line for line in result.stderr.splitlines() if line.startswith("│ " + first["antecedent"][:20]))
     cells = [c.strip() for c in row.strip("│ ").split("│")]
