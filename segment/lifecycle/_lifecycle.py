@@ -159,6 +159,8 @@ class Lifecycle:
         has_next = np.concatenate([g.k[1:] == g.k[:-1], [False]])
         nxt = np.concatenate([st.stage[1:], [-1]])
         nxt = np.where(has_next, nxt, -1)
+        # Churn is an exit of the person: a re-entry or a number swap keeps them (see churned()).
+        churned = np.concatenate([st.churned()[1:], [False]])
         rows: slice | np.ndarray = slice(None)
         if month is not None:
             code = parse_month_option(month, "--at")
@@ -166,7 +168,7 @@ class Lifecycle:
                 raise OptionError(f"--at {month_label(code)} is outside the panel's months "
                                   f"{month_label(g.first_month)} to {month_label(g.as_of)}")
             rows = np.flatnonzero(g.m == code)
-        stage, nxt, has_next = st.stage[rows], nxt[rows], has_next[rows]
+        stage, nxt, has_next, churned = st.stage[rows], nxt[rows], has_next[rows], churned[rows]
         staged = stage >= 0
         cols: dict[str, Any] = {
             self.id: g.ids.gather(g.k[rows]),
@@ -180,7 +182,7 @@ class Lifecycle:
             cols["winback_months_left"] = _where(st.winback[rows] >= 0, st.winback[rows], pl.Int8)
         cols["next_stage"] = _labels(STAGES, nxt, STAGE_DTYPE)
         at_risk = has_next & staged & (stage != EXIT) & (nxt >= 0)
-        cols["churn_next_month"] = pl.Series(nxt == EXIT).set(pl.Series(~at_risk), None)
+        cols["churn_next_month"] = pl.Series(churned).set(pl.Series(~at_risk), None)
         return pl.DataFrame(cols)
 
     def kpis(self) -> pl.DataFrame:

@@ -119,6 +119,11 @@ class Stages:
     baseline: dict[str, np.ndarray]
 
 
+    def churned(self) -> np.ndarray:
+        """Per slot: an exit that is a churn (not a re-entry or a number swap of the same identity)."""
+        return (self.stage == EXIT) & (self.subtype == self.labels.index("churn"))
+
+
 class _Months:
     """Running "last slot where a condition held" within each customer, as month keys.
 
@@ -166,11 +171,8 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
         active |= grid.x[col] > 0
     first = np.minimum.reduceat(np.where(active, m, big), grid.start)
     first_active = np.where(first == big, NONE, first).astype(np.int32)
-    h = first[k]
-    staged = m >= h
-    np.subtract(m, h, out=h)
-    h += 1
-    h[~staged] = 0
+    staged = m >= first[k]
+    del first
     origin = first_active if grid.activation is None else np.where(grid.activation != NONE, grid.activation,
                                                                      first_active)
     origin = origin[k]
@@ -179,6 +181,11 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     report("stages", 1, steps)
 
     last_use = months.last(active)
+    returns = _winbacks(grid, months, active, last_use, rules.winback)
+    # Months since the first activity, or since the latest win-back: a return restarts the decline window.
+    h = months.key - months.last(returns | (m == first_active[k]))
+    h += 1
+    h[~staged] = 0
     exit_ = months.key - last_use
     exit_ = staged & (exit_ >= rules.exit_after)
     if grid.status is not None:
@@ -202,7 +209,8 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     staged |= exit_
     stage[~staged] = -1
     subtype[~decline] = 0
-    del decline
+    subtype[returns & staged & ~exit_] = labels.index("winback")
+    del decline, returns
     report("stages", steps - 1, steps)
 
     exits = np.flatnonzero(exit_)
@@ -217,6 +225,10 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     in_stage = months.key - months.last(changed)
     in_stage += 1
     in_stage[~staged] = 0
+    # Tenure stops at exit: every month of an exit run keeps the tenure of its first month.
+    held = (stage == EXIT) & (tenure != -1)
+    tenure[held] -= (in_stage[held] - 1).astype(np.int32)
+    del held
     winback = np.full(grid.size, -1, dtype=np.int8)
     if grid.status is not None:
         suspended = grid.status == SUSPENDED
@@ -229,6 +241,16 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     return Stages(stage=stage, subtype=subtype, labels=labels, tenure=tenure, in_stage=in_stage.astype(np.int32),
                   winback=winback, first_active=first_active, last_active=last_active, reentry=reentry,
                   successor=successor, successor_month=successor_month, recent=recent, baseline=baseline)
+
+
+def _winbacks(grid: Grid, months: _Months, active: np.ndarray, last_use: np.ndarray, window: int) -> np.ndarray:
+    """Return months: usage again after 1 to *window* silent months (a longer silence stays a reactivation)."""
+    before = np.empty_like(last_use)
+    before[1:] = last_use[:-1]
+    before[grid.start] = months.floor[grid.start]
+    silent = months.key - before
+    silent -= 1
+    return active & (before > months.floor) & (silent >= 1) & (silent <= window)
 
 
 def _falls(grid: Grid, metrics: Mapping[str, str], rules: Rules, h: np.ndarray, staged: np.ndarray,
@@ -285,7 +307,7 @@ def _decline_subtypes(fell: dict[str, np.ndarray], metrics: Mapping[str, str],
     """Subtype labels and codes: two or more usage metrics fell, one did, or only revenue did."""
     usage_cols = [c for c, role in metrics.items() if role != "revenue"]
     labels: tuple[str | None, ...] = (None, "double-drop", *(f"single-drop:{c}" for c in usage_cols),
-                                      "revenue-drop", "churn", "re-entry")
+                                      "revenue-drop", "winback", "churn", "re-entry", "exit_swap")
     subtype = np.zeros(size, dtype=np.int16)
     n_fell = np.zeros(size, dtype=np.int8)
     for c in usage_cols:
@@ -337,14 +359,18 @@ def _window_sums(x: np.ndarray, groups: dict[int, np.ndarray], window: int,
 def _reentries(grid: Grid, months: _Months, rows: np.ndarray, used: np.ndarray, first_active: np.ndarray,
                subtype: np.ndarray, labels: tuple[str | None, ...]
                ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    """Exit subtypes (churn / re-entry) and the links from exited lines to new ones.
+    """Exit subtypes (churn / re-entry / exit_swap) and the links from exited lines to new ones.
 
-    An exit is a re-entry when another line of the same identity becomes
-    active for the first time after the exited line's last active month
-    (up to the grid's end). Each exit episode is keyed by (customer, last
-    active month before it).
+    An exit is a number swap when another line of the same identity became
+    active for the first time after the exited line's first active month and
+    no later than its last active month (the new line overlaps the old one);
+    else a re-entry when another line of the identity becomes active for the
+    first time after the exited line's last active month (up to the grid's
+    end). Each exit episode is keyed by (customer, last active month before
+    it). Only re-entries link the old line to a successor: a swap's new line
+    is already followed on its own.
     """
-    churn, again = labels.index("churn"), labels.index("re-entry")
+    churn, again, swap = labels.index("churn"), labels.index("re-entry"), labels.index("exit_swap")
     successor = np.full(grid.n, -1, dtype=np.int64)
     successor_month = np.full(grid.n, NONE, dtype=np.int32)
     subtype[rows] = churn
@@ -368,6 +394,8 @@ def _reentries(grid: Grid, months: _Months, rows: np.ndarray, used: np.ndarray, 
     person = grid.identity.cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)
     span = np.int64(grid.as_of - months.m0 + 3)
     lines = np.flatnonzero(first_active != NONE)
+    if lines.size == 0:
+        return np.zeros(grid.n, dtype=bool), successor, successor_month
     order = np.lexsort((lines, first_active[lines], person[lines]))
     lines = lines[order]
     line_key = person[lines] * span + (first_active[lines] - months.m0)
@@ -378,11 +406,19 @@ def _reentries(grid: Grid, months: _Months, rows: np.ndarray, used: np.ndarray, 
     inside = pos < lines.size
     hit_line = lines[np.minimum(pos, lines.size - 1)]
     found = inside & (person[hit_line] == person[old])
+    # Number swaps: the first line of the person active from the old line's second month on, if it
+    # started by the old line's last active month.
+    lower = np.where(first_active[old] != NONE, first_active[old] + 1, months.m0)
+    spos = np.minimum(np.searchsorted(line_key, person[old] * span + (lower - months.m0)), lines.size - 1)
+    swapped = ((person[lines[spos]] == person[old]) & (first_active[lines[spos]] >= lower)
+               & (first_active[lines[spos]] <= since[new]))
+    found &= ~swapped
     hit = pl.DataFrame({"_e": np.flatnonzero(found), "_k": old[found], "_fa": first_active[hit_line[found]],
                         "_next": hit_line[found]})
     linked = np.zeros(first.size, dtype=bool)
     linked[hit["_e"].to_numpy()] = True
     subtype[rows[linked[episode]]] = again
+    subtype[rows[swapped[episode]]] = swap
     reentry = np.zeros(grid.n, dtype=bool)
     reentry[hit["_next"].to_numpy()] = True
     # The earliest take-over per exited line: the person is followed on the new line from then on.
