@@ -252,6 +252,23 @@ def test_new_line_activated_before_the_old_line_exits_is_a_number_swap_not_churn
     assert run(late, identity="person").history().filter(pl.col("customer_id") == "b")["subtype"][-1] == "re-entry"
 
 
+def test_kpi_churn_counts_persons_when_an_identity_is_given_and_lines_without():
+    # In May, y1 and y2 (person q, started together: no swap) and z (person r) are in decline;
+    # y1 and y2 exit in June, z does not. Persons: 1 of 2 churn; lines: 2 of 3.
+    df = panel(y1=steady([50, 50, 50, 0, 0, 0]), y2=steady([50, 50, 50, 0, 0, 0]),
+               z=steady([50, 50, 50, 20, 20, 20])).with_columns(
+        person=pl.col("customer_id").replace({"y1": "q", "y2": "q", "z": "r"}))
+
+    def may(**kw) -> dict:
+        k = run(df, **kw).kpis()
+        return k.filter((pl.col("month") == date(2023, 5, 1)) & (pl.col("stage") == D)).row(0, named=True)
+
+    assert may(identity="person")["customers"] == 3
+    assert may(identity="person")["churn_next_month"] == 0.5
+    assert may()["churn_next_month"] == pytest.approx(2 / 3, abs=1e-6)
+    assert may()["swap_next_month"] is None  # swaps need --identity
+
+
 def test_kpis_by_hand():
     res = run(pl.read_csv(SMALL), voice="voice_min", data="data_mb", identity="identity")
     k = {(str(r["month"]), r["stage"]): r for r in res.kpis().iter_rows(named=True)}
@@ -270,6 +287,60 @@ def test_kpis_by_hand():
     d = res.history().filter(pl.col("customer_id") == "d")
     assert d["stage"].to_list()[2] == A and d["subtype"].to_list()[2] == "winback"
     assert june["churn_next_month"] is None and k[("2024-01-01", A)]["entered"] is None
+
+
+# ---------------------------------------------------------------- --scheme purchases
+
+
+def purchases(as_of: str | None = None, **customers: list[str]) -> pl.DataFrame:
+    """customer -> months with an order; stages under the purchases scheme, one history row per month."""
+    df = pl.DataFrame([{"customer_id": c, "month": m, "orders": 1} for c, ms in customers.items() for m in ms])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return lifecycle(df, metrics=["orders"], scheme="purchases", as_of=as_of).history()
+
+
+def test_purchases_scheme_judges_each_customer_by_their_own_gap_between_purchases():
+    # a buys every 2 months (gaps 2, 2, 2, 2, then 1: median 2 as of October): overdue by 2 x 2 = 4
+    # months in February (decline), exit after the 3-month win-back window, in May; tenure stops.
+    # b buys monthly (median gap 1): decline in the 2nd month without an order, exit 3 months later.
+    h = purchases("2025-06", a=["2024-01", "2024-03", "2024-05", "2024-07", "2024-09", "2024-10"],
+                  b=["2024-01", "2024-02", "2024-03"])
+    a = h.filter(pl.col("customer_id") == "a")
+    assert a["stage"].to_list() == [A] * 3 + [B] * 3 + [C] * 7 + [D] * 3 + [E] * 2
+    assert a["subtype"].to_list()[13:] == ["overdue"] * 3 + ["churn"] * 2
+    assert a["tenure"].to_list()[-3:] == [16, 17, 17]
+    b = h.filter(pl.col("customer_id") == "b")
+    assert b["stage"].to_list()[:9] == [A, A, A, B, D, D, D, E, E]
+    # The every-2-months buyer is not in decline in the months between its orders (telecom would be).
+    assert D not in a["stage"].to_list()[:13]
+
+
+def test_purchases_scheme_first_gap_comes_from_everybody_and_a_return_from_overdue_is_a_winback():
+    # c has one order (January) until its return: its rhythm is the median gap of everybody so far.
+    # By March, d's gaps are 1, 1 (median 1): c is overdue from March (2 months), back in April: win-back.
+    # e returns after its exit (reactivation): no win-back.
+    h = purchases(c=["2024-01", "2024-04", "2024-05"], d=["2024-01", "2024-02", "2024-03", "2024-04", "2024-05"],
+                  e=["2024-01", "2024-02", "2024-03", "2024-09"])
+    c = h.filter(pl.col("customer_id") == "c")
+    assert c["stage"].to_list()[:5] == [A, A, D, B, B] and c["subtype"].to_list()[3] == "winback"
+    e = h.filter(pl.col("customer_id") == "e")
+    # e: monthly (gap 1): decline May-Jul, exit Aug; September's order after the exit is no win-back.
+    assert e["stage"].to_list() == [A, A, A, B, D, D, D, E, C]
+    assert e["subtype"].to_list()[-1] is None
+
+
+def test_purchases_snapshot_shows_the_gap_judged_against():
+    df = pl.DataFrame({"customer_id": ["a"] * 3, "month": ["2024-01", "2024-03", "2024-06"], "orders": [1, 2, 1]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        snap = lifecycle(df, metrics=["orders"], scheme="purchases", as_of="2024-09").snapshot().row(0, named=True)
+    # gaps 2 and 3: median 2.5; 3 months since June is under 2 x 2.5.
+    assert (snap["purchase_gap"], snap["months_since_purchase"], snap["stage"]) == (2.5, 3, C)
+    with pytest.raises(OptionError, match="--scheme must be one of telecom, purchases"):
+        lifecycle(df, metrics=["orders"], scheme="b2b")
+    with pytest.raises(OptionError, match="--overdue must be"):
+        lifecycle(df, metrics=["orders"], scheme="purchases", overdue=0.5)
 
 
 # ---------------------------------------------------------------- options and input forms

@@ -134,6 +134,9 @@ class Lifecycle:
         cols["last_active"] = _months(st.last_active)
         if g.status is not None:
             cols["winback_months_left"] = _where(st.winback[last] >= 0, st.winback[last], pl.Int8)
+        if st.gap is not None and st.since is not None:
+            cols["purchase_gap"] = _rounded(st.gap[last])
+            cols["months_since_purchase"] = _where(st.since[last] >= 0, st.since[last], pl.Int32)
         for col in self.metrics:
             recent, base = st.recent[col], st.baseline[col]
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -260,6 +263,8 @@ def lifecycle(
     acquisition: int = 3,
     build_up: int = 6,
     winback: int = 3,
+    scheme: str = "telecom",
+    overdue: float = 2.0,
     progress: Progress | None = None,
 ) -> Lifecycle:
     """Assign every customer-month of a usage panel its lifecycle stage.
@@ -289,11 +294,19 @@ def lifecycle(
         ``error`` or ``sum`` for more than one row per customer and month.
     window, baseline, drop, exit_after, acquisition, build_up, winback
         The rules' thresholds (:class:`~segment.lifecycle._rules.Rules`).
+    scheme
+        ``telecom`` (default: usage falls and silent months) or ``purchases``
+        (shop purchase logs: decline and exit from each customer's own gap
+        between purchase months; *window*, *baseline*, *drop* and
+        *exit_after* then do not apply).
+    overdue
+        Purchases scheme: decline once this many median gaps have passed
+        without a purchase; exit *winback* months later.
     progress
         Optional ``progress(task, done, total)`` callback.
     """
-    rules = Rules(window=window, baseline=baseline, drop=drop, exit_after=exit_after,
-                  acquisition=acquisition, build_up=build_up, winback=winback).check()
+    rules = Rules(window=window, baseline=baseline, drop=drop, exit_after=exit_after, acquisition=acquisition,
+                  build_up=build_up, winback=winback, scheme=scheme, overdue=overdue).check()
     roles = _roles(voice, data, revenue, metrics)
     report = progress or (lambda task, done, total: None)
     report("reading panel", 0, None)
