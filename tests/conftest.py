@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -18,6 +19,15 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 os.environ.setdefault("TERMINAL_WIDTH", "100")
 os.environ["NO_COLOR"] = "1"
 os.environ.pop("FORCE_COLOR", None)
+
+
+def digest(path: Path) -> str:
+    """SHA-256 of a file, for asserts on output bytes.
+
+    Comparing digests keeps a failure fast: pytest's diff of two large binary
+    files once ran for over 15 minutes.
+    """
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def shared(*parts: str) -> Path:
