@@ -21,11 +21,27 @@ exit
     Overrides both: the status is cancelled (carried over months without a
     row until a row shows another status), or the line had no usage (every
     metric zero, or no row) in this month and the ``exit_after - 1`` before
-    it. Subtype ``re-entry`` when another line of the same identity becomes
-    active for the first time after this line's last active month (anywhere
-    up to ``as_of``), else ``churn``.
+    it. Subtype ``exit_swap`` when another line of the same identity became
+    active for the first time after this line's first and no later than its
+    last active month (a number swap); else ``re-entry`` when another line of
+    the identity becomes active for the first time after this line's last
+    active month (anywhere up to ``as_of``); else ``churn``. Tenure stops at
+    exit: it keeps the value of the exit's first month.
+win-back
+    Usage again after 1 to ``winback`` silent months: subtype ``winback``
+    in the return month, which is never a decline, because the decline window
+    starts again there (``h`` counts from the return). A longer silence is
+    a reactivation, judged as any other month.
+churn
+    ``churn_next_month`` and the KPI churn rate count exits of subtype
+    ``churn`` only (re-entries and swaps keep the person); the KPI rate
+    counts persons when an identity is given.
 before the first activity
     No stage, unless the line is cancelled (then exit).
+scheme="purchases"
+    Decline (subtype ``overdue``) and exit from each customer's own gap
+    between purchase months instead of usage falls (see
+    :func:`segment.lifecycle._rules._cadence`).
 
 Months without a row between a customer's first row and ``as_of`` count as
 zero usage. Every rule looks only at the months up to the one it labels
