@@ -56,6 +56,8 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from segment.errors import OptionError
+
 
 def balanced_breaks(values: pl.Series, bins: int, *, spread: bool = False) -> list[float]:
     """Breakpoints for *bins* tie-respecting, near-equal bins of *values*.
@@ -67,7 +69,7 @@ def balanced_breaks(values: pl.Series, bins: int, *, spread: bool = False) -> li
     (see module docstring).
     """
     if bins < 1:
-        raise ValueError("bins must be at least 1")
+        raise OptionError(f"--bins must be at least 1, got {bins}")
     counts = values.drop_nulls().rename("v").value_counts(name="n").sort("v")
     if counts.height == 0:
         return []

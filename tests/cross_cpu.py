@@ -42,7 +42,7 @@ COMMANDS: list[list[str]] = [
 def main(out: Path) -> None:
     from typer.testing import CliRunner
 
-    from cli.app import app
+    from segment_cli.app import app
 
     out.mkdir(parents=True, exist_ok=True)
     os.chdir(out)

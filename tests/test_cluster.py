@@ -412,7 +412,7 @@ def test_progress_reports_fit_and_assignment():
     ("cluster_duplicate_id.csv", [], ["'c007' appears 2 times", "rows 8 and 13"]),
     ("cluster_null_id.csv", [], ["'customer_id' is empty in row 5"]),
     ("cluster_negative.csv", ["--log", "usage_change"], ["negative values", "usage_change"]),
-    ("cluster_tiny.csv", [], ["only 12 customers", "--min-cluster-size 30"]),
+    ("cluster_tiny.csv", [], ["only 12 customers", "--min-size 30"]),
     ("cluster_one_blob.csv", [], ["no clusters found", "single group", "--algorithm kmeans"]),
     ("cluster_customers.csv", ["--features", "arpu,avg_smss"], ["'avg_smss' not found", "did you mean 'avg_sms'"]),
     ("cluster_customers.csv", ["--features", "customer_id,arpu"], ["id column"]),
@@ -420,7 +420,7 @@ def test_progress_reports_fit_and_assignment():
     ("cluster_customers.csv", ["--algorithm", "kmeans"], ["needs --k"]),
     ("cluster_customers.csv", ["--k", "3"], ["only applies to --algorithm kmeans"]),
     ("cluster_customers.csv", ["--algorithm", "kmeans", "--k", "1"], ["--k must be 2 or more"]),
-    ("cluster_customers.csv", ["--min-cluster-size", "1"], ["--min-cluster-size must be 2"]),
+    ("cluster_customers.csv", ["--min-size", "1"], ["--min-size must be 2"]),
     ("cluster_customers.csv", ["--min-samples", "0"], ["--min-samples must be 1"]),
     ("cluster_customers.csv", ["--epsilon", "-1"], ["--epsilon must be 0"]),
     ("cluster_customers.csv", ["--fit-sample", "10"], ["--fit-sample must be at least 100"]),
@@ -435,7 +435,7 @@ def test_bad_input_is_one_clear_line(cli, tmp_path, fixture, args, needles):
 
 
 def test_drop_nulls_drops_and_says_how_many(cli):
-    result = cli(["cluster", FIXTURES / "cluster_null_feature.csv", "--drop-nulls", "--min-cluster-size", "5",
+    result = cli(["cluster", FIXTURES / "cluster_null_feature.csv", "--drop-nulls", "--min-size", "5",
                   "--algorithm", "kmeans", "--k", "2"])
     assert result.exit_code == 0, result.stderr
     assert "warning: dropped 3 rows with empty features (arpu: 3)" in result.stderr
@@ -487,12 +487,6 @@ def test_default_min_cluster_size():
     assert default_min_cluster_size(100) == 30 and default_min_cluster_size(10_001) == 101
 
 
-def test_cli_default_fit_sample_matches_library():
-    from cli.cluster import DEFAULT_FIT_SAMPLE as CLI_DEFAULT
-
-    assert CLI_DEFAULT == DEFAULT_FIT_SAMPLE
-
-
 # ------------------------------------------------------------------ pipes
 
 
@@ -516,8 +510,8 @@ def test_rfm_piped_into_cluster():
 
 def test_small_min_cluster_size_advice_fits_the_fit_sample(cli):
     """Regression: advised raising --fit-sample when the fit already held every row; warned before an error."""
-    r = cli(["cluster", FIXTURES / "cluster_customers.csv", "--min-cluster-size", "5", "-q"])
-    assert r.exit_code == 0 and "raise --min-cluster-size or lower --min-samples" in r.stderr
+    r = cli(["cluster", FIXTURES / "cluster_customers.csv", "--min-size", "5", "-q"])
+    assert r.exit_code == 0 and "raise --min-size or lower --min-samples" in r.stderr
     assert "--fit-sample" not in r.stderr
-    r = cli(["cluster", FIXTURES / "cluster_customers.csv", "--min-cluster-size", "0"])
-    assert r.exit_code == 2 and r.stderr.strip().splitlines() == ["error: --min-cluster-size must be 2 or more, got 0"]
+    r = cli(["cluster", FIXTURES / "cluster_customers.csv", "--min-size", "0"])
+    assert r.exit_code == 2 and r.stderr.strip().splitlines() == ["error: --min-size must be 2 or more, got 0"]

@@ -187,7 +187,7 @@ def test_every_output_format_is_writable(tmp_path):
 def test_terminal_stdout_gets_a_preview_not_csv():
     main, replica = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"}
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "rfm", str(FIXTURES / "tx_small.csv"), "-q"],
+    proc = subprocess.Popen([sys.executable, "-m", "segment_cli", "rfm", str(FIXTURES / "tx_small.csv"), "-q"],
                             stdout=replica, stderr=subprocess.PIPE, env=env)
     os.close(replica)
     chunks = []

@@ -213,7 +213,7 @@ class KMeansEngine:
 
 def check_hdbscan_options(min_cluster_size: int, min_samples: int, selection: str, epsilon: float) -> None:
     if min_cluster_size < 2:
-        raise OptionError(f"--min-cluster-size must be 2 or more, got {min_cluster_size}")
+        raise OptionError(f"--min-size must be 2 or more, got {min_cluster_size}")
     if min_samples < 1:
         raise OptionError(f"--min-samples must be 1 or more, got {min_samples}")
     if selection not in ("eom", "leaf"):
