@@ -572,3 +572,16 @@ def test_cli_at_writes_one_row_per_customer_and_checks_its_format(cli, tmp_path)
     assert table["customer_id"].n_unique() == table.height > 0
     assert set(table["month"].to_list()) == {"2024-02-01"}
     assert_one_line_error(cli(["lifecycle", SMALL, *COLS, "--at", "Feb", "-o", out]), "--at must be a month")
+
+
+def test_cli_scheme_is_one_option_with_values(cli, tmp_path):
+    proc = shell(f"segment lifecycle panel '{FIXTURES / 'tx_small.csv'}' -q "
+                 "| segment lifecycle - --metric orders --revenue revenue --scheme purchases --overdue 3 -q")
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = pl.read_csv(proc.stdout)
+    assert {"purchase_gap", "months_since_purchase"} <= set(out.columns)
+    assert_one_line_error(cli(["lifecycle", SMALL, *COLS, "--scheme", "b2b"]), "--scheme", "b2b")
+    telecom = cli(["lifecycle", SMALL, *COLS, "--scheme", "telecom", "-q"])
+    assert telecom.exit_code == 0 and telecom.stdout == cli(["lifecycle", SMALL, *COLS, "-q"]).stdout
+    assert_one_line_error(cli(["lifecycle", "transitions", SMALL, *COLS, "--scheme", "purchases", "--overdue", "0"]),
+                          "--overdue must be")

@@ -109,7 +109,9 @@ def draw_paths(rng: np.random.Generator, lines: Lines, months: int, *,
     p = rng.uniform(*w.RECOVERY, n)[:, None]
     gap = rng.integers(1, 3, n)[:, None]  # suspended months before a recovery
     # Silent months before a silent return: 1-3, so that some returns come after an exit (win-backs).
-    gap = np.where(is_kind_flat(kind, "silent-return"), rng.integers(1, 4, n), gap[:, 0])[:, None]
+    # Drawn from a stream of their own: the main stream, and so every other line, stays as it was.
+    extra = _side_stream(rng)
+    gap = np.where(is_kind_flat(kind, "silent-return"), extra.integers(1, 4, n), gap[:, 0])[:, None]
 
     def is_kind(*names: str) -> np.ndarray:
         return np.isin(kind, [KINDS.index(k) for k in names])[:, None]
@@ -190,6 +192,11 @@ def _choose_paths(rng: np.random.Generator, lines: Lines, first: np.ndarray,
     return churn, kind, start, cancel
 
 
+def _side_stream(rng: np.random.Generator) -> np.random.Generator:
+    """A generator seeded from *rng*'s seed that leaves *rng*'s own stream untouched."""
+    return np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])  # type: ignore[attr-defined]
+
+
 def is_kind_flat(kind: np.ndarray, *names: str) -> np.ndarray:
     """Per line: its path is one of *names*."""
     return np.isin(kind, [KINDS.index(k) for k in names])
@@ -239,7 +246,7 @@ def match_reentries(rng: np.random.Generator, lines: Lines, paths: Paths,
     used = paths.exists & ((paths.voice > 0) | (paths.data > 0) | (paths.revenue > 0))
     last_used = np.where(used.any(axis=1), months - 1 - np.argmax(used[:, ::-1], axis=1), -1)
     swaps = paths.churn & (u >= w.REENTRY_SHARE) & (u < w.REENTRY_SHARE + w.SWAP_SHARE)
-    swap_target = last_used - rng.choice(np.array(w.SWAP_LEADS), n)
+    swap_target = last_used - _side_stream(rng).choice(np.array(w.SWAP_LEADS), n)
     swaps &= (swap_target > paths.first) & (last_used >= 0)
     candidate = (lines.activation >= 0) & ~wants & ~swaps
     reentry_of = np.full(n, -1, dtype=np.int64)
