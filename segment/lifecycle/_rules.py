@@ -141,7 +141,6 @@ class Stages:
     gap: np.ndarray | None = None
     since: np.ndarray | None = None
 
-
     def churned(self) -> np.ndarray:
         """Per slot: an exit that is a churn (not a re-entry or a number swap of the same identity)."""
         return (self.stage == EXIT) & (self.subtype == self.labels.index("churn"))
@@ -210,8 +209,11 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
         returns = cadence.winback
     else:
         returns = _winbacks(grid, months, active, last_use, rules.winback)
-    # Months since the first activity, or since the latest win-back: a return restarts the decline window.
-    h = months.key - months.last((returns & (cadence is None)) | (m == first_active[k]))
+    # Months since the first activity, or since the latest win-back: a return restarts the decline window
+    # (the purchases scheme has no decline window: its h only feeds the snapshot's means).
+    restart = (m == first_active[k]) | (returns if cadence is None else False)
+    h = months.key - months.last(restart)
+    del restart
     h += 1
     h[~staged] = 0
     if cadence is None:
