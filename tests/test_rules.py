@@ -418,9 +418,9 @@ def test_missing_value_markers_keep_a_numeric_column_numeric(marker):
 def test_coarse_numbers_keep_one_item_per_value_while_rfm_spreads_its_scores():
     """rfm spreads fewer distinct values than bins over its 1-5 scale; rules shares the binning
     (segment/binning.py) but must keep its items: one per value, no empty bins, breaks unrepeated."""
-    df = pl.DataFrame({"customer_id": [f"c{i}" for i in range(40)], "lines": [1, 2, 3] * 13 + [1],
+    df = pl.DataFrame({"customer_id": [f"c{i}" for i in range(40)], "charge": [10.5, 20.5, 30.5] * 13 + [10.5],
                        "churn": ["Yes", "No", "No", "No"] * 10})
     res = rules(df, target="churn", bins=5, min_count=1, min_lift=0)
     assert dict(res.items.select("item", "customers").iter_rows()) == {
-        "lines<2": 14, "lines=[2,3)": 13, "lines>=3": 13}
-    assert res.params["breaks"]["lines"] == [2.0, 3.0]
+        "charge<20.5": 14, "charge=[20.5,30.5)": 13, "charge>=30.5": 13}
+    assert res.params["breaks"]["charge"] == [20.5, 30.5]
