@@ -280,5 +280,7 @@ def _scale(matrix: np.ndarray, names: list[str], method: str) -> dict[str, dict[
         else:
             center, spread = 0.0, 1.0
         matrix[:, j] = (col - center) / spread
-        out[name] = {"method": used, "center": float(center), "scale": float(spread)}
+        # Recorded (in provenance) to 12 significant digits: the last bits of
+        # a log1p'd column's quartiles differ between CPUs.
+        out[name] = {"method": used, "center": float(f"{center:.12g}"), "scale": float(f"{spread:.12g}")}
     return out
