@@ -38,7 +38,7 @@ def test_format_from_extension(name, expected):
 
 def test_unknown_extension_says_what_to_do():
     with pytest.raises(OptionError, match="--to/--from"):
-        format_from_path("report.xlsx")
+        format_from_path("report.xls")
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "arrow"])
