@@ -130,22 +130,30 @@ def require_numeric(frame: pl.LazyFrame, column: str, *, option: str | None = No
         return frame.with_columns(pl.col(column).cast(pl.Float64))
     if is_text(dtype):
         parsed = number_from_text(column, markers=markers)
-        bad = first_offender(frame, parsed.is_null() & missing_text(column, markers).is_not_null(), column)
+        known = missing_text(column, markers)
+        bad = first_offender(frame, parsed.is_null() & known.is_not_null(), column)
         if bad is not None:
             row, value = bad
+            numbers, present = frame.select(parsed.is_not_null().sum().alias("n"),
+                                            known.is_not_null().sum().alias("k")).collect().row(0)
             raise ColumnTypeError(f"column {shown(column)} must be numeric, but row {row} holds {value!r}; "
-                                  + not_a_number_hint(value, option))
+                                  + not_a_number_hint(value, option, mostly_numbers=numbers >= 0.9 * present))
         return frame.with_columns(parsed.alias(column))
     raise ColumnTypeError(f"column {shown(column)} must be numeric, but it is {dtype}")
 
 
-def not_a_number_hint(value: object, option: str | None = None) -> str:
-    """What to do about a text value in a numeric column (never a change of type:
-    a revenue column with a stray word is still a revenue column).
+def not_a_number_hint(value: object, option: str | None = None, *, mostly_numbers: bool = True) -> str:
+    """What to do about a text value in a numeric column. Never a change of type: a
+    revenue column with a stray word is still revenue. ``--null-values`` is offered
+    only when the column is *mostly_numbers* (a stray word is then likely a marker).
 
     >>> not_a_number_hint("unknown", "--outcome")
     "clean the column, pass --null-values 'unknown' if it marks a missing value, or choose another column with --outcome"
+    >>> not_a_number_hint("Alice", "--amount", mostly_numbers=False)
+    'it does not hold numbers: choose another column with --amount'
     """
+    if not mostly_numbers:
+        return "it does not hold numbers: " + (f"choose another column with {option}" if option else "choose another column")
     hint = f"clean the column, pass --null-values {str(value).strip()!r} if it marks a missing value"
     return hint + (f", or choose another column with {option}" if option else "")
 
@@ -172,10 +180,17 @@ def report_missing(frame: pl.LazyFrame | pl.DataFrame, columns: Iterable[str]) -
     Every command says this the same way before it applies its own null
     policy (an error, ``--drop-nulls``, or no item from that column).
     """
-    counts = count_missing(frame, columns)
+    return warn_missing(count_missing(frame, columns), stacklevel=3)
+
+
+def warn_missing(counts: Mapping[str, int], *, then: str = "", stacklevel: int = 2) -> dict[str, int]:
+    """Warn ``N missing in COL`` (``; then``, the command's policy) for counts a command
+    has computed already, so that reporting costs no other pass over the data."""
     for name, count in counts.items():
-        warnings.warn(f"{count:,} missing in {shown(name)}", SegmentWarning, stacklevel=2)
-    return counts
+        if count:
+            warnings.warn(f"{count:,} missing in {shown(name)}" + (f"; {then}" if then else ""), SegmentWarning,
+                          stacklevel=stacklevel + 1)
+    return {n: c for n, c in counts.items() if c}
 
 
 def number_rows(frame: pl.LazyFrame, name: str = ROW_COLUMN) -> pl.LazyFrame:
@@ -204,9 +219,9 @@ def transaction_columns(frame: pl.LazyFrame | pl.DataFrame, *, id: str, date: st
     roles = {"id": id, "date": date, "amount": amount}
     roles.update({k: v for k, v in (("quantity", quantity), ("order", order)) if v})
     require_columns(lf, roles)
-    lf = require_numeric(lf.select(list(dict.fromkeys(roles.values()))), amount)
+    lf = require_numeric(lf.select(list(dict.fromkeys(roles.values()))), amount, option="--amount")
     if quantity:
-        lf = require_numeric(lf, quantity).with_columns((pl.col(amount) * pl.col(quantity)).alias(amount))
+        lf = require_numeric(lf, quantity, option="--quantity").with_columns((pl.col(amount) * pl.col(quantity)).alias(amount))
         lf = lf.drop(quantity) if quantity not in (id, date, amount, order) else lf
     return parse_dates(lf, date, date_format)
 
