@@ -472,20 +472,26 @@ def check_numbers(column: str, *, markers: Sequence[str] = MISSING_MARKERS, deci
     return number_from_text(column, markers=markers, decimal_comma=decimal_comma, strict=True).alias(column)
 
 
-def read_error(exc: BaseException) -> str | None:
+def read_error(exc: BaseException, columns: Sequence[str] = ()) -> str | None:
     """A one-line message for a polars error raised while reading text lazily, else None.
 
-    >>> print(read_error(Exception("conversion from `str` to `f64` failed in column 'x' for 1 out of 3 values: [\\"ten\\"]")))
-    column 'x' holds 'ten', which is not a number or a missing-value marker; clean it, or pass --null-values 'ten' if it marks a missing value
+    *columns* are the columns read as numbers (:attr:`Table.numbers_from_text`);
+    polars' message names an internal column, so the value is what identifies it.
+
+    >>> message = "conversion from `str` to `f64` failed in column 'x' for 1 out of 3 values: [\\"ten\\"]"
+    >>> print(read_error(Exception(message), ["revenue"]))
+    column 'revenue' holds 'ten', which is not a number or a missing-value marker; clean it, or pass --null-values 'ten' if it marks a missing value
     """
-    text = str(exc)
-    found = re.search(r"from `str` to `f64` failed in column '(.*?)' for \d+ out of \d+ values: \[(.*?)\]", text)
-    if found:
-        column, values = found.groups()
-        first = values.split(", ")[0].strip('"')
-        return (f"column {column!r} holds {first!r}, which is not a number or a missing-value marker; clean it, "
-                f"or pass --null-values {first!r} if it marks a missing value")
-    return None
+    found = re.search(r"from `str` to `f64` failed in column '(.*?)' for \d+ out of \d+ values: \[(.*?)\]", str(exc))
+    if not found:
+        return None
+    column, values = found.groups()
+    value = values.split(", ")[0].strip('"')
+    if column not in columns:
+        column = columns[0] if len(columns) == 1 else None
+    where = f"column {column!r}" if column else f"one of the columns read as numbers ({', '.join(map(repr, columns))})"
+    return (f"{where} holds {value!r}, which is not a number or a missing-value marker; clean it, "
+            f"or pass --null-values {value!r} if it marks a missing value")
 
 
 def _one_column_check(table: Table, dialect: Dialect) -> None:
