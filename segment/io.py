@@ -49,7 +49,7 @@ import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -392,7 +392,8 @@ def read_table(
             frame, provenance = pl.scan_csv(path, **options), None
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise InputError(f"cannot read {name!r} as {format}: {_first_line(exc)}") from None
-    return reading.finish(Table(frame, name, format, digest, provenance, separator=separator))
+    rescan = reading.scan(path, options) if separator is not None else None
+    return reading.finish(Table(frame, name, format, digest, provenance, separator=separator), rescan)
 
 
 @dataclass
@@ -418,26 +419,44 @@ class _Reading:
             "decimal_comma": self.dialect.decimal_comma,
         }
 
-    def finish(self, table: Table) -> Table:
+    def scan(self, source: Path | bytes, options: dict[str, Any]) -> Rescan:
+        """A delimited scan, and how to scan it again with columns read as numbers."""
+        def rescan(schema: dict[str, pl.DataType], nulls: dict[str, str]) -> pl.LazyFrame:
+            # The schema is known by now: giving it whole spares a second inference.
+            rest = {k: v for k, v in options.items() if k not in ("schema_overrides", "infer_schema_length")}
+            return pl.scan_csv(source, **rest, schema=schema, null_values=nulls or None)
+
+        return rescan
+
+    def finish(self, table: Table, rescan: Rescan | None = None) -> Table:
         """Check the table is not empty, not one mis-separated column; read numbers stored as text."""
         table = _checked(table)
         if table.format in ("csv", "tsv", "ws", "xlsx"):
             _one_column_check(table, self.dialect)
             table.frame, table.numbers_from_text = numbers_from_text(
                 table.frame, markers=self.dialect.null_values, decimal_comma=self.dialect.decimal_comma,
-                keep=self.string_columns)
+                keep=self.string_columns, rescan=rescan)
         return table
+
+
+#: Scans delimited text again given its whole schema and null values per column.
+Rescan = Callable[[dict[str, pl.DataType], dict[str, str]], pl.LazyFrame]
 
 
 def numbers_from_text(frame: pl.LazyFrame, *, markers: Sequence[str] = MISSING_MARKERS,
                       decimal_comma: bool = False, keep: Iterable[str] = (),
-                      sample: int = _CSV_INFER_ROWS) -> tuple[pl.LazyFrame, list[str]]:
+                      sample: int = _CSV_INFER_ROWS, rescan: Rescan | None = None) -> tuple[pl.LazyFrame, list[str]]:
     """Text columns that hold numbers and missing-value markers, read as Float64.
 
     A text column (not in *keep*) is converted when its first *sample* rows
     hold at least one number and nothing but numbers, markers and blanks. A
     later value that is none of these stops the read with an error naming it
     (see :func:`check_numbers`), rather than becoming missing unseen.
+
+    With *rescan* (delimited text), a column whose sample shows one marker
+    and no padding is parsed as numbers by the CSV reader itself, that marker
+    as its null value: reading ``NA`` then costs nothing more than reading a
+    number column (and a later stray value is a parse error naming it).
 
     >>> lf = pl.LazyFrame({"id": ["a", "b", "c"], "revenue": ["12.5", "NA", "-"], "plan": ["x", "NA", "y"]})
     >>> out, converted = numbers_from_text(lf, keep=["id"])
@@ -459,7 +478,25 @@ def numbers_from_text(frame: pl.LazyFrame, *, markers: Sequence[str] = MISSING_M
     chosen = [n for i, n in enumerate(candidates) if stats[i] > 0 and stats[i] == stats[k + i]]
     if not chosen:
         return frame, []
-    return frame.with_columns(check_numbers(n, markers=markers, decimal_comma=decimal_comma) for n in chosen), chosen
+    rest = chosen
+    if rescan is not None:
+        native = _natively_parsed(head.select(chosen), markers)
+        frame = rescan({**schema, **{n: pl.Float64 for n in native}},
+                       {n: m for n, m in native.items() if m is not None})
+        rest = [n for n in chosen if n not in native]
+    return frame.with_columns(check_numbers(n, markers=markers, decimal_comma=decimal_comma) for n in rest), chosen
+
+
+def _natively_parsed(head: pl.DataFrame, markers: Sequence[str]) -> dict[str, str | None]:
+    """Columns the CSV reader can parse as numbers itself -> their one marker (None: only blanks)."""
+    found: dict[str, str | None] = {}
+    for name in head.columns:
+        values = head[name].drop_nulls()
+        seen = values.filter(values.is_in([m for m in markers if m])).unique().to_list()
+        padded = bool((values != values.str.strip_chars()).any())
+        if len(seen) <= 1 and not padded:
+            found[name] = seen[0] if seen else None
+    return found
 
 
 def check_numbers(column: str, *, markers: Sequence[str] = MISSING_MARKERS, decimal_comma: bool = False) -> pl.Expr:
@@ -537,10 +574,11 @@ def _read_bytes(data: bytes, name: str, format: str | None, reading: _Reading) -
         else:
             options = reading.csv_options(fmt, data[:65536])
             separator = options["separator"]
-            frame = pl.read_csv(buf, **options).lazy()
+            frame = pl.scan_csv(data, **options)
     except (OSError, pl.exceptions.PolarsError, ValueError) as exc:
         raise InputError(f"cannot read {name!r} as {fmt}: {_first_line(exc)}") from None
-    return reading.finish(Table(frame, name, fmt, digest, provenance, separator=separator))
+    rescan = reading.scan(data, options) if separator is not None else None
+    return reading.finish(Table(frame, name, fmt, digest, provenance, separator=separator), rescan)
 
 
 def _checked(table: Table) -> Table:
