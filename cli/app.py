@@ -14,6 +14,7 @@ import typer
 
 from cli import cluster, info, lifecycle, rfm, rules, synth, validate_segment
 from cli.errors import SegmentGroup
+from cli.reading import ReadingCommand
 
 # Order of `segment --help`: the analyst's workflow, then utilities.
 COMMANDS = [rfm, cluster, rules, lifecycle, validate_segment, synth, info]
@@ -60,7 +61,10 @@ for _module in COMMANDS:
     if hasattr(_module, "app"):  # a command with subcommands
         app.add_typer(_module.app, name=_module.NAME, help=_module.HELP)
     else:
-        app.command(_module.NAME, help=_module.command.__doc__)(_module.command)
+        # Every command that reads a table takes the same reading options (cli/reading.py).
+        reads = getattr(_module, "READS_TABLE", True)
+        app.command(_module.NAME, help=_module.command.__doc__,
+                    **({"cls": ReadingCommand} if reads else {}))(_module.command)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import typer
 from cli import options as opt
 from cli.errors import SegmentGroup
 from cli.parsing import split_list
+from cli.reading import ReadingCommand
 from cli.render import frame_table
 from cli.run import Run
 from segment.errors import OptionError
@@ -97,7 +98,7 @@ def _panel_args(o: dict[str, Any]) -> dict[str, Any]:
                 build_up=o["build_up"], winback=o["winback"])
 
 
-@app.command("stages")
+@app.command("stages", cls=ReadingCommand)
 def stages(
     input: opt.Input = "-", output: opt.Output = None, to: opt.To = None, from_: opt.From = None,
     id: opt.Id = "customer_id", month: Month = "month", voice: Voice = None, data: Data = None,
@@ -132,7 +133,7 @@ def stages(
         run.summary(stage_table(result))
 
 
-@app.command("transitions")
+@app.command("transitions", cls=ReadingCommand)
 def transitions(
     input: opt.Input = "-", output: opt.Output = None, to: opt.To = None, from_: opt.From = None,
     id: opt.Id = "customer_id", month: Month = "month", voice: Voice = None, data: Data = None,
@@ -166,7 +167,7 @@ def transitions(
                     *([projection_summary(ahead)] if ahead is not None else []))
 
 
-@app.command("panel")
+@app.command("panel", cls=ReadingCommand)
 def panel(
     input: opt.Input = "-", output: opt.Output = None, to: opt.To = None, from_: opt.From = None,
     id: opt.Id = "customer_id", date: opt.Date = "date", amount: opt.Amount = "amount",

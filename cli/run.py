@@ -31,7 +31,9 @@ import polars as pl
 from rich.console import Console
 
 import segment
+from cli.reading import current_dialect
 from segment import io as sio
+from segment.columns import ROW_ID, number_rows
 from segment.errors import OutputError, SegmentWarning
 
 # Options that change where or how loudly output goes, never what it is:
@@ -165,8 +167,17 @@ class Run:
 
     # ------------------------------------------------------------ reading
     def read(self, path: str | None, *, fmt: Any = None, string_columns: list[str] | tuple = ()) -> sio.Table:
-        """Read an input table and remember it for provenance."""
-        table = sio.read_table(path, format=_plain(fmt), string_columns=string_columns)
+        """Read an input table the way the reading options say, and remember it for provenance.
+
+        ``--id @row`` adds the row number (from 1, in input order) as column
+        ``@row``; the command then uses it as its customer key.
+        """
+        table = sio.read_table(path, format=_plain(fmt), string_columns=string_columns, dialect=current_dialect())
+        if self.options.get("id") == ROW_ID:
+            numbered = ROW_ID in table.columns
+            table.frame = number_rows(table.frame)
+            self.warn(f"--id {ROW_ID}: customers are {'the ' + ROW_ID + ' column of the input' if numbered else 'rows'}"
+                      f"{'' if numbered else ', numbered from 1 in input order (column ' + repr(ROW_ID) + ')'}")
         self.inputs.append(table)
         self.input_paths.append(str(path) if path is not None else "-")
         return table

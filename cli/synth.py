@@ -13,6 +13,7 @@ from cli.render import frame_table
 from cli.run import Run
 
 NAME = "synth"
+READS_TABLE = False  # it writes tables from a seed
 EXAMPLE = "segment synth --customers 2000 --seed 1 --out synth/"
 
 

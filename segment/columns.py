@@ -30,10 +30,9 @@ from segment.errors import ColumnNotFoundError, ColumnTypeError, DataError, Opti
 _ROW = "__segment_row__"
 #: Text that marks a missing value in a numeric column (``--null-values`` adds to or replaces these).
 MISSING_MARKERS = ("NA", "N/A", "n/a", "null", "NULL", "nan", "NaN", "-", "")
-#: The ``--id`` value that numbers the rows from 1 instead of naming a column.
+#: The ``--id`` value that numbers the rows from 1 instead of naming a column; also the
+#: name of the column it adds, so that a later command given ``--id @row`` keeps the numbers.
 ROW_ID = "@row"
-#: The column that :data:`ROW_ID` adds.
-ROW_COLUMN = "row"
 _DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%Y-%m")
 _ISO_PREFIX = "iso-prefix"  # ISO timestamps of mixed forms: the first 10 characters are the date
 _DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%.f")
@@ -193,15 +192,17 @@ def warn_missing(counts: Mapping[str, int], *, then: str = "", stacklevel: int =
     return {n: c for n, c in counts.items() if c}
 
 
-def number_rows(frame: pl.LazyFrame, name: str = ROW_COLUMN) -> pl.LazyFrame:
+def number_rows(frame: pl.LazyFrame, name: str = ROW_ID) -> pl.LazyFrame:
     """Add *name*, the row number from 1 in input order, as the first column (for ``--id @row``).
+
+    An input that has the column already (written by an earlier ``--id @row``
+    step) keeps it: the numbers name the same customers all along a pipeline.
 
     >>> number_rows(pl.LazyFrame({"x": ["a", "b"]})).collect().rows()
     [(1, 'a'), (2, 'b')]
     """
     if name in frame.collect_schema().names():
-        raise OptionError(f"--id {ROW_ID} adds a column {name!r}, but the input has one already; "
-                          f"use --id {name} if it is the row number")
+        return frame
     return frame.with_row_index(name, offset=1).with_columns(pl.col(name).cast(pl.Int64))
 
 

@@ -141,7 +141,7 @@ def test_output_folder_must_exist(cli, case, tmp_path):
 
 @pytest.mark.parametrize("case", WRITERS, ids=str)
 def test_unknown_output_extension_is_refused(cli, case, tmp_path):
-    assert_one_line_error(cli(_args(case, FIXTURES / case.good_input, "-o", tmp_path / "x.xlsx")),
+    assert_one_line_error(cli(_args(case, FIXTURES / case.good_input, "-o", tmp_path / "x.xls")),
                           "extension")
 
 

@@ -316,6 +316,6 @@ def test_row_ids_number_rows_from_one():
     from segment.columns import number_rows
 
     df = number_rows(pl.LazyFrame({"x": ["a", "b", "c"]})).collect()
-    assert df.columns == ["row", "x"] and df["row"].to_list() == [1, 2, 3]
-    with pytest.raises(OptionError, match="use --id row"):
-        number_rows(pl.LazyFrame({"row": [1]}))
+    assert df.columns == ["@row", "x"] and df["@row"].to_list() == [1, 2, 3]
+    kept = number_rows(pl.LazyFrame({"@row": [7, 9], "x": ["a", "b"]})).collect()
+    assert kept["@row"].to_list() == [7, 9]
