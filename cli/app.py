@@ -8,7 +8,7 @@ Typer function), ``NAME`` and ``EXAMPLE``. They import heavy engines
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -51,10 +51,17 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Show the version and exit."),
+    config: Annotated[str | None, typer.Option(
+        "--config", metavar="FILE", show_default=False,
+        help="Project file naming the extract's columns by role (id, date, amount, month, voice, ...) "
+             "and how to read it [default: segment.toml in this folder, if there is one].")] = None,
 ) -> None:
-    pass
+    from cli.project import apply_project
+
+    apply_project(ctx, config)
 
 
 for _module in COMMANDS:

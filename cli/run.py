@@ -29,8 +29,10 @@ from typing import Any
 
 import polars as pl
 from rich.console import Console
+from typer._click.globals import get_current_context  # Typer vendors click
 
 import segment
+from cli.project import project_record
 from cli.reading import current_dialect
 from segment import io as sio
 from segment.columns import ROW_ID, number_rows
@@ -192,6 +194,9 @@ class Run:
             "inputs": [t.describe() for t in self.inputs],
             "rows": rows,
         }
+        project = project_record(get_current_context(silent=True))
+        if project:
+            record["project"] = project
         if extra:
             record["details"] = _plain(extra)
         return record
