@@ -118,8 +118,9 @@ def summary_table(table: pl.DataFrame, stats: dict[str, int], params: dict):
     columns = ["antecedent", "n_rule", "confidence", "lift", "p_adjusted"]
     if len(params["consequents"]) > 1:
         columns.insert(1, "consequent")
-    shown = table.head(10).select(columns).with_columns(
-        pl.Series("p_adjusted", [f"{p:.2g}" for p in table["p_adjusted"].head(10)], dtype=pl.String)
+    # All written rules go to the table, which shows 10 and says "10 of N rows shown".
+    shown = table.select(columns).with_columns(
+        pl.Series("p_adjusted", [f"{p:.2g}" for p in table["p_adjusted"]], dtype=pl.String)
     ).rename({"n_rule": "customers", "p_adjusted": "p adj."})
     caption = (f"{stats['customers']:,} customers, {stats['target_customers']:,} with {params['positive']} "
                f"({100 * params['base_rate']:.1f}%); {stats['items']:,} items; {stats['mined']:,} rules mined "

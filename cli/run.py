@@ -213,6 +213,8 @@ class Run:
             flag = "-o" if k == 0 else self._flag_of(p, skip=set(seen.values()))
             if sio.is_stdio(p):
                 raise OutputError(f"{flag} needs a file path; stdout carries the main result")
+            if sio.is_device(p):  # e.g. /dev/null: run the checks, keep nothing
+                continue
             if Path(p).is_dir():
                 raise OutputError(f"{flag} {p!r} is a folder; give a file name")
             if _is_stdin(p) and "-" in self.input_paths:

@@ -930,7 +930,9 @@ def _write_xlsx(df: pl.DataFrame, fh: IO[bytes], meta: dict | None) -> None:
         raise OutputError(f"the result has {df.height:,} rows, more than an xlsx sheet holds "
                           f"({XLSX_MAX_ROWS:,}); write csv or parquet")
     buf = io.BytesIO()
-    with xlsxwriter.Workbook(buf, {"in_memory": True}) as book:
+    # Missing (NaN) is an empty cell; an infinite value (e.g. a rule's conviction) shows as #DIV/0!.
+    df = df.with_columns(pl.col(n).fill_nan(None) for n, t in df.schema.items() if t.is_float())
+    with xlsxwriter.Workbook(buf, {"in_memory": True, "nan_inf_to_errors": True}) as book:
         # A fixed creation date keeps the same result the same bytes.
         book.set_properties({"title": "segment", "created": datetime.datetime(2000, 1, 1)})
         df.write_excel(workbook=book, worksheet="data", autofit=True, include_header=True)

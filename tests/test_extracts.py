@@ -145,3 +145,103 @@ def test_misspelt_name_with_two_spaces_is_shown_exactly(cli):
     cluster = next(c for c in CASES if c.name == "cluster")
     result = cli(["cluster", str(folder(cluster) / "spaces_in_names.csv"), "--id", "customer  id"])
     assert_one_line_error(result, "'customer\u2423\u2423id' not found", "did you mean 'customer\u2423id'?")
+
+
+# ------------------------------------------------------------------ reports for a manager: xlsx
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.name in ("rfm", "rules", "validate-segment")], ids=str)
+def test_xlsx_report_opens_with_provenance_on_a_second_sheet(cli, case, tmp_path):
+    import fastexcel
+
+    target = tmp_path / "report.xlsx"
+    result = _run(cli, case, FIXTURES / case.good_input, "-o", target)
+    assert result.exit_code == 0, result.stderr
+    book = fastexcel.read_excel(target.read_bytes())
+    assert book.sheet_names == ["data", "provenance"]
+    data = book.load_sheet("data").to_polars()
+    plain = pl.read_csv(_run(cli, case, FIXTURES / case.good_input).stdout_bytes)
+    assert data.columns == plain.columns and data.height == plain.height
+    facts = dict(book.load_sheet("provenance").to_polars().iter_rows())
+    assert facts["command"] == case.name and facts["inputs.0.name"].endswith(case.good_input)
+
+
+def test_rfm_reads_an_xlsx_of_transactions_and_writes_an_xlsx_report(cli, tmp_path):
+    target = tmp_path / "rfm.xlsx"
+    result = cli(["rfm", str(EXTRACTS / "tx_small" / "first_sheet.xlsx"), "-o", target])
+    assert result.exit_code == 0, result.stderr
+    from segment.io import read_table
+
+    back = read_table(target, string_columns=["customer_id"])
+    assert back.provenance["inputs"][0]["format"] == "xlsx"
+    plain = pl.read_csv(cli(["rfm", str(FIXTURES / "tx_small.csv")]).stdout_bytes)
+    assert back.frame.collect()["customer_id"].to_list() == plain["customer_id"].to_list()
+
+
+# ------------------------------------------------------------------ the project file
+
+
+def test_project_file_names_the_columns_once_and_the_command_line_wins(tmp_path):
+    from tests.conftest import run_segment
+
+    (tmp_path / "tx.csv").write_bytes((EXTRACTS / "tx_small" / "spaces_in_names.csv").read_bytes())
+    (tmp_path / "segment.toml").write_text('[columns]\nid = "customer id"\n\n[read]\nnull_values = ["?"]\n')
+    done = run_segment(["rfm", "tx.csv", "-o", "rfm.parquet", "-q"], cwd=tmp_path, check=True)
+    assert done.returncode == 0
+    from segment.io import read_table
+
+    prov = read_table(tmp_path / "rfm.parquet").provenance
+    assert prov["options"]["id"] == "customer id" and prov["options"]["null_values"] == ["?"]
+    assert prov["project"] == {"path": "segment.toml", "columns": {"id": "customer id"},
+                               "read": {"null_values": ["?"]}}
+    wrong = run_segment(["rfm", "tx.csv", "--id", "nope"], cwd=tmp_path)
+    assert wrong.returncode == 2 and b"'nope' not found" in wrong.stderr
+    shown = run_segment(["info", "--config"], cwd=tmp_path, check=True).stdout.decode()
+    assert "project: segment.toml" in shown and "id: 'customer id'" in shown
+
+
+def test_config_option_names_another_project_file(cli, tmp_path):
+    project = tmp_path / "telco.toml"
+    project.write_text('[columns]\nid = "customer id"\nvoice = "voice min"\ndata = "data mb"\nrevenue = "revenue"\n')
+    result = cli(["--config", project, "lifecycle", EXTRACTS / "lifecycle_small" / "spaces_in_names.csv"])
+    assert result.exit_code == 0, result.stderr
+    plain = cli(["lifecycle", FIXTURES / "lifecycle_small.csv", "--voice", "voice_min", "--data", "data_mb",
+                 "--revenue", "revenue"])
+    named = result.stdout
+    for spaced in ("customer id", "voice min", "data mb"):  # names also appear in values (drop:voice_min)
+        named = named.replace(spaced, spaced.replace(" ", "_"))
+    assert named == plain.stdout
+
+
+def test_project_file_with_an_unknown_role_is_refused(cli, tmp_path):
+    project = tmp_path / "p.toml"
+    project.write_text('[columns]\ncustomer = "id"\n')
+    assert_one_line_error(cli(["--config", project, "rfm", FIXTURES / "tx_small.csv"]),
+                          "unknown role 'customer'", "roles are id, date")
+
+
+# ------------------------------------------------------------------ messages
+
+
+def test_top_20_says_10_of_20_in_the_console_table(cli):
+    result = cli(["rules", FIXTURES / "rules_small.csv", "--target", "churn", "--top", "20", "--keep-insignificant",
+                  "--keep-redundant", "--min-lift", "0"])
+    assert result.exit_code == 0, result.stderr
+    assert len(pl.read_csv(result.stdout_bytes)) == 20
+    assert "10 of 20 rows shown" in " ".join(result.stderr.split())
+
+
+def test_breaks_for_a_column_name_with_spaces(cli):
+    result = cli(["rules", EXTRACTS / "rules_small" / "spaces_in_names.csv", "--id", "customer id",
+                  "--breaks", "monthly charges=50,80", "--item-table", "/dev/null", "--keep-insignificant",
+                  "--min-lift", "0"])
+    assert result.exit_code == 0, result.stderr
+    assert "monthly charges=[50,80)" in result.stdout
+
+
+def test_breaks_with_spaces_between_entries_still_work_with_a_warning(cli):
+    result = cli(["rfm", FIXTURES / "tx_small.csv", "--breaks", "r=30,60,90,120 f=2,3,4,5"])
+    assert result.exit_code == 0, result.stderr
+    assert "warning: --breaks entries separated by spaces are deprecated" in result.stderr
+    same = cli(["rfm", FIXTURES / "tx_small.csv", "--breaks", "r=30,60,90,120; f=2,3,4,5"])
+    assert same.stdout == result.stdout and "deprecated" not in same.stderr
