@@ -19,6 +19,7 @@ class OutFormat(str, Enum):
     parquet = "parquet"
     arrow = "arrow"
     ndjson = "ndjson"
+    xlsx = "xlsx"
 
 
 class InFormat(str, Enum):
@@ -27,6 +28,7 @@ class InFormat(str, Enum):
     parquet = "parquet"
     arrow = "arrow"
     ndjson = "ndjson"
+    xlsx = "xlsx"
     ws = "ws"
 
 
@@ -37,7 +39,7 @@ Input = Annotated[
     str,
     typer.Argument(
         help="Input table: a file path, or - for stdin. Format from the extension "
-        "(csv, tsv, parquet, arrow/ipc/feather, ndjson/jsonl, optionally .gz); stdin is sniffed.",
+        "(csv, tsv, parquet, arrow/ipc/feather, ndjson/jsonl, optionally .gz; xlsx); stdin is sniffed.",
         show_default=False,
     ),
 ]

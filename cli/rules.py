@@ -57,7 +57,7 @@ def command(
                                        rich_help_panel=opt.COLUMNS_PANEL)] = False,
     item: Annotated[str, typer.Option(help="Item column of --long input.", rich_help_panel=opt.COLUMNS_PANEL)] = "item",
     bins: Annotated[int, typer.Option(help="Quantile bins per number column.", rich_help_panel=MINING)] = 4,
-    breaks: Annotated[str | None, typer.Option(help="Explicit bin breaks, e.g. 'tenure=12,24 MonthlyCharges=50,80'.",
+    breaks: Annotated[str | None, typer.Option(help="Explicit bin breaks, e.g. 'tenure=12,24; Monthly Charges=50,80'.",
                                                rich_help_panel=MINING, show_default=False)] = None,
     with_no: Annotated[bool, typer.Option(help="Yes/no columns also give column=no items.",
                                           rich_help_panel=MINING)] = False,
