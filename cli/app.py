@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
-from cli import cluster, info, lifecycle, rfm, rules, synth, validate_segment
-from cli.errors import SegmentGroup
-from cli.reading import ReadingCommand
+from . import cluster, info, lifecycle, rfm, rules, synth, validate_segment
+from .errors import SegmentGroup
+from .reading import ReadingCommand
 
 # Order of `segment --help`: the analyst's workflow, then utilities.
 COMMANDS = [rfm, cluster, rules, lifecycle, validate_segment, synth, info]
@@ -59,7 +59,7 @@ def _root(
         help="Project file naming the extract's columns by role (id, date, amount, month, voice, ...) "
              "and how to read it [default: segment.toml in this folder, if there is one].")] = None,
 ) -> None:
-    from cli.project import apply_project
+    from .project import apply_project
 
     apply_project(ctx, config)
 

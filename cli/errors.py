@@ -12,6 +12,7 @@ import polars as pl
 import typer
 from typer import _click as click  # Typer vendors click
 
+from .options import RENAMED
 from segment.errors import SegmentError
 
 
@@ -31,6 +32,37 @@ def _silence_stdout() -> None:
         pass
 
 
+def respell(args: list[str], renamed: dict[str, str]) -> list[str]:
+    """*args* with old option spellings replaced by new ones, one warning per old spelling.
+
+    >>> respell(["a.csv", "--old=3", "--", "--old"], {"--old": "--new"})
+    ['a.csv', '--new=3', '--', '--old']
+    """
+    out = list(args)
+    for k, arg in enumerate(out):
+        if arg == "--":
+            break
+        old, eq, value = arg.partition("=")
+        if old in renamed:
+            out[k] = renamed[old] + eq + value
+            say_error(f"{old} is deprecated and will be removed in the next release; use {renamed[old]}",
+                      prefix="warning")
+    return out
+
+
+# What polars' readers say when a file does not parse. Scanning is lazy, so
+# these arrive from inside a library call rather than from the read itself.
+_READ_ERRORS = ("could not parse", "more fields than defined", "invalid utf-8", "offset in the file",
+                "syntax at character")
+
+
+def is_read_error(exc: Exception) -> bool:
+    """True when a polars ComputeError comes from parsing an input file, e.g. a value
+    that does not fit the inferred column type further down a large CSV."""
+    text = str(exc).lower()
+    return any(marker in text for marker in _READ_ERRORS)
+
+
 class SegmentGroup(typer.core.TyperGroup):
     """Typer group that maps every failure to the documented exit codes.
 
@@ -41,6 +73,10 @@ class SegmentGroup(typer.core.TyperGroup):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # registration order, not alphabetical
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple:
+        name, command, rest = super().resolve_command(ctx, args)
+        return name, command, respell(rest, RENAMED.get(name or "", {}))
 
     def main(  # type: ignore[override]
         self,
@@ -75,11 +111,15 @@ class SegmentGroup(typer.core.TyperGroup):
         except SegmentError as exc:
             say_error(str(exc), prefix="check failed" if exc.exit_code == 1 else "error")
             code = exc.exit_code
-        except pl.exceptions.ComputeError as exc:
-            # Raised lazily while scanning text input, e.g. a value that does not
-            # fit the inferred column type further down a large CSV.
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "ComputeError"
-            say_error(f"cannot read input: {first}")
+        except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError) as exc:
+            from segment.io import read_error
+
+            from .run import numbers_read_from_text
+
+            message = read_error(exc, numbers_read_from_text())
+            if message is None and not (isinstance(exc, pl.exceptions.ComputeError) and is_read_error(exc)):
+                raise  # a bug, not bad input: the traceback is what a report needs
+            say_error(message or f"cannot read input: {str(exc).strip().splitlines()[0]}")
             code = 2
         except OSError as exc:
             # polars reports EPIPE as a plain OSError without errno.

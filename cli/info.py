@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from cli import options as opt
-from cli.run import Run
+from . import options as opt
+from .run import Run
 
 NAME = "info"
 EXAMPLE = "segment info rfm.parquet"
@@ -26,7 +26,7 @@ def command(
     if config:
         show_project(as_json)
         return
-    with Run(NAME, locals()) as run:
+    with Run(NAME) as run:
         table = run.read(input, fmt=from_)
         schema = {name: str(dtype) for name, dtype in table.frame.collect_schema().items()}
         record = {"name": table.name, "format": table.format, "rows": table.rows(),
@@ -49,7 +49,7 @@ def show_project(as_json: bool) -> None:
     """The project file's roles and reading options, or that there is none."""
     from typer._click.globals import get_current_context
 
-    from cli.project import project_record
+    from .project import project_record
 
     record = project_record(get_current_context())
     if as_json:

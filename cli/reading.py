@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperCommand
 from typer._click.globals import get_current_context  # Typer vendors click
 
-from cli.options import IO_PANEL
+from .options import IO_PANEL
 from segment.columns import null_markers
 from segment.errors import OptionError
 from segment.io import Dialect
@@ -89,7 +89,7 @@ def dialect_from(options: dict[str, Any]) -> Dialect:
                    decimal_comma=bool(options.get("decimal_comma")),
                    null_values=null_markers([m for m in given if m],
                                             replace=bool(options.get("replace_null_values"))),
-                   sheet=options.get("sheet"))
+                   sheet=options.get("sheet"), markers_given=bool(given) or bool(options.get("replace_null_values")))
 
 
 def current_dialect() -> Dialect:

@@ -9,22 +9,16 @@ import polars as pl
 import typer
 from rich.text import Text
 
-from cli import options as opt
-from cli.parsing import parse_breaks, split_list
-from cli.render import frame_table
-from cli.run import Run
+from . import options as opt
+from .parsing import parse_breaks, split_list
+from .render import frame_table
+from .run import Run
 
 NAME = "rules"
 EXAMPLE = "segment rules snapshot.csv --target churn=Yes -o rules.csv"
 
 MINING = "Mining"
 TESTS = "Tests and filters"
-
-
-class Correction(str, Enum):
-    holm = "holm"
-    bh = "bh"
-    none = "none"
 
 
 class Sort(str, Enum):
@@ -74,10 +68,9 @@ def command(
     max_len: Annotated[int, typer.Option(help="Most items in a rule's antecedent.", rich_help_panel=MINING)] = 3,
     engine: Annotated[Engine, typer.Option(help="Miner: mlxtend's fpgrowth, or bitset (same rules, faster).",
                                            rich_help_panel=MINING)] = Engine.mlxtend,
-    correction: Annotated[Correction, typer.Option(help="Multiple-testing correction over all mined rules.",
-                                                   rich_help_panel=TESTS)] = Correction.holm,
-    alpha: Annotated[float, typer.Option(help="Significance level of the adjusted p-value.",
-                                         rich_help_panel=TESTS)] = 0.05,
+    correction: Annotated[opt.Correction, opt.correction("Multiple-testing correction over all mined rules.",
+                                                         TESTS)] = opt.Correction.holm,
+    alpha: Annotated[float, opt.alpha("Significance level of the adjusted p-value.", TESTS)] = 0.05,
     keep_redundant: Annotated[bool, typer.Option(help="Keep rules no better than a shorter one (flagged).",
                                                  rich_help_panel=TESTS)] = False,
     keep_insignificant: Annotated[bool, typer.Option(help="Keep rules that are not significant (flagged).",
@@ -96,7 +89,7 @@ def command(
     """Association rules X -> target (churn), tested with Fisher's exact test, redundant ones dropped."""
     from segment.rules import rules
 
-    with Run(NAME, locals()) as run:
+    with Run(NAME) as run:
         table = run.read(input, fmt=from_, string_columns=[id])
         run.check_outputs(output, item_table, to=to)
         with run.progress("mining") as report:

@@ -10,7 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cli.render import frame_table
+from .render import frame_table
+from segment.stats.pvalue import format_p
 
 _STYLE = {"valid": "bold green", "over-fine": "bold yellow", "arbitrary": "bold red"}
 _MAX_LINES = 15
@@ -36,7 +37,7 @@ def verdict_report(result: Any) -> Group:
         out.append(_bullets(f"Merges suggested ({merges.height:,} of {result.stats['segments']:,} segments)", rows))
     table = result.outcomes.select(
         "outcome",
-        pl.col("p_adjusted").map_elements(_p_text, return_dtype=pl.String).alias("p adjusted"),
+        pl.col("p_adjusted").map_elements(format_p, return_dtype=pl.String).alias("p adjusted"),
         pl.format("{} {} {}", pl.col("effect").replace(_SHORT), pl.col("effect_size").round(3),
                   pl.col("effect_label")).alias("effect"),
         "verdict")
@@ -77,9 +78,3 @@ def _extremes(profile: pl.DataFrame, row: dict) -> str:
 
 def _count(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
-def _p_text(p: float | None) -> str:
-    if p is None or p != p:
-        return "n/a"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from cli import options as opt
-from cli.parsing import split_list
-from cli.run import Run
-from cli.validate_report import verdict_report
+from . import options as opt
+from .parsing import split_list
+from .run import Run
+from .validate_report import verdict_report
 from segment.errors import CheckFailed, OptionError
 
 NAME = "validate-segment"
@@ -22,12 +22,6 @@ class NumericTest(str, Enum):
     kruskal = "kruskal"
     anova = "anova"
     welch = "welch"
-
-
-class Correction(str, Enum):
-    holm = "holm"
-    bh = "bh"
-    bonferroni = "bonferroni"
 
 
 def _side(help: str) -> typer.models.OptionInfo:
@@ -48,11 +42,10 @@ def command(
     id: opt.Id = None,  # type: ignore[assignment]
     numeric_test: Annotated[NumericTest, typer.Option(help="Test for numeric outcomes (post-hoc: Dunn / Student t / Welch t).",
                                                       rich_help_panel=TESTS_PANEL)] = NumericTest.kruskal,
-    alpha: Annotated[float, typer.Option(help="Significance level.", rich_help_panel=TESTS_PANEL)] = 0.05,
-    correction: Annotated[Correction, typer.Option(help="Multiple-testing correction across outcomes and pairs.",
-                                                   rich_help_panel=TESTS_PANEL)] = Correction.holm,
-    min_size: Annotated[int, typer.Option(help="Segments with fewer rows are too small to act on.",
-                                          rich_help_panel=TESTS_PANEL)] = 30,
+    alpha: Annotated[float, opt.alpha(panel=TESTS_PANEL)] = 0.05,
+    correction: Annotated[opt.Correction, opt.correction("Multiple-testing correction across outcomes and pairs.",
+                                                         TESTS_PANEL)] = opt.Correction.holm,
+    min_size: Annotated[int, opt.min_size("Segments with fewer rows are too small to act on.", TESTS_PANEL)] = 30,
     min_share: Annotated[float, typer.Option(help="Segments with a smaller share of rows are too small (0.01 = 1%).",
                                              rich_help_panel=TESTS_PANEL)] = 0.01,
     holdout: Annotated[float, typer.Option(help="Share of rows held out to check that differences replicate (0 = off).",
@@ -75,7 +68,7 @@ def command(
     """Test whether segments really differ on outcomes: verdict valid, over-fine or arbitrary."""
     from segment.validate import validate_segment
 
-    with Run(NAME, locals()) as run:
+    with Run(NAME) as run:
         table = run.read(input, fmt=from_, string_columns=[c for c in (segment, id) if c])
         run.check_outputs(output, pairs, merge_map, profile, to=to, documents=(json_path,))
         names = split_list(outcome) or []

@@ -38,6 +38,8 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from segment.errors import OptionError
+
 
 def balanced_breaks(values: pl.Series, bins: int) -> list[float]:
     """Breakpoints for *bins* tie-respecting, near-equal bins of *values*.
@@ -47,7 +49,7 @@ def balanced_breaks(values: pl.Series, bins: int) -> list[float]:
     Nulls are ignored.
     """
     if bins < 1:
-        raise ValueError("bins must be at least 1")
+        raise OptionError(f"--bins must be at least 1, got {bins}")
     counts = values.drop_nulls().rename("v").value_counts(name="n").sort("v")
     if counts.height == 0:
         return []

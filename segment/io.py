@@ -105,12 +105,16 @@ class Dialect:
         Text that marks a missing value in a numeric column.
     sheet : str or None
         Worksheet of an xlsx input (name, or 1-based number); None: the first.
+    markers_given : bool
+        The user named markers (``--null-values``): every marker is then
+        looked for anywhere in a column, never only the one its first rows use.
     """
 
     separator: str | None = None
     decimal_comma: bool = False
     null_values: tuple[str, ...] = MISSING_MARKERS
     sheet: str | None = None
+    markers_given: bool = False
 
     def __post_init__(self) -> None:
         if self.separator is not None and len(self.separator) != 1:
@@ -435,7 +439,7 @@ class _Reading:
             _one_column_check(table, self.dialect)
             table.frame, table.numbers_from_text = numbers_from_text(
                 table.frame, markers=self.dialect.null_values, decimal_comma=self.dialect.decimal_comma,
-                keep=self.string_columns, rescan=rescan)
+                keep=self.string_columns, rescan=None if self.dialect.markers_given else rescan)
         return table
 
 
@@ -453,10 +457,13 @@ def numbers_from_text(frame: pl.LazyFrame, *, markers: Sequence[str] = MISSING_M
     later value that is none of these stops the read with an error naming it
     (see :func:`check_numbers`), rather than becoming missing unseen.
 
-    With *rescan* (delimited text), a column whose sample shows one marker
-    and no padding is parsed as numbers by the CSV reader itself, that marker
-    as its null value: reading ``NA`` then costs nothing more than reading a
-    number column (and a later stray value is a parse error naming it).
+    With *rescan* (delimited text) and the default *markers*, a column whose
+    sample shows one marker and no padding is parsed as numbers by the CSV
+    reader itself, that marker as its null value: reading ``NA`` then costs
+    nothing more than reading a number column. A later value that is not a
+    number, or another marker, is then a parse error naming it; markers
+    given with ``--null-values`` always take the general path, which reads
+    every marker anywhere in the column.
 
     >>> lf = pl.LazyFrame({"id": ["a", "b", "c"], "revenue": ["12.5", "NA", "-"], "plan": ["x", "NA", "y"]})
     >>> out, converted = numbers_from_text(lf, keep=["id"])
@@ -479,7 +486,7 @@ def numbers_from_text(frame: pl.LazyFrame, *, markers: Sequence[str] = MISSING_M
     if not chosen:
         return frame, []
     rest = chosen
-    if rescan is not None:
+    if rescan is not None and tuple(markers) == MISSING_MARKERS:
         native = _natively_parsed(head.select(chosen), markers)
         frame = rescan({**schema, **{n: pl.Float64 for n in native}},
                        {n: m for n, m in native.items() if m is not None})
@@ -512,20 +519,36 @@ def check_numbers(column: str, *, markers: Sequence[str] = MISSING_MARKERS, deci
 def read_error(exc: BaseException, columns: Sequence[str] = ()) -> str | None:
     """A one-line message for a polars error raised while reading text lazily, else None.
 
-    *columns* are the columns read as numbers (:attr:`Table.numbers_from_text`);
-    polars' message names an internal column, so the value is what identifies it.
+    *columns* are the columns read as numbers from text (markers and all,
+    :attr:`Table.numbers_from_text`): only for those does ``--null-values``
+    help, since the others were typed by polars from the first rows.
 
     >>> message = "conversion from `str` to `f64` failed in column 'x' for 1 out of 3 values: [\\"ten\\"]"
     >>> print(read_error(Exception(message), ["revenue"]))
     column 'revenue' holds 'ten', which is not a number or a missing-value marker; clean it, or pass --null-values 'ten' if it marks a missing value
+    >>> print(read_error(Exception("could not parse `n/a` as dtype `f64` at column 'age' (column number 3)"), ["age"]))
+    column 'age' holds the marker 'n/a' further down, after rows that used another one; pass --null-values 'n/a' to read every marker in it
+    >>> print(read_error(Exception("could not parse `n.a.` as dtype `i64` at column 'age' (column number 3)")))
+    column 'age' holds 'n.a.' further down, though the first 100,000 rows held numbers only; clean the column
     """
-    found = re.search(r"from `str` to `f64` failed in column '(.*?)' for \d+ out of \d+ values: \[(.*?)\]", str(exc))
-    if not found:
+    text = str(exc)
+    parsed = re.search(r"could not parse `(.*?)` as dtype `(?:f64|i64|f32|i32)` at column '(.*?)'", text)
+    cast = re.search(r"from `str` to `f64` failed in column '(.*?)' for \d+ out of \d+ values: \[(.*?)\]", text)
+    if parsed:
+        value, column = parsed.groups()
+    elif cast:
+        column, values = cast.groups()
+        value = values.split(", ")[0].strip('"')
+        if column not in columns:  # polars names an internal column here
+            column = columns[0] if len(columns) == 1 else ""
+    else:
         return None
-    column, values = found.groups()
-    value = values.split(", ")[0].strip('"')
-    if column not in columns:
-        column = columns[0] if len(columns) == 1 else None
+    if column and column not in columns:
+        return (f"column {column!r} holds {value!r} further down, though the first {_CSV_INFER_ROWS:,} rows held "
+                "numbers only; clean the column")
+    if value in MISSING_MARKERS:  # read natively with the one marker its first rows used
+        return (f"column {column!r} holds the marker {value!r} further down, after rows that used another one; "
+                f"pass --null-values {value!r} to read every marker in it")
     where = f"column {column!r}" if column else f"one of the columns read as numbers ({', '.join(map(repr, columns))})"
     return (f"{where} holds {value!r}, which is not a number or a missing-value marker; clean it, "
             f"or pass --null-values {value!r} if it marks a missing value")

@@ -245,3 +245,17 @@ def test_breaks_with_spaces_between_entries_still_work_with_a_warning(cli):
     assert "warning: --breaks entries separated by spaces are deprecated" in result.stderr
     same = cli(["rfm", FIXTURES / "tx_small.csv", "--breaks", "r=30,60,90,120; f=2,3,4,5"])
     assert same.stdout == result.stdout and "deprecated" not in same.stderr
+
+
+@pytest.mark.parametrize("late, fix", [("unknown", "unknown"), ("n/a", "n/a")])
+def test_a_value_after_the_first_rows_names_a_fix_that_works(cli, tmp_path, late, fix):
+    """The first 100,000 rows decide a column's type; a later stray word, or another marker,
+    stops the read with an --null-values hint, and that hint then reads the file."""
+    rows = [f"{i},{i % 3},{'NA' if i % 7 == 0 else i}" for i in range(100_500)]
+    path = tmp_path / "late.csv"
+    path.write_text("\n".join(["id,seg,rev", *rows, f"x,1,{late}"]) + "\n")
+    args = ["validate-segment", path, "--segment", "seg", "--outcome", "rev", "-q"]
+    assert_one_line_error(cli(args), f"--null-values {fix!r}")
+    fixed = cli([*args, "--null-values", fix])
+    assert fixed.exit_code == 0, fixed.stderr
+    assert pl.read_csv(fixed.stdout_bytes)["n"][0] == 100_500 - len(range(0, 100_500, 7))

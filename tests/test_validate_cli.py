@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from segment.io import read_table
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, digest
 from tests.test_contract import assert_one_line_error
 
 TELCO = ROOT / "examples" / "data" / "telco_churn.csv"
@@ -161,7 +161,7 @@ def test_same_seed_gives_byte_identical_side_outputs(cli, tmp_path):
     outs = []
     for _ in range(2):
         assert cli(args).exit_code == 0
-        outs.append({p.name: p.read_bytes() for p in sorted(tmp_path.iterdir())})
+        outs.append({p.name: digest(p) for p in sorted(tmp_path.iterdir())})
     assert len(outs[0]) == 5 and outs[0] == outs[1]
 
 

@@ -62,8 +62,11 @@ from segment.rules._items import item_columns, snapshot_items
 from segment.rules._long import long_items
 from segment.rules._mining import ENGINES, Found, mine
 from segment.rules._redundancy import judge
-from segment.rules._stats import CORRECTIONS, adjust, fisher_greater, metrics
+from segment.rules._stats import metrics
 from segment.rules._target import check_ids, resolve_target, split_target
+from segment.stats.hypergeom import fisher_greater
+from segment.stats.multitest import METHODS as CORRECTIONS
+from segment.stats.multitest import adjust
 
 SORTS = ("lift", "leverage", "p", "confidence")
 DEFAULT_MIN_SUPPORT = 0.01
@@ -158,8 +161,9 @@ def rules(
     max_len
         Most items in an antecedent.
     correction, alpha
-        ``holm`` (family-wise error), ``bh`` (false discovery rate) or
-        ``none``; a rule is significant when its adjusted p <= alpha.
+        ``holm`` (family-wise error), ``bh`` (false discovery rate),
+        ``bonferroni`` or ``none``; a rule is significant when its adjusted
+        p <= alpha.
     keep_redundant, keep_insignificant
         Keep redundant / non-significant rules (flagged) instead of
         dropping them.

@@ -118,7 +118,7 @@ def chi_square(stats: CountStats, *, rng: np.random.Generator | None = None,
     dfstar = min(k - 1, c - 1)
     v = float(np.sqrt(x2 / (n * dfstar)))
     if not small_expected(expected):
-        p, method = float(_chi2_sf(np.array([x2]), np.array([df]))[0]), "asymptotic"
+        p, method = float(chi2_sf(np.array([x2]), np.array([df]))[0]), "asymptotic"
     elif table.shape == (2, 2):
         (a, b), (cc, d) = table
         p, method = float(fisher_exact_2x2(*(np.array([x]) for x in (a, b, cc, d)))[0]), "fisher-exact"
@@ -159,7 +159,7 @@ def kruskal(stats: NumericStats) -> OmnibusResult:
     # Deviations of mean ranks from (N+1)/2: no cancellation on large N.
     h = 12.0 / (total * (total + 1)) * float(np.sum(n * (rank_sum / n - (total + 1) / 2) ** 2)) / ties
     eps2 = h / (total - 1)
-    p = float(_chi2_sf(np.array([h]), np.array([k - 1]))[0])
+    p = float(chi2_sf(np.array([h]), np.array([k - 1]))[0])
     return OmnibusResult("kruskal-wallis", h, float(k - 1), None, p, "asymptotic",
                       "epsilon_squared", eps2, eta_label(eps2), int(total), k)
 
@@ -272,7 +272,7 @@ def _pairwise_counts(counts: np.ndarray, i: np.ndarray, j: np.ndarray):
             cell = np.where(cols > 0, (a - ea) ** 2 / ea + (b - eb) ** 2 / eb, 0.0)
         x2 = cell.sum(axis=1)
         df = (cols > 0).sum(axis=1) - 1
-        ps = np.where(df > 0, _chi2_sf(x2, np.maximum(df, 1)), 1.0)
+        ps = np.where(df > 0, chi2_sf(x2, np.maximum(df, 1)), 1.0)
         empty = (na == 0) | (nb == 0)
         x2[empty], ps[empty] = np.nan, np.nan
         stat[sl], p[sl] = x2, ps
@@ -289,7 +289,7 @@ def _pairwise_counts(counts: np.ndarray, i: np.ndarray, j: np.ndarray):
     return stat, p, method
 
 
-def _chi2_sf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
+def chi2_sf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
     """chi2.sf from scipy.special (importing scipy.stats costs a second): for df = 1,
     the common two-level case, erfc(sqrt(x/2)) exactly, else the regularised
     upper incomplete gamma function."""

@@ -65,9 +65,24 @@ def truth_panel(rows: pl.DataFrame, months: pl.Series, li: np.ndarray, mj: np.nd
         "true_decline_subtype": labels(DECLINE_SUBTYPES[1:], sub[ex].astype(np.int64) - 1),
         "true_exit_subtype": labels(EXIT_SUBTYPES, np.where(stage_rows == EXIT, reentered[li].astype(np.int64), -1)),
         "true_tenure": pl.Series(tenure[ex], dtype=pl.Int32),
-        "latent_voice_min": paths.voice[ex], "latent_data_mb": paths.data[ex],
-        "latent_revenue": paths.revenue[ex],
+        "latent_voice_min": _written(paths.voice[ex]), "latent_data_mb": _written(paths.data[ex]),
+        "latent_revenue": _written(paths.revenue[ex]),
     }, schema=SCHEMAS["truth_panel"])
+
+
+LATENT_DECIMALS = 4
+
+
+def _written(latent: np.ndarray) -> np.ndarray:
+    """Latent levels as written: rounded to 4 decimals.
+
+    numpy's SIMD ``exp``/``log`` kernels (AVX2, AVX-512) differ by CPU in the
+    last bits (about 1e-13 here). Observed values are already rounded to
+    cents or whole units, so only the latents carried those bits into the
+    files; 4 decimals are far finer than any use of a latent level and far
+    coarser than the kernels' disagreement.
+    """
+    return np.round(latent, LATENT_DECIMALS)
 
 
 def truth_customers(line: pl.DataFrame, months: pl.Series, lines: Lines, paths: Paths,

@@ -55,6 +55,7 @@ import numpy as np
 import polars as pl
 
 from segment.stats.groupstats import CountStats, NumericStats
+from segment.stats.pvalue import format_p
 from segment.validate._homogeneity import homogeneity_tests
 
 Progress = Callable[[str, int, int | None], None]
@@ -276,7 +277,7 @@ def _table(groups: _Groups, sizes: np.ndarray, names: np.ndarray, labels: pl.Ser
             continue
         step = steps[joined[g]]
         reasons.append(f"not distinguishable from {names[head]!r} {_on(step['outcomes'], n_outcomes)} "
-                       f"(adjusted p {_p_text(step['p_adjusted'])} > alpha {alpha:g})")
+                       f"(adjusted p {format_p(step['p_adjusted'])} > alpha {alpha:g})")
     return pl.DataFrame({
         "segment": labels,
         "merged_segment": labels.gather(carrier),
@@ -296,9 +297,3 @@ def _on(compared: list[str], n_outcomes: int) -> str:
     if len(compared) == 1:
         return f"on {names}, the only outcome with values in both"
     return f"on {names}, the outcomes with values in both"
-
-
-def _p_text(p: float) -> str:
-    if p != p:
-        return "n/a"
-    return f"{p:.2f}" if p >= 0.01 else f"{p:.2g}"

@@ -58,6 +58,7 @@ import polars as pl
 from segment.errors import DataError, OptionError
 from segment.validate._merging import MergeResult, merge_map
 from segment.stats.multitest import METHODS, adjust
+from segment.stats.pvalue import format_p
 from segment.validate._outcomes import Outcome, Prepared, left_out_names, outcome_stats, prepare
 from segment.validate._profiles import count_summaries, numeric_summaries
 from segment.validate._replication import holdout_mask, order_agreement
@@ -163,7 +164,7 @@ def validate_segment(
     alpha
         Significance level for tests, merges and replication.
     correction
-        ``holm``, ``bh`` or ``bonferroni``: across outcomes for the omnibus
+        ``holm``, ``bh``, ``bonferroni`` or ``none``: across outcomes for the omnibus
         tests, across pairs within an outcome for the post-hoc tests.
     min_size, min_share
         Segments with fewer rows, or a smaller share of rows, are too small
@@ -418,22 +419,18 @@ def _count(n: int, word: str) -> str:
 
 def _outcome_sentence(row: dict, alpha: float) -> str:
     name, test = row["outcome"], row["test"]
-    p = _p_text(row["p_adjusted"])
+    p = format_p(row["p_adjusted"])
     effect = f"{EFFECT_NAMES[row['effect']]} {row['effect_size']:.3f} ({row['effect_label']})"
     if row["verdict"] == "differs":
         return f"{name!r} differs: {test} adjusted p {p}, {effect}"
     if row["verdict"] == "not replicated":
         return (f"{name!r} differs on all rows ({test} adjusted p {p}, {effect}) but not on the held-out rows "
-                f"(p {_p_text(row['p_holdout'])}, order agreement {row['order_agreement']:.2f})")
+                f"(p {format_p(row['p_holdout'])}, order agreement {row['order_agreement']:.2f})")
     if row["verdict"] == "negligible effect":
         return f"{name!r} differs significantly (adjusted p {p}) but by a negligible amount: {effect}"
     return f"{name!r} does not differ significantly: {test} adjusted p {p} > {alpha:g}"
 
 
-def _p_text(p: float | None) -> str:
-    if p is None or p != p:
-        return "n/a"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _clean(value: Any) -> Any:
