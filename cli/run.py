@@ -112,6 +112,7 @@ class Run:
         self.quiet = bool(options.get("quiet", False) if quiet is None else quiet)
         self.inputs: list[sio.Table] = []
         self.input_paths: list[str] = []
+        _READ_AS_NUMBERS.clear()  # a new command (tests run many in one process)
         self.console = stderr_console
         self._warnings: contextlib.ExitStack | None = None
         self.started = time.perf_counter()
