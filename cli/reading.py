@@ -47,7 +47,7 @@ def _declared(
 
 
 def _params() -> list[Any]:
-    holder = typer.Typer()
+    holder = typer.Typer(add_completion=False)
     holder.command()(_declared)
     return typer.main.get_command(holder).params
 
