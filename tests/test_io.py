@@ -319,3 +319,11 @@ def test_row_ids_number_rows_from_one():
     assert df.columns == ["@row", "x"] and df["@row"].to_list() == [1, 2, 3]
     kept = number_rows(pl.LazyFrame({"@row": [7, 9], "x": ["a", "b"]})).collect()
     assert kept["@row"].to_list() == [7, 9]
+
+
+def test_quoted_newlines_bom_and_crlf_in_a_semicolon_extract():
+    data = '\ufeffid;note;revenue\r\n1;"two\r\nlines; here";12,5\r\n2;plain;NA\r\n'.encode()
+    table = read_table(data, dialect=Dialect(decimal_comma=True), string_columns=["id"])
+    df = table.frame.collect()
+    assert table.separator == ";" and df.columns == ["id", "note", "revenue"]
+    assert df["note"][0] == "two\r\nlines; here" and df["revenue"].to_list() == [12.5, None]
