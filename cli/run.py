@@ -209,10 +209,11 @@ class Run:
         """
         table = sio.read_table(path, format=_plain(fmt), string_columns=string_columns, dialect=current_dialect())
         if self.options.get("id") == ROW_ID:
-            numbered = ROW_ID in table.columns
-            table.frame = number_rows(table.frame)
-            self.warn(f"--id {ROW_ID}: customers are {'the ' + ROW_ID + ' column of the input' if numbered else 'rows'}"
-                      f"{'' if numbered else ', numbered from 1 in input order (column ' + repr(ROW_ID) + ')'}")
+            if ROW_ID in table.columns:  # numbered by an earlier --id @row step: keep those numbers
+                self.warn(f"--id {ROW_ID}: customers are the input's {ROW_ID!r} column")
+            else:
+                table.frame = number_rows(table.frame)
+                self.warn(f"--id {ROW_ID}: customers are rows, numbered from 1 in input order (column {ROW_ID!r})")
         self.inputs.append(table)
         self.input_paths.append(str(path) if path is not None else "-")
         _READ_AS_NUMBERS.extend(table.numbers_from_text)
