@@ -8,11 +8,12 @@ from typing import Annotated
 import polars as pl
 import typer
 
+from segment.cluster import DEFAULT_FIT_SAMPLE
+
 from . import options as opt
 from .parsing import split_list
 from .render import frame_table
 from .run import Run
-from segment.cluster import DEFAULT_FIT_SAMPLE
 
 NAME = "cluster"
 EXAMPLE = "segment cluster rfm.parquet -o clusters.parquet --profile prof.csv"

@@ -12,8 +12,9 @@ import polars as pl
 import typer
 from typer import _click as click  # Typer vendors click
 
-from .options import RENAMED
 from segment.errors import SegmentError
+
+from .options import RENAMED
 
 
 def say_error(message: str, prefix: str = "error") -> None:

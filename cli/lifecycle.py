@@ -14,13 +14,14 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
+from segment.errors import OptionError
+
 from . import options as opt
 from .errors import SegmentGroup
 from .parsing import split_list
 from .reading import ReadingCommand
 from .render import frame_table
 from .run import Run
-from segment.errors import OptionError
 
 NAME = "lifecycle"
 EXAMPLE = "segment lifecycle panel.parquet --voice voice_min --data data_mb"

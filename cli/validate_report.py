@@ -10,8 +10,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .render import frame_table
 from segment.stats.pvalue import format_p
+
+from .render import frame_table
 
 _STYLE = {"valid": "bold green", "over-fine": "bold yellow", "arbitrary": "bold red"}
 _MAX_LINES = 15

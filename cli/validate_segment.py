@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
+from segment.errors import CheckFailed, OptionError
+
 from . import options as opt
 from .parsing import split_list
 from .run import Run
 from .validate_report import verdict_report
-from segment.errors import CheckFailed, OptionError
 
 NAME = "validate-segment"
 EXAMPLE = "segment validate-segment c.csv --segment plan --outcome churn"

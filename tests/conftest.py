@@ -27,9 +27,16 @@ def _limit_threads() -> None:
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     share = str(max(1, cores // workers))
+    # The xdist controller imports this first and its workers inherit its
+    # environment: a worker replaces the controller's values, never a limit
+    # the user set before running pytest.
+    ours = set(os.environ.get("SEGMENT_TEST_THREADS", "").split(","))
     for var in ("POLARS_MAX_THREADS", "RAYON_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                 "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ.setdefault(var, share)
+        if var in ours or var not in os.environ:
+            os.environ[var] = share
+            ours.add(var)
+    os.environ["SEGMENT_TEST_THREADS"] = ",".join(sorted(ours - {""}))
 
 
 _limit_threads()
