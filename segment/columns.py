@@ -136,7 +136,7 @@ def require_numeric(frame: pl.LazyFrame, column: str, *, option: str | None = No
             numbers, present = frame.select(parsed.is_not_null().sum().alias("n"),
                                             known.is_not_null().sum().alias("k")).collect().row(0)
             raise ColumnTypeError(f"column {shown(column)} must be numeric, but row {row} holds {value!r}; "
-                                  + not_a_number_hint(value, option, mostly_numbers=numbers >= 0.9 * present))
+                                  + not_a_number_hint(value, option, mostly_numbers=numbers > present / 2))
         return frame.with_columns(parsed.alias(column))
     raise ColumnTypeError(f"column {shown(column)} must be numeric, but it is {dtype}")
 

@@ -450,16 +450,20 @@ def test_all_empty_text_column_is_left_out_with_a_warning(cli):
     assert "column 'avg_sms' is empty in every row, so it is not a feature" in result.stderr
 
 
-def test_numbers_as_text_with_blanks_are_left_out_of_the_defaults_with_a_warning(cli, tmp_path):
-    """Regression: Telco's TotalCharges (numbers with blank cells) was left out silently."""
+def test_numbers_as_text_with_blanks_are_features_with_missing_values(cli, tmp_path):
+    """Regression: Telco's TotalCharges (numbers with blank cells) was left out silently. Since
+    issue 16 such a column is read as numbers: its blanks are reported, then --drop-nulls applies."""
     df = pl.read_csv(FIXTURES / "cluster_customers.csv")
     charges = df["arpu"].cast(pl.String).to_list()
     charges[3] = " "
     path = tmp_path / "blank_charges.csv"
     df.with_columns(charges=pl.Series(charges)).write_csv(path)
     result = cli(["cluster", path, "--algorithm", "kmeans", "--k", "2"])
-    assert result.exit_code == 0, result.stderr
-    assert "column 'charges' holds numbers as text with empty cells" in result.stderr
+    assert_one_line_error(result, "feature 'charges' is empty", "row 4", "--drop-nulls")
+    assert "warning: 1 missing in 'charges'" in result.stderr
+    dropped = cli(["cluster", path, "--algorithm", "kmeans", "--k", "2", "--drop-nulls"])
+    assert dropped.exit_code == 0, dropped.stderr
+    assert pl.read_csv(dropped.stdout_bytes).height == df.height - 1
 
 
 def test_single_cluster_is_an_error():
