@@ -24,6 +24,16 @@ class OutFormat(str, Enum):
     xlsx = "xlsx"
 
 
+class FolderFormat(str, Enum):
+    """Formats of a folder of tables written chunk by chunk (no xlsx: a workbook is written whole)."""
+
+    csv = "csv"
+    tsv = "tsv"
+    parquet = "parquet"
+    arrow = "arrow"
+    ndjson = "ndjson"
+
+
 class InFormat(str, Enum):
     csv = "csv"
     tsv = "tsv"

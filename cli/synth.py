@@ -21,7 +21,7 @@ def command(
     output: Annotated[str, typer.Option(
         "--out", "--output", "-o", help="Folder for the tables (created if missing; its parent must exist).",
         rich_help_panel=opt.IO_PANEL, show_default=False)],
-    to: Annotated[opt.OutFormat | None, typer.Option(
+    to: Annotated[opt.FolderFormat | None, typer.Option(
         "--to", "--format", help="Format of every table \\[default: parquet].",
         rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
     customers: Annotated[int, typer.Option(
