@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# SEGMENT_SHARED_DATA: where ../shared/data is for a checkout elsewhere (a git worktree).
+SHARED_DATA = Path(os.environ.get("SEGMENT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
 def _limit_threads() -> None:

@@ -12,11 +12,15 @@ Examples
 >>> m = metrics(np.array([30]), np.array([40]), 50, 100)
 >>> float(m["confidence"][0]), float(m["lift"][0])
 (0.75, 1.5)
+>>> adjust_in_family(np.array([0.01, 0.04]), "holm", family=4).round(4).tolist()
+[0.04, 0.12]
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from segment.stats.multitest import adjust
 
 
 def metrics(n_rule: np.ndarray, n_antecedent: np.ndarray, n_consequent: int | np.ndarray,
@@ -47,3 +51,15 @@ def metrics(n_rule: np.ndarray, n_antecedent: np.ndarray, n_consequent: int | np
     conviction[below] = (1.0 - s_c[below]) / (1.0 - confidence[below])
     return {"support": s_ac, "confidence": confidence, "lift": lift, "leverage": leverage,
             "conviction": conviction}
+
+
+def adjust_in_family(p: np.ndarray, method: str, family: int) -> np.ndarray:
+    """Adjusted p-values of some tests of a family of *family* tests; the tests not given have p = 1.
+
+    A member that was never tested (too few customers with the target to be
+    a rule) could only have a larger p-value than a rule, so counting it as
+    1 gives the correction the true size of the family without computing it.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    padded = np.concatenate([p, np.ones(max(0, int(family) - p.size))])
+    return adjust(padded, method)[: p.size]
