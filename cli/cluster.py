@@ -118,4 +118,17 @@ def summary(prof: pl.DataFrame, params: dict, stats: dict) -> tuple:
                 f"{params['algorithm']} fitted on {stats['fit_rows']:,}, {stats['assigned_rows']:,} assigned; "
                 f"{sizes}; features: {', '.join(params['features'])}{logged}, scale {params['scale']}; "
                 "d: standardised difference from all other customers")
-    return frame_table(df.select(cols), title="Clusters", digits=2), Text(settings)
+    out = [frame_table(df.select(cols), title="Clusters", digits=2), Text(settings)]
+    if "stability" in prof.columns:
+        weak = prof.filter(pl.col("stability") < UNTRUSTED)
+        if weak.height:
+            names = ", ".join(str(c) for c in weak["cluster"].head(20))
+            more = f" and {weak.height - 20:,} more" if weak.height > 20 else ""
+            out.append(Text(f"warning: {weak.height:,} of {prof.filter(pl.col('cluster') >= 0).height:,} clusters "
+                            f"below stability {UNTRUSTED} (Hennig): not trustworthy, do not act on them alone: "
+                            f"{names}{more}", style="bold yellow"))
+    return tuple(out)
+
+
+#: Hennig's line: a cluster dissolved in bootstrap refits more often than this is not trustworthy.
+UNTRUSTED = 0.6

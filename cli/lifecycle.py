@@ -44,6 +44,13 @@ app = typer.Typer(name=NAME, cls=_StagesByDefault, help=HELP, no_args_is_help=Tr
                   rich_markup_mode="rich", context_settings={"help_option_names": ["-h", "--help"]})
 
 
+class Scheme(str, Enum):
+    """Rule schemes (``b2b`` for group accounts is planned: one option, more values)."""
+
+    telecom = "telecom"
+    purchases = "purchases"
+
+
 class Dedupe(str, Enum):
     error = "error"
     sum = "sum"
@@ -64,7 +71,8 @@ Revenue = Annotated[str | None, _col("Revenue (ARPU) column; also summed per sta
 Metric = Annotated[list[str] | None, _col("Other usage column(s); repeat or comma-separate.")]
 Status = Annotated[str | None, _col("Line status column (active / suspended / cancelled).")]
 StatusValues = Annotated[str | None, _col("Status values, e.g. 'cancelled=C,closed suspended=S active=A'.")]
-Identity = Annotated[str | None, _col("Person key (ID document, account): an exit is a re-entry when it comes back.")]
+Identity = Annotated[str | None, _col("Person key (ID document, account): finds re-entries and number swaps; "
+                                     "churn is then counted in persons.")]
 Activation = Annotated[str | None, _col("Activation date column (default: first month with usage).")]
 AsOf = Annotated[str | None, typer.Option(help="Last month to analyse, YYYY-MM (default: the panel's last month).",
                                           show_default=False)]
@@ -75,7 +83,12 @@ Drop = Annotated[float, _rule("Decline: fall of a metric's mean against its base
 ExitAfter = Annotated[int, _rule("Exit: months in a row without usage.")]
 Acquisition = Annotated[int, _rule("Acquisition up to this tenure month.")]
 BuildUp = Annotated[int, _rule("Build-up up to this tenure month; maturity after.")]
-Winback = Annotated[int, _rule("Months a suspended line has before cancellation (winback_months_left).")]
+Winback = Annotated[int, _rule("Win-back window: usage again after 1 to N silent months is a win-back; months a "
+                               "suspended line has before cancellation (winback_months_left).")]
+SchemeOpt = Annotated[Scheme, _rule("Rules: telecom (usage falls, silent months) or purchases (each customer's "
+                                    "own gap between purchases; for shop transaction logs).")]
+Overdue = Annotated[float, _rule("--scheme purchases: decline once this many median gaps pass without a purchase; "
+                                 "exit --winback months later.")]
 
 
 def parse_status_values(value: str | None) -> dict[str, list[str]] | None:
@@ -97,14 +110,15 @@ def _panel_keywords(
     identity: Identity = None, activation: Activation = None, date_format: opt.DateFormat = None,
     as_of: AsOf = None, dedupe: DedupeOpt = Dedupe.error, window: Window = 3, baseline: Baseline = 3,
     drop: Drop = 0.30, exit_after: ExitAfter = 3, acquisition: Acquisition = 3, build_up: BuildUp = 6,
-    winback: Winback = 3,
+    winback: Winback = 3, scheme: SchemeOpt = Scheme.telecom, overdue: Overdue = 2.0,
 ) -> dict[str, Any]:
     """The panel and stage-rule options of ``stages`` and ``transitions``, as library keywords."""
     metrics = [m for item in (metric or []) for m in (split_list(item) or [])]
     return dict(id=id, month=month, voice=voice, data=data, revenue=revenue, metrics=metrics, status=status,
                 status_values=parse_status_values(status_values), identity=identity, activation=activation,
                 date_format=date_format, as_of=as_of, dedupe=dedupe.value, window=window, baseline=baseline,
-                drop=drop, exit_after=exit_after, acquisition=acquisition, build_up=build_up, winback=winback)
+                drop=drop, exit_after=exit_after, acquisition=acquisition, build_up=build_up, winback=winback,
+                scheme=scheme.value, overdue=overdue)
 
 
 def _with_panel_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -214,7 +228,7 @@ def panel(
         run.write(table, output, to, details={"columns": {"orders": "orders", "revenue": "revenue"}})
         run.summary(f"{table.height:,} customer-months, {table[id].n_unique():,} customers, "
                     f"{table['month'].min()} to {table['month'].max()}; next: segment lifecycle FILE "
-                    f"--id {id} --metric orders --revenue revenue")
+                    f"--id {id} --metric orders --revenue revenue --scheme purchases")
 
 
 command = stages

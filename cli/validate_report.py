@@ -29,6 +29,15 @@ def verdict_report(result: Any) -> Group:
         extremes = _extremes(result.profile, row)
         rows.append(("+" if row["verdict"] == "differs" else "-", sentence + (f"; {extremes}" if extremes else "")))
     out.append(_bullets("What differs", rows))
+    flagged = [r for r in result.reasons[1:] if r.startswith("segment ") and " stands out on " in r]
+    if flagged:
+        out.append(_bullets("Segments that stand out from the rest", [("!", r) for r in flagged]))
+    told = {r for r in result.reasons[1:] if r in flagged or any(
+        r.startswith(repr(o)) for o in result.outcomes["outcome"])}
+    # The merges have their own section below.
+    notes = [r for r in result.reasons[1:] if r not in told and "of segments that no outcome tells apart" not in r]
+    if notes:
+        out.append(_bullets("Notes", [("!" if r.startswith("circular") else "-", r) for r in notes]))
     merges = result.merge_map.filter(pl.col("action") == "merge")
     if merges.height:
         rows = [("-", f"{r['segment']!r} -> {r['merged_segment']!r}: {r['reason']}")

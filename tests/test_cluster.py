@@ -521,3 +521,39 @@ def test_small_min_cluster_size_advice_fits_the_fit_sample(cli):
     assert "--fit-sample" not in r.stderr
     r = cli(["cluster", FIXTURES / "cluster_customers.csv", "--min-size", "0"])
     assert r.exit_code == 2 and r.stderr.strip().splitlines() == ["error: --min-size must be 2 or more, got 0"]
+
+
+def test_regression_stability_bootstrap_uses_each_drawn_row_once_as_fpc_clusterboot():
+    # fpc::clusterboot's default multipleboot=FALSE: rows drawn twice are used once.
+    from segment.cluster._profile import bootstrap_stability
+
+    n = 2000
+    X = np.arange(n, dtype=float)[:, None]
+    labels = (np.arange(n) >= n // 2).astype(np.int64)
+    seen = []
+
+    def fit(x, b):
+        seen.append(x[:, 0])
+        return (x[:, 0] >= n // 2).astype(np.int64)  # the refit finds the same two clusters
+
+    scores = bootstrap_stability(X, labels, fit, 5, np.random.default_rng(0))
+    assert scores.tolist() == [1.0, 1.0]
+    for rows in seen:
+        assert np.unique(rows).size == rows.size and (np.diff(rows) > 0).all()
+        # Expected share of distinct rows in n draws: 1 - (1 - 1/n)^n, about 63.2%.
+        assert abs(rows.size / n - (1 - (1 - 1 / n) ** n)) < 0.03
+
+
+def test_cluster_summary_flags_clusters_below_hennigs_line():
+    from segment_cli.cluster import summary
+    from rich.console import Console
+
+    prof = pl.DataFrame({"cluster": [0, 1, 2, -1], "customers": [50, 40, 30, 5], "share": [0.4, 0.32, 0.24, 0.04],
+                         "distinctive": ["a +1.0", "", "b -0.7", ""], "stability": [0.9, 0.55, 0.59, None]})
+    params = {"log1p": [], "k": 3, "algorithm": "kmeans", "features": ["a", "b"], "scale": "robust"}
+    stats = {"customers": 125, "clusters": 3, "noise": 5, "fit_rows": 125, "assigned_rows": 0}
+    console = Console(width=200, record=True)
+    for part in summary(prof, params, stats):
+        console.print(part)
+    text = console.export_text()
+    assert "warning: 2 of 3 clusters below stability 0.6 (Hennig): not trustworthy" in text and ": 1, 2" in text

@@ -413,3 +413,14 @@ def test_missing_value_markers_keep_a_numeric_column_numeric(marker):
     m = snapshot_items(snap, resolve_target(snap, "churn"), id="customer_id", min_count=1, bins=4)
     assert len(m.labels) == 4 and m.labels[0].startswith("complaints<") and m.labels[-1].startswith("complaints>=")
     assert sum(m.pos_counts) + sum(m.neg_counts) == 39  # the marked customer has no item
+
+
+def test_coarse_numbers_keep_one_item_per_value_while_rfm_spreads_its_scores():
+    """rfm spreads fewer distinct values than bins over its 1-5 scale; rules shares the binning
+    (segment/binning.py) but must keep its items: one per value, no empty bins, breaks unrepeated."""
+    df = pl.DataFrame({"customer_id": [f"c{i}" for i in range(40)], "charge": [10.5, 20.5, 30.5] * 13 + [10.5],
+                       "churn": ["Yes", "No", "No", "No"] * 10})
+    res = rules(df, target="churn", bins=5, min_count=1, min_lift=0)
+    assert dict(res.items.select("item", "customers").iter_rows()) == {
+        "charge<20.5": 14, "charge=[20.5,30.5)": 13, "charge>=30.5": 13}
+    assert res.params["breaks"]["charge"] == [20.5, 30.5]
