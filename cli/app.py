@@ -8,12 +8,13 @@ Typer function), ``NAME`` and ``EXAMPLE``. They import heavy engines
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from . import cluster, info, lifecycle, rfm, rules, synth, validate_segment
 from .errors import SegmentGroup
+from .reading import ReadingCommand
 
 # Order of `segment --help`: the analyst's workflow, then utilities.
 COMMANDS = [rfm, cluster, rules, lifecycle, validate_segment, synth, info]
@@ -50,17 +51,27 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Show the version and exit."),
+    config: Annotated[str | None, typer.Option(
+        "--config", metavar="FILE", show_default=False,
+        help="Project file naming the extract's columns by role (id, date, amount, month, voice, ...) "
+             "and how to read it [default: segment.toml in this folder, if there is one].")] = None,
 ) -> None:
-    pass
+    from .project import apply_project
+
+    apply_project(ctx, config)
 
 
 for _module in COMMANDS:
     if hasattr(_module, "app"):  # a command with subcommands
         app.add_typer(_module.app, name=_module.NAME, help=_module.HELP)
     else:
-        app.command(_module.NAME, help=_module.command.__doc__)(_module.command)
+        # Every command that reads a table takes the same reading options (cli/reading.py).
+        reads = getattr(_module, "READS_TABLE", True)
+        app.command(_module.NAME, help=_module.command.__doc__,
+                    **({"cls": ReadingCommand} if reads else {}))(_module.command)
 
 
 def main() -> None:

@@ -112,10 +112,15 @@ class SegmentGroup(typer.core.TyperGroup):
         except SegmentError as exc:
             say_error(str(exc), prefix="check failed" if exc.exit_code == 1 else "error")
             code = exc.exit_code
-        except pl.exceptions.ComputeError as exc:
-            if not is_read_error(exc):
+        except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError) as exc:
+            from segment.io import read_error
+
+            from .run import numbers_read_from_text
+
+            message = read_error(exc, numbers_read_from_text())
+            if message is None and not (isinstance(exc, pl.exceptions.ComputeError) and is_read_error(exc)):
                 raise  # a bug, not bad input: the traceback is what a report needs
-            say_error(f"cannot read input: {str(exc).strip().splitlines()[0]}")
+            say_error(message or f"cannot read input: {str(exc).strip().splitlines()[0]}")
             code = 2
         except OSError as exc:
             # polars reports EPIPE as a plain OSError without errno.

@@ -19,8 +19,13 @@ def command(
     input: opt.Input = "-",
     from_: opt.From = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
+    config: Annotated[bool, typer.Option("--config", help="Show the project file in force (segment.toml here, "
+                                         "or segment --config FILE) instead of a table.")] = False,
 ) -> None:
     """Show a table's schema, row count and provenance (how it was made)."""
+    if config:
+        show_project(as_json)
+        return
     with Run(NAME) as run:
         table = run.read(input, fmt=from_)
         schema = {name: str(dtype) for name, dtype in table.frame.collect_schema().items()}
@@ -38,3 +43,24 @@ def command(
         else:
             lines.append("provenance: none (not written by segment as Parquet/Arrow)")
         sys.stdout.write("\n".join(lines) + "\n")
+
+
+def show_project(as_json: bool) -> None:
+    """The project file's roles and reading options, or that there is none."""
+    from typer._click.globals import get_current_context
+
+    from .project import project_record
+
+    record = project_record(get_current_context())
+    if as_json:
+        sys.stdout.write(json.dumps(record, indent=2) + "\n")
+        return
+    if record is None:
+        sys.stdout.write("project: none (no segment.toml here, no segment --config FILE); "
+                         "options take their defaults\n")
+        return
+    lines = [f"project: {record['path']}", "columns:"]
+    lines += [f"  {role}: {column!r}" for role, column in record["columns"].items()] or ["  (none)"]
+    lines.append("read:")
+    lines += [f"  {key}: {value!r}" for key, value in record["read"].items()] or ["  (defaults)"]
+    sys.stdout.write("\n".join(lines) + "\n")

@@ -19,6 +19,7 @@ from segment.errors import OptionError
 from . import options as opt
 from .errors import SegmentGroup
 from .parsing import split_list
+from .reading import ReadingCommand
 from .render import frame_table
 from .run import Run
 
@@ -142,7 +143,7 @@ def _with_panel_options(command: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-@app.command("stages")
+@app.command("stages", cls=ReadingCommand)
 @_with_panel_options
 def stages(
     input: opt.Input = "-", output: opt.Output = None, to: opt.To = None, from_: opt.From = None,
@@ -173,7 +174,7 @@ def stages(
         run.summary(stage_table(result))
 
 
-@app.command("transitions")
+@app.command("transitions", cls=ReadingCommand)
 @_with_panel_options
 def transitions(
     input: opt.Input = "-", output: opt.Output = None, to: opt.To = None, from_: opt.From = None,
@@ -208,7 +209,7 @@ def _key_columns(panel: dict[str, Any]) -> list[str]:
     return [c for c in (panel["id"], panel["identity"]) if c]
 
 
-@app.command("panel")
+@app.command("panel", cls=ReadingCommand)
 def panel(
     input: opt.Input = "-", output: opt.Output = None, to: opt.To = None, from_: opt.From = None,
     id: opt.Id = "customer_id", date: opt.Date = "date", amount: opt.Amount = "amount",

@@ -21,6 +21,17 @@ class OutFormat(str, Enum):
     parquet = "parquet"
     arrow = "arrow"
     ndjson = "ndjson"
+    xlsx = "xlsx"
+
+
+class FolderFormat(str, Enum):
+    """Formats of a folder of tables written chunk by chunk (no xlsx: a workbook is written whole)."""
+
+    csv = "csv"
+    tsv = "tsv"
+    parquet = "parquet"
+    arrow = "arrow"
+    ndjson = "ndjson"
 
 
 class InFormat(str, Enum):
@@ -29,6 +40,7 @@ class InFormat(str, Enum):
     parquet = "parquet"
     arrow = "arrow"
     ndjson = "ndjson"
+    xlsx = "xlsx"
     ws = "ws"
 
 
@@ -48,7 +60,7 @@ Input = Annotated[
     str,
     typer.Argument(
         help="Input table: a file path, or - for stdin. Format from the extension "
-        "(csv, tsv, parquet, arrow/ipc/feather, ndjson/jsonl, optionally .gz); stdin is sniffed.",
+        "(csv, tsv, parquet, arrow/ipc/feather, ndjson/jsonl, optionally .gz; xlsx); stdin is sniffed.",
         show_default=False,
     ),
 ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from segment.errors import OptionError
+import re
+import warnings
+
+from segment.errors import OptionError, SegmentWarning
 
 
 def split_list(value: str | None) -> list[str] | None:
@@ -14,23 +17,38 @@ def split_list(value: str | None) -> list[str] | None:
 
 
 def parse_breaks(value: str | None, option: str = "--breaks") -> dict[str, list[float]] | None:
-    """``"r=30,90;f=2,5"`` or ``"r=30,90 f=2,5"`` -> ``{"r": [30, 90], "f": [2, 5]}``."""
-    if not value:
+    """``"r=30,90; f=2,5"`` -> ``{"r": [30.0, 90.0], "f": [2.0, 5.0]}``.
+
+    Entries are separated by ``;``, so a column name may hold spaces (and
+    ``=``: the numbers follow the last one). The old form with spaces between
+    entries (``"r=30,90 f=2,5"``) still works for one release, with a warning.
+
+    >>> parse_breaks("Customer service calls=4; tenure=12,24")
+    {'Customer service calls': [4.0], 'tenure': [12.0, 24.0]}
+    >>> parse_breaks("Customer service calls=2,4")
+    {'Customer service calls': [2.0, 4.0]}
+    """
+    if not value or not value.strip():
         return None
+    if ";" in value or value.count("=") <= 1:
+        entries = [e for e in value.split(";") if e.strip()]
+    else:
+        entries = re.split(r"\s+(?=[^\s=]+=)", value.strip())
+        warnings.warn(f"{option} entries separated by spaces are deprecated (column names may hold spaces); "
+                      f"separate them with ';', e.g. {'; '.join(e.strip() for e in entries)!r}", SegmentWarning,
+                      stacklevel=2)
     out: dict[str, list[float]] = {}
-    key = None
-    for token in value.replace(";", " ").split():
-        if "=" in token:
-            key, _, rest = token.partition("=")
-            key = key.strip()
-            out[key] = []
-            token = rest
-        if key is None:
-            raise OptionError(f"{option} expects key=v1,v2,... (e.g. r=30,90,180,365), got {value!r}")
-        for part in token.split(","):
+    for entry in entries:
+        key, sep, numbers = entry.rpartition("=")
+        if not sep or not key.strip():
+            raise OptionError(f"{option} expects name=v1,v2,... entries separated by ';' "
+                              f"(e.g. 'r=30,90,180,365; f=2,3,5,10'), got {entry.strip()!r}")
+        values = []
+        for part in numbers.split(","):
             if part.strip():
                 try:
-                    out[key].append(float(part))
+                    values.append(float(part))
                 except ValueError:
-                    raise OptionError(f"{option}: {part!r} is not a number") from None
+                    raise OptionError(f"{option}: {part.strip()!r} is not a number") from None
+        out[key.strip()] = values
     return out

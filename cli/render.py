@@ -32,5 +32,5 @@ def frame_table(df: pl.DataFrame, title: str | None = None, *, digits: int = 2,
     for row in df.select(cols).head(max_rows).iter_rows():
         table.add_row(*(_fmt(v, digits) for v in row))
     if df.height > max_rows:
-        table.caption = (caption + "; " if caption else "") + f"{df.height - max_rows:,} more rows not shown"
+        table.caption = (caption + "; " if caption else "") + f"{max_rows:,} of {df.height:,} rows shown"
     return table

@@ -52,7 +52,7 @@ def command(
     frequency: Annotated[Frequency, typer.Option(help="Count purchases (transactions) or distinct purchase days.")] = Frequency.transactions,
     monetary: Annotated[Monetary, typer.Option(help="Total spend (sum) or spend per purchase (mean).")] = Monetary.sum,
     returns: Annotated[Returns, typer.Option(help="Negative amounts: net them, drop them, or error.")] = Returns.net,
-    breaks: Annotated[str | None, typer.Option(help="Explicit breakpoints, e.g. 'r=30,90,180,365 f=2,3,5,10'.",
+    breaks: Annotated[str | None, typer.Option(help="Explicit breakpoints, e.g. 'r=30,90,180,365; f=2,3,5,10'.",
                                                show_default=False)] = None,
     segments: Annotated[str, typer.Option(help="Segment table: default, none, or a TOML/CSV file of score ranges.")] = "default",
     thresholds: Annotated[str | None, typer.Option(help="Also write the breakpoints used per metric and score to FILE.",

@@ -51,7 +51,7 @@ def command(
                                        rich_help_panel=opt.COLUMNS_PANEL)] = False,
     item: Annotated[str, typer.Option(help="Item column of --long input.", rich_help_panel=opt.COLUMNS_PANEL)] = "item",
     bins: Annotated[int, typer.Option(help="Quantile bins per number column.", rich_help_panel=MINING)] = 4,
-    breaks: Annotated[str | None, typer.Option(help="Explicit bin breaks, e.g. 'tenure=12,24 MonthlyCharges=50,80'.",
+    breaks: Annotated[str | None, typer.Option(help="Explicit bin breaks, e.g. 'tenure=12,24; Monthly Charges=50,80'.",
                                                rich_help_panel=MINING, show_default=False)] = None,
     with_no: Annotated[bool | None, typer.Option("--with-no/--yes-only",
                                                  help="Yes/no columns give column=yes and column=no items "
@@ -145,7 +145,7 @@ def summary_table(table: pl.DataFrame, stats: dict[str, int], params: dict):
     columns = ["antecedent", "customers", "target_customers", "confidence", "lift", "p_adjusted"]
     if len(params["consequents"]) > 1:
         columns.insert(1, "consequent")
-    head = table.head(10)
+    head = table  # all written rules: the table shows 10 and says "10 of N rows shown"
     marked = head["significant"] & ~head["productive"]
     shown = head.select(columns).with_columns(
         pl.Series("p_adjusted", [f"{p:.2g}" for p in head["p_adjusted"]], dtype=pl.String),

@@ -32,7 +32,10 @@ from rich.console import Console
 from typer._click.globals import get_current_context  # Typer vendors click
 
 import segment
+from .project import project_record
+from .reading import current_dialect
 from segment import io as sio
+from segment.columns import ROW_ID, number_rows
 from segment.errors import OutputError, SegmentWarning
 
 # Options that change where or how loudly output goes, never what it is:
@@ -82,6 +85,16 @@ def given_options() -> dict[str, Any]:
     return out
 
 
+# Columns read as numbers from text in this process: a value that fails to parse
+# surfaces lazily, after the command has left its Run (see cli/errors.py).
+_READ_AS_NUMBERS: list[str] = []
+
+
+def numbers_read_from_text() -> list[str]:
+    """The columns of this process's inputs read as numbers from text (for error messages)."""
+    return list(dict.fromkeys(_READ_AS_NUMBERS))
+
+
 class Run:
     """Context of one command invocation (see module docstring).
 
@@ -99,6 +112,7 @@ class Run:
         self.quiet = bool(options.get("quiet", False) if quiet is None else quiet)
         self.inputs: list[sio.Table] = []
         self.input_paths: list[str] = []
+        _READ_AS_NUMBERS.clear()  # a new command (tests run many in one process)
         self.console = stderr_console
         self._warnings: contextlib.ExitStack | None = None
         self.started = time.perf_counter()
@@ -188,10 +202,21 @@ class Run:
 
     # ------------------------------------------------------------ reading
     def read(self, path: str | None, *, fmt: Any = None, string_columns: list[str] | tuple = ()) -> sio.Table:
-        """Read an input table and remember it for provenance."""
-        table = sio.read_table(path, format=_plain(fmt), string_columns=string_columns)
+        """Read an input table the way the reading options say, and remember it for provenance.
+
+        ``--id @row`` adds the row number (from 1, in input order) as column
+        ``@row``; the command then uses it as its customer key.
+        """
+        table = sio.read_table(path, format=_plain(fmt), string_columns=string_columns, dialect=current_dialect())
+        if self.options.get("id") == ROW_ID:
+            if ROW_ID in table.columns:  # numbered by an earlier --id @row step: keep those numbers
+                self.warn(f"--id {ROW_ID}: customers are the input's {ROW_ID!r} column")
+            else:
+                table.frame = number_rows(table.frame)
+                self.warn(f"--id {ROW_ID}: customers are rows, numbered from 1 in input order (column {ROW_ID!r})")
         self.inputs.append(table)
         self.input_paths.append(str(path) if path is not None else "-")
+        _READ_AS_NUMBERS.extend(table.numbers_from_text)
         return table
 
     # ------------------------------------------------------------ writing
@@ -204,6 +229,9 @@ class Run:
             "inputs": [t.describe() for t in self.inputs],
             "rows": rows,
         }
+        project = project_record(get_current_context(silent=True))
+        if project:
+            record["project"] = project
         if extra:
             record["details"] = _plain(extra)
         return record
@@ -220,6 +248,8 @@ class Run:
             flag = "-o" if k == 0 else self._flag_of(p, skip=set(seen.values()))
             if sio.is_stdio(p):
                 raise OutputError(f"{flag} needs a file path; stdout carries the main result")
+            if sio.is_device(p):  # e.g. /dev/null: run the checks, keep nothing
+                continue
             if Path(p).is_dir():
                 raise OutputError(f"{flag} {p!r} is a folder; give a file name")
             if _is_stdin(p) and "-" in self.input_paths:

@@ -13,6 +13,7 @@ from .render import frame_table
 from .run import Run
 
 NAME = "synth"
+READS_TABLE = False  # it writes tables from a seed
 EXAMPLE = "segment synth --customers 2000 --seed 1 --out synth/"
 
 
@@ -20,7 +21,7 @@ def command(
     output: Annotated[str, typer.Option(
         "--out", "--output", "-o", help="Folder for the tables (created if missing; its parent must exist).",
         rich_help_panel=opt.IO_PANEL, show_default=False)],
-    to: Annotated[opt.OutFormat | None, typer.Option(
+    to: Annotated[opt.FolderFormat | None, typer.Option(
         "--to", "--format", help="Format of every table \\[default: parquet].",
         rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
     customers: Annotated[int, typer.Option(

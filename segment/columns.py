@@ -20,13 +20,19 @@ segment.errors.DataError: column 'when' has a value that is not a date: '2024-13
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 
 import polars as pl
 
-from segment.errors import ColumnNotFoundError, ColumnTypeError, DataError
+from segment.errors import ColumnNotFoundError, ColumnTypeError, DataError, OptionError, SegmentWarning, shown
 
 _ROW = "__segment_row__"
+#: Text that marks a missing value in a numeric column (``--null-values`` adds to or replaces these).
+MISSING_MARKERS = ("NA", "N/A", "n/a", "null", "NULL", "nan", "NaN", "-", "")
+#: The ``--id`` value that numbers the rows from 1 instead of naming a column; also the
+#: name of the column it adds, so that a later command given ``--id @row`` keeps the numbers.
+ROW_ID = "@row"
 _DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%Y-%m")
 _ISO_PREFIX = "iso-prefix"  # ISO timestamps of mixed forms: the first 10 characters are the date
 _DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%.f")
@@ -54,36 +60,150 @@ def first_offender(frame: pl.LazyFrame, condition: pl.Expr, column: str) -> tupl
     return int(hit[_ROW][0]), hit[column][0]
 
 
-def require_numeric(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
+def is_text(dtype: pl.DataType) -> bool:
+    """True for String, Categorical and Enum columns."""
+    return dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum)
+
+
+def missing_text(column: str | pl.Expr, markers: Sequence[str] = MISSING_MARKERS) -> pl.Expr:
+    """The text of *column*, stripped, with missing-value markers (and blanks) as null."""
+    expr = pl.col(column) if isinstance(column, str) else column
+    text = expr.cast(pl.String).str.strip_chars()
+    return text.replace(sorted({*markers, ""}), None)
+
+
+def number_from_text(column: str | pl.Expr, *, markers: Sequence[str] = MISSING_MARKERS,
+                     decimal_comma: bool = False, strict: bool = False) -> pl.Expr:
+    """Numbers stored as text as Float64: the one rule every command uses.
+
+    Surrounding spaces are ignored; a missing-value marker or a blank is null;
+    with *decimal_comma*, ``1,5`` is 1.5. Anything else is null (``strict=False``)
+    or an error when the frame is collected (``strict=True``).
+
+    >>> df = pl.DataFrame({"x": [" 1,5", "NA", "-", "", "2"]})
+    >>> df.select(number_from_text("x", decimal_comma=True))["x"].to_list()
+    [1.5, None, None, None, 2.0]
+    """
+    text = missing_text(column, markers)
+    if decimal_comma:
+        text = text.str.replace(",", ".", literal=True)
+    return text.cast(pl.Float64, strict=strict)
+
+
+def null_markers(values: Iterable[str] | None, *, replace: bool = False) -> tuple[str, ...]:
+    """The markers in force: the defaults plus *values*, or *values* alone with *replace*.
+
+    >>> null_markers(["?"])[-1], null_markers(["?"], replace=True)
+    ('?', ('?',))
+    """
+    given = [v for v in (values or ())]
+    if replace:
+        return tuple(dict.fromkeys(given))
+    return tuple(dict.fromkeys([*MISSING_MARKERS, *given]))
+
+
+def require_numeric(frame: pl.LazyFrame, column: str, *, option: str | None = None,
+                    markers: Sequence[str] = MISSING_MARKERS) -> pl.LazyFrame:
     """Return *frame* with *column* as Float64, or raise naming a bad value.
 
-    Text columns whose values all parse as numbers (e.g. read from JSON as
-    strings) are converted; blank cells become nulls (a missing value, as in
-    the IBM Telco extract, not a type error); anything else is an error.
+    Text columns whose values parse as numbers (e.g. read from JSON as
+    strings) are converted by :func:`number_from_text`: blanks and
+    missing-value markers (``NA``, ``n/a``, ``-`` ...) become nulls, a missing
+    value rather than a type error; anything else is an error that names
+    *option*, the option that chose the column.
 
     Examples
     --------
-    >>> lf = pl.LazyFrame({"amount": ["1.5", " ", "2"]})
+    >>> lf = pl.LazyFrame({"amount": ["1.5", " ", "NA", "2"]})
     >>> require_numeric(lf, "amount").collect()["amount"].to_list()
-    [1.5, None, 2.0]
+    [1.5, None, None, 2.0]
+    >>> require_numeric(pl.LazyFrame({"amount": [*"123456789", "ten"]}), "amount", option="--amount")
+    Traceback (most recent call last):
+    ...
+    segment.errors.ColumnTypeError: column 'amount' must be numeric, but row 10 holds 'ten'; clean the column, pass --null-values 'ten' if it marks a missing value, or choose another column with --amount
     """
     dtype = frame.collect_schema()[column]
     if dtype.is_numeric():
         return frame.with_columns(pl.col(column).cast(pl.Float64))
     if dtype == pl.Boolean:
         return frame.with_columns(pl.col(column).cast(pl.Float64))
-    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-        text = pl.col(column).cast(pl.String).str.strip_chars().replace("", None)
-        parsed = text.cast(pl.Float64, strict=False)
-        bad = first_offender(frame, parsed.is_null() & text.is_not_null(), column)
+    if is_text(dtype):
+        parsed = number_from_text(column, markers=markers)
+        known = missing_text(column, markers)
+        bad = first_offender(frame, parsed.is_null() & known.is_not_null(), column)
         if bad is not None:
             row, value = bad
-            raise ColumnTypeError(
-                f"column {column!r} must be numeric, but row {row} holds {value!r}; "
-                "clean the column or choose another with the option"
-            )
+            numbers, present = frame.select(parsed.is_not_null().sum().alias("n"),
+                                            known.is_not_null().sum().alias("k")).collect().row(0)
+            raise ColumnTypeError(f"column {shown(column)} must be numeric, but row {row} holds {value!r}; "
+                                  + not_a_number_hint(value, option, mostly_numbers=numbers > present / 2))
         return frame.with_columns(parsed.alias(column))
-    raise ColumnTypeError(f"column {column!r} must be numeric, but it is {dtype}")
+    raise ColumnTypeError(f"column {shown(column)} must be numeric, but it is {dtype}")
+
+
+def not_a_number_hint(value: object, option: str | None = None, *, mostly_numbers: bool = True) -> str:
+    """What to do about a text value in a numeric column. Never a change of type: a
+    revenue column with a stray word is still revenue. ``--null-values`` is offered
+    only when the column is *mostly_numbers* (a stray word is then likely a marker).
+
+    >>> not_a_number_hint("unknown", "--outcome")
+    "clean the column, pass --null-values 'unknown' if it marks a missing value, or choose another column with --outcome"
+    >>> not_a_number_hint("Alice", "--amount", mostly_numbers=False)
+    'it does not hold numbers: choose another column with --amount'
+    """
+    if not mostly_numbers:
+        return "it does not hold numbers: " + (f"choose another column with {option}" if option else "choose another column")
+    hint = f"clean the column, pass --null-values {str(value).strip()!r} if it marks a missing value"
+    return hint + (f", or choose another column with {option}" if option else "")
+
+
+def count_missing(frame: pl.LazyFrame | pl.DataFrame, columns: Iterable[str]) -> dict[str, int]:
+    """Nulls (and NaN) per column, for the columns that have any, in order.
+
+    >>> count_missing(pl.DataFrame({"a": [1.0, None, float("nan")], "b": [1, 2, 3]}), ["a", "b"])
+    {'a': 2}
+    """
+    names = list(dict.fromkeys(columns))
+    if not names:
+        return {}
+    schema = frame.collect_schema()
+    exprs = [(pl.col(n).is_null() | pl.col(n).is_nan()).sum() if schema[n].is_float() else pl.col(n).null_count()
+             for n in names]
+    row = frame.lazy().select(exprs).collect().row(0)
+    return {n: int(c) for n, c in zip(names, row, strict=True) if c}
+
+
+def report_missing(frame: pl.LazyFrame | pl.DataFrame, columns: Iterable[str]) -> dict[str, int]:
+    """Warn ``N missing in COL`` for each of *columns* that has missing values, and return the counts.
+
+    Every command says this the same way before it applies its own null
+    policy (an error, ``--drop-nulls``, or no item from that column).
+    """
+    return warn_missing(count_missing(frame, columns), stacklevel=3)
+
+
+def warn_missing(counts: Mapping[str, int], *, then: str = "", stacklevel: int = 2) -> dict[str, int]:
+    """Warn ``N missing in COL`` (``; then``, the command's policy) for counts a command
+    has computed already, so that reporting costs no other pass over the data."""
+    for name, count in counts.items():
+        if count:
+            warnings.warn(f"{count:,} missing in {shown(name)}" + (f"; {then}" if then else ""), SegmentWarning,
+                          stacklevel=stacklevel + 1)
+    return {n: c for n, c in counts.items() if c}
+
+
+def number_rows(frame: pl.LazyFrame, name: str = ROW_ID) -> pl.LazyFrame:
+    """Add *name*, the row number from 1 in input order, as the first column (for ``--id @row``).
+
+    An input that has the column already (written by an earlier ``--id @row``
+    step) keeps it: the numbers name the same customers all along a pipeline.
+
+    >>> number_rows(pl.LazyFrame({"x": ["a", "b"]})).collect().rows()
+    [(1, 'a'), (2, 'b')]
+    """
+    if name in frame.collect_schema().names():
+        return frame
+    return frame.with_row_index(name, offset=1).with_columns(pl.col(name).cast(pl.Int64))
 
 
 def transaction_columns(frame: pl.LazyFrame | pl.DataFrame, *, id: str, date: str, amount: str,
@@ -100,9 +220,9 @@ def transaction_columns(frame: pl.LazyFrame | pl.DataFrame, *, id: str, date: st
     roles = {"id": id, "date": date, "amount": amount}
     roles.update({k: v for k, v in (("quantity", quantity), ("order", order)) if v})
     require_columns(lf, roles)
-    lf = require_numeric(lf.select(list(dict.fromkeys(roles.values()))), amount)
+    lf = require_numeric(lf.select(list(dict.fromkeys(roles.values()))), amount, option="--amount")
     if quantity:
-        lf = require_numeric(lf, quantity).with_columns((pl.col(amount) * pl.col(quantity)).alias(amount))
+        lf = require_numeric(lf, quantity, option="--quantity").with_columns((pl.col(amount) * pl.col(quantity)).alias(amount))
         lf = lf.drop(quantity) if quantity not in (id, date, amount, order) else lf
     return parse_dates(lf, date, date_format)
 

@@ -18,7 +18,24 @@ column 'amout' not found; did you mean 'amount'? (available: customer_id, date, 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
+
+_ODD_SPACE = re.compile(r"^\s|\s$|\s\s|[^\S ]")
+SPACE_MARK = "\u2423"  # OPEN BOX, the visible-space sign
+
+
+def shown(name: str, *, mark: bool | None = None) -> str:
+    """A column name quoted exactly: its repr, with spaces shown as ``\u2423`` when
+    whitespace could mislead (leading, trailing, doubled, or *mark*).
+
+    >>> print(shown("amount"), shown("Call  Failure"), shown("Call Failure", mark=True))
+    'amount' 'Call\u2423\u2423Failure' 'Call\u2423Failure'
+    """
+    if mark is None:
+        mark = bool(_ODD_SPACE.search(name))
+    text = repr(name)
+    return text.replace(" ", SPACE_MARK) if mark else text
 
 
 class SegmentError(Exception):
@@ -46,17 +63,20 @@ class ColumnNotFoundError(SegmentError):
         self.column = column
         self.available = list(available)
         self.role = role
-        close = difflib.get_close_matches(column, self.available, n=1, cutoff=0.6)
-        if not close:
-            lowered = {c.lower(): c for c in self.available}
-            if column.lower() in lowered:
-                close = [lowered[column.lower()]]
+        squeezed = {" ".join(c.split()).lower(): c for c in self.available}
+        close = [squeezed[" ".join(column.split()).lower()]] if " ".join(column.split()).lower() in squeezed else []
+        close = close or difflib.get_close_matches(column, self.available, n=1, cutoff=0.6)
+        # Names that differ only in whitespace look identical in a terminal: mark the spaces.
+        mark = bool(close) and " ".join(close[0].split()) == " ".join(column.split())
+        mark = mark or bool(_ODD_SPACE.search(column)) or any(_ODD_SPACE.search(c) for c in close)
         what = f"{role} column" if role else "column"
-        msg = f"{what} {column!r} not found"
+        msg = f"{what} {shown(column, mark=mark)} not found"
         if close:
-            msg += f"; did you mean {close[0]!r}?"
-        shown = ", ".join(self.available[:30]) + (", ..." if len(self.available) > 30 else "")
-        msg += f" (available: {shown})"
+            msg += f"; did you mean {shown(close[0], mark=mark)}?"
+        if mark:
+            msg += f" ({SPACE_MARK} marks a space)"
+        names = ", ".join(self.available[:30]) + (", ..." if len(self.available) > 30 else "")
+        msg += f" (available: {names})"
         super().__init__(msg)
 
 

@@ -2,9 +2,23 @@
 
 Formats come from the file extension (``.csv``, ``.tsv``, ``.parquet``,
 ``.arrow``/``.ipc``/``.feather``, ``.ndjson``/``.jsonl``, each optionally
-``.gz``) or are given explicitly. Standard input is sniffed: gzip, Parquet and
-Arrow IPC (file and stream) by their magic bytes, otherwise CSV (TSV when the
-header has tabs and no commas).
+``.gz``, and ``.xlsx``) or are given explicitly. Standard input is sniffed:
+gzip, Parquet, Arrow IPC (file and stream) and xlsx by their magic bytes,
+otherwise delimited text.
+
+Every command reads through :func:`read_table`, so extracts as they arrive
+from BI tools and Excel read the same way everywhere (:class:`Dialect`):
+
+- the separator of delimited text is ``,`` unless the header has no comma
+  and has ``;``, tab or ``|`` (or it is given);
+- with ``decimal_comma``, ``1,5`` is 1.5;
+- in text columns that hold numbers, missing-value markers
+  (:data:`~segment.columns.MISSING_MARKERS`: ``NA``, ``n/a``, ``null``,
+  ``-`` ...) and blanks are missing, and the column is read as numbers
+  (:func:`~segment.columns.number_from_text`, the one rule for numbers stored
+  as text);
+- a file that reads as one column whose name holds a separator is an error
+  that names the separator to use.
 
 Writes are atomic: the table goes to a temporary file in the target folder
 which is renamed over the target only when complete, so a failing command
@@ -31,24 +45,33 @@ import io
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import polars as pl
 
+from segment.columns import MISSING_MARKERS, is_text, missing_text, number_from_text
 from segment.errors import EmptyInputError, InputError, OptionError, OutputError
 
 #: Output formats a user can ask for with ``--to``.
-FORMATS = ("csv", "tsv", "parquet", "arrow", "ndjson")
+FORMATS = ("csv", "tsv", "parquet", "arrow", "ndjson", "xlsx")
 #: Input formats (``ws`` is whitespace-separated text such as CDNOW's).
 INPUT_FORMATS = (*FORMATS, "ws")
+#: Separators detected in a header without commas, in order of preference.
+SEPARATORS = (";", "\t", "|")
+#: Most data rows an xlsx worksheet holds (the header takes one of 1,048,576 rows).
+XLSX_MAX_ROWS = 1_048_575
 #: Key under which provenance JSON is stored in Parquet / Arrow metadata.
 PROVENANCE_KEY = "segment.provenance"
+#: Worksheet of an xlsx output that holds its provenance (the data is on the first sheet).
+PROVENANCE_SHEET = "provenance"
+_JSON_KEY = "(json)"
 
 _EXTENSIONS = {
     ".csv": "csv",
@@ -62,9 +85,66 @@ _EXTENSIONS = {
     ".feather": "arrow",
     ".ndjson": "ndjson",
     ".jsonl": "ndjson",
+    ".xlsx": "xlsx",
 }
 _CSV_INFER_ROWS = 100_000
 _STDIO = ("-", "", None)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How to read text and spreadsheet inputs (the same in every command).
+
+    Attributes
+    ----------
+    separator : str or None
+        Field separator of delimited text; None detects it from the header.
+    decimal_comma : bool
+        Numbers are written ``1,5`` (needs a separator other than ``,``).
+    null_values : tuple of str
+        Text that marks a missing value in a numeric column.
+    sheet : str or None
+        Worksheet of an xlsx input (name, or 1-based number); None: the first.
+    markers_given : bool
+        The user named markers (``--null-values``): every marker is then
+        looked for anywhere in a column, never only the one its first rows use.
+    """
+
+    separator: str | None = None
+    decimal_comma: bool = False
+    null_values: tuple[str, ...] = MISSING_MARKERS
+    sheet: str | None = None
+    markers_given: bool = False
+
+    def __post_init__(self) -> None:
+        if self.separator is not None and len(self.separator) != 1:
+            raise OptionError(f"--separator must be one character (or 'tab'), got {self.separator!r}")
+        if self.decimal_comma and self.separator == ",":
+            raise OptionError("--decimal-comma needs a separator other than ',' (e.g. --separator ';')")
+
+
+def separator_name(sep: str) -> str:
+    """How to write *sep* on a command line.
+
+    >>> separator_name("\\t"), separator_name(";")
+    ('tab', "';'")
+    """
+    return "tab" if sep == "\t" else repr(sep)
+
+
+def sniff_separator(header: str) -> str:
+    """The separator of a delimited header line: ``,`` unless it has no comma
+    (outside quotes) and has ``;``, tab or ``|`` (the most frequent wins).
+
+    >>> sniff_separator('id;"amount, EUR";date'), sniff_separator("a|b"), sniff_separator("a,b;c")
+    (';', '|', ',')
+    """
+    outside = re.sub(r'"[^"]*"', "", header.lstrip("\ufeff"))
+    if "," in outside:
+        return ","
+    counts = {sep: outside.count(sep) for sep in SEPARATORS}
+    best = max(SEPARATORS, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
 
 
 @dataclass
@@ -83,7 +163,11 @@ class Table:
         SHA-256 of the bytes read (see :attr:`sha256`); for files, computed
         in a background thread while the command works.
     provenance : dict or None
-        Provenance of an upstream ``segment`` output (Parquet / Arrow only).
+        Provenance of an upstream ``segment`` output (Parquet / Arrow / xlsx).
+    separator : str or None
+        The separator used for delimited text.
+    numbers_from_text : list of str
+        Text columns read as numbers (their markers and blanks are missing).
     """
 
     frame: pl.LazyFrame
@@ -92,6 +176,8 @@ class Table:
     fingerprint: str | _Background
     provenance: dict[str, Any] | None = None
     _rows: int | None = field(default=None, repr=False)
+    separator: str | None = None
+    numbers_from_text: list[str] = field(default_factory=list)
 
     @property
     def sha256(self) -> str:
@@ -118,6 +204,10 @@ class Table:
             "sha256": self.sha256,
             "rows": self.rows(),
         }
+        if self.separator not in (None, ",", "\t"):
+            entry["separator"] = self.separator
+        if self.numbers_from_text:
+            entry["numbers_from_text"] = self.numbers_from_text
         if self.provenance:
             entry["provenance"] = self.provenance
         return entry
@@ -163,9 +253,13 @@ def sniff_format(head: bytes) -> str:
     'tsv'
     >>> sniff_format(b'{"a": 1}\\n')
     'ndjson'
+    >>> sniff_format(b"PK\\x03\\x04")
+    'xlsx'
     """
     if head.startswith(b"PAR1"):
         return "parquet"
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
     if head.startswith(b"ARROW1"):
         return "arrow"
     # IPC stream: a continuation marker, or (pre-1.0 writers) a positive length.
@@ -222,6 +316,7 @@ def read_table(
     format: str | None = None,
     string_columns: Iterable[str] = (),
     stdin: IO[bytes] | None = None,
+    dialect: Dialect | None = None,
 ) -> Table:
     """Open a table for reading.
 
@@ -233,10 +328,14 @@ def read_table(
         Force a format (one of :data:`INPUT_FORMATS`); default: from the
         extension, or sniffed for streams.
     string_columns
-        Columns to read as text from CSV/TSV/whitespace input, so that keys
-        such as ``00042`` keep their leading zeros. Absent names are ignored.
+        Columns to read as text from CSV/TSV/whitespace/xlsx input, so that
+        keys such as ``00042`` keep their leading zeros (and are never read
+        as numbers). Absent names are ignored.
     stdin
         Stream to use for ``"-"`` (default ``sys.stdin.buffer``).
+    dialect
+        Separator, decimal comma, missing-value markers and worksheet
+        (default: :class:`Dialect` ``()``, everything detected).
 
     Raises
     ------
@@ -244,17 +343,23 @@ def read_table(
         The file is missing, unreadable or not in the stated format.
     EmptyInputError
         The file is empty or holds a header but no rows.
+
+    Examples
+    --------
+    >>> table = read_table(b"id;spend;plan\\n1;2,5;a\\n2;NA;b\\n", dialect=Dialect(decimal_comma=True))
+    >>> table.separator, table.frame.collect()["spend"].to_list()
+    (';', [2.5, None])
     """
     if format is not None and format not in INPUT_FORMATS:
         raise OptionError(f"unknown input format {format!r}; use one of {', '.join(INPUT_FORMATS)}")
-    string_columns = list(string_columns)
+    reading = _Reading(list(string_columns), dialect or Dialect())
     if isinstance(source, (bytes, bytearray)):
-        return _read_bytes(bytes(source), "-", format, string_columns)
+        return _read_bytes(bytes(source), "-", format, reading)
     if hasattr(source, "read"):
-        return _read_bytes(source.read(), getattr(source, "name", "-"), format, string_columns)  # type: ignore[union-attr]
+        return _read_bytes(source.read(), getattr(source, "name", "-"), format, reading)  # type: ignore[union-attr]
     if is_stdio(source):
         stream = stdin if stdin is not None else sys.stdin.buffer
-        return _read_bytes(stream.read(), "-", format, string_columns)
+        return _read_bytes(stream.read(), "-", format, reading)
 
     path = Path(str(source))
     name = str(source)
@@ -269,10 +374,11 @@ def read_table(
         format, gz = format_from_path(path)
     else:
         gz = path.name.lower().endswith(".gz")
-    if gz or format == "ws":
-        # Compressed and whitespace text are decoded in memory.
-        return _read_bytes(path.read_bytes(), name, format, string_columns)
+    if gz or format in ("ws", "xlsx"):
+        # Compressed text, whitespace text and workbooks are decoded in memory.
+        return _read_bytes(path.read_bytes(), name, format, reading)
     digest = _Background(fingerprint_file, path)
+    separator = None
     try:
         if format == "parquet":
             frame = pl.scan_parquet(path)
@@ -283,13 +389,183 @@ def read_table(
         elif format == "ndjson":
             frame, provenance = pl.scan_ndjson(path, infer_schema_length=_CSV_INFER_ROWS), None
         else:
-            frame, provenance = _scan_delimited(path, format, string_columns), None
+            with open(path, "rb") as fh:
+                head = fh.read(65536)
+            options = reading.csv_options(format, head)
+            separator = options["separator"]
+            frame, provenance = pl.scan_csv(path, **options), None
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise InputError(f"cannot read {name!r} as {format}: {_first_line(exc)}") from None
-    return _checked(Table(frame, name, format, digest, provenance))
+    rescan = reading.scan(path, options) if separator is not None else None
+    return reading.finish(Table(frame, name, format, digest, provenance, separator=separator), rescan)
 
 
-def _read_bytes(data: bytes, name: str, format: str | None, string_columns: list[str]) -> Table:
+@dataclass
+class _Reading:
+    """What one :func:`read_table` call was asked for, applied to whichever format it reads."""
+
+    string_columns: list[str]
+    dialect: Dialect
+
+    def csv_options(self, fmt: str, head: bytes) -> dict[str, Any]:
+        header = head.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r").lstrip("\ufeff")
+        sep = self.dialect.separator or ("\t" if fmt == "tsv" else sniff_separator(header))
+        if self.dialect.decimal_comma and sep == ",":
+            raise OptionError("--decimal-comma needs a separator other than ',', but the header is separated by "
+                              "commas; check the file or pass --separator")
+        names = [c.strip().strip('"') for c in header.split(sep)]
+        overrides = {c: pl.String for c in self.string_columns if c in names}
+        return {
+            "separator": sep,
+            "infer_schema_length": _CSV_INFER_ROWS,
+            "schema_overrides": overrides or None,
+            "encoding": "utf8-lossy",
+            "decimal_comma": self.dialect.decimal_comma,
+        }
+
+    def scan(self, source: Path | bytes, options: dict[str, Any]) -> Rescan:
+        """A delimited scan, and how to scan it again with columns read as numbers."""
+        def rescan(schema: dict[str, pl.DataType], nulls: dict[str, str]) -> pl.LazyFrame:
+            # The schema is known by now: giving it whole spares a second inference.
+            rest = {k: v for k, v in options.items() if k not in ("schema_overrides", "infer_schema_length")}
+            return pl.scan_csv(source, **rest, schema=schema, null_values=nulls or None)
+
+        return rescan
+
+    def finish(self, table: Table, rescan: Rescan | None = None) -> Table:
+        """Check the table is not empty, not one mis-separated column; read numbers stored as text."""
+        table = _checked(table)
+        if table.format in ("csv", "tsv", "ws", "xlsx"):
+            _one_column_check(table, self.dialect)
+            table.frame, table.numbers_from_text = numbers_from_text(
+                table.frame, markers=self.dialect.null_values, decimal_comma=self.dialect.decimal_comma,
+                keep=self.string_columns, rescan=None if self.dialect.markers_given else rescan)
+        return table
+
+
+#: Scans delimited text again given its whole schema and null values per column.
+Rescan = Callable[[dict[str, pl.DataType], dict[str, str]], pl.LazyFrame]
+
+
+def numbers_from_text(frame: pl.LazyFrame, *, markers: Sequence[str] = MISSING_MARKERS,
+                      decimal_comma: bool = False, keep: Iterable[str] = (),
+                      sample: int = _CSV_INFER_ROWS, rescan: Rescan | None = None) -> tuple[pl.LazyFrame, list[str]]:
+    """Text columns that hold numbers and missing-value markers, read as Float64.
+
+    A text column (not in *keep*) is converted when its first *sample* rows
+    hold at least one number and nothing but numbers, markers and blanks. A
+    later value that is none of these stops the read with an error naming it
+    (see :func:`check_numbers`), rather than becoming missing unseen.
+
+    With *rescan* (delimited text) and the default *markers*, a column whose
+    sample shows one marker and no padding is parsed as numbers by the CSV
+    reader itself, that marker as its null value: reading ``NA`` then costs
+    nothing more than reading a number column. A later value that is not a
+    number, or another marker, is then a parse error naming it; markers
+    given with ``--null-values`` always take the general path, which reads
+    every marker anywhere in the column.
+
+    >>> lf = pl.LazyFrame({"id": ["a", "b", "c"], "revenue": ["12.5", "NA", "-"], "plan": ["x", "NA", "y"]})
+    >>> out, converted = numbers_from_text(lf, keep=["id"])
+    >>> converted, out.collect()["revenue"].to_list(), out.collect()["plan"].to_list()
+    (['revenue'], [12.5, None, None], ['x', 'NA', 'y'])
+    """
+    keep = set(keep)
+    schema = frame.collect_schema()
+    candidates = [n for n, t in schema.items() if is_text(t) and n not in keep]
+    if not candidates:
+        return frame, []
+    head = frame.select(candidates).head(sample).collect()
+    stats = head.select(
+        *[number_from_text(n, markers=markers, decimal_comma=decimal_comma).is_not_null().sum().alias(f"n{i}")
+          for i, n in enumerate(candidates)],
+        *[missing_text(n, markers).is_not_null().sum().alias(f"t{i}") for i, n in enumerate(candidates)],
+    ).row(0)
+    k = len(candidates)
+    chosen = [n for i, n in enumerate(candidates) if stats[i] > 0 and stats[i] == stats[k + i]]
+    if not chosen:
+        return frame, []
+    rest = chosen
+    if rescan is not None and tuple(markers) == MISSING_MARKERS:
+        native = _natively_parsed(head.select(chosen), markers)
+        frame = rescan({**schema, **{n: pl.Float64 for n in native}},
+                       {n: m for n, m in native.items() if m is not None})
+        rest = [n for n in chosen if n not in native]
+    return frame.with_columns(check_numbers(n, markers=markers, decimal_comma=decimal_comma) for n in rest), chosen
+
+
+def _natively_parsed(head: pl.DataFrame, markers: Sequence[str]) -> dict[str, str | None]:
+    """Columns the CSV reader can parse as numbers itself -> their one marker (None: only blanks)."""
+    found: dict[str, str | None] = {}
+    for name in head.columns:
+        values = head[name].drop_nulls()
+        seen = values.filter(values.is_in([m for m in markers if m])).unique().to_list()
+        padded = bool((values != values.str.strip_chars()).any())
+        if len(seen) <= 1 and not padded:
+            found[name] = seen[0] if seen else None
+    return found
+
+
+def check_numbers(column: str, *, markers: Sequence[str] = MISSING_MARKERS, decimal_comma: bool = False) -> pl.Expr:
+    """*column* as numbers; a value that is neither a number nor a marker fails the read.
+
+    The failure is a polars error at collect time whose message names the
+    column and the value (:func:`read_error` makes it a one-line message).
+    """
+    # A strict cast raises with the offending value in its message; markers are null by then.
+    return number_from_text(column, markers=markers, decimal_comma=decimal_comma, strict=True).alias(column)
+
+
+def read_error(exc: BaseException, columns: Sequence[str] = ()) -> str | None:
+    """A one-line message for a polars error raised while reading text lazily, else None.
+
+    *columns* are the columns read as numbers from text (markers and all,
+    :attr:`Table.numbers_from_text`): only for those does ``--null-values``
+    help, since the others were typed by polars from the first rows.
+
+    >>> message = "conversion from `str` to `f64` failed in column 'x' for 1 out of 3 values: [\\"ten\\"]"
+    >>> print(read_error(Exception(message), ["revenue"]))
+    column 'revenue' holds 'ten', which is not a number or a missing-value marker; clean it, or pass --null-values 'ten' if it marks a missing value
+    >>> print(read_error(Exception("could not parse `n/a` as dtype `f64` at column 'age' (column number 3)"), ["age"]))
+    column 'age' holds the marker 'n/a' further down, after rows that used another one; pass --null-values 'n/a' to read every marker in it
+    >>> print(read_error(Exception("could not parse `n.a.` as dtype `i64` at column 'age' (column number 3)")))
+    column 'age' holds 'n.a.' further down, though the first 100,000 rows held numbers only; clean the column
+    """
+    text = str(exc)
+    parsed = re.search(r"could not parse `(.*?)` as dtype `(?:f64|i64|f32|i32)` at column '(.*?)'", text)
+    cast = re.search(r"from `str` to `f64` failed in column '(.*?)' for \d+ out of \d+ values: \[(.*?)\]", text)
+    if parsed:
+        value, column = parsed.groups()
+    elif cast:
+        column, values = cast.groups()
+        value = values.split(", ")[0].strip('"')
+        if column not in columns:  # polars names an internal column here
+            column = columns[0] if len(columns) == 1 else ""
+    else:
+        return None
+    if column and column not in columns:
+        return (f"column {column!r} holds {value!r} further down, though the first {_CSV_INFER_ROWS:,} rows held "
+                "numbers only; clean the column")
+    if value in MISSING_MARKERS:  # read natively with the one marker its first rows used
+        return (f"column {column!r} holds the marker {value!r} further down, after rows that used another one; "
+                f"pass --null-values {value!r} to read every marker in it")
+    where = f"column {column!r}" if column else f"one of the columns read as numbers ({', '.join(map(repr, columns))})"
+    return (f"{where} holds {value!r}, which is not a number or a missing-value marker; clean it, "
+            f"or pass --null-values {value!r} if it marks a missing value")
+
+
+def _one_column_check(table: Table, dialect: Dialect) -> None:
+    names = table.columns
+    if len(names) != 1:
+        return
+    used = table.separator or ","
+    others = [sep for sep in (",", *SEPARATORS) if sep != used and sep in names[0]]
+    if others:
+        raise InputError(f"{table.name!r} reads as one column named {names[0]!r}; its fields look separated "
+                         f"by {separator_name(others[0])}: pass --separator {separator_name(others[0])}")
+
+
+def _read_bytes(data: bytes, name: str, format: str | None, reading: _Reading) -> Table:
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
@@ -303,6 +579,7 @@ def _read_bytes(data: bytes, name: str, format: str | None, string_columns: list
     if fmt == "arrow" and sniffed == "arrow-stream":
         fmt = "arrow-stream"
     provenance = None
+    separator = None
     try:
         buf = io.BytesIO(data)
         if fmt == "parquet":
@@ -313,13 +590,18 @@ def _read_bytes(data: bytes, name: str, format: str | None, string_columns: list
             fmt = "arrow"
         elif fmt == "ndjson":
             frame = pl.read_ndjson(buf, infer_schema_length=_CSV_INFER_ROWS).lazy()
+        elif fmt == "xlsx":
+            frame, provenance = _read_xlsx(data, name, reading)
         elif fmt == "ws":
-            frame = _read_whitespace(data, string_columns).lazy()
+            frame = _read_whitespace(data, reading).lazy()
         else:
-            frame = pl.read_csv(buf, **_csv_options(fmt, data, string_columns)).lazy()
+            options = reading.csv_options(fmt, data[:65536])
+            separator = options["separator"]
+            frame = pl.scan_csv(data, **options)
     except (OSError, pl.exceptions.PolarsError, ValueError) as exc:
         raise InputError(f"cannot read {name!r} as {fmt}: {_first_line(exc)}") from None
-    return _checked(Table(frame, name, fmt, digest, provenance))
+    rescan = reading.scan(data, options) if separator is not None else None
+    return reading.finish(Table(frame, name, fmt, digest, provenance, separator=separator), rescan)
 
 
 def _checked(table: Table) -> Table:
@@ -337,31 +619,48 @@ def _checked(table: Table) -> Table:
     return table
 
 
-def _csv_options(fmt: str, head: bytes, string_columns: list[str]) -> dict[str, Any]:
-    sep = "\t" if fmt == "tsv" else ","
-    header = head.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
-    names = [c.strip().strip('"') for c in header.split(sep)]
-    overrides = {c: pl.String for c in string_columns if c in names}
-    return {
-        "separator": sep,
-        "infer_schema_length": _CSV_INFER_ROWS,
-        "schema_overrides": overrides or None,
-        "encoding": "utf8-lossy",
-    }
-
-
-def _scan_delimited(path: Path, fmt: str, string_columns: list[str]) -> pl.LazyFrame:
-    with open(path, "rb") as fh:
-        head = fh.read(65536)
-    return pl.scan_csv(path, **_csv_options(fmt, head, string_columns))
-
-
-def _read_whitespace(data: bytes, string_columns: list[str]) -> pl.DataFrame:
+def _read_whitespace(data: bytes, reading: _Reading) -> pl.DataFrame:
     """Whitespace-separated text with a header line (e.g. CDNOW_master.txt)."""
     text = data.decode("utf-8", "replace")
     lines = [re.sub(r"[ \t]+", ",", line.strip()) for line in text.splitlines() if line.strip()]
     blob = "\n".join(lines).encode()
-    return pl.read_csv(io.BytesIO(blob), **_csv_options("csv", blob, string_columns))
+    plain = _Reading(reading.string_columns, Dialect(separator=",", null_values=reading.dialect.null_values))
+    return pl.read_csv(io.BytesIO(blob), **plain.csv_options("csv", blob))
+
+
+def _read_xlsx(data: bytes, name: str, reading: _Reading) -> tuple[pl.LazyFrame, dict | None]:
+    """The first worksheet (or the dialect's ``sheet``) of a workbook, and the provenance
+    sheet that ``segment`` writes beside its xlsx outputs."""
+    import fastexcel  # polars' xlsx engine; imported here to keep `segment --help` fast
+
+    try:
+        book = fastexcel.read_excel(data)
+        sheets = list(book.sheet_names)
+    except Exception as exc:  # fastexcel's exception classes are its own
+        raise InputError(f"cannot read {name!r} as xlsx: {_first_line(exc)}") from None
+    index = 0
+    given = reading.dialect.sheet
+    if given is not None:
+        if given in sheets:
+            index = sheets.index(given)
+        elif given.isdigit() and 1 <= int(given) <= len(sheets):
+            index = int(given) - 1
+        else:
+            raise OptionError(f"--sheet {given!r} is not in {name!r}; its sheets are {', '.join(map(repr, sheets))}")
+    try:
+        header = book.load_sheet(index, n_rows=1).to_polars().columns
+    except Exception as exc:
+        raise InputError(f"cannot read sheet {sheets[index]!r} of {name!r}: {_first_line(exc)}") from None
+    if not header:
+        raise EmptyInputError(f"sheet {sheets[index]!r} of {name!r} is empty")
+    overrides = {c: pl.String for c in reading.string_columns if c in header}
+    frame = pl.read_excel(data, sheet_id=index + 1, engine="calamine", schema_overrides=overrides or None,
+                          infer_schema_length=_CSV_INFER_ROWS, raise_if_empty=False)
+    provenance = None
+    if PROVENANCE_SHEET in sheets and sheets[index] != PROVENANCE_SHEET:
+        rows = pl.read_excel(data, sheet_name=PROVENANCE_SHEET, engine="calamine", raise_if_empty=False)
+        provenance = _provenance_from_rows(rows)
+    return frame.lazy(), provenance
 
 
 def _read_arrow_bytes(data: bytes, *, stream: bool) -> tuple[pl.LazyFrame, dict | None]:
@@ -393,6 +692,35 @@ def _provenance_from_arrow_file(path: Path) -> dict | None:
         return None
 
 
+def _provenance_rows(record: dict[str, Any]) -> pl.DataFrame:
+    """Provenance as key/value rows for a person (``options.id``, ``inputs.0.sha256`` ...),
+    then the whole record as JSON, for :func:`_provenance_from_rows`."""
+    rows: list[tuple[str, str]] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict) and value:
+            for k in sorted(value):
+                walk(f"{prefix}.{k}" if prefix else str(k), value[k])
+        elif isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
+            for i, v in enumerate(value):
+                walk(f"{prefix}.{i}", v)
+        else:
+            rows.append((prefix, value if isinstance(value, str) else json.dumps(value, default=str)))
+
+    walk("", record)
+    text = json.dumps(record, sort_keys=True, default=str)
+    if len(text) <= 32_767:  # the most characters an xlsx cell holds
+        rows.append((_JSON_KEY, text))
+    return pl.DataFrame(rows, schema={"key": pl.String, "value": pl.String}, orient="row")
+
+
+def _provenance_from_rows(rows: pl.DataFrame) -> dict | None:
+    if rows.width < 2:
+        return None
+    found = rows.filter(pl.col(rows.columns[0]) == _JSON_KEY)
+    return _decode_provenance({PROVENANCE_KEY: str(found[rows.columns[1]][0])}) if found.height else None
+
+
 def _decode_provenance(meta: dict | None) -> dict | None:
     if not meta:
         return None
@@ -414,20 +742,44 @@ def _first_line(exc: BaseException) -> str:
 
 
 def output_format(path: str | Path | None, to: str | None, *, default: str = "csv") -> tuple[str, bool]:
-    """Resolve the output format: ``--to`` wins, then the extension, then *default*."""
+    """Resolve the output format: ``--to`` wins, then the extension, then *default*
+    (also for a device such as ``/dev/null``)."""
     if to is not None:
         if to not in FORMATS:
             raise OptionError(f"unknown output format {to!r}; use one of {', '.join(FORMATS)}")
         gz = path is not None and not is_stdio(path) and str(path).lower().endswith(".gz")
+        if gz and to == "xlsx":
+            raise OptionError("xlsx is compressed already; leave out the .gz")
         return to, gz
-    if is_stdio(path):
+    if is_stdio(path) or is_device(path):
         return default, False
-    return format_from_path(path)  # type: ignore[arg-type]
+    fmt, gz = format_from_path(path)  # type: ignore[arg-type]
+    if gz and fmt == "xlsx":
+        raise OptionError("xlsx is compressed already; leave out the .gz")
+    return fmt, gz
+
+
+def is_device(path: str | Path | None) -> bool:
+    """True for an existing path that is not a regular file or folder (``/dev/null``, a FIFO).
+
+    Such a target is written in place: renaming a temporary file over
+    ``/dev/null`` would replace the device.
+
+    >>> is_device("/dev/null"), is_device("out.csv")
+    (True, False)
+    """
+    if path is None or is_stdio(path) or not isinstance(path, (str, Path)):
+        return False
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def check_not_an_input(dest: str | Path, inputs: Sequence[str | Path]) -> None:
     """Refuse to overwrite a file the same command reads."""
-    if is_stdio(dest):
+    if is_stdio(dest) or is_device(dest):
         return
     target = os.path.realpath(dest)
     for src in inputs:
@@ -475,6 +827,10 @@ def write_table(
         return
 
     fmt, gz = output_format(dest, format)
+    if is_device(dest):
+        with open(dest, "wb") as fh:
+            _write_stream(frame, fh, fmt, meta, file_format=True)
+        return
     with atomic_path(dest, inputs) as tmp:
         if gz:
             buf = io.BytesIO()
@@ -571,6 +927,8 @@ def _write_stream(
             buf = io.BytesIO()
             df.write_parquet(buf, metadata=meta, compression="zstd")
             fh.write(buf.getvalue())
+    elif fmt == "xlsx":
+        _write_xlsx(df, fh, meta)
     elif fmt == "arrow":
         import pyarrow as pa
 
@@ -583,6 +941,28 @@ def _write_stream(
     else:  # pragma: no cover - guarded by output_format
         raise OptionError(f"unknown output format {fmt!r}")
     fh.flush()
+
+
+def _write_xlsx(df: pl.DataFrame, fh: IO[bytes], meta: dict | None) -> None:
+    """The table on the first sheet, provenance (key/value rows) on a second one."""
+    import datetime
+
+    import xlsxwriter  # the writer polars' write_excel uses; imported here to keep `segment --help` fast
+
+    if df.height > XLSX_MAX_ROWS:
+        raise OutputError(f"the result has {df.height:,} rows, more than an xlsx sheet holds "
+                          f"({XLSX_MAX_ROWS:,}); write csv or parquet")
+    buf = io.BytesIO()
+    # Missing (NaN) is an empty cell; an infinite value (e.g. a rule's conviction) shows as #DIV/0!.
+    df = df.with_columns(pl.col(n).fill_nan(None) for n, t in df.schema.items() if t.is_float())
+    with xlsxwriter.Workbook(buf, {"in_memory": True, "nan_inf_to_errors": True}) as book:
+        # A fixed creation date keeps the same result the same bytes.
+        book.set_properties({"title": "segment", "created": datetime.datetime(2000, 1, 1)})
+        df.write_excel(workbook=book, worksheet="data", autofit=True, include_header=True)
+        if meta:
+            record = json.loads(meta[PROVENANCE_KEY])
+            _provenance_rows(record).write_excel(workbook=book, worksheet=PROVENANCE_SHEET, autofit=True)
+    fh.write(buf.getvalue())
 
 
 def read_provenance(path: str | Path) -> dict | None:
@@ -620,7 +1000,8 @@ def table_path(folder: str | Path, name: str, format: str) -> Path:
     'out/panel.parquet'
     """
     if format not in FORMAT_EXTENSIONS:
-        raise OptionError(f"unknown output format {format!r}; use one of {', '.join(FORMATS)}")
+        raise OptionError(f"unknown output format {format!r} for a folder of tables; "
+                          f"use one of {', '.join(FORMAT_EXTENSIONS)}")
     return Path(folder) / f"{name}{FORMAT_EXTENSIONS[format]}"
 
 
@@ -650,6 +1031,9 @@ class ChunkedWriter:
         self.format, gz = output_format(path, format)
         if gz:
             raise OptionError(f"cannot stream {str(path)!r} compressed; leave out the .gz")
+        if self.format not in FORMAT_EXTENSIONS:
+            raise OptionError(f"cannot stream {str(path)!r} as {self.format}; use one of "
+                              f"{', '.join(FORMAT_EXTENSIONS)}")
         self.target = checked_target(path, inputs)
         self.provenance = provenance
         self.rows = 0

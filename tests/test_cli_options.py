@@ -110,4 +110,6 @@ def test_only_reader_compute_errors_are_called_unreadable_input_regression(cli, 
     monkeypatch.setattr("segment.rfm.rfm", unreadable)
     r = cli(["rfm", FIXTURES / "tx_small.csv", "-q"])
     assert r.exit_code == 2
-    assert r.stderr == "error: cannot read input: could not parse `12 EUR` as dtype `i64` at column 'amount'\n"
+    # The reader's message becomes one that names the column, the value and the fix (issue 16).
+    assert r.stderr == ("error: column 'amount' holds '12 EUR' further down, though the first 100,000 rows held "
+                        "numbers only; clean the column\n")

@@ -345,7 +345,7 @@ def test_ibm_telco_customers():
     from tests.conftest import shared
 
     path = shared("telco-churn-ibm", "WA_Fn-UseC_-Telco-Customer-Churn.csv")
-    with pytest.warns(UserWarning, match="dropped 11 rows with empty features .TotalCharges: 11"):
+    with pytest.warns(UserWarning, match="11 missing in .TotalCharges."):
         res = cluster(pl.scan_csv(path), id="customerID", features=["tenure", "MonthlyCharges", "TotalCharges"],
                       drop_nulls=True, min_cluster_size=350)
     assert res.stats["customers"] == 7032 and res.stats["clusters"] >= 2
@@ -408,8 +408,9 @@ def test_progress_reports_fit_and_assignment():
     ("cluster_null_feature.csv", [], ["'arpu' is empty", "3 rows, first in row 7", "--drop-nulls"]),
     ("cluster_nan_feature.csv", [], ["'arpu' is empty", "row 22"]),
     ("cluster_inf_feature.csv", [], ["'arpu' is infinite", "row 4"]),
-    ("cluster_text_feature.csv", [], ["'arpu' looks numeric", "row 10", "'n/a'"]),
-    ("cluster_text_feature.csv", ["--features", "arpu,avg_sms"], ["'arpu' must be numeric", "row 10"]),
+    ("cluster_text_feature.csv", [], ["'arpu' is empty", "row 10", "--drop-nulls"]),
+    ("cluster_stray_word_feature.csv", [], ["'arpu' looks numeric", "row 10", "'unknown'", "--null-values"]),
+    ("cluster_stray_word_feature.csv", ["--features", "arpu,avg_sms"], ["'arpu' must be numeric", "row 10", "--features"]),
     ("cluster_duplicate_id.csv", [], ["'c007' appears 2 times", "rows 8 and 13"]),
     ("cluster_null_id.csv", [], ["'customer_id' is empty in row 5"]),
     ("cluster_negative.csv", ["--log", "usage_change"], ["negative values", "usage_change"]),
@@ -439,7 +440,7 @@ def test_drop_nulls_drops_and_says_how_many(cli):
     result = cli(["cluster", FIXTURES / "cluster_null_feature.csv", "--drop-nulls", "--min-size", "5",
                   "--algorithm", "kmeans", "--k", "2"])
     assert result.exit_code == 0, result.stderr
-    assert "warning: dropped 3 rows with empty features (arpu: 3)" in result.stderr
+    assert "warning: 3 missing in 'arpu'\nwarning: dropped 3 rows with empty features" in result.stderr
     assert pl.read_csv(result.stdout_bytes).height == 37
 
 
@@ -449,16 +450,20 @@ def test_all_empty_text_column_is_left_out_with_a_warning(cli):
     assert "column 'avg_sms' is empty in every row, so it is not a feature" in result.stderr
 
 
-def test_numbers_as_text_with_blanks_are_left_out_of_the_defaults_with_a_warning(cli, tmp_path):
-    """Regression: Telco's TotalCharges (numbers with blank cells) was left out silently."""
+def test_numbers_as_text_with_blanks_are_features_with_missing_values(cli, tmp_path):
+    """Regression: Telco's TotalCharges (numbers with blank cells) was left out silently. Since
+    issue 16 such a column is read as numbers: its blanks are reported, then --drop-nulls applies."""
     df = pl.read_csv(FIXTURES / "cluster_customers.csv")
     charges = df["arpu"].cast(pl.String).to_list()
     charges[3] = " "
     path = tmp_path / "blank_charges.csv"
     df.with_columns(charges=pl.Series(charges)).write_csv(path)
     result = cli(["cluster", path, "--algorithm", "kmeans", "--k", "2"])
-    assert result.exit_code == 0, result.stderr
-    assert "column 'charges' holds numbers as text with empty cells" in result.stderr
+    assert_one_line_error(result, "feature 'charges' is empty", "row 4", "--drop-nulls")
+    assert "warning: 1 missing in 'charges'" in result.stderr
+    dropped = cli(["cluster", path, "--algorithm", "kmeans", "--k", "2", "--drop-nulls"])
+    assert dropped.exit_code == 0, dropped.stderr
+    assert pl.read_csv(dropped.stdout_bytes).height == df.height - 1
 
 
 def test_single_cluster_is_an_error():

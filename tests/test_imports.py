@@ -8,7 +8,7 @@ import sys
 
 from tests.conftest import ROOT
 
-HEAVY = ("hdbscan", "mlxtend", "scipy", "pandas", "sklearn", "statsmodels")
+HEAVY = ("hdbscan", "mlxtend", "scipy", "pandas", "sklearn", "statsmodels", "fastexcel", "xlsxwriter")
 
 
 def _modules_after(code: str) -> set[str]:

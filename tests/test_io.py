@@ -15,7 +15,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from segment.errors import EmptyInputError, InputError, OptionError, OutputError
-from segment.io import (FORMATS, format_from_path, read_table, sniff_format, write_table)
+from segment.columns import null_markers
+from segment.io import (FORMATS, Dialect, format_from_path, numbers_from_text, read_error, read_table, sniff_format,
+                        write_table)
 from tests.conftest import FIXTURES, ROOT, digest
 
 FRAME = pl.DataFrame({
@@ -38,7 +40,7 @@ def test_format_from_extension(name, expected):
 
 def test_unknown_extension_says_what_to_do():
     with pytest.raises(OptionError, match="--to/--from"):
-        format_from_path("report.xlsx")
+        format_from_path("report.xls")
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "arrow"])
@@ -203,3 +205,125 @@ def test_terminal_stdout_gets_a_preview_not_csv():
     text = b"".join(chunks).decode()
     assert proc.returncode == 0
     assert "8 rows x 10 columns" in text and "customer_id,recency" not in text
+
+
+# ---------------------------------------------------------------- reading extracts (issue 16)
+
+EXTRACTS = FIXTURES / "extracts"
+
+
+@pytest.mark.parametrize("case, separator", [
+    ("semicolon.csv", ";"), ("tab_separated.csv", "\t"), ("pipe_separated.csv", "|"), ("bom_crlf.csv", ","),
+    ("quoted_fields.csv", ","), ("gzip.csv.gz", ","),
+])
+def test_separator_is_detected_and_values_match_the_plain_csv(case, separator):
+    plain = read_table(FIXTURES / "tx_small.csv", string_columns=["customer_id"]).frame.collect()
+    table = read_table(EXTRACTS / "tx_small" / case, string_columns=["customer_id"])
+    assert table.separator == separator
+    assert_frame_equal(table.frame.collect(), plain)
+
+
+def test_semicolon_with_decimal_comma_reads_the_same_numbers():
+    plain = read_table(FIXTURES / "cluster_customers.csv").frame.collect()
+    table = read_table(EXTRACTS / "cluster_customers" / "semicolon_decimal_comma.csv",
+                       dialect=Dialect(decimal_comma=True))
+    assert_frame_equal(table.frame.collect(), plain)
+
+
+def test_decimal_comma_with_a_comma_separated_header_is_refused():
+    with pytest.raises(OptionError, match="--decimal-comma needs a separator other than ','"):
+        read_table(FIXTURES / "tx_small.csv", dialect=Dialect(decimal_comma=True))
+
+
+def test_one_column_whose_name_holds_a_separator_names_the_separator_to_use():
+    with pytest.raises(InputError, match=r"reads as one column named 'customer_id;date;amount'.*--separator ';'"):
+        read_table(EXTRACTS / "tx_small" / "semicolon.csv", dialect=Dialect(separator=","))
+
+
+def test_na_markers_are_missing_in_numeric_columns_only():
+    data = b"id,plan,revenue,age\n1,NA,12.5,30\n2,basic,NA,n/a\n3,-,-,null\n4,plus, 7 ,NaN\n"
+    df = read_table(data, string_columns=["id"]).frame.collect()
+    assert df["revenue"].to_list() == [12.5, None, None, 7.0]
+    assert df["age"].to_list() == [30.0, None, None, None]
+    assert df["plan"].to_list() == ["NA", "basic", "-", "plus"]  # text keeps its values
+
+
+def test_null_values_add_to_or_replace_the_markers():
+    data = b"id,revenue\n1,12\n2,?\n3,NA\n"
+    added = read_table(data, dialect=Dialect(null_values=null_markers(["?"]))).frame.collect()
+    assert added["revenue"].to_list() == [12.0, None, None]
+    only = read_table(data, dialect=Dialect(null_values=null_markers(["?"], replace=True))).frame.collect()
+    assert only["revenue"].to_list() == ["12", "?", "NA"]  # NA is text again, so the column is too
+
+
+def test_key_columns_are_never_read_as_numbers():
+    table = read_table(b"id,x\n001,1\nNA,2\n", string_columns=["id"])
+    assert table.frame.collect()["id"].to_list() == ["001", "NA"] and table.numbers_from_text == []
+
+
+def test_a_bad_value_after_the_sample_stops_the_read_naming_it():
+    frame, converted = numbers_from_text(
+        pl.LazyFrame({"revenue": ["1.5", "NA", "unknown"]}), sample=2)
+    assert converted == ["revenue"]
+    with pytest.raises(pl.exceptions.InvalidOperationError) as info:
+        frame.collect()
+    assert read_error(info.value, converted) == ("column 'revenue' holds 'unknown', which is not a number or a missing-value "
+                                      "marker; clean it, or pass --null-values 'unknown' if it marks a missing value")
+
+
+def test_xlsx_reads_the_first_sheet_or_the_one_named(tmp_path):
+    first = read_table(EXTRACTS / "tx_small" / "first_sheet.xlsx", string_columns=["customer_id"])
+    assert first.format == "xlsx" and first.columns == ["customer_id", "date", "amount"]
+    named = read_table(EXTRACTS / "tx_small" / "named_sheet.xlsx", dialect=Dialect(sheet="data"),
+                       string_columns=["customer_id"])
+    assert_frame_equal(named.frame.collect(), first.frame.collect())
+    by_number = read_table(EXTRACTS / "tx_small" / "named_sheet.xlsx", dialect=Dialect(sheet="2"))
+    assert by_number.columns == first.columns
+    with pytest.raises(OptionError, match=r"--sheet 'Data' is not in .*'notes', 'data'"):
+        read_table(EXTRACTS / "tx_small" / "named_sheet.xlsx", dialect=Dialect(sheet="Data"))
+
+
+def test_xlsx_output_has_the_table_first_and_provenance_on_a_second_sheet(tmp_path):
+    import fastexcel
+
+    path = tmp_path / "report.xlsx"
+    write_table(FRAME, path, provenance={"command": "rfm", "options": {"id": "Customer ID"}})
+    book = fastexcel.read_excel(path.read_bytes())
+    assert book.sheet_names == ["data", "provenance"]
+    rows = dict(book.load_sheet("provenance").to_polars().iter_rows())
+    assert rows["command"] == "rfm" and rows["options.id"] == "Customer ID"
+    back = read_table(path, string_columns=["customer_id"])
+    assert back.provenance == {"command": "rfm", "options": {"id": "Customer ID"}}
+    assert back.frame.collect()["customer_id"].to_list() == ["007", "042", "100"]
+    again = tmp_path / "again.xlsx"
+    write_table(FRAME, again, provenance={"command": "rfm", "options": {"id": "Customer ID"}})
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_dev_null_is_written_in_place_never_replaced(tmp_path):
+    write_table(FRAME, "/dev/null")
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+
+
+def test_names_differing_only_in_whitespace_are_marked():
+    from segment.errors import ColumnNotFoundError
+
+    message = str(ColumnNotFoundError("Call  Failure", ["Call Failure", "Churn"], role="id"))
+    assert message.startswith("id column 'Call\u2423\u2423Failure' not found; did you mean 'Call\u2423Failure'?")
+
+
+def test_row_ids_number_rows_from_one():
+    from segment.columns import number_rows
+
+    df = number_rows(pl.LazyFrame({"x": ["a", "b", "c"]})).collect()
+    assert df.columns == ["@row", "x"] and df["@row"].to_list() == [1, 2, 3]
+    kept = number_rows(pl.LazyFrame({"@row": [7, 9], "x": ["a", "b"]})).collect()
+    assert kept["@row"].to_list() == [7, 9]
+
+
+def test_quoted_newlines_bom_and_crlf_in_a_semicolon_extract():
+    data = '\ufeffid;note;revenue\r\n1;"two\r\nlines; here";12,5\r\n2;plain;NA\r\n'.encode()
+    table = read_table(data, dialect=Dialect(decimal_comma=True), string_columns=["id"])
+    df = table.frame.collect()
+    assert table.separator == ";" and df.columns == ["id", "note", "revenue"]
+    assert df["note"][0] == "two\r\nlines; here" and df["revenue"].to_list() == [12.5, None]

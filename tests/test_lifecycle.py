@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from segment.errors import ColumnNotFoundError, ColumnTypeError, DataError, OptionError
+from segment.errors import ColumnNotFoundError, ColumnTypeError, DataError, OptionError, SegmentWarning
 from segment.lifecycle._lifecycle import lifecycle
 from tests.conftest import FIXTURES, run_segment, shell
 from tests.test_contract import assert_one_line_error
@@ -437,7 +437,11 @@ def test_library_errors_name_the_column_and_row():
     df = pl.read_csv(SMALL)
     with pytest.raises(ColumnNotFoundError, match="voice column 'voice' not found; did you mean 'voice_min'"):
         lifecycle(df, voice="voice")
-    with pytest.raises(ColumnTypeError, match=r"'voice_min' must be numeric, but row 2 holds 'n/a'"):
+    with pytest.raises(ColumnTypeError, match=r"'voice_min' must be numeric, but row 2 holds 'unknown'; clean "
+                                              r"the column, pass --null-values 'unknown' .*another column with --voice"):
+        lifecycle(pl.read_csv(FIXTURES / "lifecycle_stray_word_usage.csv"), voice="voice_min")
+    with pytest.warns(SegmentWarning, match="1 missing in 'voice_min'"), \
+            pytest.raises(DataError, match=r"'voice_min' is empty \(null\) in 1 rows, first in row 2"):
         lifecycle(pl.read_csv(FIXTURES / "lifecycle_text_usage.csv"), voice="voice_min")
     with pytest.raises(DataError, match="identity"):
         lifecycle(df.with_columns(identity=pl.when(pl.col("month") == "2024-02").then(pl.lit("zz"))
@@ -512,7 +516,9 @@ def test_cli_metric_option_takes_lists(cli):
 
 @pytest.mark.parametrize("fixture, args, needles", [
     ("lifecycle_bad_month.csv", COLS, ["not a month: '2024-13' (row 3)"]),
-    ("lifecycle_text_usage.csv", COLS, ["'voice_min' must be numeric, but row 2 holds 'n/a'"]),
+    ("lifecycle_text_usage.csv", COLS, ["'voice_min' is empty (null) in 1 rows, first in row 2"]),  # n/a: missing
+    ("lifecycle_stray_word_usage.csv", COLS, ["'voice_min' must be numeric, but row 2 holds 'unknown'",
+                                              "--null-values 'unknown'", "--voice"]),
     ("lifecycle_negative_usage.csv", COLS, ["'data_mb' is negative (-5.0) in row 2"]),
     ("lifecycle_null_usage.csv", COLS, ["'data_mb' is empty (null) in 1 rows, first in row 2"]),
     ("lifecycle_duplicate_month.csv", COLS, ["customer 'a' has more than one row for 2024-02", "--dedupe sum"]),

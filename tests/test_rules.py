@@ -147,7 +147,7 @@ def test_numbers_are_binned_by_quantiles_or_given_breaks():
 def test_numbers_stored_as_text_with_blanks_are_numbers_and_blanks_are_reported():
     df = pl.DataFrame({"customer_id": range(8), "total": ["10", " ", "30.5", "40", "50", "", "70", "80"],
                        "churn": ["Yes", "No"] * 4})
-    with pytest.warns(SegmentWarning, match=r"empty values in total \(2\)"):
+    with pytest.warns(SegmentWarning, match=r"2 missing in .total."):
         res = rules(df, target="churn", bins=2, min_count=1, min_lift=0)
     assert res.items["item"].to_list() == ["total<50", "total>=50"]
     assert res.items["customers"].sum() == 6

@@ -26,10 +26,10 @@ def _stderr_lines(result) -> list[str]:
     ("validate_segment_constant_outcome.csv", [], "outcome column 'churn' has the same value ('No') in every row"),
     ("validate_segment_null_outcome.csv", [], "outcome column 'arpu' is empty in every row"),
     ("validate_segment_duplicate_id.csv", ["--id", "customer_id"], "customer id 'C0003'"),
-    ("validate_segment_text_outcome.csv", [], "row 12 holds 'n/a'"),
+    ("validate_segment_stray_word_outcome.csv", [], "row 12 holds 'unknown'; clean the column, pass --null-values"),
     ("validate_segment_nan_outcome.csv", [], "'arpu' is not a number (NaN) in row 6"),
     ("validate_segment_null_segment.csv", ["--strict"], "segment column 'plan' is empty in 2 rows, first in row 5"),
-    ("validate_segment_three_plans.csv", ["--outcome-type", "churn=numeric"], "row 1 holds 'No'"),
+    ("validate_segment_three_plans.csv", ["--outcome-type", "churn=numeric"], "leave churn=numeric out"),
     ("validate_segment_three_plans.csv", ["--outcome-type", "churn=boolean"], "must be one of binary"),
     ("validate_segment_three_plans.csv", ["--outcome-type", "arpu=numeric,=x"], "column=type pairs"),
     ("validate_segment_three_plans.csv", ["--numeric-test", "t"], "'t' is not one of"),
@@ -42,6 +42,20 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, tmp_path, fixture,
         args[args.index("churn,arpu")] = "arpu"
     assert_one_line_error(cli(args), needle)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_regression_na_in_a_revenue_outcome_is_missing_not_a_reason_to_call_it_categorical(cli):
+    """Issue 16: 'n/a' in arpu stopped the run and suggested --outcome-type arpu=categorical."""
+    result = cli(["validate-segment", FIXTURES / "validate_segment_text_outcome.csv", *BASE])
+    assert result.exit_code == 0, result.stderr
+    assert "warning: 1 missing in 'arpu'" in result.stderr
+    assert "categorical" not in result.stderr
+    assert pl.read_csv(result.stdout_bytes).filter(pl.col("outcome") == "arpu")["kind"][0] == "numeric"
+
+
+def test_a_stray_word_in_a_numeric_outcome_never_suggests_categorical(cli):
+    result = cli(["validate-segment", FIXTURES / "validate_segment_stray_word_outcome.csv", *BASE])
+    assert "categorical" not in result.stderr and "--null-values 'unknown'" in result.stderr
 
 
 def test_misspelt_outcome_suggests_the_close_match(cli):

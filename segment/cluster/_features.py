@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from segment.columns import first_offender, require_columns, require_numeric
+from segment.columns import (first_offender, missing_text, not_a_number_hint, number_from_text, require_columns,
+                             require_numeric, warn_missing)
 from segment.errors import ColumnNotFoundError, ColumnTypeError, DataError, OptionError, SegmentWarning
 
 #: Columns that hold results of segment commands, never behaviour to cluster on.
@@ -103,7 +104,7 @@ def prepare(frame: pl.LazyFrame, *, id: str = "customer_id", features: Sequence[
     if features is None:
         _check_left_out(frame, schema, id)
     for name in names:
-        frame = require_numeric(frame, name)  # blank text cells become nulls there
+        frame = require_numeric(frame, name, option="--features")  # blanks and NA markers become nulls there
         infinite = first_offender(frame, pl.col(name).is_infinite(), name)
         if infinite is not None:
             raise DataError(f"feature {name!r} is infinite ({infinite[1]}) in row {infinite[0]}; "
@@ -176,9 +177,10 @@ def _check_left_out(frame: pl.LazyFrame, schema: pl.Schema, id: str) -> None:
     for name, dtype in schema.items():
         if name == id or not (dtype in (pl.String, pl.Null)):
             continue
-        text = pl.col(name).cast(pl.String).str.strip_chars().replace("", None)
+        text = missing_text(name)
+        number = number_from_text(name)
         row = frame.select(present=text.is_not_null().sum(), rows=pl.len(),
-                           numeric=text.cast(pl.Float64, strict=False).is_not_null().sum()).collect().row(0)
+                           numeric=number.is_not_null().sum()).collect().row(0)
         present, rows, numeric = row
         if present == 0:
             warnings.warn(f"column {name!r} is empty in every row, so it is not a feature", SegmentWarning,
@@ -190,10 +192,10 @@ def _check_left_out(frame: pl.LazyFrame, schema: pl.Schema, id: str) -> None:
             warnings.warn(f"column {name!r} holds numbers as text{blanks}, so it is not a default feature; "
                           f"to cluster on it, name it in --features{hint}", SegmentWarning, stacklevel=4)
         elif numeric < present and numeric >= 0.9 * present:
-            bad = first_offender(frame, text.is_not_null() & text.cast(pl.Float64, strict=False).is_null(), name)
+            bad = first_offender(frame, text.is_not_null() & number.is_null(), name)
             raise ColumnTypeError(f"column {name!r} looks numeric but row {bad[0]} holds {bad[1]!r}, so it "  # type: ignore[index]
-                                  "would be left out of the features; clean it, or name the features "
-                                  "with --features")
+                                  "would be left out of the features; "
+                                  + not_a_number_hint(bad[1], "--features"))  # type: ignore[index]
 
 
 def _check_ids(frame: pl.LazyFrame, id: str) -> None:
@@ -212,7 +214,7 @@ def _check_ids(frame: pl.LazyFrame, id: str) -> None:
 def _check_nulls(frame: pl.LazyFrame, names: list[str], drop: bool) -> tuple[pl.LazyFrame, int]:
     counts = frame.select([pl.col(n).null_count() for n in names] + [pl.len().alias("__n__")]).collect().row(0)
     total = counts[-1]
-    empty = {n: c for n, c in zip(names, counts[:-1], strict=False) if c}
+    empty = warn_missing(dict(zip(names, counts[:-1], strict=True)), stacklevel=4)
     for name, count in empty.items():
         if count == total:
             raise DataError(f"feature {name!r} has no values (all {total:,} rows are empty); "
@@ -227,8 +229,8 @@ def _check_nulls(frame: pl.LazyFrame, names: list[str], drop: bool) -> tuple[pl.
                         "or pass --drop-nulls")
     kept = frame.drop_nulls(names)
     dropped = total - int(kept.select(pl.len()).collect().item())
-    detail = ", ".join(f"{n}: {c:,}" for n, c in empty.items())
-    warnings.warn(f"dropped {dropped:,} rows with empty features ({detail})", SegmentWarning, stacklevel=3)
+    # The counts per feature were reported just above ("N missing in COL").
+    warnings.warn(f"dropped {dropped:,} rows with empty features (--drop-nulls)", SegmentWarning, stacklevel=3)
     return kept, dropped
 
 

@@ -33,7 +33,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from segment.columns import parse_dates, require_columns, require_numeric
+from segment.columns import parse_dates, require_columns, require_numeric, warn_missing
 from segment.errors import ColumnTypeError, DataError, EmptyInputError, OptionError, SegmentWarning
 
 #: "No such month" in month arrays; below every real month.
@@ -202,8 +202,8 @@ def load_panel(
             raise OptionError(f"column {col!r} cannot be both a usage metric and the {_role_of(col, roles)} column")
     columns = list(dict.fromkeys([id, month, *metrics, *(c for c in (status, identity, activation) if c)]))
     lf = lf.select(columns)
-    for col in metrics:
-        lf = require_numeric(lf, col)
+    for col, role in metrics.items():
+        lf = require_numeric(lf, col, option=f"--{role}" if role in ("voice", "data", "revenue") else "--metric")
     exprs = [pl.col(id), months_expr(lf, month, date_format), *(pl.col(c) for c in metrics)]
     if status:
         exprs.append(_status_expr(lf, status, status_values))
@@ -274,6 +274,9 @@ def _status_expr(lf: pl.LazyFrame, status: str, values: Mapping[str, list[str]] 
 def _precheck(lf: pl.LazyFrame, df: pl.DataFrame, id: str, month: str, metrics: list[str],
               status: str | None, identity: str | None, activation: str | None) -> None:
     """Nulls, bad months, negatives and unknown statuses; the offending row only on failure."""
+    if metrics and df.height:
+        warn_missing(dict(zip(metrics, df.select(pl.col(c).null_count() for c in metrics).row(0), strict=True)),
+                     stacklevel=3)
     checks: list[tuple[str, pl.Expr, str]] = [(id, pl.col(id).is_null(), "null")]
     if identity:
         checks.append((identity, pl.col(_ID).is_null(), "null"))

@@ -42,7 +42,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from segment.columns import transaction_columns
+from segment.columns import transaction_columns, warn_missing
 from segment.errors import DataError, EmptyInputError, SegmentWarning
 
 
@@ -81,6 +81,7 @@ def monthly_panel(
     value = pl.col(amount)  # times quantity already
     nulls = lf.select(ids=pl.col(id).null_count(), dates=pl.col(date).null_count(),
                       amounts=value.null_count(), n=pl.len()).collect().row(0, named=True)
+    warn_missing({amount: nulls["amounts"]})
     if nulls["dates"] or nulls["amounts"]:
         what = date if nulls["dates"] else amount
         raise DataError(f"column {what!r} is empty in {max(nulls['dates'], nulls['amounts']):,} rows; "

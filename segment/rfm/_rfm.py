@@ -65,7 +65,7 @@ from typing import Any, Literal
 import polars as pl
 
 from segment import binning
-from segment.columns import first_offender, transaction_columns
+from segment.columns import first_offender, transaction_columns, warn_missing
 from segment.errors import DataError, EmptyInputError, OptionError, SegmentWarning
 from segment.rfm._segments import SegmentRule, check_fits, default_segments, segment_expr
 
@@ -323,6 +323,7 @@ def _checked(check: pl.DataFrame, lf: pl.LazyFrame, id: str, date: str, amount: 
              returns: str, order: str | None = None) -> tuple[dict[str, int], Date | None]:
     """Raise for what the check query found; name the first offending row."""
     row = check.row(0, named=True)
+    warn_missing({amount: row["null_amounts"]})
     if row["null_ids"] and strict:
         at, _ = first_offender(lf, pl.col(id).is_null(), id)  # type: ignore[misc]
         raise DataError(f"column {id!r} is empty in row {at}; drop those rows or leave out --strict")

@@ -24,10 +24,12 @@ codes
 numbers
     binned by tie-respecting quantiles (:mod:`segment.binning`) or explicit
     breaks into ``tenure<9``, ``tenure=[9,29)``, ..., ``tenure>=56``.
-    Text columns whose values all read as numbers (a CSV column with blanks)
-    count as numbers.
+    Text columns whose values all read as numbers, apart from blanks and
+    missing-value markers (:func:`segment.columns.number_from_text`), count
+    as numbers.
 
-Empty values (null, NaN, blank text) give no item. Each column is encoded
+Empty values (null, NaN, blank text, a missing-value marker in a number
+column) give no item. Each column is encoded
 once as integer codes of its distinct values, so that every item is a cheap
 comparison of codes rather than another pass over text.
 
@@ -55,6 +57,7 @@ import numpy as np
 import polars as pl
 
 from segment import binning
+from segment.columns import missing_text, number_from_text, warn_missing
 from segment.errors import ColumnNotFoundError, ColumnTypeError, DataError, OptionError, SegmentWarning
 from segment.rules._bits import ItemBuilder, ItemMatrix
 from segment.rules._target import NO, YES, Target, cleaned, fmt_number, is_text, target_mask, value_text
@@ -134,10 +137,7 @@ def snapshot_items(frame: pl.DataFrame, target: Target, *, id: str, min_count: i
         warnings.warn(f"{shown}: whole numbers with at most {max_categories} values, read as codes (one item "
                       "per value); --breaks COL=... or --max-categories 0 bins them as numbers",
                       SegmentWarning, stacklevel=3)
-    if empty:
-        shown = ", ".join(f"{c} ({k:,})" for c, k in empty.items())
-        warnings.warn(f"empty values in {shown}; those customers get no item from that column",
-                      SegmentWarning, stacklevel=3)
+    warn_missing(empty, then="those customers get no item from it", stacklevel=3)
     return builder.finish()
 
 
@@ -180,10 +180,12 @@ class Encoded:
             raise DataError(f"column {name!r} holds one value ({values[0]!r}) in every row, so it cannot tell "
                             f"customers apart; leave it out with --exclude {name}")
         codes = series.cast(pl.Enum(values)).to_physical().cast(pl.Int32).fill_null(-1).to_numpy()
-        kind = _kind(values)
-        if kind == "number":  # numbers stored as text; missing-value markers (NA, nan) give no item
-            lookup = np.array([_number(v) for v in values] + [np.nan])
-            return cls(name, kind, empty, values, numbers=lookup[codes])
+        numbers = _numbers(values)
+        kind = _kind(values, numbers)
+        if kind == "number":  # numbers stored as text; missing-value markers (NA, -) give no item
+            lookup = np.append(numbers, np.nan)
+            markers = int(np.isnan(numbers[codes[codes >= 0]]).sum())
+            return cls(name, kind, empty + markers, values, numbers=lookup[codes])
         return cls(name, kind, empty, values, codes=codes)
 
     def is_code(self, max_categories: int) -> bool:
@@ -248,30 +250,25 @@ def _word(value: object) -> str:
     return value_text(value).lower()
 
 
-def _kind(values: list) -> str:
-    """``flag``, ``category`` or ``number`` for a text column."""
+def _kind(values: list, numbers: np.ndarray) -> str:
+    """``flag``, ``category`` or ``number`` for a text column (*numbers*: see :func:`_numbers`)."""
     words = [_word(v) for v in values]
     if all(w in YES or w in NO or _NOT_APPLICABLE.match(w) for w in words) \
             and any(w in YES or w in NO for w in words):
         return "flag"
-    numbers = [_number(v) for v in values if _word(v).strip() not in MISSING]
-    if not numbers or any(x is None or not np.isfinite(x) for x in numbers):
+    known = numbers[~np.isnan(numbers)]
+    if known.size == 0 or np.isinf(numbers).any() or not np.isfinite(known).all():
         return "category"
     return "number"
 
 
-#: Text that extracts use for a missing number (a numeric column holding one of these is still numeric).
-MISSING = frozenset({"", "na", "n/a", "nan", "null", "none"})
-
-
-def _number(value: object) -> float | None:
-    """A text value as a number; NaN for a missing-value marker; None when it is not a number."""
-    if _word(value).strip() in MISSING:
-        return float("nan")
-    try:
-        return float(str(value))
-    except ValueError:
-        return None
+def _numbers(values: list) -> np.ndarray:
+    """Distinct text values as numbers: NaN for a missing-value marker, inf when not a number."""
+    text = pl.DataFrame({"v": values}, schema={"v": pl.String})
+    parsed = text.select(n=number_from_text("v"), marker=missing_text("v").is_null())
+    numbers = parsed["n"].fill_null(float("inf")).to_numpy().copy()
+    numbers[parsed["marker"].to_numpy()] = np.nan
+    return numbers
 
 
 def bin_label(column: str, edges: Sequence[float], index: int) -> str:

@@ -40,7 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from segment.columns import first_offender, require_columns
+from segment.columns import (first_offender, missing_text, not_a_number_hint, number_from_text, require_columns,
+                             warn_missing)
 from segment.errors import ColumnTypeError, DataError, OptionError, SegmentWarning
 from segment.stats.groupstats import SEG, CountStats, NumericStats, count_stats, numeric_stats
 
@@ -133,9 +134,8 @@ def prepare(frame: pl.LazyFrame | pl.DataFrame, *, segment: str, outcomes: Seque
     for spec in specs:
         # Counted after leaving out empty segments: each row left out is reported once.
         spec.nulls = data[spec.column].null_count()
-        if spec.nulls:
-            warnings.warn(f"left out {spec.nulls:,} rows where outcome {spec.name!r} is empty", SegmentWarning,
-                          stacklevel=3)
+    warn_missing({spec.name: spec.nulls for spec in specs}, then="those rows are left out of its tests",
+                 stacklevel=3)
     sizes = np.bincount(data[SEG].to_numpy(), minlength=len(labels))
     for spec in specs:
         _check_spread(data, spec, labels)
@@ -258,6 +258,10 @@ def _code_outcome(df: pl.DataFrame, name: str, column: str, forced: str | None) 
     if is_text:
         stripped = pl.col(name).cast(pl.String).str.strip_chars()
         col = df.select(pl.when(stripped == "").then(None).otherwise(stripped).alias(name)).to_series()
+        known = df.select(missing_text(name)).to_series()
+        numbers = df.select(number_from_text(name)).to_series()
+        if numbers.null_count() == known.null_count() < known.len():
+            col = known  # numbers and missing-value markers only: a numeric column with missing values
     elif dtype.is_float():
         _check_finite(df, name)
     values = col.drop_nulls()
@@ -268,7 +272,7 @@ def _code_outcome(df: pl.DataFrame, name: str, column: str, forced: str | None) 
     if distinct == 1:
         raise DataError(f"outcome column {name!r} has the same value ({values[0]!r}) in every row: it cannot "
                         "separate segments; drop it from --outcome")
-    as_num = values.cast(pl.Float64, strict=False) if is_text else values
+    as_num = values.to_frame().select(number_from_text(name)).to_series() if is_text else values
     numeric_text = is_text and as_num.null_count() == 0
     kind = forced or _detect(dtype, is_text, numeric_text, distinct)
     if kind == "categorical" and not forced and is_text:
@@ -278,10 +282,17 @@ def _code_outcome(df: pl.DataFrame, name: str, column: str, forced: str | None) 
             kind = "numeric"
     if kind == "numeric":
         if is_text and not numeric_text:
-            at, bad = _first_row(df.with_columns(col), col.is_not_null() & col.cast(pl.Float64, strict=False).is_null(), name)
-            raise ColumnTypeError(f"outcome column {name!r} holds numbers, but row {at} holds {bad!r}; clean the "
-                                  f"column, or force --outcome-type {name}=categorical")
-        return Outcome(name, column, "numeric"), col.cast(pl.Float64, strict=False).alias(column)
+            parsed = col.to_frame().select(number_from_text(name)).to_series()
+            at, bad = _first_row(df.with_columns(col), col.is_not_null() & parsed.is_null(), name)
+            numbers = parsed.len() - parsed.null_count()
+            if numbers < _MOSTLY_NUMBERS * values.len():  # forced numeric on words
+                raise ColumnTypeError(f"outcome column {name!r} is numeric by --outcome-type, but row {at} holds "
+                                      f"{bad!r} and {values.len() - numbers:,} of {values.len():,} values are not "
+                                      f"numbers; leave {name}=numeric out of --outcome-type")
+            # Not "--outcome-type categorical": a revenue column with a stray word is still revenue.
+            raise ColumnTypeError(f"outcome column {name!r} holds numbers, but row {at} holds {bad!r}; "
+                                  + not_a_number_hint(bad, "--outcome"))
+        return Outcome(name, column, "numeric"), col.to_frame().select(number_from_text(name)).to_series().alias(column)
     if kind == "binary" and distinct != 2:
         raise DataError(f"outcome column {name!r} has {distinct:,} distinct values, so it is not binary; "
                         "use --outcome-type categorical or numeric")
