@@ -283,7 +283,11 @@ class Target:
 class Checks:
     """Whether contenders' outputs agree where they are comparable."""
 
-    items: list[tuple[str, bool, str]] = field(default_factory=list)
+    items: list[tuple[str, bool | None, str]] = field(default_factory=list)
+
+    def note(self, label: str, detail: str) -> None:
+        """A comparison worth showing that is not pass/fail (different parameters, say)."""
+        self.items.append((label, None, detail))
 
     def add(self, label: str, ok: bool, detail: str = "") -> None:
         self.items.append((label, bool(ok), detail))
@@ -291,11 +295,11 @@ class Checks:
 
     @property
     def ok(self) -> bool:
-        return all(ok for _, ok, _ in self.items)
+        return all(ok is not False for _, ok, _ in self.items)
 
     def markdown(self) -> str:
-        return "\n".join(f"- {'agree' if ok else 'DISAGREE'}: {label}{f' ({detail})' if detail else ''}"
-                         for label, ok, detail in self.items)
+        mark = {True: "agree: ", False: "DISAGREE: ", None: ""}
+        return "\n".join(f"- {mark[ok]}{label}{f' ({detail})' if detail else ''}" for label, ok, detail in self.items)
 
 
 # ---------------------------------------------------------------- report
