@@ -328,54 +328,57 @@ def versions() -> str:
 
 def table(results: Results, peer: str) -> str:
     """Markdown: each contender's seconds and memory, and its per-round ratios to *peer*."""
-    lines = [f"| contender | wall s | peak RSS MiB | wall / peer (per round) | RSS / peer (per round) |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+    lines = ["| contender | wall s | CPU s | peak RSS MiB | wall / peer (per round) | RSS / peer (per round) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name in results.runs:
         wall = Spread.of(results.walls(name)).format(2)
+        cpu = Spread.of(results.values(name, "cpu")).median
         rss = Spread.of(results.rss(name)).format(0)
         if name == peer:
-            lines.append(f"| {name} (peer) | {wall} | {rss} | 1 | 1 |")
+            lines.append(f"| {name} (peer) | {wall} | {cpu:.1f} | {rss} | 1 | 1 |")
             continue
-        lines.append(f"| {name} | {wall} | {rss} | {results.ratio(name, peer).format(2, 'x')} | "
+        lines.append(f"| {name} | {wall} | {cpu:.1f} | {rss} | {results.ratio(name, peer).format(2, 'x')} | "
                      f"{results.ratio(name, peer, 'rss').format(2, 'x')} |")
     return "\n".join(lines)
 
 
-def targets_table(results: Results, targets: Iterable[Target]) -> str:
-    lines = ["| target | measured: median of per-round values (min-max) | verdict |", "| --- | --- | --- |"]
-    lines += [f"| {t.label} | {t.shown(results)} | {t.verdict(results)} |" for t in targets]
-    return "\n".join(lines)
+def render(record: dict[str, Any]) -> str:
+    """The Markdown report of a saved run (``benchmarks/results/<bench>.json``)."""
+    results = Results({k: [Run(**r) for r in v] for k, v in record["runs"].items()}, record["started"],
+                      record["finished"])
+    parts = [f"### {record['title']}", "",
+             f"{results.started} to {results.finished}; {results.rounds} rounds round-robin; "
+             f"1-minute load average at the start of each run {results.loads().format(1)}. "
+             f"{record['machine']}; {record['versions']}.", "",
+             table(results, record["peer"])]
+    if record["targets"]:
+        parts += ["", "| target | measured: median of per-round values (min-max) | verdict |", "| --- | --- | --- |"]
+        parts += [f"| {t['label']} | {t['shown']} | {t['verdict']} |" for t in record["targets"]]
+    if record["checks"]:
+        checks = Checks([(c["label"], c["ok"], c["detail"]) for c in record["checks"]])
+        parts += ["", "Outputs:", "", checks.markdown()]
+    if record.get("notes"):
+        parts += ["", record["notes"]]
+    return "\n".join(parts) + "\n"
 
 
 def report(bench: str, title: str, results: Results, *, peer: str, targets: Sequence[Target] = (),
-           checks: Checks | None = None, notes: str = "", extra: dict[str, Any] | None = None) -> str:
-    """Markdown report; also saved (with every run) under ``benchmarks/results/``.
+           checks: Checks | None = None, notes: str = "") -> str:
+    """Markdown report; saved with every run under ``benchmarks/results/`` (``<bench>.json`` and ``.md``).
 
     Raises SystemExit(1) after saving when outputs disagree, so ``make bench`` stops.
     """
-    loads = results.loads()
-    parts = [f"### {title}", "",
-             f"{results.started} to {results.finished}; {results.rounds} rounds round-robin; "
-             f"1-minute load average at the start of each run {loads.format(1)}. "
-             f"{machine()}; {versions()}.", "",
-             table(results, peer)]
-    if targets:
-        parts += ["", targets_table(results, targets)]
-    if checks and checks.items:
-        parts += ["", "Outputs:", "", checks.markdown()]
-    if notes:
-        parts += ["", notes]
-    text = "\n".join(parts) + "\n"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{bench}.md").write_text(text)
     record = {"bench": bench, "title": title, "started": results.started, "finished": results.finished,
               "machine": machine(), "versions": versions(), "peer": peer,
               "runs": {k: [asdict(r) for r in v] for k, v in results.runs.items()},
-              "targets": [{"label": t.label, "measured": asdict(t.measure(results)), "verdict": t.verdict(results)}
-                          for t in targets],
+              "targets": [{"label": t.label, "measured": asdict(t.measure(results)), "shown": t.shown(results),
+                           "verdict": t.verdict(results)} for t in targets],
               "checks": [{"label": label, "ok": ok, "detail": d} for label, ok, d in (checks.items if checks else [])],
-              **(extra or {})}
+              "notes": notes}
+    RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{bench}.json").write_text(json.dumps(record, indent=1) + "\n")
+    text = render(record)
+    (RESULTS / f"{bench}.md").write_text(text)
     print(text)
     if checks and not checks.ok:
         raise SystemExit(f"{bench}: contenders' outputs disagree (see above)")
@@ -437,3 +440,14 @@ def cached(name: str, generate: Callable[..., None], params: dict[str, Any], *, 
     os.replace(part, path)
     print(f"generated {path.name} in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
     return path
+
+
+if __name__ == "__main__":
+    # python benchmarks/harness.py render NAME...: rewrite results/NAME.md from results/NAME.json
+    if sys.argv[1:2] == ["render"]:
+        for name in sys.argv[2:]:
+            saved = json.loads((RESULTS / f"{name}.json").read_text())
+            saved.setdefault("notes", "")
+            for t in saved["targets"]:
+                t.setdefault("shown", Spread(**t["measured"]).format(2))
+            (RESULTS / f"{name}.md").write_text(render(saved))

@@ -115,3 +115,24 @@ def test_cached_data_are_keyed_by_parameters_and_generator_code(tmp_path, monkey
 
 def test_the_harness_doctests_pass():
     assert doctest.testmod(h).failed == 0
+
+
+def test_a_saved_run_renders_the_verdicts_it_was_saved_with(tmp_path, monkeypatch):
+    monkeypatch.setattr(h, "RESULTS", tmp_path)
+    res = fake_results({"peer": [1.0, 2.0, 1.5], "rfm": [2.5, 3.0, 4.5]})
+    checks = h.Checks()
+    checks.add("same customers", True, "3")
+    text = h.report("x", "title", res, peer="peer", checks=checks,
+                    targets=[h.Target("rfm <= 2x", "ratio", "rfm", 2.0, peer="peer")])
+    assert "| rfm <= 2x | 2.50x (1.50-3.00) | missed (2.50) |" in text
+    assert "| rfm | 3.00 (2.50-4.50) |" in text
+    assert h.render(__import__("json").loads((tmp_path / "x.json").read_text())) == text
+
+
+def test_disagreeing_outputs_stop_the_run_after_saving_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(h, "RESULTS", tmp_path)
+    checks = h.Checks()
+    checks.add("same rules", False, "69 against 70")
+    with pytest.raises(SystemExit, match="disagree"):
+        h.report("y", "title", fake_results({"peer": [1.0]}), peer="peer", checks=checks)
+    assert "DISAGREE: same rules (69 against 70)" in (tmp_path / "y.md").read_text()
