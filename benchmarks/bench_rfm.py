@@ -50,12 +50,15 @@ def generate(path: Path, customers: int, transactions: int, seed: int) -> None:
 
 
 # The per-customer aggregates rfm reports, nothing else: last purchase,
-# purchases (rows with a non-negative amount), net spend.
+# purchases (rows with a non-negative amount), net spend. The purchase date
+# and flag are columns first, so that the group-by is plain max/sum (polars'
+# fast path: as fast as the simplest group-by below; a filtered max is not).
 BARE = """
 import polars as pl, sys
 buy = pl.col("amount") >= 0
-(pl.scan_parquet(sys.argv[1]).group_by("customer_id")
-   .agg(last=pl.col("date").filter(buy).max(), n=buy.sum(), total=pl.col("amount").sum())
+(pl.scan_parquet(sys.argv[1]).with_columns(_buy=buy, _bought=pl.when(buy).then(pl.col("date")))
+   .group_by("customer_id")
+   .agg(last=pl.col("_bought").max(), n=pl.col("_buy").sum(), total=pl.col("amount").sum())
    .sink_parquet(sys.argv[2]))
 """
 
