@@ -4,13 +4,14 @@ Run by hand (never by pytest), from the repository root::
 
     .venv/bin/pip install -e ".[bench]"  # pyfim, built from source; benchmark only (make bench does this)
     .venv/bin/python benchmarks/bench_rules.py                      # Cell2Cell size: 51,047 x 57
-    .venv/bin/python benchmarks/bench_rules.py --customers 1000000 --items 40
+    .venv/bin/python benchmarks/bench_rules.py --customers 1000000 --items 40 --categorical 0
 
-Data: a seeded snapshot of N customers x M yes/no items (prevalence 2-35%,
-three latent segments that make items co-occur) with planted churn rules:
-``i00`` (main effect), ``i03 & i05`` and ``i07 & i08 & i12`` (interactions),
-``i01`` protective. The default size is Cell2Cell's (51,047 customers, 57
-columns), where issue 14 measured the mlxtend engine at over 100 s.
+Data: a seeded snapshot of N customers with yes/no columns (prevalence
+2-35%, three latent segments that make them co-occur) and text columns of 3-7
+values, with planted churn rules: ``i00`` (main effect), ``i03 & i05`` and
+``i07 & i08 & i12`` (interactions), ``i01`` protective. The default size is
+Cell2Cell's (51,047 customers, 57 columns: 30 yes/no, 27 categorical), where
+issue 14 measured the mlxtend engine at over 100 s.
 
 Every contender is a whole process measured by benchmarks/harness.py
 (round-robin, per-round paired ratios): both of segment's engines, named
@@ -55,12 +56,21 @@ def planted(n: int, m: int, seed: int):
     return x, churn
 
 
-def generate(path: Path, customers: int, items: int, seed: int) -> None:
+def generate(path: Path, customers: int, items: int, categorical: int, seed: int) -> None:
+    """*items* yes/no columns ``iNN`` and *categorical* text columns ``cNN`` of 3-7 values each."""
     import polars as pl
 
     x, churn = planted(customers, items, seed)
     cols = {"customer_id": np.arange(customers)}
     cols.update({f"i{j:02d}": x[:, j] for j in range(x.shape[1])})
+    rng = np.random.default_rng(seed + 1)
+    # Category shares differ by whether the customer holds i02, so categories co-occur with flags.
+    for j in range(categorical):
+        k = 3 + j % 5
+        shares = rng.dirichlet(np.full(k, 0.8), size=2)
+        u = rng.random(customers)
+        level = (u[:, None] > np.cumsum(shares[x[:, 2].astype(int)], axis=1)).sum(axis=1).clip(0, k - 1)
+        cols[f"c{j:02d}"] = np.array([f"v{v}" for v in range(k)])[level]
     cols["churn"] = churn
     pl.DataFrame(cols).write_parquet(path)
 
@@ -69,22 +79,34 @@ def generate(path: Path, customers: int, items: int, seed: int) -> None:
 # Each reads the Parquet file and writes antecedent, n_rule, n_antecedent.
 
 
-def _load_onehot(path: str):
+def _onehot(path: str):
+    """Item names as segment writes them (``col=yes`` for flags, ``col=value`` for text) and the
+    customers x items matrix, churn last."""
     import polars as pl
 
     df = pl.read_parquet(path)
-    items = [c for c in df.columns if c.startswith("i")]
-    return df, items
+    names, cols = [], []
+    for c in df.columns:
+        if c in ("customer_id", "churn"):
+            continue
+        if df[c].dtype == pl.Boolean:
+            names.append(f"{c}=yes")
+            cols.append(df[c].to_numpy())
+        else:
+            for value in df[c].unique().sort().to_list():
+                names.append(f"{c}={value}")
+                cols.append((df[c] == value).to_numpy())
+    names.append("churn=true")
+    cols.append(df["churn"].to_numpy())
+    return names, np.column_stack(cols)
 
 
 def run_mlxtend(path: str, out: str) -> None:
     import pandas as pd
-    import polars as pl
     from mlxtend.frequent_patterns import association_rules, fpgrowth
 
-    df, items = _load_onehot(path)
-    onehot = df.select([pl.col(c).alias(f"{c}=yes") for c in items] + [pl.col("churn").alias("churn=true")])
-    onehot = onehot.to_pandas()
+    names, matrix = _onehot(path)
+    onehot = pd.DataFrame(matrix, columns=names)
     frequent = fpgrowth(onehot, min_support=MIN_SUPPORT, max_len=MAX_LEN + 1, use_colnames=True)
     found = association_rules(frequent, num_itemsets=len(onehot), metric="confidence", min_threshold=0.0)
     found = found[found["consequents"] == frozenset({"churn=true"})]
@@ -100,28 +122,22 @@ def run_pyfim(path: str, out: str) -> None:
     import fim
     import polars as pl
 
-    df, items = _load_onehot(path)
-    names = [f"{c}=yes" for c in items] + ["churn=true"]
-    # Identical baskets once, with their multiplicity (pyfim takes a dict), all
-    # in numpy: each customer's basket as one 64-bit key, then decoded per key.
-    key = np.zeros(len(df), dtype=np.uint64)
-    for j, col in enumerate([*items, "churn"]):
-        key |= df[col].to_numpy().astype(np.uint64) << np.uint64(j)
-    keys, counts = np.unique(key, return_counts=True)
-    bits = (keys[:, None] >> np.arange(len(names), dtype=np.uint64)) & np.uint64(1)
-    rows, cols = np.nonzero(bits)
-    starts = np.searchsorted(rows, np.arange(len(keys) + 1)).tolist()
-    flat = cols.tolist()
-    baskets = {tuple(flat[a:b]): c for a, b, c in zip(starts[:-1], starts[1:], counts.tolist(), strict=True)}
+    names, matrix = _onehot(path)
+    # Identical baskets once, with their multiplicity (pyfim takes a dict):
+    # rows packed to bytes, made unique in numpy, then decoded once per basket.
+    packed = np.packbits(matrix, axis=1)
+    _, first, counts = np.unique(packed, axis=0, return_index=True, return_counts=True)
+    baskets = {tuple(np.flatnonzero(matrix[i]).tolist()): c for i, c in zip(first, counts.tolist(), strict=True)}
     target = len(names) - 1
-    min_count = int(np.ceil(MIN_SUPPORT * len(df)))
+    min_count = int(np.ceil(MIN_SUPPORT * len(matrix)))
     found = fim.arules(baskets, supp=-min_count, conf=0, zmax=MAX_LEN + 1, report="ab", mode="o",
                        appear={None: "in", target: "out"})
     pl.DataFrame({
         "antecedent": [" & ".join(sorted(names[i] for i in body)) for _, body, _, _ in found],
         "n_rule": [a for _, _, a, _ in found],
         "n_antecedent": [b for _, _, _, b in found],
-    }).filter(pl.col("antecedent") != "").write_csv(out)
+    }, schema={"antecedent": pl.String, "n_rule": pl.Int64, "n_antecedent": pl.Int64}
+    ).filter(pl.col("antecedent") != "").write_csv(out)
 
 
 NAMES = {"bitset": "segment rules --engine bitset", "mlxtend_engine": "segment rules --engine mlxtend",
@@ -153,7 +169,8 @@ def normalised(path: Path):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=51_047)
-    parser.add_argument("--items", type=int, default=57)
+    parser.add_argument("--items", type=int, default=30, help="yes/no columns")
+    parser.add_argument("--categorical", type=int, default=27, help="text columns of 3-7 values")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--contender", nargs=3, metavar=("NAME", "DATA", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -162,9 +179,10 @@ def main() -> None:
         {"mlxtend": run_mlxtend, "pyfim": run_pyfim}[name](data, out)
         return
     OUT.mkdir(parents=True, exist_ok=True)
-    data = harness.cached("rules", generate, {"customers": args.customers, "items": args.items, "seed": 0},
-                          code=[planted])
-    outputs = {key: OUT / f"{key}_{args.customers}x{args.items}.csv" for key in NAMES}
+    data = harness.cached("rules", generate, {"customers": args.customers, "items": args.items,
+                                              "categorical": args.categorical, "seed": 0}, code=[planted])
+    size = f"{args.customers}x{args.items + args.categorical}"
+    outputs = {key: OUT / f"{key}_{size}.csv" for key in NAMES}
     c = harness.Contender
     contenders = [c(NAMES["bitset"], segment_rules(str(data), str(outputs["bitset"]), "bitset")),
                   c(NAMES["mlxtend_engine"], segment_rules(str(data), str(outputs["mlxtend_engine"]), "mlxtend"))]
@@ -194,8 +212,9 @@ def main() -> None:
                                           3.0, peer=peer))
         targets.append(harness.Target(f"`rules --engine {name.rsplit(' ', 1)[1]}` >= 5x faster than plain mlxtend",
                                       "speedup", name, 5.0, peer=NAMES["mlxtend"]))
-    harness.report(f"rules_{args.customers}x{args.items}",
-                   f"`segment rules`: {args.customers:,} customers x {args.items} items", results, peer=peer,
+    harness.report(f"rules_{size}", f"`segment rules`: {args.customers:,} customers x "
+                   f"{args.items + args.categorical} columns ({args.items} yes/no, {args.categorical} categorical: "
+                   f"{len(_onehot(str(data))[0]) - 1} items)", results, peer=peer,
                    targets=targets, checks=checks,
                    notes=f"Minimum support {MIN_SUPPORT:.0%} of customers, antecedents up to {MAX_LEN} items, "
                          f"{reference.height:,} rules to churn, all written.")
