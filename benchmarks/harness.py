@@ -74,9 +74,8 @@ class Spread:
     def format(self, digits: int = 2, unit: str = "") -> str:
         """``2.13x (1.90-2.40)``: the median and, if they differ, the range."""
         med = f"{self.median:,.{digits}f}{unit}"
-        if self.lo == self.hi:
-            return med
-        return f"{med} ({self.lo:,.{digits}f}-{self.hi:,.{digits}f})"
+        lo, hi = f"{self.lo:,.{digits}f}", f"{self.hi:,.{digits}f}"
+        return med if lo == hi else f"{med} ({lo}-{hi})"
 
 
 def per_round(numerator: Sequence[float], denominator: Sequence[float]) -> Spread:
