@@ -113,8 +113,10 @@ def main() -> None:
         rows = pl.scan_parquet(panel / "panel.parquet").select(pl.len()).collect().item()
         checks.note("output size", f"6 tables {size_mb(full):,.1f} MB, panel {size_mb(panel):,.1f} MB "
                                    f"({rows:,} rows), peer {size_mb(peer):,.1f} MB ({n * 24:,} rows)")
+        targets = [harness.Target(f"`synth` ({which}) within 24 GB", "absolute", name, 24 * 1024.0, metric="rss")
+                   for which, name in (("6 tables", contenders[0].name), ("panel", contenders[1].name))]
         harness.report(f"synth_{n}", f"`segment synth`: {n:,} customers x 24 months", results, peer=PEER_NAME,
-                       checks=checks)
+                       checks=checks, targets=targets)
         for path in (full, panel):
             shutil.rmtree(path, ignore_errors=True)
         peer.unlink(missing_ok=True)
