@@ -147,29 +147,31 @@ def _tree_kib(root: int) -> int:
 
 
 def measure(contender: Contender) -> Run:
-    """Run *contender* once; raise if it fails."""
+    """Run *contender* once under GNU time; raise if it fails.
+
+    Not ``wait4`` on a child of this process: Linux keeps a process's
+    high-water RSS across ``exec``, so a child forked from a large harness
+    would report the harness's memory as its own. ``/usr/bin/time`` is small
+    and forks the contender itself.
+    """
     env = {**os.environ, "PYTHONPATH": str(ROOT), **contender.env}
     load = os.getloadavg()[0]
-    with tempfile.TemporaryFile() as err:
+    with tempfile.NamedTemporaryFile("r") as usage, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(contender.argv, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=ROOT)
+        proc = subprocess.Popen(["/usr/bin/time", "-f", "%M %U %S", "-o", usage.name, *contender.argv],
+                                stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=ROOT)
         peak_tree = 0
-        while True:
-            # wait4 gives the child's own resource usage (as GNU time does): ru_maxrss
-            # is the largest resident set of the child or of any child it waited for.
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG if contender.tree else 0)
-            if pid:
-                break
+        while contender.tree and proc.poll() is None:
             peak_tree = max(peak_tree, _tree_kib(proc.pid))
-            time.sleep(0.25)
+            time.sleep(0.1)
+        code = proc.wait()
         wall = time.perf_counter() - start
-        proc.returncode = code = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         if code != 0:
             err.seek(0)
             tail = err.read().decode(errors="replace")[-3000:]
             raise RuntimeError(f"{contender.name} failed (exit {code}): {' '.join(contender.argv)}\n{tail}")
-    rss_kib = max(usage.ru_maxrss, peak_tree)
-    return Run(wall=wall, cpu=usage.ru_utime + usage.ru_stime, rss=rss_kib / 1024, load=load)
+        max_kib, user, system = usage.read().split()[-3:]
+    return Run(wall=wall, cpu=float(user) + float(system), rss=max(int(max_kib), peak_tree) / 1024, load=load)
 
 
 @dataclass

@@ -136,3 +136,13 @@ def test_disagreeing_outputs_stop_the_run_after_saving_it(tmp_path, monkeypatch)
     with pytest.raises(SystemExit, match="disagree"):
         h.report("y", "title", fake_results({"peer": [1.0]}), peer="peer", checks=checks)
     assert "DISAGREE: same rules (69 against 70)" in (tmp_path / "y.md").read_text()
+
+
+def test_a_child_does_not_report_the_harness_memory_as_its_own():
+    # Linux keeps the high-water RSS across exec: a child forked straight from
+    # a large harness reported the harness's size (synth at 1M, 2026-11-30).
+    ballast = bytearray(400 * 2**20)
+    ballast[:: 4096] = b"x" * len(ballast[:: 4096])
+    run = h.measure(h.Contender("small", [sys.executable, "-c", "pass"]))
+    assert run.rss < 200, run.rss
+    del ballast
