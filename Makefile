@@ -4,18 +4,20 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# Pinned set (see constraints.txt; `make lock` refreshes it).
+PIN    := -c constraints.txt
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 JOBS   ?= 2
 
-.PHONY: demo test install bench docs clean
+.PHONY: demo test install bench docs lock clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet $(PIN) --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PIN) -e '.[test]'
 	touch $@
 
 demo: $(STAMP)
@@ -32,8 +34,19 @@ docs: $(STAMP)
 	$(BIN)/python -m tests.cli_reference --write README.md
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet $(PIN) -e '.[test,bench]'
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+# Newest versions inside pyproject's ranges -> constraints.txt, then the suite.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet -e '.[test,bench]'
+	{ sed -n '/^#/p' constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf .venv-lock
+	$(MAKE) test
 
 clean:
 	rm -rf $(VENV) examples/out

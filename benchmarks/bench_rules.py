@@ -150,9 +150,14 @@ def segment_rules(data: str, out: str, engine: str) -> list[str]:
     argv = harness.segment("rules", data, "--target", "churn", "--min-support", str(MIN_SUPPORT), "--max-len",
                            str(MAX_LEN), "--min-lift", "0", "--keep-redundant", "--keep-insignificant",
                            "--engine", engine, "-q", "-o", out)
-    # The peers mine the yes side of each yes/no column: so must segment, whatever its default.
-    if "--no-with-no" in subprocess.run(harness.segment("rules", "--help"), capture_output=True, text=True,
-                                        env={**os.environ, "COLUMNS": "200"}).stdout:
+    # The peers mine the yes side of each yes/no column and keep rules of the same
+    # customers apart: so must segment, whatever its defaults (they changed in 0.2).
+    shown = subprocess.run(harness.segment("rules", "--help"), capture_output=True, text=True,
+                           env={**os.environ, "COLUMNS": "200"}).stdout
+    for flag in ("--yes-only", "--no-merge-same"):
+        if flag in shown:
+            argv.append(flag)
+    if "--yes-only" not in shown and "--no-with-no" in shown:
         argv.append("--no-with-no")
     return argv
 

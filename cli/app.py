@@ -12,8 +12,8 @@ from typing import Any
 
 import typer
 
-from cli import cluster, info, lifecycle, rfm, rules, synth, validate_segment
-from cli.errors import SegmentGroup
+from . import cluster, info, lifecycle, rfm, rules, synth, validate_segment
+from .errors import SegmentGroup
 
 # Order of `segment --help`: the analyst's workflow, then utilities.
 COMMANDS = [rfm, cluster, rules, lifecycle, validate_segment, synth, info]

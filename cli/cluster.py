@@ -8,16 +8,15 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from cli import options as opt
-from cli.parsing import split_list
-from cli.render import frame_table
-from cli.run import Run
+from segment.cluster import DEFAULT_FIT_SAMPLE
+
+from . import options as opt
+from .parsing import split_list
+from .render import frame_table
+from .run import Run
 
 NAME = "cluster"
 EXAMPLE = "segment cluster rfm.parquet -o clusters.parquet --profile prof.csv"
-# Kept here rather than imported so that `segment --help` loads no numerics;
-# tests/test_cluster.py checks that it matches segment.cluster._cluster.DEFAULT_FIT_SAMPLE.
-DEFAULT_FIT_SAMPLE = 50_000
 MODEL = "Model"
 
 
@@ -61,9 +60,8 @@ def command(
     drop_nulls: Annotated[bool, typer.Option(help="Drop customers with an empty feature instead of stopping.")] = False,
     algorithm: Annotated[Algorithm, typer.Option(help="hdbscan (finds the number of clusters and noise) or "
                                                  "kmeans (needs --k).", rich_help_panel=MODEL)] = Algorithm.hdbscan,
-    min_cluster_size: Annotated[int | None, typer.Option(help="Smallest cluster, in customers (default: "
-                                                         "max(30, 1% of customers)).", rich_help_panel=MODEL,
-                                                         show_default=False)] = None,
+    min_size: Annotated[int | None, opt.min_size("Smallest cluster, in customers (default: max(30, 1% of "
+                                                 "customers)).", MODEL, show_default=False)] = None,
     min_samples: Annotated[int, typer.Option(help="hdbscan min_samples: small keeps memory bounded.",
                                              rich_help_panel=MODEL)] = 10,
     selection: Annotated[Selection, typer.Option(help="hdbscan cluster selection: eom (stable, larger) or "
@@ -85,12 +83,12 @@ def command(
     """Clusters of customers (hdbscan, or k-means), with profiles that explain them."""
     from segment.cluster import cluster
 
-    with Run(NAME, locals()) as run:
+    with Run(NAME) as run:
         table = run.read(input, fmt=from_, string_columns=[id])
         run.check_outputs(output, profile, to=to)
         with run.progress("clustering") as report:
             result = cluster(table.frame, id=id, features=split_list(features), log=log, scale=scale.value,
-                             algorithm=algorithm.value, min_cluster_size=min_cluster_size,
+                             algorithm=algorithm.value, min_cluster_size=min_size,
                              min_samples=min_samples, selection=selection.value, epsilon=epsilon, k=k,
                              noise=noise.value, fit_sample=fit_sample, stability=stability,
                              drop_nulls=drop_nulls, seed=seed, progress=report)
@@ -120,4 +118,17 @@ def summary(prof: pl.DataFrame, params: dict, stats: dict) -> tuple:
                 f"{params['algorithm']} fitted on {stats['fit_rows']:,}, {stats['assigned_rows']:,} assigned; "
                 f"{sizes}; features: {', '.join(params['features'])}{logged}, scale {params['scale']}; "
                 "d: standardised difference from all other customers")
-    return frame_table(df.select(cols), title="Clusters", digits=2), Text(settings)
+    out = [frame_table(df.select(cols), title="Clusters", digits=2), Text(settings)]
+    if "stability" in prof.columns:
+        weak = prof.filter(pl.col("stability") < UNTRUSTED)
+        if weak.height:
+            names = ", ".join(str(c) for c in weak["cluster"].head(20))
+            more = f" and {weak.height - 20:,} more" if weak.height > 20 else ""
+            out.append(Text(f"warning: {weak.height:,} of {prof.filter(pl.col('cluster') >= 0).height:,} clusters "
+                            f"below stability {UNTRUSTED} (Hennig): not trustworthy, do not act on them alone: "
+                            f"{names}{more}", style="bold yellow"))
+    return tuple(out)
+
+
+#: Hennig's line: a cluster dissolved in bootstrap refits more often than this is not trustworthy.
+UNTRUSTED = 0.6

@@ -14,6 +14,8 @@ from typer import _click as click  # Typer vendors click
 
 from segment.errors import SegmentError
 
+from .options import RENAMED
+
 
 def say_error(message: str, prefix: str = "error") -> None:
     """Print ``prefix: message`` on one line to stderr."""
@@ -31,6 +33,37 @@ def _silence_stdout() -> None:
         pass
 
 
+def respell(args: list[str], renamed: dict[str, str]) -> list[str]:
+    """*args* with old option spellings replaced by new ones, one warning per old spelling.
+
+    >>> respell(["a.csv", "--old=3", "--", "--old"], {"--old": "--new"})
+    ['a.csv', '--new=3', '--', '--old']
+    """
+    out = list(args)
+    for k, arg in enumerate(out):
+        if arg == "--":
+            break
+        old, eq, value = arg.partition("=")
+        if old in renamed:
+            out[k] = renamed[old] + eq + value
+            say_error(f"{old} is deprecated and will be removed in the next release; use {renamed[old]}",
+                      prefix="warning")
+    return out
+
+
+# What polars' readers say when a file does not parse. Scanning is lazy, so
+# these arrive from inside a library call rather than from the read itself.
+_READ_ERRORS = ("could not parse", "more fields than defined", "invalid utf-8", "offset in the file",
+                "syntax at character")
+
+
+def is_read_error(exc: Exception) -> bool:
+    """True when a polars ComputeError comes from parsing an input file, e.g. a value
+    that does not fit the inferred column type further down a large CSV."""
+    text = str(exc).lower()
+    return any(marker in text for marker in _READ_ERRORS)
+
+
 class SegmentGroup(typer.core.TyperGroup):
     """Typer group that maps every failure to the documented exit codes.
 
@@ -41,6 +74,10 @@ class SegmentGroup(typer.core.TyperGroup):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # registration order, not alphabetical
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple:
+        name, command, rest = super().resolve_command(ctx, args)
+        return name, command, respell(rest, RENAMED.get(name or "", {}))
 
     def main(  # type: ignore[override]
         self,
@@ -76,10 +113,9 @@ class SegmentGroup(typer.core.TyperGroup):
             say_error(str(exc), prefix="check failed" if exc.exit_code == 1 else "error")
             code = exc.exit_code
         except pl.exceptions.ComputeError as exc:
-            # Raised lazily while scanning text input, e.g. a value that does not
-            # fit the inferred column type further down a large CSV.
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "ComputeError"
-            say_error(f"cannot read input: {first}")
+            if not is_read_error(exc):
+                raise  # a bug, not bad input: the traceback is what a report needs
+            say_error(f"cannot read input: {str(exc).strip().splitlines()[0]}")
             code = 2
         except OSError as exc:
             # polars reports EPIPE as a plain OSError without errno.

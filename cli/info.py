@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from cli import options as opt
-from cli.run import Run
+from . import options as opt
+from .run import Run
 
 NAME = "info"
 EXAMPLE = "segment info rfm.parquet"
@@ -21,7 +21,7 @@ def command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
 ) -> None:
     """Show a table's schema, row count and provenance (how it was made)."""
-    with Run(NAME, locals()) as run:
+    with Run(NAME) as run:
         table = run.read(input, fmt=from_)
         schema = {name: str(dtype) for name, dtype in table.frame.collect_schema().items()}
         record = {"name": table.name, "format": table.format, "rows": table.rows(),

@@ -5,18 +5,22 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from enum import Enum
 from typing import Annotated, Any
 
 import polars as pl
 import typer
 
-from cli import options as opt
-from cli.errors import SegmentGroup
-from cli.parsing import split_list
-from cli.render import frame_table
-from cli.run import Run
 from segment.errors import OptionError
+
+from . import options as opt
+from .errors import SegmentGroup
+from .parsing import split_list
+from .render import frame_table
+from .run import Run
 
 NAME = "lifecycle"
 EXAMPLE = "segment lifecycle panel.parquet --voice voice_min --data data_mb"
@@ -39,6 +43,13 @@ app = typer.Typer(name=NAME, cls=_StagesByDefault, help=HELP, no_args_is_help=Tr
                   rich_markup_mode="rich", context_settings={"help_option_names": ["-h", "--help"]})
 
 
+class Scheme(str, Enum):
+    """Rule schemes (``b2b`` for group accounts is planned: one option, more values)."""
+
+    telecom = "telecom"
+    purchases = "purchases"
+
+
 class Dedupe(str, Enum):
     error = "error"
     sum = "sum"
@@ -59,7 +70,8 @@ Revenue = Annotated[str | None, _col("Revenue (ARPU) column; also summed per sta
 Metric = Annotated[list[str] | None, _col("Other usage column(s); repeat or comma-separate.")]
 Status = Annotated[str | None, _col("Line status column (active / suspended / cancelled).")]
 StatusValues = Annotated[str | None, _col("Status values, e.g. 'cancelled=C,closed suspended=S active=A'.")]
-Identity = Annotated[str | None, _col("Person key (ID document, account): an exit is a re-entry when it comes back.")]
+Identity = Annotated[str | None, _col("Person key (ID document, account): finds re-entries and number swaps; "
+                                     "churn is then counted in persons.")]
 Activation = Annotated[str | None, _col("Activation date column (default: first month with usage).")]
 AsOf = Annotated[str | None, typer.Option(help="Last month to analyse, YYYY-MM (default: the panel's last month).",
                                           show_default=False)]
@@ -70,7 +82,12 @@ Drop = Annotated[float, _rule("Decline: fall of a metric's mean against its base
 ExitAfter = Annotated[int, _rule("Exit: months in a row without usage.")]
 Acquisition = Annotated[int, _rule("Acquisition up to this tenure month.")]
 BuildUp = Annotated[int, _rule("Build-up up to this tenure month; maturity after.")]
-Winback = Annotated[int, _rule("Months a suspended line has before cancellation (winback_months_left).")]
+Winback = Annotated[int, _rule("Win-back window: usage again after 1 to N silent months is a win-back; months a "
+                               "suspended line has before cancellation (winback_months_left).")]
+SchemeOpt = Annotated[Scheme, _rule("Rules: telecom (usage falls, silent months) or purchases (each customer's "
+                                    "own gap between purchases; for shop transaction logs).")]
+Overdue = Annotated[float, _rule("--scheme purchases: decline once this many median gaps pass without a purchase; "
+                                 "exit --winback months later.")]
 
 
 def parse_status_values(value: str | None) -> dict[str, list[str]] | None:
@@ -86,26 +103,50 @@ def parse_status_values(value: str | None) -> dict[str, list[str]] | None:
     return out
 
 
-def _panel_args(o: dict[str, Any]) -> dict[str, Any]:
-    """The library keywords of the panel and rule options (flags map one-to-one)."""
-    metrics = [m for item in (o["metric"] or []) for m in (split_list(item) or [])]
-    return dict(id=o["id"], month=o["month"], voice=o["voice"], data=o["data"], revenue=o["revenue"],
-                metrics=metrics, status=o["status"], status_values=parse_status_values(o["status_values"]),
-                identity=o["identity"], activation=o["activation"], date_format=o["date_format"],
-                as_of=o["as_of"], dedupe=o["dedupe"].value, window=o["window"], baseline=o["baseline"],
-                drop=o["drop"], exit_after=o["exit_after"], acquisition=o["acquisition"],
-                build_up=o["build_up"], winback=o["winback"])
-
-
-@app.command("stages")
-def stages(
-    input: opt.Input = "-", output: opt.Output = None, to: opt.To = None, from_: opt.From = None,
+def _panel_keywords(
     id: opt.Id = "customer_id", month: Month = "month", voice: Voice = None, data: Data = None,
     revenue: Revenue = None, metric: Metric = None, status: Status = None, status_values: StatusValues = None,
     identity: Identity = None, activation: Activation = None, date_format: opt.DateFormat = None,
     as_of: AsOf = None, dedupe: DedupeOpt = Dedupe.error, window: Window = 3, baseline: Baseline = 3,
     drop: Drop = 0.30, exit_after: ExitAfter = 3, acquisition: Acquisition = 3, build_up: BuildUp = 6,
-    winback: Winback = 3,
+    winback: Winback = 3, scheme: SchemeOpt = Scheme.telecom, overdue: Overdue = 2.0,
+) -> dict[str, Any]:
+    """The panel and stage-rule options of ``stages`` and ``transitions``, as library keywords."""
+    metrics = [m for item in (metric or []) for m in (split_list(item) or [])]
+    return dict(id=id, month=month, voice=voice, data=data, revenue=revenue, metrics=metrics, status=status,
+                status_values=parse_status_values(status_values), identity=identity, activation=activation,
+                date_format=date_format, as_of=as_of, dedupe=dedupe.value, window=window, baseline=baseline,
+                drop=drop, exit_after=exit_after, acquisition=acquisition, build_up=build_up, winback=winback,
+                scheme=scheme.value, overdue=overdue)
+
+
+def _with_panel_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Put the options of :func:`_panel_keywords` where *command* has its ``panel`` parameter.
+
+    Typer reads a command's options from its signature, so the shared ones
+    are spliced into it here; the command receives them as one ``panel``
+    dict of library keywords.
+    """
+    shared = inspect.signature(_panel_keywords, eval_str=True).parameters
+    params: list[inspect.Parameter] = []
+    for p in inspect.signature(command, eval_str=True).parameters.values():
+        params.extend(shared.values() if p.name == "panel" else [p])
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        panel = _panel_keywords(**{name: kwargs.pop(name) for name in shared})
+        return command(panel=panel, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
+@app.command("stages")
+@_with_panel_options
+def stages(
+    input: opt.Input = "-", output: opt.Output = None, to: opt.To = None, from_: opt.From = None,
+    panel: dict[str, Any] = None,  # type: ignore[assignment]
     history: Annotated[bool, typer.Option(help="One row per customer-month instead of one per customer.")] = False,
     at: Annotated[str | None, typer.Option(
         help="The --history rows of one month only (YYYY-MM): one row per customer, with next_stage and "
@@ -118,29 +159,25 @@ def stages(
     from segment.lifecycle import lifecycle
     from segment.lifecycle import parse_month_option
 
-    with Run(NAME, locals()) as run:
+    with Run(NAME) as run:
         parse_month_option(at, "--at")  # its format now; whether the panel has it, once read
-        panel = run.read(input, fmt=from_, string_columns=[c for c in (id, identity) if c])
+        table = run.read(input, fmt=from_, string_columns=_key_columns(panel))
         run.check_outputs(output, kpis, to=to)
         with run.progress() as report:
-            result = lifecycle(panel.frame, **_panel_args(locals()), progress=report)
+            result = lifecycle(table.frame, **panel, progress=report)
         details = {**result.params(), "stats": result.stats}
         if kpis:
             run.write_side(result.kpis(), kpis, role="kpis", details=details)
-        table = result.history(at) if history or at else result.snapshot()
-        run.write(table, output, to, details=details)
+        out = result.history(at) if history or at else result.snapshot()
+        run.write(out, output, to, details=details)
         run.summary(stage_table(result))
 
 
 @app.command("transitions")
+@_with_panel_options
 def transitions(
     input: opt.Input = "-", output: opt.Output = None, to: opt.To = None, from_: opt.From = None,
-    id: opt.Id = "customer_id", month: Month = "month", voice: Voice = None, data: Data = None,
-    revenue: Revenue = None, metric: Metric = None, status: Status = None, status_values: StatusValues = None,
-    identity: Identity = None, activation: Activation = None, date_format: opt.DateFormat = None,
-    as_of: AsOf = None, dedupe: DedupeOpt = Dedupe.error, window: Window = 3, baseline: Baseline = 3,
-    drop: Drop = 0.30, exit_after: ExitAfter = 3, acquisition: Acquisition = 3, build_up: BuildUp = 6,
-    winback: Winback = 3,
+    panel: dict[str, Any] = None,  # type: ignore[assignment]
     project: Annotated[int, typer.Option(min=0, help="Project stage counts this many months ahead (0 = none).")] = 0,
     projection: Annotated[str | None, typer.Option(help="Write the --project table to FILE.",
                                                    rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
@@ -149,21 +186,26 @@ def transitions(
     """Month-to-month stage transition counts and probabilities (a Markov matrix)."""
     from segment.lifecycle import lifecycle
 
-    with Run(f"{NAME} transitions", locals()) as run:
+    with Run(f"{NAME} transitions") as run:
         if projection and project < 1:
             raise OptionError("--projection needs --project N (months ahead)")
-        panel = run.read(input, fmt=from_, string_columns=[c for c in (id, identity) if c])
+        table = run.read(input, fmt=from_, string_columns=_key_columns(panel))
         run.check_outputs(output, projection, to=to)
         with run.progress() as report:
-            result = lifecycle(panel.frame, **_panel_args(locals()), progress=report)
-        table = result.transitions()
+            result = lifecycle(table.frame, **panel, progress=report)
+        matrix = result.transitions()
         ahead = result.projection(project) if project else None
         details = {**result.params(), "stats": result.stats}
         if projection and ahead is not None:
             run.write_side(ahead, projection, role="projection", details=details)
-        run.write(table, output, to, details=details)
-        run.summary(matrix_table(table, result.params()["as_of"]),
+        run.write(matrix, output, to, details=details)
+        run.summary(matrix_table(matrix, result.params()["as_of"]),
                     *([projection_summary(ahead)] if ahead is not None else []))
+
+
+def _key_columns(panel: dict[str, Any]) -> list[str]:
+    """Key columns read as text, so that ids with leading zeros stay ids."""
+    return [c for c in (panel["id"], panel["identity"]) if c]
 
 
 @app.command("panel")
@@ -177,7 +219,7 @@ def panel(
     """A monthly panel (orders, revenue per customer and month) from transactions."""
     from segment.lifecycle import monthly_panel
 
-    with Run(f"{NAME} panel", locals()) as run:
+    with Run(f"{NAME} panel") as run:
         tx = run.read(input, fmt=from_, string_columns=[id])
         run.check_outputs(output, to=to)
         table = monthly_panel(tx.frame, id=id, date=date, amount=amount, quantity=quantity, order=order,
@@ -185,7 +227,7 @@ def panel(
         run.write(table, output, to, details={"columns": {"orders": "orders", "revenue": "revenue"}})
         run.summary(f"{table.height:,} customer-months, {table[id].n_unique():,} customers, "
                     f"{table['month'].min()} to {table['month'].max()}; next: segment lifecycle FILE "
-                    f"--id {id} --metric orders --revenue revenue")
+                    f"--id {id} --metric orders --revenue revenue --scheme purchases")
 
 
 command = stages

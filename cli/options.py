@@ -2,13 +2,15 @@
 
 Every command spells the same idea the same way: ``--id`` is the customer
 key everywhere, ``-o`` the output, ``--to`` the output format, ``--seed`` the
-random seed. Flags map one-to-one onto the library's keyword arguments.
+random seed, ``--alpha`` the significance level, ``--correction`` the
+multiple-testing correction, ``--min-size`` the smallest group worth keeping.
+Flags map one-to-one onto the library's keyword arguments.
 """
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -28,6 +30,15 @@ class InFormat(str, Enum):
     arrow = "arrow"
     ndjson = "ndjson"
     ws = "ws"
+
+
+class Correction(str, Enum):
+    """Multiple-testing corrections (:data:`segment.stats.multitest.METHODS`)."""
+
+    holm = "holm"
+    bh = "bh"
+    bonferroni = "bonferroni"
+    none = "none"
 
 
 IO_PANEL = "Input and output"
@@ -85,3 +96,25 @@ Verbose = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show progress and details on stderr even in pipes.")
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr (warnings and errors still shown).")]
+
+
+# Options whose help depends on the command; the flag and its meaning do not.
+def alpha(help: str = "Significance level.", panel: str | None = None) -> Any:
+    """``--alpha``: a result counts as significant when its (adjusted) p-value is at most this."""
+    return typer.Option("--alpha", help=help, rich_help_panel=panel)
+
+
+def correction(help: str, panel: str | None = None) -> Any:
+    """``--correction holm|bh|bonferroni|none``."""
+    return typer.Option("--correction", help=help, rich_help_panel=panel)
+
+
+def min_size(help: str, panel: str | None = None, show_default: bool = True) -> Any:
+    """``--min-size``: the smallest group, in rows or customers."""
+    return typer.Option("--min-size", help=help, rich_help_panel=panel, show_default=show_default)
+
+
+#: Old spellings that keep working for one release, with a warning: command -> {old: new}.
+RENAMED: dict[str, dict[str, str]] = {
+    "cluster": {"--min-cluster-size": "--min-size"},
+}

@@ -8,10 +8,10 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from cli import options as opt
-from cli.parsing import parse_breaks
-from cli.render import frame_table
-from cli.run import Run
+from . import options as opt
+from .parsing import parse_breaks
+from .render import frame_table
+from .run import Run
 
 NAME = "rfm"
 EXAMPLE = "segment rfm tx.csv -o rfm.parquet --thresholds rfm-breaks.csv"
@@ -69,7 +69,7 @@ def command(
     from segment.rfm import rfm
     from segment.rfm import load_segments
 
-    with Run(NAME, locals()) as run:
+    with Run(NAME) as run:
         tx = run.read(input, fmt=from_, string_columns=[id, *([order] if order else [])])
         run.check_outputs(output, thresholds, to=to)
         choice = segments.lower()

@@ -9,22 +9,16 @@ import polars as pl
 import typer
 from rich.text import Text
 
-from cli import options as opt
-from cli.parsing import parse_breaks, split_list
-from cli.render import frame_table
-from cli.run import Run
+from . import options as opt
+from .parsing import parse_breaks, split_list
+from .render import frame_table
+from .run import Run
 
 NAME = "rules"
 EXAMPLE = "segment rules snapshot.csv --target churn=Yes -o rules.csv"
 
 MINING = "Mining"
 TESTS = "Tests and filters"
-
-
-class Correction(str, Enum):
-    holm = "holm"
-    bh = "bh"
-    none = "none"
 
 
 class Sort(str, Enum):
@@ -35,8 +29,8 @@ class Sort(str, Enum):
 
 
 class Engine(str, Enum):
-    mlxtend = "mlxtend"
     bitset = "bitset"
+    mlxtend = "mlxtend"
 
 
 def command(
@@ -59,8 +53,16 @@ def command(
     bins: Annotated[int, typer.Option(help="Quantile bins per number column.", rich_help_panel=MINING)] = 4,
     breaks: Annotated[str | None, typer.Option(help="Explicit bin breaks, e.g. 'tenure=12,24 MonthlyCharges=50,80'.",
                                                rich_help_panel=MINING, show_default=False)] = None,
-    with_no: Annotated[bool, typer.Option(help="Yes/no columns also give column=no items.",
-                                          rich_help_panel=MINING)] = False,
+    with_no: Annotated[bool | None, typer.Option("--with-no/--yes-only",
+                                                 help="Yes/no columns give column=yes and column=no items "
+                                                      "(default); --yes-only drops the no side.",
+                                                 rich_help_panel=MINING, show_default=False)] = None,
+    categorical: Annotated[str | None, typer.Option(help="Columns whose values are codes, one item per value, "
+                                                         "a,b,c.", rich_help_panel=MINING,
+                                                    show_default=False)] = None,
+    max_categories: Annotated[int, typer.Option(help="Whole-number columns with at most this many values are "
+                                                     "codes (0: bin every number column).",
+                                                rich_help_panel=MINING)] = 10,
     negative: Annotated[bool, typer.Option(help="Also mine rules X -> not target (what goes with staying).",
                                            rich_help_panel=MINING)] = False,
     min_support: Annotated[float | None, typer.Option(help="Minimum rule support, a fraction of customers "
@@ -72,60 +74,97 @@ def command(
     min_confidence: Annotated[float, typer.Option(help="Minimum confidence.", rich_help_panel=MINING)] = 0.0,
     min_lift: Annotated[float, typer.Option(help="Minimum lift.", rich_help_panel=MINING)] = 1.0,
     max_len: Annotated[int, typer.Option(help="Most items in a rule's antecedent.", rich_help_panel=MINING)] = 3,
-    engine: Annotated[Engine, typer.Option(help="Miner: mlxtend's fpgrowth, or bitset (same rules, faster).",
-                                           rich_help_panel=MINING)] = Engine.mlxtend,
-    correction: Annotated[Correction, typer.Option(help="Multiple-testing correction over all mined rules.",
-                                                   rich_help_panel=TESTS)] = Correction.holm,
-    alpha: Annotated[float, typer.Option(help="Significance level of the adjusted p-value.",
-                                         rich_help_panel=TESTS)] = 0.05,
+    engine: Annotated[Engine, typer.Option(help="Miner: bitset (numpy bit vectors), or mlxtend's fpgrowth "
+                                                "(same rules, slower).", rich_help_panel=MINING)] = Engine.bitset,
+    correction: Annotated[opt.Correction, opt.correction("Multiple-testing correction over the family: every "
+                                                         "antecedent held by the minimum count of customers.",
+                                                         TESTS)] = opt.Correction.holm,
+    alpha: Annotated[float, opt.alpha("Significance level of the adjusted p-value.", TESTS)] = 0.05,
     keep_redundant: Annotated[bool, typer.Option(help="Keep rules no better than a shorter one (flagged).",
                                                  rich_help_panel=TESTS)] = False,
     keep_insignificant: Annotated[bool, typer.Option(help="Keep rules that are not significant (flagged).",
                                                      rich_help_panel=TESTS)] = False,
     productive: Annotated[bool, typer.Option(help="Keep only rules significantly better than each shorter "
                                                   "rule inside them (Webb).", rich_help_panel=TESTS)] = False,
-    sort: Annotated[Sort, typer.Option(help="Order, significant rules first.", rich_help_panel=TESTS)] = Sort.lift,
+    merge_same: Annotated[bool, typer.Option(help="Rules covering exactly the same customers are one row, the "
+                                                  "other wordings in same_as.", rich_help_panel=TESTS)] = True,
+    sort: Annotated[Sort, typer.Option(help="Order, significant and productive rules first.",
+                                       rich_help_panel=TESTS)] = Sort.lift,
     top: Annotated[int | None, typer.Option(help="Keep only the first N rules.", rich_help_panel=TESTS,
                                             show_default=False)] = None,
     item_table: Annotated[str | None, typer.Option(help="Also write the items used (customers, target rate) "
                                                         "to FILE.", rich_help_panel=opt.IO_PANEL,
                                                    show_default=False)] = None,
+    old_column_names: Annotated[bool, typer.Option(help="Deprecated: write n_antecedent, n_rule and with_target "
+                                                        "(0.1 names) instead of customers and target_customers.",
+                                                   rich_help_panel=opt.IO_PANEL)] = False,
     verbose: opt.Verbose = False,
     quiet: opt.Quiet = False,
 ) -> None:
     """Association rules X -> target (churn), tested with Fisher's exact test, redundant ones dropped."""
-    from segment.rules import rules
+    from segment.rules import OLD_NAMES, rules
 
-    with Run(NAME, locals()) as run:
+    with Run(NAME) as run:
+        if with_no:
+            run.warn("--with-no is the default now (--yes-only drops the no side); the option goes in the "
+                     "next release")
+        if old_column_names:
+            run.warn("--old-column-names is deprecated: n_antecedent is now customers, n_rule "
+                     "target_customers, with_target target_customers; the option goes in the next release")
         table = run.read(input, fmt=from_, string_columns=[id])
         run.check_outputs(output, item_table, to=to)
         with run.progress("mining") as report:
             result = rules(table.frame, target=target, id=id, items=split_list(items), exclude=split_list(exclude),
-                           long=long, item=item, bins=bins, breaks=parse_breaks(breaks), with_no=with_no,
-                           negative=negative, min_support=min_support, min_count=min_count,
+                           long=long, item=item, bins=bins, breaks=parse_breaks(breaks),
+                           with_no=with_no is not False, categorical=split_list(categorical),
+                           max_categories=max_categories, negative=negative, min_support=min_support,
+                           min_count=min_count,
                            min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
                            correction=correction.value, alpha=alpha, keep_redundant=keep_redundant,
-                           keep_insignificant=keep_insignificant, productive=productive, sort=sort.value,
+                           keep_insignificant=keep_insignificant, productive=productive, merge_same=merge_same,
+                           sort=sort.value,
                            top=top, engine=engine.value, progress=report)
         details = {**result.params, "stats": result.stats}
+        rules_out, items_out = result.table, result.items
+        if old_column_names:
+            rules_out = rules_out.rename(OLD_NAMES)
+            items_out = items_out.rename({"target_customers": "with_target"})
         if item_table:
-            run.write_side(result.items, item_table, role="item-table", details=details)
-        run.write(result.table, output, to, details=details)
+            run.write_side(items_out, item_table, role="item-table", details=details)
+        run.write(rules_out, output, to, details=details)
         run.summary(summary_table(result.table, result.stats, result.params))
 
 
 def summary_table(table: pl.DataFrame, stats: dict[str, int], params: dict):
-    columns = ["antecedent", "n_rule", "confidence", "lift", "p_adjusted"]
+    """The first rules with the segment's size and its customers with the target, side by side.
+
+    A significant rule that is not productive is marked ``*`` (no extra
+    column: the rule's text needs the width).
+    """
+    target = params["positive"]
+    columns = ["antecedent", "customers", "target_customers", "confidence", "lift", "p_adjusted"]
     if len(params["consequents"]) > 1:
         columns.insert(1, "consequent")
-    shown = table.head(10).select(columns).with_columns(
-        pl.Series("p_adjusted", [f"{p:.2g}" for p in table["p_adjusted"].head(10)], dtype=pl.String)
-    ).rename({"n_rule": "customers", "p_adjusted": "p adj."})
-    caption = (f"{stats['customers']:,} customers, {stats['target_customers']:,} with {params['positive']} "
-               f"({100 * params['base_rate']:.1f}%); {stats['items']:,} items; {stats['mined']:,} rules mined "
-               f"and tested ({params['correction']}), {stats['passing_thresholds']:,} pass the thresholds, "
-               f"{stats['significant']:,} significant, {stats['non_redundant']:,} of them not redundant; "
-               f"{stats['written']:,} written")
+    head = table.head(10)
+    marked = head["significant"] & ~head["productive"]
+    shown = head.select(columns).with_columns(
+        pl.Series("p_adjusted", [f"{p:.2g}" for p in head["p_adjusted"]], dtype=pl.String),
+        pl.when(pl.Series(marked)).then(pl.col("antecedent") + " *").otherwise(pl.col("antecedent")),
+    ).rename({"target_customers": target, "confidence": "conf.", "p_adjusted": "p adj."})
+    family = f"{stats['family']:,} antecedents" + (" x 2 consequents" if len(params["consequents"]) > 1 else "")
+    caption = (f"{stats['customers']:,} customers, {stats['target_customers']:,} with {target} "
+               f"({100 * params['base_rate']:.1f}%); {stats['items']:,} items; family of {family} held by "
+               f"{params['min_count']:,}+ customers, tested ({params['correction']}); {stats['mined']:,} rules "
+               f"with {params['min_count']:,}+ in the consequent, {stats['passing_thresholds']:,} pass the "
+               f"thresholds, {stats['significant']:,} significant ({stats['productive']:,} productive), "
+               f"{stats['non_redundant']:,} not redundant; {stats['written']:,} written")
+    if stats.get("merged_same_customers"):
+        caption += f" ({stats['merged_same_customers']:,} merged into same_as: same customers)"
+    if marked.any():
+        caption += "; * significant, not productive"
     if table.height == 0:
         return Text(f"No rule to show. {caption}")
-    return frame_table(shown, title="Rules", digits=3, max_rows=10, caption=caption)
+    rendered = frame_table(shown, title="Rules", digits=3, max_rows=10, caption=caption)
+    for column in rendered.columns[1:]:  # fold the rule's text, not the headers of the numbers
+        column.min_width = len(str(column.header))
+    return rendered

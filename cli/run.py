@@ -2,13 +2,14 @@
 
 A command body reads like::
 
-    with Run("rfm", locals()) as run:
+    with Run("rfm") as run:
         tx = run.read(input, fmt=from_, string_columns=[id])
         result = rfm(tx.frame, id=id, ...)
         run.write(result.table, output, to)
         run.summary(render.table(...))
 
-:class:`Run` records the inputs and options for provenance, shows library
+:class:`Run` records the inputs and the command's options (as parsed from
+the command line, see :func:`given_options`) for provenance, shows library
 warnings and progress on stderr, writes outputs atomically with provenance
 metadata, and shows a preview instead of raw CSV when stdout is a terminal.
 """
@@ -20,7 +21,6 @@ import os
 import stat
 import sys
 import time
-import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
@@ -29,6 +29,7 @@ from typing import Any
 
 import polars as pl
 from rich.console import Console
+from typer._click.globals import get_current_context  # Typer vendors click
 
 import segment
 from segment import io as sio
@@ -36,7 +37,7 @@ from segment.errors import OutputError, SegmentWarning
 
 # Options that change where or how loudly output goes, never what it is:
 # they stay out of provenance so that the same run gives the same bytes.
-_NOT_PROVENANCE = {"input", "inputs", "output", "to", "verbose", "quiet", "self", "run"}
+_NOT_PROVENANCE = {"input", "inputs", "output", "to", "verbose", "quiet"}
 
 stderr_console = Console(stderr=True, highlight=False, soft_wrap=False)
 
@@ -62,16 +63,38 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class Run:
-    """Context of one command invocation (see module docstring)."""
+def given_options() -> dict[str, Any]:
+    """The running command's parameters, in declared order: the user's values or the defaults.
 
-    def __init__(self, command: str, options: dict[str, Any], *, verbose: bool | None = None,
+    Read from the parsed command line rather than from the command body, so
+    that a variable the body defines never ends up in provenance.
+    """
+    ctx = get_current_context()
+    out = {}
+    for param in ctx.command.params:
+        if param.name not in ctx.params:
+            continue
+        value = ctx.params[param.name]
+        # Click gives () for a repeatable option left out; the command receives its default.
+        if getattr(param, "multiple", False) and not value and param.default is None:
+            value = None
+        out[param.name] = value
+    return out
+
+
+class Run:
+    """Context of one command invocation (see module docstring).
+
+    *options* default to :func:`given_options`; tests and callers outside a
+    command pass them explicitly.
+    """
+
+    def __init__(self, command: str, options: dict[str, Any] | None = None, *, verbose: bool | None = None,
                  quiet: bool | None = None):
         self.command = command
-        # locals() of a command also holds names it imported; only option values count.
+        options = given_options() if options is None else options
         self.options = {k: _plain(v) for k, v in options.items()
-                        if k not in _NOT_PROVENANCE and not k.startswith("_")
-                        and not callable(v) and not isinstance(v, types.ModuleType)}
+                        if k not in _NOT_PROVENANCE and not k.startswith("_")}
         self.verbose = bool(options.get("verbose", False) if verbose is None else verbose)
         self.quiet = bool(options.get("quiet", False) if quiet is None else quiet)
         self.inputs: list[sio.Table] = []

@@ -7,10 +7,10 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from cli import options as opt
-from cli.parsing import split_list
-from cli.render import frame_table
-from cli.run import Run
+from . import options as opt
+from .parsing import split_list
+from .render import frame_table
+from .run import Run
 
 NAME = "synth"
 EXAMPLE = "segment synth --customers 2000 --seed 1 --out synth/"
@@ -35,11 +35,9 @@ def command(
     quiet: opt.Quiet = False,
 ) -> None:
     """Generate telecom data with planted ground truth: panel, customers, transactions and truth tables."""
-    with Run(NAME, locals()) as run:
-        # Imported after Run has captured the options: a function in locals()
-        # would put its memory address into the provenance and change the bytes.
-        from segment.synth import synth
+    from segment.synth import synth
 
+    with Run(NAME) as run:
         data = synth(customers, months, seed=seed, start=start, tables=split_list(tables))
         with run.progress() as report:
             rows = run.write_tables(data.chunks(report), output, data.tables, to, details=data.params())

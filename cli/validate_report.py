@@ -10,7 +10,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cli.render import frame_table
+from segment.stats.pvalue import format_p
+
+from .render import frame_table
 
 _STYLE = {"valid": "bold green", "over-fine": "bold yellow", "arbitrary": "bold red"}
 _MAX_LINES = 15
@@ -27,6 +29,15 @@ def verdict_report(result: Any) -> Group:
         extremes = _extremes(result.profile, row)
         rows.append(("+" if row["verdict"] == "differs" else "-", sentence + (f"; {extremes}" if extremes else "")))
     out.append(_bullets("What differs", rows))
+    flagged = [r for r in result.reasons[1:] if r.startswith("segment ") and " stands out on " in r]
+    if flagged:
+        out.append(_bullets("Segments that stand out from the rest", [("!", r) for r in flagged]))
+    told = {r for r in result.reasons[1:] if r in flagged or any(
+        r.startswith(repr(o)) for o in result.outcomes["outcome"])}
+    # The merges have their own section below.
+    notes = [r for r in result.reasons[1:] if r not in told and "of segments that no outcome tells apart" not in r]
+    if notes:
+        out.append(_bullets("Notes", [("!" if r.startswith("circular") else "-", r) for r in notes]))
     merges = result.merge_map.filter(pl.col("action") == "merge")
     if merges.height:
         rows = [("-", f"{r['segment']!r} -> {r['merged_segment']!r}: {r['reason']}")
@@ -36,7 +47,7 @@ def verdict_report(result: Any) -> Group:
         out.append(_bullets(f"Merges suggested ({merges.height:,} of {result.stats['segments']:,} segments)", rows))
     table = result.outcomes.select(
         "outcome",
-        pl.col("p_adjusted").map_elements(_p_text, return_dtype=pl.String).alias("p adjusted"),
+        pl.col("p_adjusted").map_elements(format_p, return_dtype=pl.String).alias("p adjusted"),
         pl.format("{} {} {}", pl.col("effect").replace(_SHORT), pl.col("effect_size").round(3),
                   pl.col("effect_label")).alias("effect"),
         "verdict")
@@ -77,9 +88,3 @@ def _extremes(profile: pl.DataFrame, row: dict) -> str:
 
 def _count(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
-def _p_text(p: float | None) -> str:
-    if p is None or p != p:
-        return "n/a"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"

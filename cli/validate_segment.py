@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-from cli import options as opt
-from cli.parsing import split_list
-from cli.run import Run
-from cli.validate_report import verdict_report
 from segment.errors import CheckFailed, OptionError
+
+from . import options as opt
+from .parsing import split_list
+from .run import Run
+from .validate_report import verdict_report
 
 NAME = "validate-segment"
 EXAMPLE = "segment validate-segment c.csv --segment plan --outcome churn"
@@ -24,10 +25,15 @@ class NumericTest(str, Enum):
     welch = "welch"
 
 
-class Correction(str, Enum):
-    holm = "holm"
-    bh = "bh"
-    bonferroni = "bonferroni"
+class MergeRule(str, Enum):
+    pairs = "pairs"
+    chaid = "chaid"
+
+
+class Effect(str, Enum):
+    small = "small"
+    medium = "medium"
+    large = "large"
 
 
 def _side(help: str) -> typer.models.OptionInfo:
@@ -48,11 +54,25 @@ def command(
     id: opt.Id = None,  # type: ignore[assignment]
     numeric_test: Annotated[NumericTest, typer.Option(help="Test for numeric outcomes (post-hoc: Dunn / Student t / Welch t).",
                                                       rich_help_panel=TESTS_PANEL)] = NumericTest.kruskal,
-    alpha: Annotated[float, typer.Option(help="Significance level.", rich_help_panel=TESTS_PANEL)] = 0.05,
-    correction: Annotated[Correction, typer.Option(help="Multiple-testing correction across outcomes and pairs.",
-                                                   rich_help_panel=TESTS_PANEL)] = Correction.holm,
-    min_size: Annotated[int, typer.Option(help="Segments with fewer rows are too small to act on.",
-                                          rich_help_panel=TESTS_PANEL)] = 30,
+    alpha: Annotated[float, opt.alpha(panel=TESTS_PANEL)] = 0.05,
+    correction: Annotated[opt.Correction, opt.correction("Multiple-testing correction across outcomes and pairs.",
+                                                         TESTS_PANEL)] = opt.Correction.holm,
+    merge_rule: Annotated[MergeRule, typer.Option(
+        help="pairs: merge only segments --pairs does not tell apart (pairs adjusted as one family); chaid: Kass's "
+             "unadjusted alpha-merge on pooled groups.", rich_help_panel=TESTS_PANEL)] = MergeRule.pairs,
+    ordinal: Annotated[bool | None, typer.Option(
+        "--ordinal/--nominal", help="Segments are ordered tiers (only neighbours merge) or not [default: detected: "
+        "labels 1..k, '1-Highest'..'7-Lowest', an ordered categorical].", rich_help_panel=TESTS_PANEL,
+        show_default=False)] = None,
+    noise_label: Annotated[str, typer.Option(help="Label of noise (no cluster): never merged, its own group.",
+                                             rich_help_panel=TESTS_PANEL)] = "-1",
+    standout_effect: Annotated[Effect, typer.Option(help="Name segments that differ from the rest significantly by "
+                                                         "at least this effect.",
+                                                    rich_help_panel=TESTS_PANEL)] = Effect.medium,
+    made_from: Annotated[str | None, typer.Option(help="Columns the segments were made from; an outcome among them "
+                                                       "is circular [default: from the input's provenance].",
+                                                  rich_help_panel=opt.COLUMNS_PANEL, show_default=False)] = None,
+    min_size: Annotated[int, opt.min_size("Segments with fewer rows are too small to act on.", TESTS_PANEL)] = 30,
     min_share: Annotated[float, typer.Option(help="Segments with a smaller share of rows are too small (0.01 = 1%).",
                                              rich_help_panel=TESTS_PANEL)] = 0.01,
     holdout: Annotated[float, typer.Option(help="Share of rows held out to check that differences replicate (0 = off).",
@@ -67,22 +87,28 @@ def command(
     profile: Annotated[str | None, _side("Also write per-segment rates / medians (with intervals) to FILE.")] = None,
     json_path: Annotated[str | None, typer.Option("--json", help="Also write everything as JSON to FILE.",
                                                   rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
-    strict: Annotated[bool, typer.Option(help="Exit 1 unless the verdict is valid; empty segment labels are an error.")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit 1 unless the verdict is valid, writing no -o output (side outputs "
+                                              "named with --json etc. are written); empty segment labels are an "
+                                              "error.")] = False,
     seed: opt.Seed = 0,
     verbose: opt.Verbose = False,
     quiet: opt.Quiet = False,
 ) -> None:
     """Test whether segments really differ on outcomes: verdict valid, over-fine or arbitrary."""
-    from segment.validate import validate_segment
+    from segment.validate import is_cluster_label, made_from as features_of, validate_segment
 
-    with Run(NAME, locals()) as run:
+    with Run(NAME) as run:
         table = run.read(input, fmt=from_, string_columns=[c for c in (segment, id) if c])
         run.check_outputs(output, pairs, merge_map, profile, to=to, documents=(json_path,))
         names = split_list(outcome) or []
+        sources = split_list(made_from) if made_from else features_of(table.provenance, segment)
+        tiers = False if ordinal is None and is_cluster_label(table.provenance, segment) else ordinal
         with run.progress() as report:
             result = validate_segment(
                 table.frame, segment=segment, outcomes=names, outcome_types=parse_types(outcome_type, names),
-                numeric_test=numeric_test.value, alpha=alpha, correction=correction.value, min_size=min_size,
+                numeric_test=numeric_test.value, alpha=alpha, correction=correction.value,
+                merge_rule=merge_rule.value, ordinal=tiers, noise_label=noise_label,
+                standout_effect=standout_effect.value, made_from=sources, min_size=min_size,
                 min_share=min_share, holdout=holdout, bootstrap=bootstrap, mc_samples=mc_samples,
                 max_segments=max_segments, id=id, strict=strict, seed=seed, progress=report)
         details = {**result.params, "verdict": result.verdict, "stats": result.stats}
@@ -92,10 +118,13 @@ def command(
                 run.write_side(frame, path, role=role, details=details)
         if json_path:
             run.write_json(result.to_dict(), json_path, role="json", rows=result.outcomes.height)
-        run.write(result.outcomes, output, to, details=details)
+        failed = strict and result.verdict != "valid"
+        if not failed:  # a failing gate leaves no target for Make to find, with or without .DELETE_ON_ERROR
+            run.write(result.outcomes, output, to, details=details)
         run.summary(lambda: verdict_report(result))
-        if strict and result.verdict != "valid":
-            raise CheckFailed(f"verdict is {result.verdict}, not valid: {result.reasons[0]}")
+        if failed:
+            raise CheckFailed(f"verdict is {result.verdict}, not valid: {result.reasons[0]}"
+                              + (f" (nothing written to {output})" if output and output != "-" else ""))
 
 
 def parse_types(value: str | None, outcomes: list[str]) -> dict[str, str] | None:

@@ -28,8 +28,8 @@ def rules(name: str, top: int = 3) -> list[str]:
     df = pl.read_csv(OUT / name).filter(pl.col("significant"))
     lines = [f"{df.height} significant productive rules; strongest by lift:"]
     for r in df.sort("lift", descending=True).head(top).iter_rows(named=True):
-        lines.append(f"    {r['antecedent']} -> {r['consequent']}: {r['confidence']:.0%} of "
-                     f"{r['n_antecedent']:,} customers (lift {r['lift']:.2f})")
+        lines.append(f"    {r['antecedent']} -> {r['consequent']}: {r['target_customers']:,} of "
+                     f"{r['customers']:,} customers ({r['confidence']:.0%}, lift {r['lift']:.2f})")
     return lines
 
 

@@ -14,8 +14,17 @@ different scores. The rule used here:
 4. Every score is used when there are at least as many distinct values as
    bins (a boundary never swallows the values the later bins need).
 
-With fewer distinct values than bins, each distinct value gets its own score
-1, 2, ... and the top scores stay unused; the report of breakpoints
+With fewer distinct values than bins, each distinct value gets its own score.
+By default these are 1, 2, ... and the top scores stay unused (``rules``
+bins this way: its items are one per distinct value). With ``spread=True``
+(``rfm``) the values are spread over the whole scale instead, so that a
+score keeps its meaning on coarse data: the highest value gets the top
+score, the lowest 1, and the values between are evenly spaced
+(``1 + round((bins - 1) * i / (d - 1))`` for the ``i``-th of ``d`` distinct
+values, halves rounded up); a single value gets the middle score
+(``1 + round((bins - 1) / 2)``). Breakpoints then repeat: a score that no
+value takes has the same lower edge as the next one (a value above the only
+value seen gets the next float above it as edge). The report of breakpoints
 (:func:`describe_bins`) shows exactly what was used.
 
 Examples
@@ -29,6 +38,15 @@ Half the customers bought once; the others spread evenly:
 [2.0, 4.0, 7.0, 9.0]
 >>> score(freq, breaks).to_list()
 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 5]
+
+Monthly billing: three distinct recency values in five bins score 1, 3, 5
+with spreading, 1, 2, 3 without:
+
+>>> months = pl.Series([10, 40, 40, 70])
+>>> balanced_breaks(months, 5, spread=True), score(months, balanced_breaks(months, 5, spread=True)).to_list()
+([40.0, 40.0, 70.0, 70.0], [1, 3, 3, 5])
+>>> score(months, balanced_breaks(months, 5)).to_list()
+[1, 2, 2, 3]
 """
 
 from __future__ import annotations
@@ -38,16 +56,20 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from segment.errors import OptionError
 
-def balanced_breaks(values: pl.Series, bins: int) -> list[float]:
+
+def balanced_breaks(values: pl.Series, bins: int, *, spread: bool = False) -> list[float]:
     """Breakpoints for *bins* tie-respecting, near-equal bins of *values*.
 
     Returns the ascending lower edges of bins 2..k (at most ``bins - 1`` of
-    them): a value ``v`` gets score ``1 + #{b in breaks : b <= v}``.
-    Nulls are ignored.
+    them; exactly ``bins - 1``, possibly repeated, with *spread*): a value
+    ``v`` gets score ``1 + #{b in breaks : b <= v}``. Nulls are ignored.
+    *spread* places fewer distinct values than bins over the whole scale
+    (see module docstring).
     """
     if bins < 1:
-        raise ValueError("bins must be at least 1")
+        raise OptionError(f"--bins must be at least 1, got {bins}")
     counts = values.drop_nulls().rename("v").value_counts(name="n").sort("v")
     if counts.height == 0:
         return []
@@ -55,7 +77,7 @@ def balanced_breaks(values: pl.Series, bins: int) -> list[float]:
     cum = np.cumsum(counts["n"].to_numpy())
     n = int(cum[-1])
     if len(distinct) <= bins:
-        return [float(v) for v in distinct[1:]]
+        return spread_breaks(distinct, bins) if spread else [float(v) for v in distinct[1:]]
     breaks: list[float] = []
     assigned, start = 0, 0
     last = len(distinct) - 1
@@ -70,6 +92,26 @@ def balanced_breaks(values: pl.Series, bins: int) -> list[float]:
         breaks.append(float(distinct[end + 1]))
         assigned, start = int(cum[end]), end + 1
     return breaks
+
+
+def spread_scores(d: int, bins: int) -> list[int]:
+    """Scores of ``d <= bins`` distinct values spread over 1..*bins* (halves rounded up).
+
+    >>> spread_scores(3, 5), spread_scores(1, 5), spread_scores(1, 4), spread_scores(2, 4), spread_scores(4, 5)
+    ([1, 3, 5], [3], [3], [1, 4], [1, 2, 4, 5])
+    """
+    if d == 1:
+        return [1 + int(np.floor((bins - 1) / 2 + 0.5))]
+    # Integer arithmetic: 1 + floor(((bins - 1) * i * 2 + (d - 1)) / (2 * (d - 1))) rounds halves up exactly.
+    return [1 + ((bins - 1) * i * 2 + (d - 1)) // (2 * (d - 1)) for i in range(d)]
+
+
+def spread_breaks(distinct: np.ndarray, bins: int) -> list[float]:
+    """Lower edges of bins 2..*bins* that give the sorted *distinct* values their :func:`spread_scores`."""
+    scores = spread_scores(len(distinct), bins)
+    top = float(np.nextafter(distinct[-1], np.inf))
+    return [next((float(v) for v, s in zip(distinct, scores, strict=True) if s >= j), top)
+            for j in range(2, bins + 1)]
 
 
 def score(values: pl.Series, breaks: Sequence[float]) -> pl.Series:

@@ -107,14 +107,6 @@ def transaction_columns(frame: pl.LazyFrame | pl.DataFrame, *, id: str, date: st
     return parse_dates(lf, date, date_format)
 
 
-def require_no_nulls(frame: pl.LazyFrame, column: str, hint: str = "") -> None:
-    """Raise naming the first row where *column* is null."""
-    bad = first_offender(frame, pl.col(column).is_null(), column)
-    if bad is not None:
-        msg = f"column {column!r} is empty (null) in row {bad[0]}"
-        raise DataError(msg + (f"; {hint}" if hint else ""))
-
-
 def parse_dates(frame: pl.LazyFrame, column: str, fmt: str | None = None) -> pl.LazyFrame:
     """Return *frame* with *column* as ``pl.Date``.
 
@@ -186,16 +178,3 @@ def _full_match(sample: pl.Series, fmt: str) -> bool:
     lengths = {"%Y-%m-%d": 10, "%Y%m%d": 8, "%Y/%m/%d": 10, "%Y-%m": 7}
     want = lengths.get(fmt)
     return want is None or bool((sample.str.len_chars() <= want).all())
-
-
-def drop_null_keys(frame: pl.LazyFrame, column: str) -> tuple[pl.LazyFrame, int]:
-    """Drop rows whose key is null; return the frame and how many were dropped."""
-    nulls = int(frame.select(pl.col(column).null_count()).collect().item())
-    if nulls:
-        frame = frame.filter(pl.col(column).is_not_null())
-    return frame, nulls
-
-
-def numeric_columns(frame: pl.LazyFrame | pl.DataFrame) -> list[str]:
-    """Names of numeric (non-boolean) columns, in order."""
-    return [n for n, t in frame.collect_schema().items() if t.is_numeric()]

@@ -24,21 +24,21 @@ ROOT = Path(__file__).resolve().parents[1]
 def _help(args: list[str]) -> str:
     env = {**os.environ, "TYPER_USE_RICH": "0", "COLUMNS": "100", "NO_COLOR": "1",
            "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-m", "cli", *args, "--help"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "segment_cli", *args, "--help"], capture_output=True,
                          text=True, env=env, cwd=ROOT, check=True)
     return "\n".join(line.rstrip() for line in out.stdout.strip().splitlines())
 
 
 def commands() -> list[str]:
     """Top-level command names, in ``segment --help`` order."""
-    from cli.app import COMMANDS
+    from segment_cli.app import COMMANDS
 
     return [m.NAME for m in COMMANDS]
 
 
 def command_paths() -> list[list[str]]:
     """Every command and subcommand, e.g. ``["lifecycle", "transitions"]``."""
-    from cli.app import COMMANDS
+    from segment_cli.app import COMMANDS
 
     paths: list[list[str]] = []
     for module in COMMANDS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -12,12 +13,48 @@ from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# SEGMENT_SHARED_DATA: where ../shared/data is for a checkout elsewhere (a git worktree).
+SHARED_DATA = Path(os.environ.get("SEGMENT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def _limit_threads() -> None:
+    """Give each xdist worker its share of the cores, before polars or numpy start their pools.
+
+    Every worker otherwise starts one polars, OpenBLAS and OpenMP thread per
+    core; with two workers on two cores that is four busy threads per core
+    pair, and spinning pools made the rules calibration 4x slower under -n 2
+    than alone. Subprocesses (the CLI tests) inherit the limit.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    share = str(max(1, cores // workers))
+    # The xdist controller imports this first and its workers inherit its
+    # environment: a worker replaces the controller's values, never a limit
+    # the user set before running pytest.
+    ours = set(os.environ.get("SEGMENT_TEST_THREADS", "").split(","))
+    for var in ("POLARS_MAX_THREADS", "RAYON_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        if var in ours or var not in os.environ:
+            os.environ[var] = share
+            ours.add(var)
+    os.environ["SEGMENT_TEST_THREADS"] = ",".join(sorted(ours - {""}))
+
+
+_limit_threads()
 
 # Stable help output: no colour, fixed width.
 os.environ.setdefault("TERMINAL_WIDTH", "100")
 os.environ["NO_COLOR"] = "1"
 os.environ.pop("FORCE_COLOR", None)
+
+
+def digest(path: Path) -> str:
+    """SHA-256 of a file, for asserts on output bytes.
+
+    Comparing digests keeps a failure fast: pytest's diff of two large binary
+    files once ran for over 15 minutes.
+    """
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def shared(*parts: str) -> Path:
@@ -36,7 +73,7 @@ def fixtures() -> Path:
 @pytest.fixture
 def cli():
     """Invoke the app in-process: ``cli(["rfm", path], input=b"...")`` -> Result."""
-    from cli.app import app
+    from segment_cli.app import app
 
     runner = CliRunner()
 
@@ -48,9 +85,9 @@ def cli():
 
 def run_segment(args: list[str], *, input: bytes | None = None, cwd: Path | None = None,
                 check: bool = False) -> subprocess.CompletedProcess:
-    """Run ``segment`` as a real process (``python -m cli``)."""
+    """Run ``segment`` as a real process (``python -m segment_cli``)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "cli", *map(str, args)], input=input,
+    proc = subprocess.run([sys.executable, "-m", "segment_cli", *map(str, args)], input=input,
                           capture_output=True, cwd=cwd, env=env, timeout=600)
     if check and proc.returncode != 0:
         raise AssertionError(f"segment {' '.join(map(str, args))} failed ({proc.returncode}):\n"
@@ -61,6 +98,6 @@ def run_segment(args: list[str], *, input: bytes | None = None, cwd: Path | None
 def shell(script: str, *, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run a shell pipeline where ``segment`` is this checkout's CLI."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    prelude = f'segment() {{ "{sys.executable}" -m cli "$@"; }}\nset -o pipefail 2>/dev/null || true\n'
+    prelude = f'segment() {{ "{sys.executable}" -m segment_cli "$@"; }}\nset -o pipefail 2>/dev/null || true\n'
     return subprocess.run(["bash", "-c", prelude + script], capture_output=True, cwd=cwd, env=env,
                           timeout=600)

@@ -43,14 +43,16 @@ def stages(rows: list[Row], roles: dict[str, str], *, window=3, baseline=3, drop
         fa = first_active[cid]
         act = next(iter(months.values())).activation
         prev = None
+        anchor = fa  # the window starts at the first activity, and again at each win-back
         for t in range(min(months), end + 1):
             origin = act if act is not None else fa
             tenure = t - origin + 1 if origin is not None and t - origin + 1 > 0 else None
             if fa is None or t < fa:
                 if _cancelled(months, t):  # cancelled before any usage: an exit all the same
                     in_stage = prev["in_stage"] + 1 if prev is not None else 1
+                    held = prev["tenure"] if prev is not None else tenure  # tenure stops at exit
                     prev = {"stage": "exit", "subtype": _exit_subtype(cid, t, months, by_id, first_active, used),
-                            "tenure": tenure, "in_stage": in_stage, "winback": _winback(months, t, winback)}
+                            "tenure": held, "in_stage": in_stage, "winback": _winback(months, t, winback)}
                 else:
                     prev = None
                     out[cid, t] = {"stage": None, "subtype": None, "tenure": None, "in_stage": None,
@@ -58,7 +60,14 @@ def stages(rows: list[Row], roles: dict[str, str], *, window=3, baseline=3, drop
                     continue
                 out[cid, t] = prev
                 continue
-            h = t - fa + 1
+            returned = False
+            if used(months.get(t)) and t > fa:
+                gap = 0
+                while not used(months.get(t - 1 - gap)):
+                    gap += 1
+                if 1 <= gap <= winback:
+                    returned, anchor = True, t
+            h = t - anchor + 1
 
             def value(col: str, s: int) -> float:
                 r = months.get(s)
@@ -97,7 +106,11 @@ def stages(rows: list[Row], roles: dict[str, str], *, window=3, baseline=3, drop
                     stage = "build-up"
                 else:
                     stage = "maturity"
+                if returned:  # h = 1: never a decline
+                    subtype = "winback"
             in_stage = prev["in_stage"] + 1 if prev is not None and prev["stage"] == stage else 1
+            if stage == "exit" and prev is not None and prev["stage"] == "exit":
+                tenure = prev["tenure"]  # tenure stops at exit
             prev = {"stage": stage, "subtype": subtype, "tenure": tenure, "in_stage": in_stage,
                     "winback": _winback(months, t, winback)}
             out[cid, t] = prev
@@ -135,9 +148,12 @@ def _exit_subtype(cid, t, months, by_id, first_active, used) -> str:
         while start - 1 >= min(months) and _cancelled(months, start - 1):
             start -= 1
         last_used = start
-    for other, rows in by_id.items():
-        if other == cid or next(iter(rows.values())).identity != identity:
-            continue
-        if first_active[other] is not None and first_active[other] > last_used:
-            return "re-entry"
+    others = [first_active[other] for other, rows in by_id.items()
+              if other != cid and next(iter(rows.values())).identity == identity and first_active[other] is not None]
+    mine = first_active[cid]
+    # A number swap: a new line started while this one was in use (after its first active month).
+    if any((mine is None or fa > mine) and fa <= last_used for fa in others):
+        return "exit_swap"
+    if any(fa > last_used for fa in others):
+        return "re-entry"
     return "churn"

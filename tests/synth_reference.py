@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-WINDOW, BASELINE, DROP, EXIT_AFTER = 3, 3, 0.30, 3
+WINDOW, BASELINE, DROP, EXIT_AFTER, WINBACK = 3, 3, 0.30, 3, 3
 
 
 def _fell(col: str) -> pl.Expr:
@@ -32,11 +32,17 @@ def stages(panel: pl.DataFrame, *, voice: str = "voice_min", data: str = "data_m
            revenue: str = "revenue") -> pl.DataFrame:
     """Stage, decline subtype and exit subtype per row of a gap-free, sorted panel."""
     df = panel.sort("customer_id", "month").with_columns(
-        _h=pl.int_range(1, pl.len() + 1).over("customer_id"),
+        _i=pl.int_range(pl.len()).over("customer_id"),
         _tenure=(pl.col("month").dt.year() - pl.col("activation").dt.year()) * 12
         + pl.col("month").dt.month() - pl.col("activation").dt.month() + 1,
         _quiet=(pl.col(voice) == 0) & (pl.col(data) == 0) & (pl.col(revenue) == 0),
     )
+    # Win-back: usage again after 1-3 months without; the history h starts again there.
+    before = pl.when(~pl.col("_quiet")).then(pl.col("_i")).forward_fill().shift(1).over("customer_id")
+    df = df.with_columns(_gap=pl.col("_i") - before - 1)
+    df = df.with_columns(_back=~pl.col("_quiet") & pl.col("_gap").is_between(1, WINBACK).fill_null(False))
+    df = df.with_columns(_h=pl.col("_i") - pl.when(pl.col("_back") | (pl.col("_i") == 0)).then(pl.col("_i"))
+                         .forward_fill().over("customer_id") + 1)
     silent = pl.col("_h") >= EXIT_AFTER
     for k in range(EXIT_AFTER):
         silent = silent & pl.col("_quiet").shift(k).over("customer_id").fill_null(False)
@@ -51,6 +57,7 @@ def stages(panel: pl.DataFrame, *, voice: str = "voice_min", data: str = "data_m
         .when(pl.col("_tenure") <= 3).then(pl.lit("acquisition"))
         .when(pl.col("_tenure") <= 6).then(pl.lit("build-up"))
         .otherwise(pl.lit("maturity")),
+        winback=pl.col("_back") & ~pl.col("_exit"),
         decline_subtype=pl.when(~decline).then(None)
         .when(pl.col("_fv") & pl.col("_fd")).then(pl.lit("double-drop"))
         .when(pl.col("_fv")).then(pl.lit(f"single-drop:{voice}"))
@@ -65,10 +72,19 @@ def stages(panel: pl.DataFrame, *, voice: str = "voice_min", data: str = "data_m
              .filter((pl.col("customer_id_other") != pl.col("customer_id"))
                      & (pl.col("_last_active") > pl.col("month")))
              .select("customer_id", "month").unique().with_columns(_reentry=pl.lit(True)))
-    df = df.join(later, on=["customer_id", "month"], how="left").with_columns(
+    # Number swap: another line of the identity first used after this line's first use and by its last.
+    use = df.filter(~pl.col("_quiet")).group_by("identity", "customer_id").agg(
+        _first=pl.col("month").min(), _last=pl.col("month").max())
+    swaps = (use.join(use, on="identity", suffix="_other")
+             .filter((pl.col("customer_id_other") != pl.col("customer_id"))
+                     & (pl.col("_first_other") > pl.col("_first")) & (pl.col("_first_other") <= pl.col("_last")))
+             .select("customer_id").unique().with_columns(_swap=pl.lit(True)))
+    df = df.join(later, on=["customer_id", "month"], how="left").join(swaps, on="customer_id", how="left")
+    df = df.with_columns(
         exit_subtype=pl.when(pl.col("stage") != "exit").then(None)
+        .when(pl.col("_swap").fill_null(False)).then(pl.lit("exit_swap"))
         .when(pl.col("_reentry").fill_null(False)).then(pl.lit("re-entry")).otherwise(pl.lit("churn")))
-    return df.select("customer_id", "month", "stage", "decline_subtype", "exit_subtype")
+    return df.select("customer_id", "month", "stage", "decline_subtype", "exit_subtype", "winback")
 
 
 def agreement(truth: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:

@@ -69,7 +69,7 @@ def scratch(folder: Path) -> Path:
     # `segment` and `python` as an analyst's PATH has them (Make calls them too).
     shims = folder / "bin"
     shims.mkdir()
-    for name, target in (("segment", f'"{sys.executable}" -m cli'), ("python", f'"{sys.executable}"'),
+    for name, target in (("segment", f'"{sys.executable}" -m segment_cli'), ("python", f'"{sys.executable}"'),
                          ("python3", '/usr/bin/false')):  # the system Python must not be needed
         (shims / name).write_text(f'#!/bin/sh\nexec {target} "$@"\n')
         (shims / name).chmod(0o755)

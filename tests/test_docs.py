@@ -30,3 +30,16 @@ def test_cli_reference_is_current():
 def test_every_command_has_a_walkthrough_section():
     for name in commands():
         assert f"### `segment {name}`" in README.split("## CLI reference")[0], name
+
+
+def test_use_it_from_python_example_runs():
+    import doctest
+
+    section = README.split("## Use it from Python", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```pycon\n(.*?)```", section, re.S)
+    assert blocks, "the section has no example"
+    test = doctest.DocTestParser().get_doctest("\n".join(blocks), {}, "README: Use it from Python", "README.md", 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
+    assert test.examples and runner.summarize(verbose=False).attempted == len(test.examples)

@@ -36,7 +36,7 @@ def _copy(dest: Path) -> Path:
 
 def make(work: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
-    argv = ["make", "--no-print-directory", f"SEGMENT={sys.executable} -m cli", f"PYTHON={sys.executable}", *args]
+    argv = ["make", "--no-print-directory", f"SEGMENT={sys.executable} -m segment_cli", f"PYTHON={sys.executable}", *args]
     return subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=900)
 
 
@@ -81,7 +81,7 @@ def test_touching_an_input_reruns_only_what_depends_on_it(built):
     os.utime(telco, (stat.st_atime, newer))
     try:
         planned = make(built, "-n", "all").stdout
-        steps = [ln for ln in planned.splitlines() if " -m cli " in ln]
+        steps = [ln for ln in planned.splitlines() if " -m segment_cli " in ln]
         assert len(steps) == 2 and all("telco_churn.csv" in s for s in steps), planned
     finally:
         os.utime(telco, (stat.st_atime, stat.st_mtime))

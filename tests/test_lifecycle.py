@@ -76,31 +76,55 @@ def test_gap_counts_as_zero_usage():
     res = run(panel(a=rows))
     h = history(panel(a=rows))
     # Month 4 has no row: voice and data both 0 that month.
-    # m4: window (m2..m4) = 66.7 vs baseline (m1) = 100 -> -33%; m5: 66.7 vs (m1, m2) = 100;
-    # m6: 66.7 vs (m1..m3) = 100; m7: (m5..m7) = 100 vs (m2..m4) = 66.7 -> up: tenure 7 = maturity.
-    assert [s for s, *_ in h] == [A, A, A, D, D, D, C]
-    assert {sub for s, sub, *_ in h if s == D} == {"double-drop"}
+    # m4: window (m2..m4) = 66.7 vs baseline (m1) = 100 -> -33%: a double drop. m5: usage again after
+    # one silent month: a win-back (tenure 5 = build-up), and the window starts again there:
+    # m6: m6 against m5; m7: (m6, m7) = 100 against m5 = 100 -> tenure 7 = maturity.
+    assert [s for s, *_ in h] == [A, A, A, D, B, B, C]
+    assert [sub for _, sub, *_ in h] == [None, None, None, "double-drop", "winback", None, None]
     snap = res.snapshot().row(0, named=True)
-    assert snap["voice_recent"] == 100.0 and snap["voice_baseline"] == pytest.approx(200 / 3, abs=1e-6)
-    assert snap["voice_change"] == pytest.approx(0.5)
+    assert snap["voice_recent"] == 100.0 and snap["voice_baseline"] == 100.0 and snap["voice_change"] == 0.0
     assert res.stats["gap_slots"] == 1
 
 
-def test_customer_back_after_two_silent_months_never_exits():
+def test_return_after_two_silent_months_is_a_winback_not_a_decline():
     h = history(panel(a=steady([100] * 6 + [0, 0] + [100] * 4)))
-    # m7: (m5..m7) 66.7 vs (m2..m4) 100: decline; m8: 33.3; m9: (m7..m9) 33.3 vs (m4..m6) 100;
-    # m10: (m8..m10) 66.7 vs (m5..m7) 66.7: no fall -> maturity (tenure 10).
-    assert [s for s, *_ in h] == [A, A, A, B, B, B, D, D, D, C, C, C]
-    assert h[-1] == (C, None, 12, 3)
+    # m7: (m5..m7) 66.7 vs (m2..m4) 100: decline; m8: 33.3. m9: usage again after 2 silent months:
+    # a win-back (tenure 9 = maturity), not a decline of (m7..m9) 33.3 against (m4..m6) 100; the
+    # window starts again at m9: m10 is m10 against m9, m12 is (m10..m12) against m9.
+    assert [s for s, *_ in h] == [A, A, A, B, B, B, D, D, C, C, C, C]
+    assert h[8] == (C, "winback", 9, 1)
+    assert h[-1] == (C, None, 12, 4)
 
 
-def test_three_silent_months_are_an_exit_that_ends_when_usage_comes_back():
+def test_the_window_restarts_at_the_winback_so_a_fall_after_it_is_judged_against_the_return():
+    # Back at 100 after one silent month (m6), then 60: m8 is 60 against the return month m7 alone
+    # (-40%), m9 (m8, m9) and m10 (m8..m10) likewise: declines. Had the window not restarted, m10's
+    # (m8..m10) = 60 against (m5..m7) = 66.7 would be no decline, and m7 itself would be one.
+    h = history(panel(a=steady([100] * 5 + [0, 100, 60, 60, 60], data=[500] * 5 + [0] + [500] * 4)))
+    assert [s for s, *_ in h] == [A, A, A, B, B, D, C, D, D, D]
+    assert [sub for _, sub, *_ in h][6:] == ["winback"] + ["single-drop:voice"] * 3
+
+
+def test_three_silent_months_are_an_exit_and_a_return_within_the_winback_window_is_a_winback():
     h = history(panel(a=steady([100] * 6 + [0, 0, 0] + [100] * 3)))
-    # The exit shows in the third silent month; usage in m10 ends it (reactivation):
-    # m10: (m8..m10) 33.3 vs (m5..m7) 66.7 -> decline; m11: (m9..m11) 66.7 vs (m6..m8) 33.3 -> maturity.
-    assert [s for s, *_ in h] == [A, A, A, B, B, B, D, D, E, D, C, C]
+    # The exit shows in the third silent month; usage in m10 (after 3 silent months, within the
+    # 3-month win-back window) is a win-back: the window starts again there, no decline after it.
+    assert [s for s, *_ in h] == [A, A, A, B, B, B, D, D, E, C, C, C]
     assert h[8] == (E, "churn", 9, 1)
+    assert h[9] == (C, "winback", 10, 1)
     assert history(panel(a=steady([100] * 6 + [0, 0, 0])), exit_after=4)[8][0] == D
+    # --winback 2: 3 silent months are beyond the window; the return is read as before
+    # (m10: (m8..m10) 33.3 vs (m5..m7) 66.7 -> decline).
+    assert [s for s, *_ in history(panel(a=steady([100] * 6 + [0, 0, 0] + [100] * 3)), winback=2)][9] == D
+
+
+def test_return_after_more_than_the_winback_window_is_a_reactivation_and_tenure_stops_at_exit():
+    h = history(panel(a=steady([100] * 6 + [0, 0, 0, 0] + [100] * 2)))
+    # Exit in m9 and m10 (tenure held at 9, the exit month's); m11 after 4 silent months is no
+    # win-back: (m9..m11) 33.3 vs (m6..m8) 33.3 is no fall -> maturity with tenure 11 again.
+    assert [s for s, *_ in h] == [A, A, A, B, B, B, D, D, E, E, C, C]
+    assert [t for *_, t, _ in h][8:] == [9, 9, 11, 12]
+    assert [sub for _, sub, *_ in h][10] is None
 
 
 def test_history_says_what_happened_next_month():
@@ -119,7 +143,8 @@ def test_suspended_then_active_again():
     status = ["active"] * 8 + ["suspended"] * 2 + ["active"] * 3
     res = run(panel(a=steady([100] * 8 + [0, 0] + [100] * 3, status=status)))
     h = res.history()
-    assert h["stage"].to_list() == [A, A, A, B, B, B, C, C, D, D, D, C, C]
+    assert h["stage"].to_list() == [A, A, A, B, B, B, C, C, D, D, C, C, C]
+    assert h["subtype"].to_list()[10] == "winback"
     # 3 months of win-back window: 2 left in the first suspended month, 1 in the second.
     assert h["winback_months_left"].to_list() == [None] * 8 + [2, 1] + [None] * 3
     assert res.snapshot()["winback_months_left"].to_list() == [None]
@@ -138,9 +163,12 @@ def test_cancelled_status_exits_and_carries_over_months_without_rows():
     h = history(df)
     assert [s for s, *_ in h] == [A, A, A, E, E, E, E, E]
     assert h[3][1] == "churn" and h[-1][3] == 5
-    # A later row with another status ends the cancellation.
+    assert [t for *_, t, _ in h] == [1, 2, 3, 4, 4, 4, 4, 4]  # tenure stops at the exit month
+    # A later row with another status ends the cancellation: usage again after 3 silent months is a
+    # win-back (tenure 7 = maturity); m8 has no row: zero against the return month, a decline.
     back = rows + [("2023-07", 100, 500, 20, "active")]
-    assert [s for s, *_ in history(panel(a=back, z=steady([10] * 8)))][4:] == [E, E, D, D]
+    h = history(panel(a=back, z=steady([10] * 8)))
+    assert [s for s, *_ in h][4:] == [E, E, C, D] and h[6][:3] == (C, "winback", 7)
 
 
 def test_no_stage_before_the_first_activity():
@@ -200,11 +228,45 @@ def test_reentry_under_a_new_id():
     assert run(df).history().filter(pl.col("customer_id") == "b")["subtype"].to_list()[3] == "churn"
 
 
-def test_second_line_active_before_the_exit_is_not_a_reentry():
-    df = panel(b=steady([50, 50, 50, 0, 0, 0]), c=steady([10] * 5, start=2)).with_columns(person=pl.lit("p"))
+def test_new_line_activated_before_the_old_line_exits_is_a_number_swap_not_churn():
+    # b is used in m1-m3 and exits in m6; c, the same person's new line, started in m2 (overlap).
+    df = panel(b=steady([50, 50, 50, 0, 0, 0]), c=steady([10] * 5, start=2),
+               x=steady([50, 50, 50, 0, 0, 0])).with_columns(person=pl.col("customer_id").replace({"c": "b"}))
     res = run(df, identity="person")
-    assert res.history().filter(pl.col("customer_id") == "b")["subtype"].to_list()[-1] == "churn"
+    hist = res.history()
+    b = hist.filter(pl.col("customer_id") == "b")
+    assert b["subtype"].to_list()[-1] == "exit_swap"
+    # Not a churn: b's month before the exit says no churn; x, the same shape alone, churns.
+    assert b["churn_next_month"].to_list()[:6] == [False] * 5 + [None]
+    x = hist.filter(pl.col("customer_id") == "x")
+    assert x["subtype"].to_list()[-1] == "churn" and x["churn_next_month"].to_list()[4] is True
     assert res.snapshot().filter(pl.col("customer_id") == "c")["entry"].item() == "brand-new"
+    # KPIs: in m5 two persons are in decline (b and x); x churns in m6, b swaps.
+    may = res.kpis().filter((pl.col("month") == date(2023, 5, 1)) & (pl.col("stage") == D)).row(0, named=True)
+    assert (may["customers"], may["churn_next_month"], may["swap_next_month"]) == (2, 0.5, 0.5)
+    # A line started together with the old one, or after its last active month, is no swap.
+    same = df.with_columns(pl.when(pl.col("customer_id") == "c").then(pl.col("month").str.replace("02$", "01"))
+                           .otherwise(pl.col("month")).alias("month"))
+    assert run(same, identity="person").history().filter(pl.col("customer_id") == "b")["subtype"][-1] == "churn"
+    late = panel(b=steady([50, 50, 50, 0, 0, 0]), c=steady([10], start=6)).with_columns(person=pl.lit("p"))
+    assert run(late, identity="person").history().filter(pl.col("customer_id") == "b")["subtype"][-1] == "re-entry"
+
+
+def test_kpi_churn_counts_persons_when_an_identity_is_given_and_lines_without():
+    # In May, y1 and y2 (person q, started together: no swap) and z (person r) are in decline;
+    # y1 and y2 exit in June, z does not. Persons: 1 of 2 churn; lines: 2 of 3.
+    df = panel(y1=steady([50, 50, 50, 0, 0, 0]), y2=steady([50, 50, 50, 0, 0, 0]),
+               z=steady([50, 50, 50, 20, 20, 20])).with_columns(
+        person=pl.col("customer_id").replace({"y1": "q", "y2": "q", "z": "r"}))
+
+    def may(**kw) -> dict:
+        k = run(df, **kw).kpis()
+        return k.filter((pl.col("month") == date(2023, 5, 1)) & (pl.col("stage") == D)).row(0, named=True)
+
+    assert may(identity="person")["customers"] == 3
+    assert may(identity="person")["churn_next_month"] == 0.5
+    assert may()["churn_next_month"] == pytest.approx(2 / 3, abs=1e-6)
+    assert may()["swap_next_month"] is None  # swaps need --identity
 
 
 def test_kpis_by_hand():
@@ -217,9 +279,68 @@ def test_kpis_by_hand():
     assert (may["brand_new"], may["re_entered"], may["entered"]) == (0, 1, 1)
     feb = k[("2024-02-01", A)]
     assert (feb["brand_new"], feb["re_entered"]) == (1, 0)  # d
-    # Of the two in decline in March (b, d), b exits in April: next-month churn 1/2.
-    assert k[("2024-03-01", D)]["churn_next_month"] == 0.5
+    # In decline in March: persons p2 (line b) and p4 (d). b exits in April, but p2 comes back
+    # on line c in May: a re-entry is no churn of the person, so next-month churn is 0 of 2.
+    assert k[("2024-03-01", D)]["churn_next_month"] == 0.0
+    assert k[("2024-03-01", D)]["swap_next_month"] == 0.0
+    # d returns in April after a silent March: a win-back in acquisition (tenure 3).
+    d = res.history().filter(pl.col("customer_id") == "d")
+    assert d["stage"].to_list()[2] == A and d["subtype"].to_list()[2] == "winback"
     assert june["churn_next_month"] is None and k[("2024-01-01", A)]["entered"] is None
+
+
+# ---------------------------------------------------------------- --scheme purchases
+
+
+def purchases(as_of: str | None = None, **customers: list[str]) -> pl.DataFrame:
+    """customer -> months with an order; stages under the purchases scheme, one history row per month."""
+    df = pl.DataFrame([{"customer_id": c, "month": m, "orders": 1} for c, ms in customers.items() for m in ms])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return lifecycle(df, metrics=["orders"], scheme="purchases", as_of=as_of).history()
+
+
+def test_purchases_scheme_judges_each_customer_by_their_own_gap_between_purchases():
+    # a buys every 2 months (gaps 2, 2, 2, 2, then 1: median 2 as of October): overdue by 2 x 2 = 4
+    # months in February (decline), exit after the 3-month win-back window, in May; tenure stops.
+    # b buys monthly (median gap 1): decline in the 2nd month without an order, exit 3 months later.
+    h = purchases("2025-06", a=["2024-01", "2024-03", "2024-05", "2024-07", "2024-09", "2024-10"],
+                  b=["2024-01", "2024-02", "2024-03"])
+    a = h.filter(pl.col("customer_id") == "a")
+    assert a["stage"].to_list() == [A] * 3 + [B] * 3 + [C] * 7 + [D] * 3 + [E] * 2
+    assert a["subtype"].to_list()[13:] == ["overdue"] * 3 + ["churn"] * 2
+    assert a["tenure"].to_list()[-3:] == [16, 17, 17]
+    b = h.filter(pl.col("customer_id") == "b")
+    assert b["stage"].to_list()[:9] == [A, A, A, B, D, D, D, E, E]
+    # The every-2-months buyer is not in decline in the months between its orders (telecom would be).
+    assert D not in a["stage"].to_list()[:13]
+
+
+def test_purchases_scheme_first_gap_comes_from_everybody_and_a_return_from_overdue_is_a_winback():
+    # c has one order (January) until its return: its rhythm is the median gap of everybody so far.
+    # By March, d's gaps are 1, 1 (median 1): c is overdue from March (2 months), back in April: win-back.
+    # e returns after its exit (reactivation): no win-back.
+    h = purchases(c=["2024-01", "2024-04", "2024-05"], d=["2024-01", "2024-02", "2024-03", "2024-04", "2024-05"],
+                  e=["2024-01", "2024-02", "2024-03", "2024-09"])
+    c = h.filter(pl.col("customer_id") == "c")
+    assert c["stage"].to_list()[:5] == [A, A, D, B, B] and c["subtype"].to_list()[3] == "winback"
+    e = h.filter(pl.col("customer_id") == "e")
+    # e: monthly (gap 1): decline May-Jul, exit Aug; September's order after the exit is no win-back.
+    assert e["stage"].to_list() == [A, A, A, B, D, D, D, E, C]
+    assert e["subtype"].to_list()[-1] is None
+
+
+def test_purchases_snapshot_shows_the_gap_judged_against():
+    df = pl.DataFrame({"customer_id": ["a"] * 3, "month": ["2024-01", "2024-03", "2024-06"], "orders": [1, 2, 1]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        snap = lifecycle(df, metrics=["orders"], scheme="purchases", as_of="2024-09").snapshot().row(0, named=True)
+    # gaps 2 and 3: median 2.5; 3 months since June is under 2 x 2.5.
+    assert (snap["purchase_gap"], snap["months_since_purchase"], snap["stage"]) == (2.5, 3, C)
+    with pytest.raises(OptionError, match="--scheme must be one of telecom, purchases"):
+        lifecycle(df, metrics=["orders"], scheme="b2b")
+    with pytest.raises(OptionError, match="--overdue must be"):
+        lifecycle(df, metrics=["orders"], scheme="purchases", overdue=0.5)
 
 
 # ---------------------------------------------------------------- options and input forms
@@ -267,7 +388,8 @@ def test_unsorted_input_and_numeric_ids_give_the_same_stages():
         pl.col("customer_id").replace({"a": "10", "b": "2", "c": "3", "d": "4"}).cast(pl.Int64))["stage"].to_list()
     dup = pl.concat([df, df.filter(pl.col("customer_id") == "d")]).sample(fraction=1.0, shuffle=True, seed=6)
     summed = run(dup, dedupe="sum", **kw).snapshot().filter(pl.col("customer_id") == "d")
-    assert summed["voice_min_recent"].item() == pytest.approx(2 * 85.0)
+    # d's window restarts at its win-back in April: June's window is May and June, (85 + 90) / 2.
+    assert summed["voice_min_recent"].item() == pytest.approx(2 * 87.5)
 
 
 def test_duplicate_months_are_an_error_unless_summed():
@@ -450,3 +572,16 @@ def test_cli_at_writes_one_row_per_customer_and_checks_its_format(cli, tmp_path)
     assert table["customer_id"].n_unique() == table.height > 0
     assert set(table["month"].to_list()) == {"2024-02-01"}
     assert_one_line_error(cli(["lifecycle", SMALL, *COLS, "--at", "Feb", "-o", out]), "--at must be a month")
+
+
+def test_cli_scheme_is_one_option_with_values(cli, tmp_path):
+    proc = shell(f"segment lifecycle panel '{FIXTURES / 'tx_small.csv'}' -q "
+                 "| segment lifecycle - --metric orders --revenue revenue --scheme purchases --overdue 3 -q")
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = pl.read_csv(proc.stdout)
+    assert {"purchase_gap", "months_since_purchase"} <= set(out.columns)
+    assert_one_line_error(cli(["lifecycle", SMALL, *COLS, "--scheme", "b2b"]), "--scheme", "b2b")
+    telecom = cli(["lifecycle", SMALL, *COLS, "--scheme", "telecom", "-q"])
+    assert telecom.exit_code == 0 and telecom.stdout == cli(["lifecycle", SMALL, *COLS, "-q"]).stdout
+    assert_one_line_error(cli(["lifecycle", "transitions", SMALL, *COLS, "--scheme", "purchases", "--overdue", "0"]),
+                          "--overdue must be")

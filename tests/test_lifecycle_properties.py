@@ -77,7 +77,7 @@ def test_engine_matches_the_literal_rules_on_random_panels(seed):
     assert not diffs, diffs[:5]
     # The random panels reach every stage and subtype kind.
     kinds = {v["stage"] for v in want.values()} | {v["subtype"] for v in want.values()}
-    assert {"acquisition", "decline", "exit", "churn"} <= kinds
+    assert {"acquisition", "decline", "exit", "churn", "winback", "exit_swap", "re-entry"} <= kinds
 
 
 @pytest.mark.parametrize("window, baseline, drop, exit_after", [(1, 1, 0.5, 1), (2, 4, 0.3, 2), (4, 2, 0.7, 5)])
@@ -155,11 +155,19 @@ def test_kpis_add_up_to_the_history():
     assert (joined["customers"] == joined["n"]).all()
     shares = kpis.group_by("month").agg(pl.col("share").sum())["share"]
     assert np.allclose(shares.to_numpy(), 1.0, atol=1e-5)
-    # next-month churn of a stage = share of its customers who are in exit the month after
-    nxt = (res.history().sort("customer_id", "month")
-           .with_columns(nxt=pl.col("stage").shift(-1).over("customer_id"))
+    # next-month churn of a stage = share of its persons (identities) of whom a line is in exit the month
+    # after as a churn (not a re-entry or a number swap); the swap rate likewise.
+    person = panel.select("customer_id", "identity").unique()
+    nxt = (res.history().sort("customer_id", "month").join(person, on="customer_id")
+           .with_columns(nxt=pl.col("stage").shift(-1).over("customer_id"),
+                         nxt_sub=pl.col("subtype").shift(-1).over("customer_id"))
            .filter(pl.col("stage").is_not_null() & pl.col("nxt").is_not_null() & (pl.col("stage") != "exit"))
-           .group_by("month", "stage").agg(rate=(pl.col("nxt") == "exit").mean()))
+           .group_by("month", "stage").agg(
+               rate=pl.col("identity").filter((pl.col("nxt") == "exit") & (pl.col("nxt_sub") == "churn")).n_unique()
+               / pl.col("identity").n_unique(),
+               swaps=pl.col("identity").filter(pl.col("nxt_sub") == "exit_swap").n_unique()
+               / pl.col("identity").n_unique()))
     check = kpis.join(nxt, on=["month", "stage"], how="inner")
-    assert check.height > 10
+    assert check.height > 10 and check["rate"].sum() > 0 and check["swaps"].sum() > 0
     assert np.allclose(check["churn_next_month"].to_numpy(), check["rate"].round(6).to_numpy())
+    assert np.allclose(check["swap_next_month"].to_numpy(), check["swaps"].round(6).to_numpy())

@@ -89,6 +89,10 @@ def test_decline_subtype_and_reentry_are_recovered():
     exits = joined.filter(pl.col("true_stage") == "exit")
     assert (exits["subtype"] == exits["true_exit_subtype"]).all()
     assert exits.filter(pl.col("true_exit_subtype") == "re-entry").height > 100
+    assert exits.filter(pl.col("true_exit_subtype") == "exit_swap").height > 50
+    # Win-backs: the planted returns after 1-3 silent months, and only those.
+    assert ((joined["subtype"] == "winback").fill_null(False) == joined["true_winback"]).all()
+    assert joined["true_winback"].sum() > 100
     # The new lines of re-entered persons are exactly the lines flagged re-entry.
     snap = detect(data["panel"]).snapshot().select("customer_id", "entry")
     links = data["truth_customers"].select("customer_id", planted=pl.col("reentry_of").is_not_null())
@@ -103,9 +107,11 @@ def test_synth_panel_through_the_cli_transitions():
     proc = run_segment(["lifecycle", "transitions", panel, *flags, "-q"], check=True)
     table = pl.read_csv(proc.stdout)
     moves = {(r["from"], r["to"]): r for r in table.iter_rows(named=True)}
-    # Exit is absorbing except for re-entries; decline leads to exit far more often than maturity does.
+    # Exit is left only by re-entries and win-backs (a return after 3 silent months: never a decline);
+    # decline leads to exit far more often than maturity does.
     assert moves[("exit", "acquisition")]["moves"] > 0
-    assert sum(moves[("exit", s)]["moves"] for s in ("build-up", "maturity", "decline")) == 0
+    assert moves[("exit", "build-up")]["moves"] + moves[("exit", "maturity")]["moves"] > 0
+    assert moves[("exit", "decline")]["moves"] == 0
     assert moves[("decline", "exit")]["probability"] > 10 * moves[("maturity", "exit")]["probability"]
 
 

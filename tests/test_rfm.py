@@ -22,16 +22,17 @@ def small() -> pl.DataFrame:
 
 
 # Worked by hand in the comments of each expectation (as_of = 2024-03-31 + 1 day).
+# Frequency has 3 distinct values for 5 bins: spread over the scale, 1 -> 1, 2 -> 3, 3 -> 5.
 EXPECTED = {
     #       recency freq  monetary  R  F  M  segment
-    "c01": (4, 3, 67.75, 5, 3, 3, "Loyal Customers"),
+    "c01": (4, 3, 67.75, 5, 5, 3, "Loyal Customers"),
     "c02": (77, 1, 100.0, 1, 1, 4, "Others"),
-    "c03": (60, 2, 8.0, 2, 2, 1, "About To Sleep"),  # 8 + 9 - 9 (return netted)
-    "c04": (17, 2, 290.0, 3, 2, 5, "Others"),
+    "c03": (60, 2, 8.0, 2, 3, 1, "Others"),  # 8 + 9 - 9 (return netted); f=3 is too high for About To Sleep
+    "c04": (17, 2, 290.0, 3, 3, 5, "Loyal Customers"),
     "c05": (90, 1, 5.0, 1, 1, 1, "Lost"),
-    "c06": (1, 2, 75.0, 5, 2, 3, "Potential Loyalist"),
+    "c06": (1, 2, 75.0, 5, 3, 3, "Loyal Customers"),
     "c07": (41, 1, 33.0, 3, 1, 2, "Potential Loyalist"),
-    "c08": (12, 3, 231.0, 4, 3, 5, "Loyal Customers"),
+    "c08": (12, 3, 231.0, 4, 5, 5, "Champions"),
 }
 
 
@@ -50,11 +51,12 @@ def test_hand_computed_small_case_every_column():
 
 def test_tied_frequencies_share_a_score_and_bins_stay_balanced():
     res = rfm(small())
-    # Frequency has 3 distinct values (1 x3, 2 x3, 3 x2): three scores used, none split.
+    # Frequency has 3 distinct values (1 x3, 2 x3, 3 x2): three scores used, none split, spread
+    # over the scale (repeated breakpoints: scores 2 and 4 hold nobody).
     th = res.thresholds.filter(pl.col("metric") == "frequency")
-    assert th["score"].to_list() == [1, 2, 3]
+    assert th["score"].to_list() == [1, 3, 5]
     assert th["n"].to_list() == [3, 3, 2]
-    assert res.breaks["f"] == [2.0, 3.0]
+    assert res.breaks["f"] == [2.0, 2.0, 3.0, 3.0]
 
 
 def test_thresholds_report_ranges_per_score():
@@ -406,3 +408,54 @@ def test_regression_float_sums_depend_on_thread_scheduling():
     runs = [rfm(tx, btyd=True, segments=None).table for _ in range(3)]
     for other in runs[1:]:
         assert_frame_equal(runs[0], other, check_exact=True)
+
+
+# ---------------------------------------------------------------- coarse data: fewer distinct values than bins
+
+
+def billed(dates: dict[str, list[str]], amounts: dict[str, float] | None = None) -> pl.DataFrame:
+    rows = [{"customer_id": c, "date": d, "amount": (amounts or {}).get(c, 10.0)} for c, ds in dates.items()
+            for d in ds]
+    return pl.DataFrame(rows).with_columns(pl.col("date").str.to_date())
+
+
+def test_monthly_billing_with_three_recency_values_spreads_them_over_the_scale():
+    # Bills on the 1st of January, February or March; as_of 2 March: recency 61, 30 and 1 days.
+    # Three values for five scores: 1, 3, 5 (the most recent at the top), so the latest payers can be
+    # Champions. Frequency: everybody 2 bills -> one value -> the middle score 3.
+    tx = billed({"a": ["2023-12-01", "2024-01-01"], "b": ["2023-12-01", "2024-02-01"],
+                 "c": ["2023-12-01", "2024-03-01"], "d": ["2023-12-01", "2024-03-01"]})
+    res = rfm(tx, as_of="2024-03-02", segments=None)
+    t = {r["customer_id"]: (r["recency"], r["r_score"], r["f_score"]) for r in res.table.iter_rows(named=True)}
+    assert t == {"a": (61, 1, 3), "b": (30, 3, 3), "c": (1, 5, 3), "d": (1, 5, 3)}
+    # Repeated breakpoints: recency 30 is the lower edge of scores 2 and 3 alike (days counted backwards).
+    assert res.breaks["r"] == [1.0, 1.0, 30.0, 30.0] and res.breaks["f"] == [2.0, 2.0, 2.0 + 2**-51, 2.0 + 2**-51]
+    # The breaks are reusable as they are, on the same scale.
+    again = rfm(tx, as_of="2024-03-02", segments=None, breaks=res.breaks).table
+    assert again["r_score"].to_list() == [1, 3, 5, 5] and again["f_score"].to_list() == [3, 3, 3, 3]
+
+
+def test_everybody_buying_on_the_same_day_scores_the_middle_not_lost():
+    tx = billed({"a": ["2024-03-01"], "b": ["2024-03-01"], "c": ["2024-03-01"]}, {"a": 5.0, "b": 10.0, "c": 20.0})
+    res = rfm(tx).table
+    assert res["r_score"].to_list() == [3, 3, 3] and res["f_score"].to_list() == [3, 3, 3]
+    assert res["m_score"].to_list() == [1, 3, 5]  # three amounts: spread too
+    assert "Lost" not in res["segment"].to_list()
+
+
+@pytest.mark.parametrize("values, bins, want", [
+    ([7, 7], 4, [3, 3]),            # one value: the middle, halves rounded up
+    ([1, 2], 4, [1, 4]),            # two values: the ends
+    ([1, 2, 3, 4], 5, [1, 2, 4, 5]),  # 1 + round(4 * i / 3): 1, 2.33, 3.67, 5
+    ([1, 2, 3], 3, [1, 2, 3]),      # as many values as bins: one each, as before
+])
+def test_spread_scores_by_hand(values, bins, want):
+    tx = billed({f"c{i}": ["2024-03-01"] * v for i, v in enumerate(values)})
+    assert rfm(tx, bins=bins, segments=None).table["f_score"].to_list() == want
+
+
+def test_breaks_may_repeat_but_not_decrease():
+    res = rfm(small(), breaks={"f": [2, 2, 3, 3]}).table
+    assert sorted(set(res["f_score"].to_list())) == [1, 3, 5]
+    with pytest.raises(OptionError, match=r"--breaks f= must be increasing \(repeats allowed\)"):
+        rfm(small(), breaks={"f": [2, 3, 3, 2]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import polars as pl
@@ -57,7 +58,7 @@ def test_planted_main_effect_and_interaction_are_found_and_productive(planted_re
 def test_noise_items_are_not_significant_on_their_own(planted_result):
     t = planted_result.table
     noise = t.filter(pl.col("length") == 1, ~pl.col("antecedent").str.contains(r"^(a|b|c)="))
-    assert noise.height == 7  # d-g, three plans
+    assert noise.height == 11  # d-g yes and no, three plans
     assert not noise["significant"].any()
 
 
@@ -75,12 +76,12 @@ def test_adding_a_noise_item_to_a_real_rule_is_not_productive(planted_result):
 
 def test_p_productive_is_the_largest_fisher_p_over_all_generalisations(planted_result):
     t = planted_result.table
-    counts = {r["antecedent"]: (r["n_antecedent"], r["n_rule"]) for r in t.iter_rows(named=True)}
+    counts = {r["antecedent"]: (r["customers"], r["target_customers"]) for r in t.iter_rows(named=True)}
     n, n_target = t["n"][0], planted_result.stats["target_customers"]
     checked = 0
     for rule in t.filter(pl.col("significant"), pl.col("length") == 3).head(5).iter_rows(named=True):
         items = rule["antecedent"].split(" & ")
-        n_x, k_x = rule["n_antecedent"], rule["n_rule"]
+        n_x, k_x = rule["customers"], rule["target_customers"]
         ps = [fisher_exact([[k_x, n_x - k_x], [n_target - k_x, n - n_x - n_target + k_x]],
                            alternative="greater").pvalue]
         for drop in range(3):
@@ -102,12 +103,14 @@ def test_redundant_means_a_shorter_rule_is_at_least_as_confident(planted_result)
         assert rule["redundant"] == (best >= rule["confidence"]), rule["antecedent"]
 
 
-def test_default_output_is_significant_and_not_redundant_sorted_by_lift():
+def test_default_output_is_significant_and_not_redundant_productive_first_then_by_lift():
     res = rules(planted(), target="churn")
     t = res.table
     assert t.columns == list(COLUMNS)
     assert t["significant"].all() and not t["redundant"].any()
-    assert t["lift"].to_list() == sorted(t["lift"].to_list(), reverse=True)
+    assert t["productive"].any() and not t["productive"].all()
+    order = list(zip(t["productive"], t["lift"], strict=True))
+    assert order == sorted(order, reverse=True)
     assert res.stats["written"] == t.height == res.stats["non_redundant"]
     assert res.stats["mined"] >= res.stats["passing_thresholds"] >= res.stats["significant"]
 
@@ -167,9 +170,69 @@ def test_long_format_gives_the_same_rules_as_the_snapshot(cli):
     wide = wide.with_columns(pl.col("antecedent").str.replace_all(r"(contract|internet)=", ""))
     same_order = pl.col("antecedent").str.split(" & ").list.sort().list.join(" & ")
     wide, long = wide.with_columns(same_order), long.with_columns(same_order)
-    keys = ["antecedent", "n_antecedent", "n_rule", "p_value"]
+    keys = ["antecedent", "customers", "target_customers", "p_value"]
     assert wide.select(keys).sort("antecedent").equals(long.select(keys).sort("antecedent"))
     assert (long["consequent"] == "churned").all()
+
+
+def test_yes_no_columns_give_both_items_by_default_and_yes_only_drops_no(cli, tmp_path):
+    raw = pl.read_csv(SMALL)
+    both = rules(raw, target="churn", min_lift=0, keep_insignificant=True).items["item"].to_list()
+    yes = rules(raw, target="churn", min_lift=0, keep_insignificant=True, with_no=False).items["item"].to_list()
+    assert {"tv=yes", "tv=no", "senior=yes", "senior=no"} <= set(both)
+    assert "tv=yes" in yes and not [i for i in yes if i.endswith("=no")]
+    out = tmp_path / "items.csv"
+    assert cli(["rules", SMALL, "--yes-only", "--item-table", out, "-o", tmp_path / "r.csv"]).exit_code == 0
+    assert pl.read_csv(out)["item"].to_list() == yes
+
+
+def codes_snapshot(n: int = 3_000, seed: int = 3) -> pl.DataFrame:
+    """Status 1/2 and Age Group 1-5 are codes; Status=2 churns (and only Age Group=3)."""
+    rng = np.random.default_rng(seed)
+    status = rng.integers(1, 3, n)
+    age = rng.integers(1, 6, n)
+    rate = np.where(status == 2, 0.3, 0.1) + np.where(age == 3, 0.2, 0.0)
+    return pl.DataFrame({"customer_id": np.arange(n), "Status": status, "Age Group": age,
+                         "Seconds of Use": rng.integers(0, 20_000, n), "churn": rng.random(n) < rate})
+
+
+def test_whole_number_codes_are_categories_with_a_note():
+    """Regression (issue 14): codes became ranges (Status>=2, Age Group=[3,4))."""
+    snap = codes_snapshot()
+    with pytest.warns(SegmentWarning, match=r"Status, Age Group: whole numbers with at most 10 values, read as codes"):
+        res = rules(snap, target="churn")
+    items = res.items["item"].to_list()
+    assert [i for i in items if i.startswith("Age Group")] == [f"Age Group={k}" for k in range(1, 6)]
+    assert {"Status=1", "Status=2"} <= set(items)
+    assert any(i.startswith("Seconds of Use<") for i in items)  # many values: still a number
+    assert {"Status=2", "Age Group=3"} <= set(res.table["antecedent"])
+    binned = rules(snap, target="churn", max_categories=0).items["item"].to_list()
+    assert not [i for i in binned if re.fullmatch(r"(Status|Age Group)=\d+", i)]
+    assert "Status>=2" in binned
+    forced = rules(snap, target="churn", categorical=["Seconds of Use"], max_categories=0, min_count=1)
+    assert forced.items.filter(pl.col("column") == "Seconds of Use").height == snap["Seconds of Use"].n_unique()
+
+
+def test_rules_covering_the_same_customers_are_one_row_with_the_other_wordings():
+    """Regression (issue 14): collinear minutes and charge columns repeated one rule four times."""
+    rng = np.random.default_rng(5)
+    n = 4_000
+    minutes = rng.gamma(4, 50, n).round(1)
+    plan = rng.random(n) < 0.3
+    churn = rng.random(n) < np.where((minutes > 300) & ~plan, 0.6, 0.1)
+    snap = pl.DataFrame({"customer_id": np.arange(n), "day_minutes": minutes, "day_charge": (minutes * 0.17).round(2),
+                         "plan": np.where(plan, "Yes", "No"), "churn": churn})
+    merged = rules(snap, target="churn", breaks={"day_minutes": [300], "day_charge": [51]}).table
+    apart = rules(snap, target="churn", breaks={"day_minutes": [300], "day_charge": [51]}, merge_same=False).table
+    row = merged.filter(pl.col("antecedent") == "day_charge>=51 & plan=no").row(0, named=True)
+    assert row["same_as"] == "day_minutes>=300 & plan=no"
+    assert "day_minutes>=300 & plan=no" not in merged["antecedent"].to_list()
+    twin = apart.filter(pl.col("antecedent") == "day_minutes>=300 & plan=no").row(0, named=True)
+    assert {k: twin[k] for k in ("customers", "target_customers", "p_value")} == \
+        {k: row[k] for k in ("customers", "target_customers", "p_value")}
+    assert apart.height == merged.height + merged["same_as"].drop_nulls().str.count_matches("; ").sum() + \
+        merged["same_as"].drop_nulls().len()
+    assert apart["same_as"].null_count() == apart.height
 
 
 # ------------------------------------------------------------ options
@@ -201,14 +264,62 @@ def test_progress_is_reported():
     assert calls and calls[-1][1] == calls[-1][2] and calls[-1][0].startswith("mining rules")
 
 
+@pytest.mark.parametrize("engine", ["bitset", "mlxtend"])
+def test_progress_moves_during_the_search(engine):
+    """Regression (issue 14): -v progress jumped from 0% to 100%."""
+    calls = []
+    rules(planted(), target="churn", engine=engine, progress=lambda task, done, total: calls.append((done, total)))
+    shares = [done / total for done, total in calls if total]
+    assert shares == sorted(shares) or engine == "mlxtend"  # mlxtend: the family count, then fpgrowth
+    assert len({round(s, 1) for s in shares}) >= 5  # at least five distinct tenths on the way
+    assert shares[-1] == 1.0
+
+
 def test_cli_writes_data_to_stdout_and_a_summary_to_stderr(cli, tmp_path):
     result = cli(["rules", SMALL, "--target", "churn=Yes", "--item-table", tmp_path / "items.parquet"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[0] == ",".join(COLUMNS)
-    assert "rules mined" in result.stderr and "contract=Month-to-month" in result.stderr
+    assert "contract=" in result.stderr
     side = read_table(tmp_path / "items.parquet")
     assert side.provenance["details"]["role"] == "item-table"
-    assert side.frame.collect().columns == ["item", "column", "customers", "with_target", "target_rate"]
+    assert side.frame.collect().columns == ["item", "column", "customers", "target_customers", "target_rate"]
+
+
+def test_counts_are_labelled_customers_and_the_target_everywhere(cli, tmp_path, monkeypatch):
+    """Regression (issue 14): the console's "customers" were the churners of the rule."""
+    from segment_cli.run import stderr_console
+
+    monkeypatch.setattr(stderr_console, "width", 200)  # one line per rule
+    out = tmp_path / "rules.csv"
+    result = cli(["rules", SMALL, "--target", "churn=Yes", "-o", out])
+    assert result.exit_code == 0, result.stderr
+    table = pl.read_csv(out)
+    assert {"customers", "target_customers"} <= set(table.columns)
+    assert not {"n_rule", "n_antecedent"} & set(table.columns)
+    header = next(line for line in result.stderr.splitlines() if "antecedent" in line)
+    assert [h.strip() for h in header.strip("┃ ").split("┃")] == [
+        "antecedent", "customers", "churn=Yes", "conf.", "lift", "p adj."]
+    first = table.row(0, named=True)
+    row = next(line for line in result.stderr.splitlines() if line.startswith("│ " + first["antecedent"][:20]))
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[1:3] == [f"{first['customers']:,}", f"{first['target_customers']:,}"]
+    assert "120 customers, 47 with churn=Yes (39.2%)" in result.stderr
+    assert "antecedents held by" in result.stderr
+
+
+def test_old_column_names_still_work_for_one_release_with_a_warning(cli, tmp_path):
+    out, items = tmp_path / "rules.csv", tmp_path / "items.csv"
+    result = cli(["rules", SMALL, "--old-column-names", "--with-no", "-o", out, "--item-table", items])
+    assert result.exit_code == 0, result.stderr
+    new = rules(pl.read_csv(SMALL), target="churn").table
+    old = pl.read_csv(out)
+    assert old["n_antecedent"].to_list() == new["customers"].to_list()
+    assert old["n_rule"].to_list() == new["target_customers"].to_list()
+    assert "with_target" in pl.read_csv(items).columns
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2
+    assert "--old-column-names is deprecated" in warnings[0] + warnings[1]
+    assert "--with-no is the default now" in warnings[0] + warnings[1]
 
 
 def test_engines_agree_through_the_cli(cli):
@@ -224,7 +335,7 @@ def test_engines_agree_through_the_cli(cli):
 BAD = [
     ("rules_target_constant.csv", (), "target column 'churn' is 'No' in every row"),
     ("rules_target_empty.csv", (), "target column 'churn' is empty in 1 rows, first in row 7"),
-    ("rules_target_unclear.csv", (), "cannot tell which value of target column 'churn'"),
+    ("rules_target_unclear.csv", (), "target column 'churn' has 3 values (gone, paused, stayed); name the one"),
     ("rules_all_empty_column.csv", (), "column 'fax' is empty in every row; leave it out with --exclude fax"),
     ("rules_numeric_one_value.csv", (), "column 'lines' holds one value ('2') in every row"),
     ("rules_duplicate_id.csv", (), "customer id 'C0003' appears more than once (rows 4 and 10)"),
@@ -234,6 +345,8 @@ BAD = [
     ("rules_small.csv", ("--min-count", "1000"), "no item reaches the minimum support of 1,000 customers"),
     ("rules_small.csv", ("--items", "contract,plan"), "item column 'plan' not found"),
     ("rules_small.csv", ("--items", "churn"), "--items names 'churn', which is the target column"),
+    ("rules_small.csv", ("--categorical", "plan"), "--categorical names 'plan', which is not an item column"),
+    ("rules_small.csv", ("--max-categories", "-1"), "--max-categories cannot be negative"),
     ("rules_small.csv", ("--exclude", "tvv"), "excluded column 'tvv' not found; did you mean 'tv'?"),
     ("rules_small.csv", ("--breaks", "contract=1,2"), "--breaks names 'contract', which holds categories"),
     ("rules_small.csv", ("--breaks", "monthly_charges=80,50"), "must be one or more increasing numbers"),
@@ -297,6 +410,17 @@ def test_missing_value_markers_keep_a_numeric_column_numeric(marker):
     values[3] = marker
     snap = pl.DataFrame({"customer_id": [f"c{i}" for i in range(40)], "complaints": values,
                          "churn": ["Yes", "No"] * 20})
-    m = snapshot_items(snap, resolve_target(snap, "churn"), id="customer_id", min_pos=1, min_neg=None, bins=4)
+    m = snapshot_items(snap, resolve_target(snap, "churn"), id="customer_id", min_count=1, bins=4)
     assert len(m.labels) == 4 and m.labels[0].startswith("complaints<") and m.labels[-1].startswith("complaints>=")
     assert sum(m.pos_counts) + sum(m.neg_counts) == 39  # the marked customer has no item
+
+
+def test_coarse_numbers_keep_one_item_per_value_while_rfm_spreads_its_scores():
+    """rfm spreads fewer distinct values than bins over its 1-5 scale; rules shares the binning
+    (segment/binning.py) but must keep its items: one per value, no empty bins, breaks unrepeated."""
+    df = pl.DataFrame({"customer_id": [f"c{i}" for i in range(40)], "charge": [10.5, 20.5, 30.5] * 13 + [10.5],
+                       "churn": ["Yes", "No", "No", "No"] * 10})
+    res = rules(df, target="churn", bins=5, min_count=1, min_lift=0)
+    assert dict(res.items.select("item", "customers").iter_rows()) == {
+        "charge<20.5": 14, "charge=[20.5,30.5)": 13, "charge>=30.5": 13}
+    assert res.params["breaks"]["charge"] == [20.5, 30.5]

@@ -48,8 +48,9 @@ def _mlxtend_rules(onehot: pd.DataFrame, consequents: list[str], *, min_support:
 
 
 def _ours(df: pl.DataFrame, **kw) -> pd.DataFrame:
+    # mlxtend knows nothing of "no" items or of rules covering the same customers.
     res = rules(df, target="Churn", id="customerID", items=[*FLAGS, "SeniorCitizen", *CATEGORIES],
-                keep_redundant=True, keep_insignificant=True, **kw)
+                keep_redundant=True, keep_insignificant=True, with_no=False, merge_same=False, **kw)
     return res.table.sort("consequent", "antecedent").to_pandas()
 
 
@@ -59,7 +60,7 @@ def _assert_same(ours: pd.DataFrame, theirs: pd.DataFrame, n: int) -> None:
         list(zip(theirs["consequent"], theirs["antecedent"], strict=True))
     for m in METRICS:
         np.testing.assert_array_equal(ours[m].to_numpy(), theirs[m].to_numpy(), err_msg=m)
-    np.testing.assert_array_equal(ours["n_antecedent"].to_numpy(),
+    np.testing.assert_array_equal(ours["customers"].to_numpy(),
                                   np.round(theirs["antecedent support"].to_numpy() * n).astype(int))
 
 
@@ -71,10 +72,11 @@ def test_rules_and_metrics_equal_mlxtend_on_telco(telco, engine):
     _assert_same(ours, theirs, telco.height)
 
 
-def test_thresholds_and_negative_rules_equal_mlxtend(telco):
+@pytest.mark.parametrize("engine", ["bitset", "mlxtend"])
+def test_thresholds_and_negative_rules_equal_mlxtend(telco, engine):
     kw = {"min_support": 0.03, "max_len": 2, "min_confidence": 0.3, "min_lift": 1.1}
     theirs = _mlxtend_rules(_onehot(telco), ["Churn=Yes", "Churn=No"], **kw)
-    ours = _ours(telco, negative=True, **kw)
+    ours = _ours(telco, negative=True, engine=engine, **kw)
     assert set(ours["consequent"]) == {"Churn=Yes", "Churn=No"}
     _assert_same(ours, theirs, telco.height)
 
@@ -96,8 +98,21 @@ def test_min_support_is_turned_into_a_count_as_fpgrowth_does():
     df = pl.DataFrame({"customer_id": range(n), "a": a, "b": b, "churn": y})
     theirs = _mlxtend_rules(pd.DataFrame({"a=yes": a, "b=yes": b, "churn=true": y}), ["churn=true"],
                             min_support=0.07, max_len=2, min_confidence=0.0, min_lift=0.0)
-    ours = rules(df, target="churn", min_support=0.07, min_lift=0.0, keep_redundant=True,
-                 keep_insignificant=True).table
+    kw = {"min_lift": 0.0, "keep_redundant": True, "keep_insignificant": True, "with_no": False,
+          "merge_same": False}
+    ours = rules(df, target="churn", min_support=0.07, **kw).table
     assert theirs["antecedent"].tolist() == ours["antecedent"].to_list() == ["b=yes"]
-    exact = rules(df, target="churn", min_count=7, min_lift=0.0, keep_redundant=True, keep_insignificant=True)
+    exact = rules(df, target="churn", min_count=7, **kw)
     assert exact.table["antecedent"].to_list() == ["a=yes", "a=yes & b=yes", "b=yes"]
+
+
+@pytest.mark.filterwarnings("ignore::segment.errors.SegmentWarning")
+@pytest.mark.parametrize("negative", [False, True])
+def test_the_mlxtend_engine_gives_the_default_engines_rules_and_family(telco, negative):
+    """All of Telco with the defaults ("no" items, binned numbers, same_as): same table, same counts."""
+    kw = {"target": "Churn", "id": "customerID", "keep_redundant": True, "keep_insignificant": True,
+          "min_support": 0.02, "negative": negative}
+    bitset, mlx = rules(telco, engine="bitset", **kw), rules(telco, engine="mlxtend", **kw)
+    assert bitset.table.height > 1000
+    assert bitset.table.equals(mlx.table)
+    assert bitset.stats == mlx.stats

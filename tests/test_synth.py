@@ -152,6 +152,7 @@ def test_truth_is_the_rules_applied_to_the_latent_levels(data):
     assert (j["stage"] == j["true_stage"]).all()
     assert j.select(pl.col("decline_subtype").eq_missing(pl.col("true_decline_subtype")).all()).item()
     assert j.select(pl.col("exit_subtype").eq_missing(pl.col("true_exit_subtype")).all()).item()
+    assert (j["winback"] == j["true_winback"]).all() and j["true_winback"].sum() > 20
 
 
 def test_a_correct_detector_recovers_every_stage_on_the_noisy_panel(data, found):
@@ -171,7 +172,7 @@ def test_decline_and_exit_subtypes_are_recoverable(data, found):
                                                          "single-drop:data_mb", "revenue-drop"}
     assert (dec["decline_subtype"] == dec["true_decline_subtype"]).mean() >= 0.95
     ex = j.filter(pl.col("true_stage") == "exit")
-    assert set(ex["true_exit_subtype"].unique()) == {"churn", "re-entry"}
+    assert set(ex["true_exit_subtype"].unique()) == {"churn", "re-entry", "exit_swap"}
     assert (ex["exit_subtype"] == ex["true_exit_subtype"]).mean() >= 0.99
 
 
@@ -222,13 +223,29 @@ def test_reentries_share_identity_with_an_earlier_exited_line(data):
     j = (j.join(first, on="customer_id").join(last.rename({"customer_id": "reentry_of"}), on="reentry_of"))
     assert (j["status"] == "cancelled").all()
     assert (j["first"] > j["last"]).all()
-    # Identities are shared only by re-entries.
+    # Identities are shared only by re-entries and number swaps.
     shared = p.group_by("identity").agg(n=pl.col("customer_id").n_unique()).filter(pl.col("n") > 1)
-    assert shared.height == new.height and (shared["n"] == 2).all()
+    swaps = tc.filter(pl.col("swap_of").is_not_null())
+    assert shared.height == new.height + swaps.height and (shared["n"] == 2).all()
     # Same person, same gender.
     g = data["customers"].select("customer_id", "gender")
     jj = new.join(g, on="customer_id").join(g.rename({"customer_id": "reentry_of", "gender": "g0"}), on="reentry_of")
     assert (jj["gender"] == jj["g0"]).all()
+
+
+def test_number_swaps_start_the_new_line_while_the_old_one_is_in_use(data):
+    tc, p = data["truth_customers"], data["panel"]
+    new = tc.filter(pl.col("swap_of").is_not_null())
+    assert new.height > 20
+    old = tc.select(pl.col("customer_id").alias("swap_of"), pl.col("identity").alias("old_identity"),
+                    pl.col("true_exit_subtype").alias("old_exit"))
+    j = new.join(old, on="swap_of")
+    assert (j["identity"] == j["old_identity"]).all() and (j["old_exit"] == "exit_swap").all()
+    used = p.filter((pl.col("voice_min") > 0) | (pl.col("data_mb") > 0) | (pl.col("revenue") > 0))
+    span = used.group_by("customer_id").agg(first=pl.col("month").min(), last=pl.col("month").max())
+    j = j.join(span, on="customer_id").join(span.rename({"customer_id": "swap_of", "first": "old_first",
+                                                         "last": "old_last"}), on="swap_of")
+    assert ((j["first"] > j["old_first"]) & (j["first"] <= j["old_last"])).all()
 
 
 def test_suspensions_resolve_within_three_months(data):

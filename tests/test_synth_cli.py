@@ -15,7 +15,7 @@ import pytest
 from segment.errors import SegmentError
 from segment.io import PROVENANCE_KEY, read_table
 from segment.synth._synth import TABLES, Synth, synth
-from tests.conftest import ROOT, run_segment
+from tests.conftest import ROOT, digest, run_segment
 
 SAMPLE = ROOT / "examples" / "data" / "synth"
 #: The command documented in docs/synth.md and examples/data/synth/README.md.
@@ -65,8 +65,7 @@ def test_same_seed_same_bytes_and_provenance(cli, tmp_path):
         assert cli(["synth", "--customers", "400", "--months", "12", "--seed", "2", "--out", tmp_path / d,
                     "-q"]).exit_code == 0
     for name in TABLES:
-        a = (tmp_path / "a" / f"{name}.parquet").read_bytes()
-        assert a == (tmp_path / "b" / f"{name}.parquet").read_bytes(), name
+        assert digest(tmp_path / "a" / f"{name}.parquet") == digest(tmp_path / "b" / f"{name}.parquet"), name
     meta = pl.read_parquet_metadata(tmp_path / "a" / "panel.parquet")
     prov = json.loads(meta[PROVENANCE_KEY])
     assert prov["command"] == "synth" and prov["tool"] == "segment"
@@ -128,7 +127,7 @@ def test_out_must_be_a_folder_whose_parent_exists(cli, tmp_path):
 def test_a_failure_midway_leaves_earlier_files_untouched(cli, tmp_path, monkeypatch):
     out = tmp_path / "data"
     assert cli(["synth", "--customers", "100", "--months", "12", "--out", out, "-q"]).exit_code == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p.name: digest(p) for p in out.iterdir()}
     real = Synth.chunks
 
     def failing(self, progress=None):
@@ -139,7 +138,7 @@ def test_a_failure_midway_leaves_earlier_files_untouched(cli, tmp_path, monkeypa
 
     monkeypatch.setattr(Synth, "chunks", failing)
     assert_one_line_error(cli(["synth", "--customers", "25000", "--months", "12", "--out", out]), "disk on fire")
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no .part files, nothing replaced
+    assert {p.name: digest(p) for p in out.iterdir()} == before  # no .part files, nothing replaced
     fresh = tmp_path / "fresh"
     assert_one_line_error(cli(["synth", "--customers", "25000", "--months", "12", "--out", fresh]), "disk on fire")
     assert not fresh.exists()  # a folder the failed run created is removed again
@@ -164,5 +163,5 @@ def test_the_committed_sample_regenerates_byte_for_byte(cli, tmp_path):
     result = cli([*SAMPLE_ARGS, "--out", tmp_path, "-q"])
     assert result.exit_code == 0, result.stderr
     for name in TABLES:
-        assert (tmp_path / f"{name}.parquet").read_bytes() == (SAMPLE / f"{name}.parquet").read_bytes(), (
+        assert digest(tmp_path / f"{name}.parquet") == digest(SAMPLE / f"{name}.parquet"), (
             f"{name}: regenerate the sample with `segment {' '.join(SAMPLE_ARGS)} --out examples/data/synth`")

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from segment.io import read_table
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, digest
 from tests.test_contract import assert_one_line_error
 
 TELCO = ROOT / "examples" / "data" / "telco_churn.csv"
@@ -89,13 +89,17 @@ def test_stdout_is_the_outcome_table_and_stderr_starts_with_the_verdict(cli):
     ("gender", "Churn,MonthlyCharges,tenure", "arbitrary", 1),
 ])
 def test_strict_fails_unless_valid_and_keeps_the_evidence(cli, tmp_path, segment, outcomes, verdict, code):
-    out = tmp_path / "v.csv"
-    result = cli(["validate-segment", TELCO, "--segment", segment, "--outcome", outcomes, "--strict", "-q", "-o", out])
+    out, evidence = tmp_path / "v.csv", tmp_path / "v.json"
+    result = cli(["validate-segment", TELCO, "--segment", segment, "--outcome", outcomes, "--strict", "-q", "-o", out,
+                  "--json", evidence])
     assert result.exit_code == code, result.stderr
-    assert pl.read_csv(out).height == len(outcomes.split(","))
+    assert json.loads(evidence.read_text())["verdict"] == verdict  # the side output named explicitly is written
     if code:
+        assert not out.exists()  # no target for Make to find
         assert result.stderr.startswith(f"check failed: verdict is {verdict}, not valid: ")
         assert len(result.stderr.strip().splitlines()) == 1
+    else:
+        assert pl.read_csv(out).height == len(outcomes.split(","))
     without = cli(["validate-segment", TELCO, "--segment", segment, "--outcome", outcomes, "-q"])
     assert without.exit_code == 0
 
@@ -147,7 +151,7 @@ def test_same_seed_gives_byte_identical_side_outputs(cli, tmp_path):
     outs = []
     for _ in range(2):
         assert cli(args).exit_code == 0
-        outs.append({p.name: p.read_bytes() for p in sorted(tmp_path.iterdir())})
+        outs.append({p.name: digest(p) for p in sorted(tmp_path.iterdir())})
     assert len(outs[0]) == 5 and outs[0] == outs[1]
 
 
@@ -168,3 +172,47 @@ def test_regression_segment_without_outcome_values_is_left_out_of_the_report(cli
     assert mapping.select("segment", "merged_segment", "action").rows() == [
         ("acquisition", "acquisition", "keep"), ("exit", "exit", "left out"), ("maturity", "maturity", "keep")]
     assert pl.read_csv(io.StringIO(result.stdout))["segments"].to_list() == [2]
+
+
+def test_strict_gate_holds_in_a_makefile_without_delete_on_error(tmp_path):
+    # Without .DELETE_ON_ERROR, a target written before the failure would be up to date on the
+    # second `make`, and the campaign would be built from a segmentation that failed its check.
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    segment = f"{sys.executable} -m segment_cli"
+    (tmp_path / "Makefile").write_text(
+        "all: campaign.csv\n"
+        "gate.csv: telco.csv\n"
+        f"\tPYTHONPATH={ROOT} {segment} validate-segment $< --segment gender --outcome Churn,tenure --strict -q "
+        "--json gate.json -o $@\n"
+        "campaign.csv: gate.csv\n"
+        "\tcp $< $@\n")
+    shutil.copy(TELCO, tmp_path / "telco.csv")
+    for attempt in (1, 2):
+        proc = subprocess.run(["make", "-s"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert proc.returncode != 0, (attempt, proc.stdout, proc.stderr)
+        assert "check failed: verdict is arbitrary" in proc.stderr
+        assert not (tmp_path / "gate.csv").exists() and not (tmp_path / "campaign.csv").exists()
+    assert json.loads((tmp_path / "gate.json").read_text())["verdict"] == "arbitrary"
+
+
+def test_report_names_standouts_and_a_circular_outcome(cli, tmp_path):
+    from segment.io import write_table
+
+    data = pl.read_csv(TELCO).with_columns(cluster=pl.col("Contract").replace_strict(
+        {"Month-to-month": 0, "One year": 1, "Two year": 2}, return_dtype=pl.Int32))
+    path = tmp_path / "clusters.parquet"
+    write_table(data, path, provenance={"command": "cluster", "details": {"features": ["tenure", "MonthlyCharges"]}})
+    result = cli(["validate-segment", path, "--segment", "cluster", "--outcome", "Churn,tenure",
+                  "--json", tmp_path / "r.json"])
+    assert result.exit_code == 0, result.stderr
+    assert "warning: circular test: outcome 'tenure' was among the features" in result.stderr
+    assert "Segments that stand out from the rest" in result.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["circular"]["outcomes"] == ["tenure"] and doc["params"]["made_from"] == ["tenure", "MonthlyCharges"]
+    assert not doc["params"]["ordinal"]  # cluster numbers are not tiers
+    assert {s["segment"] for s in doc["standouts"] if s["standout"]} >= {0}

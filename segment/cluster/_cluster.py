@@ -246,17 +246,17 @@ def _engine(algorithm: str, n: int, n_fit: int, min_cluster_size: int | None, mi
         return KMeansEngine(k=k, seed=seed), {"k": k}  # type: ignore[arg-type]
     size = default_min_cluster_size(n) if min_cluster_size is None else min_cluster_size
     if size < 2:
-        raise OptionError(f"--min-cluster-size must be 2 or more, got {size}")
+        raise OptionError(f"--min-size must be 2 or more, got {size}")
     if n < size:
-        raise DataError(f"only {n:,} customers, fewer than --min-cluster-size {size:,}, so no cluster "
-                        "can form; lower --min-cluster-size")
+        raise DataError(f"only {n:,} customers, fewer than --min-size {size:,}, so no cluster "
+                        "can form; lower --min-size")
     in_fit = size if n_fit == n else max(2, round(size * n_fit / n))
     if in_fit < min_samples:
         if n_fit == n:
-            advice = f"--min-cluster-size {size:,} is below --min-samples {min_samples}; clusters that small " \
-                     "are hard to tell from noise: raise --min-cluster-size or lower --min-samples"
+            advice = f"--min-size {size:,} is below --min-samples {min_samples}; clusters that small " \
+                     "are hard to tell from noise: raise --min-size or lower --min-samples"
         else:
-            advice = f"--min-cluster-size {size:,} is only {in_fit} rows of the {n_fit:,}-row fit sample; " \
+            advice = f"--min-size {size:,} is only {in_fit} rows of the {n_fit:,}-row fit sample; " \
                      "clusters that small are hard to tell from noise: raise --fit-sample"
         warnings.warn(advice, SegmentWarning, stacklevel=3)
     engine = HDBSCANEngine(min_cluster_size=in_fit, min_samples=min_samples, selection=selection,
@@ -270,7 +270,7 @@ def _check_found(labels: np.ndarray, algorithm: str) -> None:
     noise = int((labels < 0).sum())
     if found >= 2 or algorithm == "kmeans":
         return
-    hint = ("try a smaller --min-cluster-size or --min-samples, --selection leaf, other --features, "
+    hint = ("try a smaller --min-size or --min-samples, --selection leaf, other --features, "
             "or --algorithm kmeans --k K for a fixed number of groups")
     if found == 0:
         raise DataError(f"no clusters found: at these settings the {labels.size:,} customers form a single "

@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import types
 import warnings
 from collections.abc import Callable
 
@@ -38,6 +39,37 @@ import numpy as np
 from segment.errors import DataError, OptionError
 
 Progress = Callable[[str, int, int | None], None]
+
+
+class _StableSortNumpy(types.ModuleType):
+    """numpy, except that ``argsort`` is stable unless told otherwise."""
+
+    def __getattr__(self, name: str):
+        return getattr(np, name)
+
+    @staticmethod
+    def argsort(a, axis=-1, kind=None, order=None, **kwargs):
+        return np.argsort(a, axis=axis, kind=kind or "stable", order=order, **kwargs)
+
+
+def _stable_hdbscan():
+    """hdbscan, made to order its minimum-spanning-tree edges the same way on every CPU.
+
+    hdbscan sorts the tree's edges by weight with ``np.argsort`` (quicksort).
+    numpy dispatches that to AVX-512 or AVX2 sorting networks by CPU, and they
+    leave equal weights in different orders. Mutual-reachability weights tie
+    often (many edges take one point's core distance), so the tree and a few
+    borderline labels changed from one machine to another. A stable sort
+    orders ties by position, the same everywhere. pyproject caps hdbscan
+    below 0.9 because this reaches into its module; tests/test_cross_cpu.py
+    fails if the labels start to depend on the CPU again.
+    """
+    import hdbscan
+    import hdbscan.hdbscan_ as core
+
+    if not isinstance(core.np, _StableSortNumpy):
+        core.np = _StableSortNumpy("numpy")
+    return hdbscan
 
 
 class HDBSCANEngine:
@@ -69,8 +101,7 @@ class HDBSCANEngine:
         return HDBSCANEngine(self.min_cluster_size, self.min_samples, self.selection, self.epsilon)
 
     def fit(self, X: np.ndarray) -> HDBSCANEngine:
-        import hdbscan
-
+        hdbscan = _stable_hdbscan()
         check_hdbscan_options(self.min_cluster_size, self.min_samples, self.selection, self.epsilon)
         n = X.shape[0]
         if n <= self.min_samples:
@@ -182,7 +213,7 @@ class KMeansEngine:
 
 def check_hdbscan_options(min_cluster_size: int, min_samples: int, selection: str, epsilon: float) -> None:
     if min_cluster_size < 2:
-        raise OptionError(f"--min-cluster-size must be 2 or more, got {min_cluster_size}")
+        raise OptionError(f"--min-size must be 2 or more, got {min_cluster_size}")
     if min_samples < 1:
         raise OptionError(f"--min-samples must be 1 or more, got {min_samples}")
     if selection not in ("eom", "leaf"):

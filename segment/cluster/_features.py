@@ -127,7 +127,26 @@ def prepare(frame: pl.LazyFrame, *, id: str = "customer_id", features: Sequence[
         if name in logged:
             matrix[:, j] = np.log1p(matrix[:, j])
     scaling = _scale(matrix, names, scale)
-    return table, Features(names, matrix, raw, logged, scaling, dropped)
+    return table, Features(names, quantise(matrix), raw, logged, scaling, dropped)
+
+
+QUANTUM_DECIMALS = 9
+
+
+def quantise(matrix: np.ndarray) -> np.ndarray:
+    """Round scaled features to 9 decimals, so that CPUs agree on them.
+
+    numpy picks SIMD kernels (AVX2, AVX-512) for ``log1p``, sums and means at
+    run time, and they differ in the last bits (about 1e-16 relative). hdbscan
+    breaks near-ties between distances by those bits, so on another CPU a few
+    borderline customers changed between noise and a cluster. Scaled features
+    are of order 1, so 1e-9 is far below any real difference between customers
+    and far above the kernels' disagreement.
+
+    >>> quantise(np.array([[0.1 + 0.2, 1 / 3]]))
+    array([[0.3       , 0.33333333]])
+    """
+    return np.round(matrix, QUANTUM_DECIMALS)
 
 
 def _choose(schema: pl.Schema, id: str, features: Sequence[str] | None) -> list[str]:
@@ -216,7 +235,9 @@ def _check_nulls(frame: pl.LazyFrame, names: list[str], drop: bool) -> tuple[pl.
 def _skewness(x: np.ndarray) -> float:
     centred = x - x.mean()
     sd = np.sqrt(np.mean(centred ** 2))
-    return float(np.mean(centred ** 3) / sd ** 3) if sd > 0 else 0.0
+    # Rounded so that a skewness a few ulps from the threshold (SIMD sums
+    # differ by CPU) cannot flip the log choice from one machine to another.
+    return round(float(np.mean(centred ** 3) / sd ** 3), QUANTUM_DECIMALS) if sd > 0 else 0.0
 
 
 def _log_choice(raw: np.ndarray, names: list[str], log: str | Sequence[str], rows: np.ndarray) -> list[str]:

@@ -9,10 +9,13 @@ Profile
     lists up to three features with ``|diff| >= 0.5``, largest first.
 
 Stability
-    As R's ``fpc::clusterboot``: refit on ``B`` bootstrap resamples (drawn
-    with replacement); for each original cluster take the best Jaccard
-    similarity with any cluster of the refit, counted over the resampled
-    rows; average over resamples. Hennig's reading: below 0.6 the cluster
+    As R's ``fpc::clusterboot`` with its defaults (``bootmethod="boot"``,
+    ``multipleboot=FALSE``): draw ``n`` rows with replacement and keep each
+    drawn row once (about 63% of the rows); refit on them; for each original
+    cluster take the best Jaccard similarity with any cluster of the refit,
+    counted over those rows; average over resamples. (Keeping the duplicates
+    would weigh repeated rows in the refit and in the Jaccard counts, and
+    reads higher: 0.625 against 0.592 on one blob split into 6.) Hennig's reading: below 0.6 the cluster
     is not trustworthy, 0.6 to 0.75 shows a pattern but is doubtful, 0.75
     and up is stable (0.85 and up highly stable).
 
@@ -146,8 +149,9 @@ def bootstrap_stability(X: np.ndarray, labels: np.ndarray, fit: Callable[[np.nda
     if progress:
         progress("stability", 0, rounds)
     for b in range(rounds):
-        rows = rng.integers(0, n, size=n)
-        rows.sort()  # the refit sees rows in id order, like the original fit
+        # fpc's multipleboot=FALSE: a row drawn more than once is used once (np.unique also sorts,
+        # so the refit sees rows in id order, like the original fit).
+        rows = np.unique(rng.integers(0, n, size=n))
         scores[b] = jaccard_table(labels[rows], fit(X[rows], b), clusters)
         if progress:
             progress("stability", b + 1, rounds)

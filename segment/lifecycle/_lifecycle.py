@@ -21,11 +21,27 @@ exit
     Overrides both: the status is cancelled (carried over months without a
     row until a row shows another status), or the line had no usage (every
     metric zero, or no row) in this month and the ``exit_after - 1`` before
-    it. Subtype ``re-entry`` when another line of the same identity becomes
-    active for the first time after this line's last active month (anywhere
-    up to ``as_of``), else ``churn``.
+    it. Subtype ``exit_swap`` when another line of the same identity became
+    active for the first time after this line's first and no later than its
+    last active month (a number swap); else ``re-entry`` when another line of
+    the identity becomes active for the first time after this line's last
+    active month (anywhere up to ``as_of``); else ``churn``. Tenure stops at
+    exit: it keeps the value of the exit's first month.
+win-back
+    Usage again after 1 to ``winback`` silent months: subtype ``winback``
+    in the return month, which is never a decline, because the decline window
+    starts again there (``h`` counts from the return). A longer silence is
+    a reactivation, judged as any other month.
+churn
+    ``churn_next_month`` and the KPI churn rate count exits of subtype
+    ``churn`` only (re-entries and swaps keep the person); the KPI rate
+    counts persons when an identity is given.
 before the first activity
     No stage, unless the line is cancelled (then exit).
+scheme="purchases"
+    Decline (subtype ``overdue``) and exit from each customer's own gap
+    between purchase months instead of usage falls (see
+    :func:`segment.lifecycle._rules._cadence`).
 
 Months without a row between a customer's first row and ``as_of`` count as
 zero usage. Every rule looks only at the months up to the one it labels
@@ -134,6 +150,9 @@ class Lifecycle:
         cols["last_active"] = _months(st.last_active)
         if g.status is not None:
             cols["winback_months_left"] = _where(st.winback[last] >= 0, st.winback[last], pl.Int8)
+        if st.gap is not None and st.since is not None:
+            cols["purchase_gap"] = _rounded(st.gap[last])
+            cols["months_since_purchase"] = _where(st.since[last] >= 0, st.since[last], pl.Int32)
         for col in self.metrics:
             recent, base = st.recent[col], st.baseline[col]
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -159,6 +178,8 @@ class Lifecycle:
         has_next = np.concatenate([g.k[1:] == g.k[:-1], [False]])
         nxt = np.concatenate([st.stage[1:], [-1]])
         nxt = np.where(has_next, nxt, -1)
+        # Churn is an exit of the person: a re-entry or a number swap keeps them (see churned()).
+        churned = np.concatenate([st.churned()[1:], [False]])
         rows: slice | np.ndarray = slice(None)
         if month is not None:
             code = parse_month_option(month, "--at")
@@ -166,7 +187,7 @@ class Lifecycle:
                 raise OptionError(f"--at {month_label(code)} is outside the panel's months "
                                   f"{month_label(g.first_month)} to {month_label(g.as_of)}")
             rows = np.flatnonzero(g.m == code)
-        stage, nxt, has_next = st.stage[rows], nxt[rows], has_next[rows]
+        stage, nxt, has_next, churned = st.stage[rows], nxt[rows], has_next[rows], churned[rows]
         staged = stage >= 0
         cols: dict[str, Any] = {
             self.id: g.ids.gather(g.k[rows]),
@@ -180,7 +201,7 @@ class Lifecycle:
             cols["winback_months_left"] = _where(st.winback[rows] >= 0, st.winback[rows], pl.Int8)
         cols["next_stage"] = _labels(STAGES, nxt, STAGE_DTYPE)
         at_risk = has_next & staged & (stage != EXIT) & (nxt >= 0)
-        cols["churn_next_month"] = pl.Series(nxt == EXIT).set(pl.Series(~at_risk), None)
+        cols["churn_next_month"] = pl.Series(churned).set(pl.Series(~at_risk), None)
         return pl.DataFrame(cols)
 
     def kpis(self) -> pl.DataFrame:
@@ -258,6 +279,8 @@ def lifecycle(
     acquisition: int = 3,
     build_up: int = 6,
     winback: int = 3,
+    scheme: str = "telecom",
+    overdue: float = 2.0,
     progress: Progress | None = None,
 ) -> Lifecycle:
     """Assign every customer-month of a usage panel its lifecycle stage.
@@ -287,11 +310,19 @@ def lifecycle(
         ``error`` or ``sum`` for more than one row per customer and month.
     window, baseline, drop, exit_after, acquisition, build_up, winback
         The rules' thresholds (:class:`~segment.lifecycle._rules.Rules`).
+    scheme
+        ``telecom`` (default: usage falls and silent months) or ``purchases``
+        (shop purchase logs: decline and exit from each customer's own gap
+        between purchase months; *window*, *baseline*, *drop* and
+        *exit_after* then do not apply).
+    overdue
+        Purchases scheme: decline once this many median gaps have passed
+        without a purchase; exit *winback* months later.
     progress
         Optional ``progress(task, done, total)`` callback.
     """
-    rules = Rules(window=window, baseline=baseline, drop=drop, exit_after=exit_after,
-                  acquisition=acquisition, build_up=build_up, winback=winback).check()
+    rules = Rules(window=window, baseline=baseline, drop=drop, exit_after=exit_after, acquisition=acquisition,
+                  build_up=build_up, winback=winback, scheme=scheme, overdue=overdue).check()
     roles = _roles(voice, data, revenue, metrics)
     report = progress or (lambda task, done, total: None)
     report("reading panel", 0, None)

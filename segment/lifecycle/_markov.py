@@ -142,8 +142,26 @@ def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, wit
     next_k = np.concatenate([k[1:], [-1]])
     next_stage = np.concatenate([stage[1:], [-1]])
     has_next = next_k == k
-    leaving = per_cell(mask=has_next & (next_stage == EXIT) & (stage != EXIT))
-    staying = per_cell(mask=has_next)
+    churned = np.concatenate([st.churned()[1:], [False]])
+    swap_code = st.labels.index("exit_swap")
+    swapped = np.concatenate([(stage[1:] == EXIT) & (st.subtype[1:] == swap_code), [False]])
+    if grid.identity is None:
+        leaving = per_cell(mask=has_next & churned & (stage != EXIT))
+        swaps = per_cell(mask=has_next & swapped & (stage != EXIT))
+        staying = per_cell(mask=has_next)
+    else:
+        # Persons, not lines: a person with two lines in a stage counts once.
+        person = grid.identity.cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)[k]
+        slot_cell = np.full(grid.size, -1, dtype=np.int64)
+        slot_cell[on] = cell
+
+        def persons(mask: np.ndarray) -> np.ndarray:
+            pairs = np.unique(slot_cell[mask & on] * (int(person.max()) + 1) + person[mask & on])
+            return np.bincount(pairs // (int(person.max()) + 1), minlength=size).astype(np.float64)
+
+        leaving = persons(has_next & churned & (stage != EXIT))
+        swaps = persons(has_next & swapped & (stage != EXIT))
+        staying = persons(has_next)
     fa = st.first_active[k]
     new = on & (m == fa) & (st.tenure <= acquisition)
     re = st.reentry[k] if st.reentry is not None else np.zeros(grid.size, dtype=bool)
@@ -156,7 +174,9 @@ def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, wit
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(total > 0, customers / np.maximum(total, 1), np.nan)
         churn = np.where(staying > 0, leaving / np.maximum(staying, 1), np.nan)
+        swap = np.where(staying > 0, swaps / np.maximum(staying, 1), np.nan)
     churn[(stage_of == EXIT) | (month_of == months - 1)] = np.nan
+    swap[(stage_of == EXIT) | (month_of == months - 1) | (grid.identity is None)] = np.nan
     first_month = month_of == 0
     acq = stage_of == 0
     columns = {
@@ -167,6 +187,7 @@ def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, wit
         # In the panel's first month every customer "enters": nothing is known before it.
         "entered": pl.Series(entered).set(pl.Series(first_month), None),
         "churn_next_month": np.round(churn, 6),
+        "swap_next_month": np.round(swap, 6),
     }
     if revenue is not None:
         columns["revenue"] = np.round(per_cell(weights=grid.x[revenue]), 6)
@@ -176,4 +197,4 @@ def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, wit
         columns[name] = values.set(pl.Series(~acq | unknown), None)
     if st.reentry is None:
         columns["re_entered"] = pl.Series("re_entered", [None] * len(month_of), dtype=pl.Int64)
-    return pl.DataFrame(columns).with_columns(pl.col("share", "churn_next_month").fill_nan(None))
+    return pl.DataFrame(columns).with_columns(pl.col("share", "churn_next_month", "swap_next_month").fill_nan(None))

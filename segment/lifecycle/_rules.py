@@ -37,6 +37,10 @@ from segment.errors import OptionError
 from segment.lifecycle._panel import CANCELLED, NO_MONTH, SUSPENDED, Grid
 
 STAGES = ("acquisition", "build-up", "maturity", "decline", "exit")
+#: Rule schemes: telecom usage panels, or shop purchases judged by each customer's rhythm.
+SCHEMES = ("telecom", "purchases")
+#: Subtypes after the decline kinds, in every scheme.
+_OTHER_SUBTYPES = ("winback", "churn", "re-entry", "exit_swap")
 ACQUISITION, BUILD_UP, MATURITY, DECLINE, EXIT = range(5)
 NONE = NO_MONTH
 #: Relative slack in "falls by at least --drop", so that a fall of exactly 30%
@@ -61,7 +65,14 @@ class Rules:
     acquisition, build_up
         Last tenure month of acquisition and of build-up; maturity after.
     winback
-        Months a suspended line has before cancellation.
+        The win-back window: months a suspended line has before cancellation;
+        a return after 1 to ``winback`` silent months is a win-back.
+    scheme
+        ``telecom`` (usage falls and silent months) or ``purchases`` (each
+        customer's own gap between purchases; see :func:`_cadence`).
+    overdue
+        Purchases scheme: decline once ``overdue`` times the customer's median
+        gap has passed without a purchase.
     """
 
     window: int = 3
@@ -71,8 +82,15 @@ class Rules:
     acquisition: int = 3
     build_up: int = 6
     winback: int = 3
+    scheme: str = "telecom"
+    overdue: float = 2.0
 
     def check(self) -> Rules:
+        if self.scheme not in SCHEMES:
+            raise OptionError(f"--scheme must be one of {', '.join(SCHEMES)}, got {self.scheme!r}")
+        if not 1 <= self.overdue <= 24:
+            raise OptionError(f"--overdue must be a number of median gaps from 1 to 24 (2 = twice the customer's "
+                              f"usual gap between purchases), got {self.overdue!r}")
         for name in ("window", "baseline", "exit_after", "winback"):
             value = getattr(self, name)
             if not isinstance(value, int) or not 1 <= value <= 60:
@@ -102,6 +120,9 @@ class Stages:
     and ``successor`` / ``successor_month`` (the new line that took over an
     exited line, or -1). ``recent`` / ``baseline``: metric -> window and
     baseline means at each customer's last month (NaN where undefined).
+    Under the purchases scheme, ``gap`` (the median months between purchases
+    judged against, NaN before the first purchase) and ``since`` (months since
+    the last purchase, -1 before it) per slot.
     """
 
     stage: np.ndarray
@@ -117,6 +138,12 @@ class Stages:
     successor_month: np.ndarray
     recent: dict[str, np.ndarray]
     baseline: dict[str, np.ndarray]
+    gap: np.ndarray | None = None
+    since: np.ndarray | None = None
+
+    def churned(self) -> np.ndarray:
+        """Per slot: an exit that is a churn (not a re-entry or a number swap of the same identity)."""
+        return (self.stage == EXIT) & (self.subtype == self.labels.index("churn"))
 
 
 class _Months:
@@ -166,11 +193,8 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
         active |= grid.x[col] > 0
     first = np.minimum.reduceat(np.where(active, m, big), grid.start)
     first_active = np.where(first == big, NONE, first).astype(np.int32)
-    h = first[k]
-    staged = m >= h
-    np.subtract(m, h, out=h)
-    h += 1
-    h[~staged] = 0
+    staged = m >= first[k]
+    del first
     origin = first_active if grid.activation is None else np.where(grid.activation != NONE, grid.activation,
                                                                      first_active)
     origin = origin[k]
@@ -179,8 +203,24 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     report("stages", 1, steps)
 
     last_use = months.last(active)
-    exit_ = months.key - last_use
-    exit_ = staged & (exit_ >= rules.exit_after)
+    cadence = None
+    if rules.scheme == "purchases":
+        cadence = _cadence(grid, months, active, last_use, staged, rules)
+        returns = cadence.winback
+    else:
+        returns = _winbacks(grid, months, active, last_use, rules.winback)
+    # Months since the first activity, or since the latest win-back: a return restarts the decline window
+    # (the purchases scheme has no decline window: its h only feeds the snapshot's means).
+    restart = (m == first_active[k]) | (returns if cadence is None else False)
+    h = months.key - months.last(restart)
+    del restart
+    h += 1
+    h[~staged] = 0
+    if cadence is None:
+        exit_ = months.key - last_use
+        exit_ = staged & (exit_ >= rules.exit_after)
+    else:
+        exit_ = staged & cadence.exit
     if grid.status is not None:
         # A line cancelled before any usage is an exit too, not "no stage".
         exit_ |= months.last(grid.status == CANCELLED) > months.last((grid.status >= 0) & (grid.status != CANCELLED))
@@ -190,7 +230,11 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     fell, recent, baseline = _falls(grid, metrics, rules, h, staged, last,
                                     lambda i: report("stages", 3 + i, steps))
     del h
-    labels, subtype = _decline_subtypes(fell, metrics, grid.size)
+    if cadence is None:
+        labels, subtype = _decline_subtypes(fell, metrics, grid.size)
+    else:
+        labels = (None, "overdue", *_OTHER_SUBTYPES)
+        subtype = cadence.overdue.astype(np.int16)
     decline = staged & ~exit_ & (subtype > 0)
     del fell
 
@@ -202,7 +246,8 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     staged |= exit_
     stage[~staged] = -1
     subtype[~decline] = 0
-    del decline
+    subtype[returns & staged & ~exit_] = labels.index("winback")
+    del decline, returns
     report("stages", steps - 1, steps)
 
     exits = np.flatnonzero(exit_)
@@ -217,6 +262,10 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     in_stage = months.key - months.last(changed)
     in_stage += 1
     in_stage[~staged] = 0
+    # Tenure stops at exit: every month of an exit run keeps the tenure of its first month.
+    held = (stage == EXIT) & (tenure != -1)
+    tenure[held] -= (in_stage[held] - 1).astype(np.int32)
+    del held
     winback = np.full(grid.size, -1, dtype=np.int8)
     if grid.status is not None:
         suspended = grid.status == SUSPENDED
@@ -228,7 +277,93 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     report("stages", steps, steps)
     return Stages(stage=stage, subtype=subtype, labels=labels, tenure=tenure, in_stage=in_stage.astype(np.int32),
                   winback=winback, first_active=first_active, last_active=last_active, reentry=reentry,
-                  successor=successor, successor_month=successor_month, recent=recent, baseline=baseline)
+                  successor=successor, successor_month=successor_month, recent=recent, baseline=baseline,
+                  gap=None if cadence is None else cadence.gap, since=None if cadence is None else cadence.since)
+
+
+@dataclass
+class _Cadence:
+    """Per slot, under the purchases scheme (see :func:`_cadence`)."""
+
+    overdue: np.ndarray
+    exit: np.ndarray
+    winback: np.ndarray
+    gap: np.ndarray
+    since: np.ndarray
+
+
+def _cadence(grid: Grid, months: _Months, active: np.ndarray, last_use: np.ndarray, staged: np.ndarray,
+             rules: Rules) -> _Cadence:
+    """Decline and exit judged against each customer's own purchase rhythm.
+
+    The gap of a purchase month is the months since the customer's previous
+    purchase month; a customer's rhythm at month t is the median of their
+    gaps up to t. A customer with one purchase month so far is judged
+    against the median of every customer's gaps up to t (1 month before any
+    is known). With ``s`` months since the last purchase and ``g`` that
+    median, the month is ``overdue`` (a decline) from ``s >= overdue * g`` on
+    and an exit from ``s >= overdue * g + winback`` on: the decline lasts the
+    win-back window. A purchase month right after an overdue month is a
+    win-back; after an exit it is a reactivation.
+    """
+    idx = np.arange(grid.size)
+    # The slot of the latest purchase at or before each slot (same customer), or -1.
+    last_slot = np.maximum.accumulate(np.where(active, idx, -1))
+    last_slot = np.where(last_slot >= grid.start[grid.k], last_slot, -1)
+    since = np.where(last_slot >= 0, months.key - last_use, -1).astype(np.int32)
+    buys = np.flatnonzero(active)
+    prev = np.empty(buys.size, dtype=np.int64)
+    prev[:1] = -1
+    prev[1:] = buys[:-1]
+    own = (prev >= 0) & (grid.k[np.maximum(prev, 0)] == grid.k[buys])
+    gaps = np.where(own, grid.m[buys] - grid.m[np.maximum(prev, 0)], 0).astype(np.int64)
+    median = (pl.DataFrame({"k": grid.k[buys], "gap": pl.Series(gaps).set(pl.Series(~own), None)})
+              .select(pl.col("gap").cumulative_eval(pl.element().median()).over("k"))
+              .to_series().fill_null(np.nan).to_numpy())
+    gap = np.full(grid.size, np.nan)
+    at = last_slot >= 0
+    # Where the last purchase is the first one, the rhythm of everybody up to this month.
+    gap[at] = median[np.searchsorted(buys, last_slot[at])]
+    population = _population_gaps(grid, grid.m[buys[own]], gaps[own])
+    unknown = at & np.isnan(gap)
+    gap[unknown] = population[grid.m[unknown] - grid.first_month]
+    due = rules.overdue * gap
+    overdue = staged & at & (since >= due)
+    exit_ = staged & at & (since >= due + rules.winback)
+    overdue &= ~exit_
+    was_overdue = np.zeros(grid.size, dtype=bool)
+    was_overdue[1:] = overdue[:-1]
+    was_overdue[grid.start] = False
+    return _Cadence(overdue=overdue, exit=exit_, winback=active & was_overdue, gap=gap, since=since)
+
+
+def _population_gaps(grid: Grid, month: np.ndarray, gaps: np.ndarray) -> np.ndarray:
+    """Median of all gaps ending in or before each month of the grid (1.0 before any)."""
+    span = grid.as_of - grid.first_month + 1
+    out = np.ones(span)
+    if gaps.size == 0:
+        return out
+    counts = np.zeros((span, int(gaps.max()) + 1), dtype=np.int64)
+    np.add.at(counts, (month - grid.first_month, gaps), 1)
+    counts = np.cumsum(counts, axis=0)
+    for t in range(span):  # months, not rows
+        cum = np.cumsum(counts[t])
+        n = int(cum[-1])
+        if n:
+            lo = int(np.searchsorted(cum, (n - 1) // 2 + 1))
+            hi = int(np.searchsorted(cum, n // 2 + 1))
+            out[t] = (lo + hi) / 2
+    return out
+
+
+def _winbacks(grid: Grid, months: _Months, active: np.ndarray, last_use: np.ndarray, window: int) -> np.ndarray:
+    """Return months: usage again after 1 to *window* silent months (a longer silence stays a reactivation)."""
+    before = np.empty_like(last_use)
+    before[1:] = last_use[:-1]
+    before[grid.start] = months.floor[grid.start]
+    silent = months.key - before
+    silent -= 1
+    return active & (before > months.floor) & (silent >= 1) & (silent <= window)
 
 
 def _falls(grid: Grid, metrics: Mapping[str, str], rules: Rules, h: np.ndarray, staged: np.ndarray,
@@ -285,7 +420,7 @@ def _decline_subtypes(fell: dict[str, np.ndarray], metrics: Mapping[str, str],
     """Subtype labels and codes: two or more usage metrics fell, one did, or only revenue did."""
     usage_cols = [c for c, role in metrics.items() if role != "revenue"]
     labels: tuple[str | None, ...] = (None, "double-drop", *(f"single-drop:{c}" for c in usage_cols),
-                                      "revenue-drop", "churn", "re-entry")
+                                      "revenue-drop", *_OTHER_SUBTYPES)
     subtype = np.zeros(size, dtype=np.int16)
     n_fell = np.zeros(size, dtype=np.int8)
     for c in usage_cols:
@@ -337,14 +472,18 @@ def _window_sums(x: np.ndarray, groups: dict[int, np.ndarray], window: int,
 def _reentries(grid: Grid, months: _Months, rows: np.ndarray, used: np.ndarray, first_active: np.ndarray,
                subtype: np.ndarray, labels: tuple[str | None, ...]
                ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    """Exit subtypes (churn / re-entry) and the links from exited lines to new ones.
+    """Exit subtypes (churn / re-entry / exit_swap) and the links from exited lines to new ones.
 
-    An exit is a re-entry when another line of the same identity becomes
-    active for the first time after the exited line's last active month
-    (up to the grid's end). Each exit episode is keyed by (customer, last
-    active month before it).
+    An exit is a number swap when another line of the same identity became
+    active for the first time after the exited line's first active month and
+    no later than its last active month (the new line overlaps the old one);
+    else a re-entry when another line of the identity becomes active for the
+    first time after the exited line's last active month (up to the grid's
+    end). Each exit episode is keyed by (customer, last active month before
+    it). Only re-entries link the old line to a successor: a swap's new line
+    is already followed on its own.
     """
-    churn, again = labels.index("churn"), labels.index("re-entry")
+    churn, again, swap = labels.index("churn"), labels.index("re-entry"), labels.index("exit_swap")
     successor = np.full(grid.n, -1, dtype=np.int64)
     successor_month = np.full(grid.n, NONE, dtype=np.int32)
     subtype[rows] = churn
@@ -368,6 +507,8 @@ def _reentries(grid: Grid, months: _Months, rows: np.ndarray, used: np.ndarray, 
     person = grid.identity.cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)
     span = np.int64(grid.as_of - months.m0 + 3)
     lines = np.flatnonzero(first_active != NONE)
+    if lines.size == 0:
+        return np.zeros(grid.n, dtype=bool), successor, successor_month
     order = np.lexsort((lines, first_active[lines], person[lines]))
     lines = lines[order]
     line_key = person[lines] * span + (first_active[lines] - months.m0)
@@ -378,11 +519,19 @@ def _reentries(grid: Grid, months: _Months, rows: np.ndarray, used: np.ndarray, 
     inside = pos < lines.size
     hit_line = lines[np.minimum(pos, lines.size - 1)]
     found = inside & (person[hit_line] == person[old])
+    # Number swaps: the first line of the person active from the old line's second month on, if it
+    # started by the old line's last active month.
+    lower = np.where(first_active[old] != NONE, first_active[old] + 1, months.m0)
+    spos = np.minimum(np.searchsorted(line_key, person[old] * span + (lower - months.m0)), lines.size - 1)
+    swapped = ((person[lines[spos]] == person[old]) & (first_active[lines[spos]] >= lower)
+               & (first_active[lines[spos]] <= since[new]))
+    found &= ~swapped
     hit = pl.DataFrame({"_e": np.flatnonzero(found), "_k": old[found], "_fa": first_active[hit_line[found]],
                         "_next": hit_line[found]})
     linked = np.zeros(first.size, dtype=bool)
     linked[hit["_e"].to_numpy()] = True
     subtype[rows[linked[episode]]] = again
+    subtype[rows[swapped[episode]]] = swap
     reentry = np.zeros(grid.n, dtype=bool)
     reentry[hit["_next"].to_numpy()] = True
     # The earliest take-over per exited line: the person is followed on the new line from then on.

@@ -16,6 +16,9 @@ monetary
 r_score, f_score, m_score
     1..bins by tie-respecting quantiles (:mod:`segment.binning`), or by
     explicit breaks; recency is reversed so that recent buyers score high.
+    With fewer distinct values than bins the values are spread over the
+    scale: the highest (for recency: the most recent) scores ``bins``, the
+    lowest 1, the others evenly between; a single value scores the middle.
 rfm_cell, rfm_score, segment
     The three digits as text (``"545"``), their sum, and the first matching
     named segment (:mod:`segment.rfm._segments`).
@@ -45,9 +48,9 @@ shape: (3, 5)
 │ ---         ┆ ---     ┆ ---       ┆ ---      ┆ ---      │
 │ str         ┆ i64     ┆ u32       ┆ f64      ┆ str      │
 ╞═════════════╪═════════╪═══════════╪══════════╪══════════╡
-│ a           ┆ 12      ┆ 2         ┆ 40.0     ┆ 222      │
+│ a           ┆ 12      ┆ 2         ┆ 40.0     ┆ 232      │
 │ b           ┆ 22      ┆ 1         ┆ 5.0      ┆ 111      │
-│ c           ┆ 1       ┆ 2         ┆ 130.0    ┆ 323      │
+│ c           ┆ 1       ┆ 2         ┆ 130.0    ┆ 333      │
 └─────────────┴─────────┴───────────┴──────────┴──────────┘
 """
 
@@ -263,8 +266,9 @@ def _check_options(bins: int, frequency: str, monetary: str, returns: str,
             raise OptionError(f"--breaks key {key!r} is not r, f or m")
         if len(edges) != bins - 1:
             raise OptionError(f"--breaks {key}= needs {bins - 1} values for {bins} bins, got {len(edges)}")
-        if any(b >= a for b, a in zip(edges, edges[1:], strict=False)) or sorted(edges) != list(edges):
-            raise OptionError(f"--breaks {key}= must be strictly increasing, got {edges}")
+        # Repeated values are allowed: a score no customer can take (as spread coarse data gives).
+        if sorted(edges) != list(edges):
+            raise OptionError(f"--breaks {key}= must be increasing (repeats allowed), got {edges}")
 
 
 def _parse_as_of(text: str) -> Date:
@@ -426,12 +430,12 @@ def _score(table: pl.DataFrame, bins: int, breaks: dict[str, list[float]] | None
     if "r" in breaks:
         neg = sorted(-b for b in breaks["r"])
     else:
-        neg = binning.balanced_breaks(-table["recency"], bins)
+        neg = binning.balanced_breaks(-table["recency"], bins, spread=True)
     used["r"] = sorted(-b for b in neg)
     r = binning.score_expr(-pl.col("recency"), neg)
     exprs = [r.alias("r_score")]
     for key, col in (("f", "frequency"), ("m", "monetary")):
-        used[key] = list(breaks[key]) if key in breaks else binning.balanced_breaks(table[col], bins)
+        used[key] = list(breaks[key]) if key in breaks else binning.balanced_breaks(table[col], bins, spread=True)
         exprs.append(binning.score_expr(col, used[key]).alias(f"{key}_score"))
     return used, exprs
 

@@ -80,14 +80,15 @@ class ItemMatrix:
 class ItemBuilder:
     """Collects the items worth keeping, as packed bit vectors.
 
-    An item is kept when at least *min_pos* target customers hold it, or
-    (when *min_neg* is given, for rules to "not target") at least *min_neg*
-    other customers: no rule can reach the minimum support without that.
+    An item is kept when at least *min_count* customers hold it, whatever
+    their target: that is the fixed family's rule (:mod:`segment.rules._mining`).
+    Whether enough target customers hold it to be mined is decided later,
+    so that which items exist never depends on the outcome.
     """
 
-    def __init__(self, n_pos: int, n: int, min_pos: int | None, min_neg: int | None):
+    def __init__(self, n_pos: int, n: int, min_count: int):
         self.n_pos, self.n = n_pos, n
-        self.min_pos, self.min_neg = min_pos, min_neg
+        self.min_count = min_count
         self.labels: list[str] = []
         self.columns: list[str] = []
         self.pos: list[np.ndarray] = []
@@ -95,9 +96,8 @@ class ItemBuilder:
         self.breaks: dict[str, list[float]] = {}
         self.empty: list[str] = []
 
-    def keep(self, pos_count: int, neg_count: int) -> bool:
-        ok = self.min_pos is not None and pos_count >= self.min_pos
-        return ok or self.min_neg is not None and neg_count >= self.min_neg
+    def keep(self, count: int) -> bool:
+        return count >= self.min_count
 
     def add(self, label: str, column: str, bits: np.ndarray) -> None:
         """Add an item already known to be worth keeping."""
@@ -110,8 +110,7 @@ class ItemBuilder:
         """Add the items of one column that are worth keeping."""
         before = len(self.labels)
         for label, bits in labelled:
-            pos_count = int(np.count_nonzero(bits[: self.n_pos]))
-            if self.keep(pos_count, int(np.count_nonzero(bits)) - pos_count):
+            if self.keep(int(np.count_nonzero(bits))):
                 self.add(label, column, bits)
         if len(self.labels) == before:
             self.empty.append(column)
@@ -125,3 +124,24 @@ class ItemBuilder:
         pos = np.vstack(self.pos) if self.pos else np.zeros((0, words_pos), dtype=np.uint64)
         neg = np.vstack(self.neg) if self.neg else np.zeros((0, words_neg), dtype=np.uint64)
         return ItemMatrix(self.labels, self.columns, pos, neg, self.n_pos, self.n - self.n_pos, self.breaks)
+
+
+def coverage_keys(matrix: ItemMatrix, itemsets: np.ndarray) -> list[bytes]:
+    """A digest of the customers holding each itemset (rows of item indices padded with -1).
+
+    Two itemsets have the same key exactly when they cover the same customers
+    (up to a 128-bit hash collision).
+    """
+    import hashlib
+
+    bits = np.hstack([matrix.pos, matrix.neg])
+    keys: list[bytes] = []
+    step = max(1, (1 << 22) // max(bits.shape[1], 1))  # bounded blocks of (rules x words)
+    for start in range(0, itemsets.shape[0], step):
+        block = itemsets[start:start + step]
+        acc = bits[np.maximum(block[:, 0], 0)]
+        for pos in range(1, block.shape[1]):
+            col = block[:, pos]
+            acc[col >= 0] &= bits[col[col >= 0]]
+        keys.extend(hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in acc)
+    return keys

@@ -6,8 +6,9 @@ categorical text
     one item per value: ``Contract=Month-to-month``.
 yes/no flags
     booleans, 0/1 numbers, and text whose values are yes/no, y/n,
-    true/false, t/f or 1/0 (any case) give ``column=yes``, and with
-    ``with_no`` also ``column=no``.
+    true/false, t/f or 1/0 (any case) give ``column=yes`` and ``column=no``
+    (both are real states of a plan: "no voice-mail plan" can be the
+    driver); ``with_no=False`` keeps only ``column=yes``.
 not-applicable levels
     in a flag column, text of the form ``No ... service`` (IBM Telco's
     ``No internet service`` / ``No phone service``) is neither yes nor no:
@@ -15,6 +16,11 @@ not-applicable levels
     of its own (``InternetService=No``), and counting it again under every
     add-on would make six copies of one group of customers. So
     ``TechSupport=no`` reads "has internet, but no tech support".
+codes
+    whole-number columns with at most ``max_categories`` distinct values
+    (``Status`` 1/2, ``Age Group`` 1-5, ``Area code``), and the columns named
+    in ``categorical``, give one item per value (``Status=2``), not ranges:
+    such numbers are usually codes, and ``Status>=2`` hides which code.
 numbers
     binned by tie-respecting quantiles (:mod:`segment.binning`) or explicit
     breaks into ``tenure<9``, ``tenure=[9,29)``, ..., ``tenure>=56``.
@@ -32,10 +38,10 @@ Examples
 >>> snap = pl.DataFrame({"customer_id": ["a", "b", "c", "d"],
 ...                      "plan": ["x", "y", "x", "x"], "tv": ["Yes", "No", "No", "Yes"],
 ...                      "age": [20, 35, 50, 65], "churn": ["Yes", "No", "Yes", "No"]})
->>> m = snapshot_items(snap, resolve_target(snap, "churn"), id="customer_id", min_pos=1, min_neg=None,
-...                    bins=2)
+>>> m = snapshot_items(snap, resolve_target(snap, "churn"), id="customer_id", min_count=1, bins=2,
+...                    max_categories=3)
 >>> m.labels, m.pos_counts.tolist(), m.neg_counts.tolist()
-(['plan=x', 'tv=yes', 'age<50', 'age>=50'], [2, 1, 1, 1], [1, 1, 1, 1])
+(['plan=x', 'plan=y', 'tv=yes', 'tv=no', 'age<50', 'age>=50'], [2, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1])
 """
 
 from __future__ import annotations
@@ -78,16 +84,22 @@ def item_columns(names: Sequence[str], id: str, target: str, items: Sequence[str
     return chosen
 
 
-def snapshot_items(frame: pl.DataFrame, target: Target, *, id: str, min_pos: int | None,
-                   min_neg: int | None, items: Sequence[str] | None = None,
-                   exclude: Sequence[str] | None = None, bins: int = 4,
-                   breaks: dict[str, list[float]] | None = None, with_no: bool = False) -> ItemMatrix:
-    """Items of a one-row-per-customer table that can reach the minimum counts.
+def snapshot_items(frame: pl.DataFrame, target: Target, *, id: str, min_count: int,
+                   items: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
+                   bins: int = 4, breaks: dict[str, list[float]] | None = None, with_no: bool = True,
+                   categorical: Sequence[str] | None = None, max_categories: int = 10) -> ItemMatrix:
+    """Items of a one-row-per-customer table held by at least *min_count* customers.
 
-    See :class:`~segment.rules._bits.ItemBuilder` for *min_pos* / *min_neg*.
+    See :class:`~segment.rules._bits.ItemBuilder` for *min_count*.
     """
     columns = item_columns(frame.columns, id, target.column, items, exclude)
     breaks = dict(breaks or {})
+    categorical = list(dict.fromkeys(categorical or ()))
+    for col in categorical:
+        if col not in columns:
+            raise OptionError(f"--categorical names {col!r}, which is not an item column")
+        if col in breaks:
+            raise OptionError(f"--categorical and --breaks both name {col!r}; give one of them")
     for col, edges in breaks.items():
         if col not in columns:
             raise OptionError(f"--breaks names {col!r}, which is not an item column")
@@ -96,8 +108,9 @@ def snapshot_items(frame: pl.DataFrame, target: Target, *, id: str, min_pos: int
     y = target_mask(frame, target)
     # Target customers first, input order kept within each: the miner's row order.
     frame = frame.select(columns)[np.argsort(~y, kind="stable")]
-    builder = ItemBuilder(int(y.sum()), frame.height, min_pos, min_neg)
+    builder = ItemBuilder(int(y.sum()), frame.height, min_count)
     empty: dict[str, int] = {}
+    codes: list[str] = []
     for col in columns:
         column = Encoded.of(cleaned(frame[col]))
         if column.empty:
@@ -105,12 +118,22 @@ def snapshot_items(frame: pl.DataFrame, target: Target, *, id: str, min_pos: int
         if col in breaks and column.kind != "number":
             holds = {"category": "categories", "flag": "yes/no values"}[column.kind]
             raise OptionError(f"--breaks names {col!r}, which holds {holds}, not numbers")
+        if col in categorical:
+            column = column.as_category()
+        elif col not in breaks and column.is_code(max_categories):
+            column = column.as_category()
+            codes.append(col)
         if column.kind == "category":
             column.add_categories(builder)
         elif column.kind == "flag":
             column.add_flag(builder, with_no)
         else:
             column.add_bins(builder, bins, breaks.get(col))
+    if codes:
+        shown = ", ".join(codes[:10]) + (", ..." if len(codes) > 10 else "")
+        warnings.warn(f"{shown}: whole numbers with at most {max_categories} values, read as codes (one item "
+                      "per value); --breaks COL=... or --max-categories 0 bins them as numbers",
+                      SegmentWarning, stacklevel=3)
     if empty:
         shown = ", ".join(f"{c} ({k:,})" for c, k in empty.items())
         warnings.warn(f"empty values in {shown}; those customers get no item from that column",
@@ -163,13 +186,30 @@ class Encoded:
             return cls(name, kind, empty, values, numbers=lookup[codes])
         return cls(name, kind, empty, values, codes=codes)
 
+    def is_code(self, max_categories: int) -> bool:
+        """A number column of at most *max_categories* distinct whole numbers (not a 0/1 flag)."""
+        if self.kind != "number" or self.numbers is None:
+            return False
+        known = self.numbers[~np.isnan(self.numbers)]
+        if not np.array_equal(known, np.round(known)):
+            return False
+        return np.unique(known).size <= max_categories
+
+    def as_category(self) -> Encoded:
+        """The column with one item per distinct value (numbers and flags by their values)."""
+        if self.codes is not None and self.kind != "number":
+            return Encoded(self.name, "category", self.empty, self.values, codes=self.codes)
+        assert self.numbers is not None
+        known = ~np.isnan(self.numbers)
+        values = np.unique(self.numbers[known])
+        codes = np.where(known, np.searchsorted(values, np.where(known, self.numbers, values[0])), -1)
+        return Encoded(self.name, "category", self.empty, values.tolist(), codes=codes.astype(np.int32))
+
     def add_categories(self, builder: ItemBuilder) -> None:
         assert self.codes is not None
-        pos = self.codes[: builder.n_pos]
         k = len(self.values)
-        pos_counts = np.bincount(pos[pos >= 0], minlength=k)
         all_counts = np.bincount(self.codes[self.codes >= 0], minlength=k)
-        kept = [c for c in range(k) if builder.keep(int(pos_counts[c]), int(all_counts[c] - pos_counts[c]))]
+        kept = [c for c in range(k) if builder.keep(int(all_counts[c]))]
         builder.add_masks(self.name, [(f"{self.name}={value_text(self.values[c])}", self.codes == c)
                                       for c in kept])
 

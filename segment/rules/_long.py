@@ -9,7 +9,7 @@ Examples
 >>> import polars as pl
 >>> tx = pl.DataFrame({"customer_id": ["a", "a", "b", "c", "c", "c"],
 ...                    "item": ["fibre", "churned", "fibre", "dsl", "tv", "churned"]})
->>> m, t = long_items(tx, "churned", id="customer_id", item="item", min_pos=1, min_neg=None)
+>>> m, t = long_items(tx, "churned", id="customer_id", item="item", min_count=1)
 >>> m.labels, m.pos_counts.tolist(), m.neg_counts.tolist(), t.negative_label
 (['dsl', 'fibre', 'tv'], [1, 1, 1], [0, 1, 0], 'not churned')
 """
@@ -28,8 +28,8 @@ from segment.rules._bits import ItemBuilder, ItemMatrix
 from segment.rules._target import Target, cleaned
 
 
-def long_items(frame: pl.DataFrame, target: str, *, id: str, item: str, min_pos: int | None,
-               min_neg: int | None, items: Sequence[str] | None = None,
+def long_items(frame: pl.DataFrame, target: str, *, id: str, item: str, min_count: int,
+               items: Sequence[str] | None = None,
                exclude: Sequence[str] | None = None) -> tuple[ItemMatrix, Target]:
     """Items of a (customer id, item) table; *target* is the item value marking target customers."""
     names = frame.columns
@@ -63,8 +63,8 @@ def long_items(frame: pl.DataFrame, target: str, *, id: str, item: str, min_pos:
         chosen = chosen.filter(~pl.col(item).is_in(list(exclude)))
     rows = chosen.join(customers, on=id, how="left")
     counts = rows.group_by(item).agg(pos=pl.col("_pos").sum(), all=pl.len()).sort(item)
-    builder = ItemBuilder(n_pos, n, min_pos, min_neg)
-    kept = [v for v, p, a in counts.iter_rows() if builder.keep(p, a - p)]
+    builder = ItemBuilder(n_pos, n, min_count)
+    kept = [v for v, _, a in counts.iter_rows() if builder.keep(a)]
     rows = rows.filter(pl.col(item).is_in(kept))
     codes = rows[item].cast(pl.Enum(kept)).to_physical().cast(pl.Int64).to_numpy()
     by_code = np.argsort(codes, kind="stable")

@@ -39,7 +39,7 @@ from itertools import combinations
 
 import numpy as np
 
-from segment.rules._stats import fisher_greater
+from segment.stats.hypergeom import fisher_greater
 
 
 def judge(itemsets: np.ndarray, *, n_rule: np.ndarray, n_antecedent: np.ndarray,

@@ -1,7 +1,7 @@
 """The target of the rules (churn) and the snapshot's customer key.
 
-``--target churn`` finds the positive value itself when exactly one value
-reads as yes (``yes``, ``y``, ``true``, ``t``, ``1`` in any case, or the
+``--target churn`` finds the positive value itself when the column has two
+values and exactly one of them reads as yes (``yes``, ``y``, ``true``, ``t``, ``1`` in any case, or the
 boolean true); ``--target churn=Yes`` names it. Every other value is "not
 target". Blank text counts as empty, and an empty target is an error: a
 customer whose outcome is unknown belongs to neither group.
@@ -108,9 +108,13 @@ def target_mask(frame: pl.DataFrame, target: Target) -> np.ndarray:
 
 def _detect(column: str, values: list, texts: list[str]) -> object:
     yes = [v for v, t in zip(values, texts, strict=True) if t.lower() in YES]
+    shown = ", ".join(texts[:10]) + (", ..." if len(texts) > 10 else "")
+    if len(values) > 2:
+        # "Age Group" 1-5: the 1 reads as yes, but it is one level among five, not a flag.
+        raise OptionError(f"target column {column!r} has {len(values)} values ({shown}); name the one to "
+                          f"explain, e.g. --target {column}={texts[-1]}")
     if len(yes) == 1:
         return yes[0]
-    shown = ", ".join(texts[:10]) + (", ..." if len(texts) > 10 else "")
     raise OptionError(f"cannot tell which value of target column {column!r} is the target "
                       f"(values: {shown}); name it, e.g. --target {column}={texts[-1]}")
 

@@ -1,9 +1,15 @@
-"""Multiple-testing corrections: Holm, Benjamini-Hochberg, Bonferroni.
+"""Multiple-testing corrections: Holm, Benjamini-Hochberg, Bonferroni, or none.
 
-Written here rather than taken from statsmodels (a test-only dependency);
-the results equal ``statsmodels.stats.multitest.multipletests`` with
-``method="holm"``, ``"fdr_bh"`` and ``"bonferroni"``. NaN p-values (tests
-that could not be run) are left out of the family and stay NaN.
+The one implementation every command uses (``--correction``). Written here
+rather than taken from statsmodels (a test-only dependency); the results
+equal ``statsmodels.stats.multitest.multipletests`` with ``method="holm"``,
+``"fdr_bh"`` and ``"bonferroni"``.
+
+A NaN p-value is a test that could not be run (e.g. an outcome constant in
+every segment). It is left out of the family, so it does not count in m,
+and stays NaN: counting it would make every other adjusted p-value larger
+for a test that says nothing. A caller that wants an untestable case to
+count as a test with p = 1 passes 1.0 instead of NaN.
 
 Examples
 --------
@@ -13,6 +19,8 @@ Examples
 [0.04, 0.0533, 0.0533, 0.5]
 >>> adjust([0.01, float("nan"), 0.3], "bonferroni").tolist()
 [0.02, nan, 0.6]
+>>> adjust([0.01, float("nan"), 0.3], "none").tolist()
+[0.01, nan, 0.3]
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import numpy as np
 from segment.errors import OptionError
 
 #: Methods a user can choose with ``--correction``.
-METHODS = ("holm", "bh", "bonferroni")
+METHODS = ("holm", "bh", "bonferroni", "none")
 
 
 def adjust(pvalues: Sequence[float] | np.ndarray, method: str = "holm") -> np.ndarray:
@@ -36,11 +44,19 @@ def adjust(pvalues: Sequence[float] | np.ndarray, method: str = "holm") -> np.nd
         Raw p-values; NaN entries are ignored and returned as NaN.
     method
         ``holm`` (family-wise error, step-down), ``bh`` (false discovery
-        rate, Benjamini & Hochberg 1995) or ``bonferroni``.
+        rate, Benjamini & Hochberg 1995), ``bonferroni``, or ``none`` (the
+        p-values as they are).
+
+    Raises
+    ------
+    OptionError
+        For a method not in :data:`METHODS`.
     """
     if method not in METHODS:
         raise OptionError(f"--correction must be one of {', '.join(METHODS)}, got {method!r}")
     p = np.asarray(pvalues, dtype=float)
+    if method == "none":
+        return p.copy()
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
     m = int(ok.sum())

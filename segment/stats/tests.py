@@ -45,11 +45,21 @@ from segment.stats.groupstats import CountStats, NumericStats
 LABELS = ("negligible", "small", "medium", "large")
 COHEN_W = (0.1, 0.3, 0.5)
 COHEN_ETA2 = (0.01, 0.06, 0.14)
+COHEN_H = (0.2, 0.5, 0.8)  # two proportions, h = 2 asin sqrt(p1) - 2 asin sqrt(p2)
+COHEN_D = (0.2, 0.5, 0.8)  # two means, d = difference / pooled standard deviation
+#: Cliff's delta (Romano et al. 2006): 0.147 / 0.33 / 0.474.
+CLIFF_DELTA = (0.147, 0.33, 0.474)
 CONVENTIONS = {
     "cramers_v": "Cramer's V; Cohen (1988) w thresholds 0.1/0.3/0.5 divided by sqrt(min(k-1, c-1))",
     "epsilon_squared": "epsilon-squared H/(N-1) (Tomczak & Tomczak 2014); Cohen (1988) eta-squared "
                        "thresholds 0.01/0.06/0.14",
     "eta_squared": "eta-squared SSB/SST; Cohen (1988) thresholds 0.01/0.06/0.14",
+}
+PAIR_CONVENTIONS = {
+    "cohens_h": "Cohen's h = 2 asin sqrt(p_a) - 2 asin sqrt(p_b) for two rates; Cohen (1988) 0.2/0.5/0.8",
+    "cohens_w": "Cohen's w = sqrt(X2 / n) of the two segments' 2 x c table; Cohen (1988) 0.1/0.3/0.5",
+    "cohens_d": "Cohen's d = difference of means / pooled standard deviation; Cohen (1988) 0.2/0.5/0.8",
+    "cliffs_delta": "Cliff's delta P(X > Y) - P(X < Y), from ranks; Romano et al. (2006) 0.147/0.33/0.474",
 }
 NUMERIC_TESTS = ("kruskal", "anova", "welch")
 _TEST_NAMES = {"kruskal": "kruskal-wallis", "anova": "anova", "welch": "welch-anova"}
@@ -94,6 +104,62 @@ def eta_label(value: float) -> str | None:
     return _label(value, COHEN_ETA2)
 
 
+def pair_effects(stats: CountStats | NumericStats, i: np.ndarray, j: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
+    """Effect size of each pair ``(i[t], j[t])``: ``(name, signed size, labels)``.
+
+    Cohen's h for a binary outcome (two levels), Cohen's w of the 2 x c table
+    for a categorical one (unsigned), Cohen's d with the pooled standard
+    deviation for a numeric one. NaN (label None) when a segment is empty or,
+    for d, has fewer than two values.
+
+    >>> from segment.stats.groupstats import CountStats
+    >>> name, h, labels = pair_effects(CountStats(np.array([[800, 200], [759, 241], [500, 500]])),
+    ...                                np.array([0, 0]), np.array([1, 2]))
+    >>> name, h.round(3).tolist(), labels.tolist()
+    ('cohens_h', [-0.099, -0.644], ['negligible', 'medium'])
+    """
+    i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if isinstance(stats, CountStats):
+            rates = stats.rates()
+            if stats.counts.shape[1] == 2:
+                name, size, cuts = "cohens_h", 2 * np.arcsin(np.sqrt(rates[i, 1])) - 2 * np.arcsin(np.sqrt(rates[j, 1])), COHEN_H
+            else:
+                name, cuts = "cohens_w", COHEN_W
+                size = np.sqrt(_pairwise_counts(stats.counts, i, j)[0] / (stats.n[i] + stats.n[j]))
+        else:
+            name, cuts = "cohens_d", COHEN_D
+            n = stats.n[i] + stats.n[j]
+            pooled = np.sqrt((stats.m2[i] + stats.m2[j]) / (n - 2))
+            diff = stats.mean[i] - stats.mean[j]
+            size = np.where(pooled > 0, diff / np.where(pooled > 0, pooled, 1.0), np.where(diff == 0, 0.0, np.copysign(np.inf, diff)))
+            size = np.where((stats.n[i] >= 2) & (stats.n[j] >= 2), size, np.nan)
+    size = np.asarray(size, dtype=float)
+    return name, size, labels_of(size, cuts)
+
+
+def labels_of(values: np.ndarray, thresholds: tuple[float, ...]) -> np.ndarray:
+    """Vectorised :func:`_label` of ``|values|``: an object array, None where NaN.
+
+    >>> labels_of(np.array([0.05, -0.3, np.nan, 2.0]), COHEN_H).tolist()
+    ['negligible', 'small', None, 'large']
+    """
+    values = np.abs(np.asarray(values, dtype=float))
+    out = np.array(LABELS, dtype=object)[np.searchsorted(thresholds, np.nan_to_num(values), side="right")]
+    out[np.isnan(values)] = None  # an infinite d (no spread, different means) is large
+    return out
+
+
+def effect_label(value: float, name: str) -> str | None:
+    """Cohen's (or Romano's) label for a pair or per-segment effect of kind *name*.
+
+    >>> effect_label(-0.25, "cohens_h"), effect_label(0.4, "cliffs_delta")
+    ('small', 'medium')
+    """
+    cuts = {"cohens_h": COHEN_H, "cohens_w": COHEN_W, "cohens_d": COHEN_D, "cliffs_delta": CLIFF_DELTA}[name]
+    return _label(abs(value), cuts)
+
+
 def small_expected(expected: np.ndarray) -> bool:
     """Cochran's rule: the chi-square approximation is doubtful."""
     return bool(expected.min() < 1 or np.mean(expected < 5) > 0.2)
@@ -118,7 +184,7 @@ def chi_square(stats: CountStats, *, rng: np.random.Generator | None = None,
     dfstar = min(k - 1, c - 1)
     v = float(np.sqrt(x2 / (n * dfstar)))
     if not small_expected(expected):
-        p, method = float(_chi2_sf(np.array([x2]), np.array([df]))[0]), "asymptotic"
+        p, method = float(chi2_sf(np.array([x2]), np.array([df]))[0]), "asymptotic"
     elif table.shape == (2, 2):
         (a, b), (cc, d) = table
         p, method = float(fisher_exact_2x2(*(np.array([x]) for x in (a, b, cc, d)))[0]), "fisher-exact"
@@ -159,7 +225,7 @@ def kruskal(stats: NumericStats) -> OmnibusResult:
     # Deviations of mean ranks from (N+1)/2: no cancellation on large N.
     h = 12.0 / (total * (total + 1)) * float(np.sum(n * (rank_sum / n - (total + 1) / 2) ** 2)) / ties
     eps2 = h / (total - 1)
-    p = float(_chi2_sf(np.array([h]), np.array([k - 1]))[0])
+    p = float(chi2_sf(np.array([h]), np.array([k - 1]))[0])
     return OmnibusResult("kruskal-wallis", h, float(k - 1), None, p, "asymptotic",
                       "epsilon_squared", eps2, eta_label(eps2), int(total), k)
 
@@ -272,7 +338,7 @@ def _pairwise_counts(counts: np.ndarray, i: np.ndarray, j: np.ndarray):
             cell = np.where(cols > 0, (a - ea) ** 2 / ea + (b - eb) ** 2 / eb, 0.0)
         x2 = cell.sum(axis=1)
         df = (cols > 0).sum(axis=1) - 1
-        ps = np.where(df > 0, _chi2_sf(x2, np.maximum(df, 1)), 1.0)
+        ps = np.where(df > 0, chi2_sf(x2, np.maximum(df, 1)), 1.0)
         empty = (na == 0) | (nb == 0)
         x2[empty], ps[empty] = np.nan, np.nan
         stat[sl], p[sl] = x2, ps
@@ -289,7 +355,7 @@ def _pairwise_counts(counts: np.ndarray, i: np.ndarray, j: np.ndarray):
     return stat, p, method
 
 
-def _chi2_sf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
+def chi2_sf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
     """chi2.sf from scipy.special (importing scipy.stats costs a second): for df = 1,
     the common two-level case, erfc(sqrt(x/2)) exactly, else the regularised
     upper incomplete gamma function."""

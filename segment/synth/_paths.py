@@ -22,6 +22,7 @@ single-drop:<metric>   that metric: f from s on (no exit)
 revenue-drop           revenue: f from s on (no exit)
 double-drop-stay       voice and data: a, b, b, ... (no exit)
 suspension-recover     q, 0, [0], p, then back to the level (zeros: suspended)
+silent-return          q, 0, [0, [0]], p, then back to the level (zeros: active)
 ====================== ====================================================
 
 with ``a``, ``b``, ``f``, ``p``, ``q`` drawn per line from the ranges in
@@ -107,21 +108,25 @@ def draw_paths(rng: np.random.Generator, lines: Lines, months: int, *,
     q = rng.uniform(*w.DIP, n)[:, None]
     p = rng.uniform(*w.RECOVERY, n)[:, None]
     gap = rng.integers(1, 3, n)[:, None]  # suspended months before a recovery
+    # Silent months before a silent return: 1-3, so that some returns come after an exit (win-backs).
+    # Drawn from a stream of their own: the main stream, and so every other line, stays as it was.
+    extra = _side_stream(rng)
+    gap = np.where(is_kind_flat(kind, "silent-return"), extra.integers(1, 4, n), gap[:, 0])[:, None]
 
     def is_kind(*names: str) -> np.ndarray:
         return np.isin(kind, [KINDS.index(k) for k in names])[:, None]
 
     double = is_kind("double-drop-cancel", "double-drop-silent", "double-drop-stay") & on
-    dip = is_kind("suspension-cancel", "silent", "suspension-recover") & on
+    dip = is_kind("suspension-cancel", "silent", "suspension-recover", "silent-return") & on
     drop = np.where(double, np.where(r == 0, a, b), 1.0) * np.where(dip & (r == 0), q, 1.0)
     voice_event = drop * np.where(is_kind("single-drop:voice_min") & on, f, 1.0)
     data_event = drop * np.where(is_kind("single-drop:data_mb") & on, f, 1.0)
     revenue_event = np.where(is_kind("revenue-drop") & on, f, 1.0)
 
     zero = (is_kind("double-drop-silent") & on & (r >= 2)) | (is_kind("suspension-cancel", "silent") & on & (r >= 1))
-    zero |= is_kind("suspension-recover") & on & (r >= 1) & (r <= gap)
+    zero |= is_kind("suspension-recover", "silent-return") & on & (r >= 1) & (r <= gap)
     # Service comes back mid-month: the first month after a suspension is partial.
-    back = is_kind("suspension-recover") & on & (r == gap + 1)
+    back = is_kind("suspension-recover", "silent-return") & on & (r == gap + 1)
     drop = np.where(back, p, drop)
     cancelled = churn[:, None] & (j == cancel[:, None])
     zero |= cancelled
@@ -187,6 +192,16 @@ def _choose_paths(rng: np.random.Generator, lines: Lines, first: np.ndarray,
     return churn, kind, start, cancel
 
 
+def _side_stream(rng: np.random.Generator) -> np.random.Generator:
+    """A generator seeded from *rng*'s seed that leaves *rng*'s own stream untouched."""
+    return np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])  # type: ignore[attr-defined]
+
+
+def is_kind_flat(kind: np.ndarray, *names: str) -> np.ndarray:
+    """Per line: its path is one of *names*."""
+    return np.isin(kind, [KINDS.index(k) for k in names])
+
+
 def month_start(start_year: int, start_month: int, offsets: np.ndarray) -> np.ndarray:
     """First day (datetime64[D]) of the months *offsets* away from the given one."""
     first = np.datetime64(f"{start_year:04d}-{start_month:02d}", "M")
@@ -201,40 +216,57 @@ def activation_dates(lines: Lines, start_year: int, start_month: int) -> tuple[n
     return begin + (day - 1).astype("timedelta64[D]"), day, days
 
 
-def match_reentries(rng: np.random.Generator, lines: Lines, paths: Paths, months: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pick which churned lines come back as a new line of the same person.
+def match_reentries(rng: np.random.Generator, lines: Lines, paths: Paths,
+                    months: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pick which churned lines come back as a new line of the same person, or move to one.
 
     A churned line re-enters with probability ``REENTRY_SHARE``, 1-3 months
     after its cancellation month, as a line activated in that month within
-    the same block (lines activated in a month are taken in line order). The
-    new line keeps its own plan and usage but takes over the person: identity,
-    gender and age band. Lines that plan to re-enter are never themselves
+    the same block (lines activated in a month are taken in line order).
+    With probability ``SWAP_SHARE`` its person instead moved to a new line
+    before it ended (a number swap): a line activated 0-2 months before the
+    old line's last month with usage, and after its first. The new line keeps
+    its own plan and usage but takes over the person: identity, gender and
+    age band. Lines that plan to re-enter or swap are never themselves
     someone's new line, so there are no chains. When no new line is
-    activated in the target month, or it falls after the panel, the exit
+    activated in the target month, or it falls outside the panel, the exit
     stays a plain churn.
 
-    Returns ``(reentry_of, reentered_as)``: the block position of the old
-    line for each new line and of the new line for each old line, or -1.
-    Updates ``lines.gender`` and ``lines.age`` of the new lines.
+    Returns ``(reentry_of, reentered_as, swap_of, swapped_as)``: the block
+    position of the old line for each new line and of the new line for each
+    old line, or -1. Updates ``lines.gender`` and ``lines.age`` of the new
+    lines.
     """
     n = lines.n
     cancel = np.where(paths.churn, paths.last, -1)
-    wants = paths.churn & (rng.random(n) < w.REENTRY_SHARE)
+    u = rng.random(n)
+    wants = paths.churn & (u < w.REENTRY_SHARE)
     target = cancel + rng.choice(np.array(w.REENTRY_GAPS), n)
     wants &= target <= months - 1
-    candidate = (lines.activation >= 0) & ~wants
+    used = paths.exists & ((paths.voice > 0) | (paths.data > 0) | (paths.revenue > 0))
+    last_used = np.where(used.any(axis=1), months - 1 - np.argmax(used[:, ::-1], axis=1), -1)
+    swaps = paths.churn & (u >= w.REENTRY_SHARE) & (u < w.REENTRY_SHARE + w.SWAP_SHARE)
+    swap_target = last_used - _side_stream(rng).choice(np.array(w.SWAP_LEADS), n)
+    swaps &= (swap_target > paths.first) & (last_used >= 0)
+    candidate = (lines.activation >= 0) & ~wants & ~swaps
     reentry_of = np.full(n, -1, dtype=np.int64)
     reentered_as = np.full(n, -1, dtype=np.int64)
+    swap_of = np.full(n, -1, dtype=np.int64)
+    swapped_as = np.full(n, -1, dtype=np.int64)
     for m in range(1, months):
-        old = np.flatnonzero(wants & (target == m))
         new = np.flatnonzero(candidate & (lines.activation == m))
-        k = min(len(old), len(new))
-        reentry_of[new[:k]] = old[:k]
-        reentered_as[old[:k]] = new[:k]
-    new = np.flatnonzero(reentry_of >= 0)
-    lines.gender[new] = lines.gender[reentry_of[new]]
-    lines.age[new] = lines.age[reentry_of[new]]
-    return reentry_of, reentered_as
+        for wanting, target_m, of, as_ in ((wants, target, reentry_of, reentered_as),
+                                           (swaps, swap_target, swap_of, swapped_as)):
+            old = np.flatnonzero(wanting & (target_m == m))
+            k = min(len(old), len(new))
+            of[new[:k]] = old[:k]
+            as_[old[:k]] = new[:k]
+            new = new[k:]
+    for of in (reentry_of, swap_of):
+        new = np.flatnonzero(of >= 0)
+        lines.gender[new] = lines.gender[of[new]]
+        lines.age[new] = lines.age[of[new]]
+    return reentry_of, reentered_as, swap_of, swapped_as
 
 
 def addon(lines: Lines, name: str) -> np.ndarray:

@@ -96,7 +96,7 @@ class Synth:
 
         ``truth_effects`` is small and comes whole with the first block.
         """
-        self.stats = {"customers": 0, "churned": 0, "reentries": 0, "rows": dict.fromkeys(self.tables, 0),
+        self.stats = {"customers": 0, "churned": 0, "reentries": 0, "swaps": 0, "rows": dict.fromkeys(self.tables, 0),
                       "stages": dict.fromkeys(STAGES, 0)}
         width = max(7, len(str(self.customers - 1)))
         for k in range(self.blocks):
@@ -180,12 +180,14 @@ def _block(spec: Synth, k: int, first: int, n: int, width: int) -> dict[str, pl.
     M, y, mo = spec.months, spec.start.year, spec.start.month
     lines = draw_lines(rng, first=first, n=n, months=M)
     paths = draw_paths(rng, lines, M, start_year=y, start_month=mo)
-    reentry_of, reentered_as = match_reentries(rng, lines, paths, M)
+    links = match_reentries(rng, lines, paths, M)
+    reentry_of, reentered_as, swap_of, swapped_as = links
     obs = observe(rng, lines, paths, start_month=mo)
-    stage, sub, tenure = lifecycle_truth(paths.voice, paths.data, paths.revenue, paths.status, paths.exists,
+    stage, sub, tenure, winback = lifecycle_truth(paths.voice, paths.data, paths.revenue, paths.status, paths.exists,
                                          first=paths.first, activation=lines.activation)
 
     person = np.where(reentry_of >= 0, lines.index[np.maximum(reentry_of, 0)], lines.index)
+    person = np.where(swap_of >= 0, lines.index[np.maximum(swap_of, 0)], person)
     ids = (pl.lit("C") + pl.Series(lines.index).cast(pl.String).str.zfill(width))
     line = pl.DataFrame({"i": lines.index}).select(customer_id=ids).with_columns(
         identity=pl.Series(identity_keys(spec.seed, person)).cast(pl.String),
@@ -196,23 +198,25 @@ def _block(spec: Synth, k: int, first: int, n: int, width: int) -> dict[str, pl.
     months = pl.Series(month_start(y, mo, np.arange(M)))
     li, mj = np.nonzero(paths.exists)
     reentered = reentered_as >= 0
+    exit_kind = np.where(swapped_as >= 0, 2, reentered.astype(np.int64))
 
     out: dict[str, pl.DataFrame] = {}
     rows = line.select(pl.all().gather(pl.Series(li)))
     if "panel" in spec.tables:
         out["panel"] = tables.panel(rows, months, li, mj, paths, obs)
     if "truth_panel" in spec.tables:
-        out["truth_panel"] = tables.truth_panel(rows, months, li, mj, paths, stage, sub, tenure, reentered)
+        out["truth_panel"] = tables.truth_panel(rows, months, li, mj, paths, stage, sub, tenure, winback, exit_kind)
     if "customers" in spec.tables:
         out["customers"] = tables.customers(line, lines, paths, obs)
     if "truth_customers" in spec.tables:
-        out["truth_customers"] = tables.truth_customers(line, months, lines, paths, reentry_of, reentered_as)
+        out["truth_customers"] = tables.truth_customers(line, months, lines, paths, exit_kind, links)
     if "transactions" in spec.tables:
         out["transactions"] = tables.transactions(rng, rows, months, li, mj, lines, paths, obs)
 
     spec.stats["customers"] += n
     spec.stats["churned"] += int(paths.churn.sum())
     spec.stats["reentries"] += int(reentered.sum())
+    spec.stats["swaps"] += int((swapped_as >= 0).sum())
     counts = np.bincount(stage[paths.exists], minlength=len(STAGES))
     for s, c in zip(STAGES, counts, strict=True):
         spec.stats["stages"][s] += int(c)

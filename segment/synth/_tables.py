@@ -28,11 +28,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                   "churn": S},
     "transactions": {"customer_id": S, "date": D, "amount": F, "kind": S},
     "truth_panel": {"customer_id": S, "month": D, "true_stage": S, "true_decline_subtype": S,
-                    "true_exit_subtype": S, "true_tenure": I32, "latent_voice_min": F, "latent_data_mb": F,
+                    "true_exit_subtype": S, "true_winback": pl.Boolean, "true_tenure": I32, "latent_voice_min": F, "latent_data_mb": F,
                     "latent_revenue": F},
     "truth_customers": {"customer_id": S, "identity": S, "true_cluster": I32, "true_group": S,
                         "true_churn_probability": F, "true_path": S, "true_path_start": D,
-                        "true_exit_subtype": S, "reentry_of": S, "reentered_as": S},
+                        "true_exit_subtype": S, "reentry_of": S, "reentered_as": S, "swap_of": S, "swapped_as": S},
 }
 
 
@@ -55,7 +55,9 @@ def where(values: pl.Series, keep: np.ndarray) -> pl.Series:
 
 
 def truth_panel(rows: pl.DataFrame, months: pl.Series, li: np.ndarray, mj: np.ndarray, paths: Paths,
-                stage: np.ndarray, sub: np.ndarray, tenure: np.ndarray, reentered: np.ndarray) -> pl.DataFrame:
+                stage: np.ndarray, sub: np.ndarray, tenure: np.ndarray, winback: np.ndarray,
+                exit_kind: np.ndarray) -> pl.DataFrame:
+    """*exit_kind*: per line, the code into EXIT_SUBTYPES its exits have."""
     ex = paths.exists
     stage_rows = stage[ex]
     return pl.DataFrame({
@@ -63,15 +65,32 @@ def truth_panel(rows: pl.DataFrame, months: pl.Series, li: np.ndarray, mj: np.nd
         "month": months.gather(mj),
         "true_stage": labels(STAGES, stage_rows.astype(np.int64)),
         "true_decline_subtype": labels(DECLINE_SUBTYPES[1:], sub[ex].astype(np.int64) - 1),
-        "true_exit_subtype": labels(EXIT_SUBTYPES, np.where(stage_rows == EXIT, reentered[li].astype(np.int64), -1)),
+        "true_exit_subtype": labels(EXIT_SUBTYPES, np.where(stage_rows == EXIT, exit_kind[li], -1)),
+        "true_winback": winback[ex],
         "true_tenure": pl.Series(tenure[ex], dtype=pl.Int32),
-        "latent_voice_min": paths.voice[ex], "latent_data_mb": paths.data[ex],
-        "latent_revenue": paths.revenue[ex],
+        "latent_voice_min": _written(paths.voice[ex]), "latent_data_mb": _written(paths.data[ex]),
+        "latent_revenue": _written(paths.revenue[ex]),
     }, schema=SCHEMAS["truth_panel"])
 
 
-def truth_customers(line: pl.DataFrame, months: pl.Series, lines: Lines, paths: Paths,
-                    reentry_of: np.ndarray, reentered_as: np.ndarray) -> pl.DataFrame:
+LATENT_DECIMALS = 4
+
+
+def _written(latent: np.ndarray) -> np.ndarray:
+    """Latent levels as written: rounded to 4 decimals.
+
+    numpy's SIMD ``exp``/``log`` kernels (AVX2, AVX-512) differ by CPU in the
+    last bits (about 1e-13 here). Observed values are already rounded to
+    cents or whole units, so only the latents carried those bits into the
+    files; 4 decimals are far finer than any use of a latent level and far
+    coarser than the kernels' disagreement.
+    """
+    return np.round(latent, LATENT_DECIMALS)
+
+
+def truth_customers(line: pl.DataFrame, months: pl.Series, lines: Lines, paths: Paths, exit_kind: np.ndarray,
+                    links: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> pl.DataFrame:
+    reentry_of, reentered_as, swap_of, swapped_as = links
     ids = line["customer_id"]
     return pl.DataFrame({
         "customer_id": ids, "identity": line["identity"],
@@ -80,9 +99,11 @@ def truth_customers(line: pl.DataFrame, months: pl.Series, lines: Lines, paths: 
         "true_churn_probability": 1 / (1 + np.exp(-lines.churn_logit)),
         "true_path": labels(KINDS, paths.kind.astype(np.int64)),
         "true_path_start": where(months.gather(np.maximum(paths.start, 0)), paths.start >= 0),
-        "true_exit_subtype": labels(EXIT_SUBTYPES, np.where(paths.churn, (reentered_as >= 0).astype(np.int64), -1)),
+        "true_exit_subtype": labels(EXIT_SUBTYPES, np.where(paths.churn, exit_kind, -1)),
         "reentry_of": where(ids.gather(np.maximum(reentry_of, 0)), reentry_of >= 0),
         "reentered_as": where(ids.gather(np.maximum(reentered_as, 0)), reentered_as >= 0),
+        "swap_of": where(ids.gather(np.maximum(swap_of, 0)), swap_of >= 0),
+        "swapped_as": where(ids.gather(np.maximum(swapped_as, 0)), swapped_as >= 0),
     }, schema=SCHEMAS["truth_customers"])
 
 

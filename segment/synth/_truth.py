@@ -27,8 +27,17 @@ Rules, in order (defaults of :data:`segment.synth._world.TRUTH_RULES`):
 3. otherwise the tenure stage: **acquisition** for tenure 1-3, **build-up**
    for 4-6, **maturity** from 7; tenure 1 is the activation month.
 
-Exit subtype: ``re-entry`` when the person (``identity``) has a later line
-in the panel, else ``churn``.
+**Win-back**: a month with usage after 1 to 3 (``winback``) months without
+usage is a win-back (never a decline: the history ``h`` starts again there,
+so later months compare windows and baselines from the return on). A return
+after a longer silence is judged as any other month.
+
+Tenure stops at exit: every month of a run of exit months keeps the tenure
+of the run's first month.
+
+Exit subtype: ``exit_swap`` when the person (``identity``) moved to a new
+line activated before this one's last month with usage (a number swap),
+``re-entry`` when the person has a later line in the panel, else ``churn``.
 
 Examples
 --------
@@ -40,8 +49,8 @@ A line that loses 70% of its voice minutes from its 7th month:
 >>> revenue = np.full((1, 12), 10.0)
 >>> status = np.zeros((1, 12), dtype=np.int8)
 >>> exists = np.ones((1, 12), dtype=bool)
->>> stage, sub, tenure = lifecycle_truth(voice, data, revenue, status, exists,
-...                                      first=np.array([0]), activation=np.array([-10]))
+>>> stage, sub, tenure, winback = lifecycle_truth(voice, data, revenue, status, exists,
+...                                               first=np.array([0]), activation=np.array([-10]))
 >>> [STAGES[s] for s in stage[0]]  # doctest: +NORMALIZE_WHITESPACE
 ['maturity', 'maturity', 'maturity', 'maturity', 'maturity', 'maturity',
  'maturity', 'decline', 'decline', 'decline', 'decline', 'maturity']
@@ -60,7 +69,7 @@ STAGES = ("acquisition", "build-up", "maturity", "decline", "exit")
 ACQUISITION, BUILDUP, MATURITY, DECLINE, EXIT = range(5)
 #: Codes of :func:`lifecycle_truth`'s subtype matrix; 0 = none.
 DECLINE_SUBTYPES = (None, "double-drop", "single-drop:voice_min", "single-drop:data_mb", "revenue-drop")
-EXIT_SUBTYPES = ("churn", "re-entry")
+EXIT_SUBTYPES = ("churn", "re-entry", "exit_swap")
 
 
 def _shift(x: np.ndarray, k: int) -> np.ndarray:
@@ -89,8 +98,8 @@ def fell(x: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 def lifecycle_truth(voice: np.ndarray, data: np.ndarray, revenue: np.ndarray, status: np.ndarray,
                     exists: np.ndarray, *, first: np.ndarray,
-                    activation: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stage code, decline-subtype code and tenure per line and panel month.
+                    activation: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stage code, decline-subtype code, tenure and win-back flag per line and panel month.
 
     All matrices are ``(n, M)``; *first* is each line's first panel month with
     a row and *activation* its activation month (same month index, may be
@@ -98,8 +107,21 @@ def lifecycle_truth(voice: np.ndarray, data: np.ndarray, revenue: np.ndarray, st
     """
     M = voice.shape[1]
     j = np.arange(M)[None, :]
-    h = np.where(exists, j - first[:, None] + 1, 0)
     tenure = j - activation[:, None] + 1
+    used = exists & ((voice > 0) | (data > 0) | (revenue > 0))
+    # One pass over the months (vectorised over lines): the last month with usage so far, and where
+    # the history starts (the first row, or the latest win-back).
+    winback = np.zeros_like(exists)
+    anchor = first.copy()
+    last_used = np.full(len(first), -(10**6))
+    h = np.zeros(voice.shape, dtype=np.int64)
+    for t in range(M):
+        gap = t - last_used - 1
+        back = used[:, t] & (last_used >= 0) & (gap >= 1) & (gap <= R["winback"])
+        winback[:, t] = back
+        anchor = np.where(back, t, anchor)
+        h[:, t] = np.where(exists[:, t], t - anchor + 1, 0)
+        last_used = np.where(used[:, t], t, last_used)
 
     quiet = exists & (voice == 0) & (data == 0) & (revenue == 0)
     silent = h >= R["exit_after"]
@@ -116,4 +138,7 @@ def lifecycle_truth(voice: np.ndarray, data: np.ndarray, revenue: np.ndarray, st
                       [ACQUISITION, BUILDUP], MATURITY)
     stage = np.where(decline, DECLINE, stage)
     stage = np.where(exit_, EXIT, stage).astype(np.int8)
-    return stage, sub, tenure
+    winback &= ~exit_
+    for t in range(1, M):  # tenure stops at exit
+        tenure[:, t] = np.where(exit_[:, t] & exit_[:, t - 1], tenure[:, t - 1], tenure[:, t])
+    return stage, sub, tenure, winback

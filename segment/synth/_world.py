@@ -137,11 +137,16 @@ def churn_logit(attrs: dict[str, str]) -> float:
 #: that does not. See docs/synth.md for the month-by-month shapes.
 CHURN_PATHS = {"double-drop-cancel": .25, "double-drop-silent": .10, "suspension-cancel": .20,
                "silent": .12, "cancel": .33}
-STAY_PATHS = {"none": .78, "single-drop:voice_min": .05, "single-drop:data_mb": .05,
+#: (silent-return comes first so that adding it changed only lines that drew "none" before.)
+STAY_PATHS = {"silent-return": .04, "none": .74, "single-drop:voice_min": .05, "single-drop:data_mb": .05,
               "revenue-drop": .04, "double-drop-stay": .03, "suspension-recover": .05}
 #: Share of churned lines whose person comes back on a new line (re-entry),
 #: and the months between the old line's cancellation and the new activation.
 REENTRY_SHARE, REENTRY_GAPS = 0.25, (1, 2, 3)
+#: Share of churned lines whose person moved to a new line before the old one
+#: was cancelled (a number swap), and how many months before the old line's
+#: last month with usage the new line was activated.
+SWAP_SHARE, SWAP_LEADS = 0.10, (0, 1, 2)
 
 # Shapes of the planted declines (multipliers of the mature level). The
 # ranges keep every month's window/baseline ratio at least ~0.05 away from
@@ -189,5 +194,6 @@ TRUTH_RULES = {
     "baseline": 3,
     "drop": 0.30,
     "exit_after": 3,
+    "winback": 3,
     "decline_metrics": ["voice_min", "data_mb", "revenue"],
 }

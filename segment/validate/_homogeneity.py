@@ -38,7 +38,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from segment.stats.groupstats import CountStats, NumericStats
-from segment.stats.tests import _chi2_sf, pairwise
+from segment.stats.tests import chi2_sf, pairwise
 
 
 class Homogeneity:
@@ -129,10 +129,10 @@ class Homogeneity:
                 ratio = np.where(present, u["sq"] / np.where(present, u["col"], 1.0), 0.0)
                 stat = np.maximum(u["n"] * ratio.sum(axis=1) - u["n"], 0.0)
                 df = (m - 1) * (present.sum(axis=1) - 1)
-                p = np.where(df > 0, _chi2_sf(stat, np.maximum(df, 1)), 1.0)
+                p = np.where(df > 0, chi2_sf(stat, np.maximum(df, 1)), 1.0)
             elif self.kind == "kruskal":
                 stat = (u["q"] - u["r"] ** 2 / u["n"]) / self.s2
-                p = _chi2_sf(np.maximum(stat, 0.0), np.maximum(m - 1, 1))
+                p = chi2_sf(np.maximum(stat, 0.0), np.maximum(m - 1, 1))
             elif self.kind == "anova":
                 p = _anova_p(u, m)
             else:

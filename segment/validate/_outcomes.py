@@ -83,6 +83,8 @@ class Prepared:
     #: Segments without a value of any outcome, left out: ``segment``, ``n`` (rows) and
     #: ``position`` (index among all segments in natural order, for the merge map).
     left_out: pl.DataFrame
+    #: The segment column is an ordered categorical (polars Enum): its levels are tiers.
+    tier_dtype: bool = False
 
     @property
     def k(self) -> int:
@@ -137,7 +139,8 @@ def prepare(frame: pl.LazyFrame | pl.DataFrame, *, segment: str, outcomes: Seque
     sizes = np.bincount(data[SEG].to_numpy(), minlength=len(labels))
     for spec in specs:
         _check_spread(data, spec, labels)
-    return Prepared(data, labels, specs, sizes, rows, nulls, left_out)
+    enum = isinstance(lf.collect_schema()[segment], pl.Enum)
+    return Prepared(data, labels, specs, sizes, rows, nulls, left_out, enum)
 
 
 def _leave_out_empty_segments(data: pl.DataFrame, specs: list[Outcome],
@@ -238,7 +241,9 @@ def natural_sort(values: pl.Series) -> pl.Series:
         num = values.str.strip_chars().cast(pl.Float64, strict=False)
         keys = pl.DataFrame({"v": values, "isnum": num.is_null(), "num": num})
         return keys.sort("isnum", "num", "v").to_series(0)
-    if isinstance(values.dtype, (pl.Categorical, pl.Enum)):
+    if isinstance(values.dtype, pl.Enum):
+        return values.sort()  # the declared order of the levels
+    if isinstance(values.dtype, pl.Categorical):
         return values.cast(pl.String).sort().cast(values.dtype)
     return values.sort()
 

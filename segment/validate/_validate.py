@@ -10,11 +10,17 @@ should explain and returns:
   outcomes, Kruskal-Wallis, ANOVA or Welch for numeric ones), its p-value
   adjusted across outcomes, an effect size with a conventional label
   (:mod:`segment.stats.tests`);
-* pairwise post-hoc tests, adjusted within each outcome;
+* pairwise post-hoc tests with effect sizes, adjusted as one family over
+  all pairs and outcomes;
 * per-segment rates / medians / means, with bootstrap intervals on request
   (:mod:`segment.validate._profiles`);
 * a merge map of too-small and indistinguishable segments
-  (:mod:`segment.validate._merging`);
+  (:mod:`segment.validate._merging`) that never merges two segments the
+  pairs keep apart (significant, or a non-negligible difference at
+  unadjusted alpha), never merges noise, and merges ordered tiers only with
+  their neighbours (:mod:`segment.validate._tiers`);
+* the segments that stand out from the rest (:mod:`segment.validate._standouts`)
+  and the outcomes that are circular (features the segments were made from);
 * optionally, replication on a held-out part of the rows
   (:mod:`segment.validate._replication`);
 * the verdict:
@@ -29,8 +35,9 @@ should explain and returns:
       at least one outcome differs significantly with a non-negligible
       effect, every segment is big enough, and no merge is suggested.
 
-  With ``holdout`` an outcome only counts as differing if the difference
-  replicates on the held-out rows.
+  With ``holdout`` everything is found on the rows not held out, and an
+  outcome only counts as differing if the difference replicates on the
+  held-out rows.
 
 Examples
 --------
@@ -48,6 +55,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,16 +63,22 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from segment.errors import DataError, OptionError
-from segment.validate._merging import MergeResult, merge_map
+from segment.errors import DataError, OptionError, SegmentWarning
 from segment.stats.multitest import METHODS, adjust
+from segment.stats.pvalue import format_p
+from segment.stats.tests import (CONVENTIONS, LABELS, NUMERIC_TESTS, PAIR_CONVENTIONS, OmnibusResult, omnibus,
+                                 pair_effects, pairwise, welch_problem)
+from segment.validate._merging import RULES, MergeResult, merge_map, size_floor
 from segment.validate._outcomes import Outcome, Prepared, left_out_names, outcome_stats, prepare
 from segment.validate._profiles import count_summaries, numeric_summaries
 from segment.validate._replication import holdout_mask, order_agreement
-from segment.stats.tests import CONVENTIONS, NUMERIC_TESTS, OmnibusResult, omnibus, pairwise, welch_problem
+from segment.validate._standouts import standouts
+from segment.validate._tiers import noise_codes, tier_order
 
 Progress = Callable[[str, int, int | None], None]
-EFFECT_NAMES = {"cramers_v": "Cramer's V", "epsilon_squared": "epsilon-squared", "eta_squared": "eta-squared"}
+EFFECT_NAMES = {"cramers_v": "Cramer's V", "epsilon_squared": "epsilon-squared", "eta_squared": "eta-squared",
+                "cohens_h": "Cohen's h", "cohens_w": "Cohen's w", "cohens_d": "Cohen's d",
+                "cliffs_delta": "Cliff's delta"}
 
 
 @dataclass
@@ -92,6 +106,11 @@ class ValidationResult:
     profile : pl.DataFrame
         One row per outcome, segment (and level): rate / share / median /
         mean with bootstrap interval.
+    standouts : pl.DataFrame
+        One row per outcome and segment: the segment against all other
+        rows, its effect size, corrected p and whether it stands out.
+    circular : list of str
+        Outcomes that were among the features the segments were made from.
     stats : dict
         Row and segment counts: read, used, without segment, segments tested,
         segments left out (no value of any outcome) and their rows.
@@ -106,6 +125,8 @@ class ValidationResult:
     merge_map: pl.DataFrame
     merges: list[dict]
     profile: pl.DataFrame
+    standouts: pl.DataFrame = field(default_factory=pl.DataFrame)
+    circular: list[str] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -120,6 +141,9 @@ class ValidationResult:
             "verdict": self.verdict, "reasons": self.reasons, "params": self.params, "stats": self.stats,
             "outcomes": self.outcomes.to_dicts(), "merge_map": self.merge_map.to_dicts(),
             "merges": self.merges, "profile": self.profile.to_dicts(),
+            "standouts": self.standouts.to_dicts(),
+            "circular": {"outcomes": self.circular, "warning": _circular_sentence(self.circular)} if self.circular
+            else None,
             "pairs": None if many else self.pairs.to_dicts(), "pairs_left_out": self.pairs.height if many else 0,
         })
 
@@ -133,6 +157,11 @@ def validate_segment(
     numeric_test: str = "kruskal",
     alpha: float = 0.05,
     correction: str = "holm",
+    merge_rule: str = "pairs",
+    ordinal: bool | None = None,
+    noise_label: str | int | None = -1,
+    standout_effect: str = "medium",
+    made_from: Sequence[str] | None = None,
     min_size: int = 30,
     min_share: float = 0.01,
     holdout: float = 0.0,
@@ -163,8 +192,29 @@ def validate_segment(
     alpha
         Significance level for tests, merges and replication.
     correction
-        ``holm``, ``bh`` or ``bonferroni``: across outcomes for the omnibus
-        tests, across pairs within an outcome for the post-hoc tests.
+        ``holm``, ``bh``, ``bonferroni`` or ``none``: across outcomes for the
+        omnibus tests, as one family over all pairs and outcomes for the
+        post-hoc tests, across segments and outcomes for the standouts.
+    merge_rule
+        ``pairs`` (default): a pair is significant when its p-value adjusted
+        over all pairs and outcomes is at most *alpha*, and groups are merged
+        while their Bonferroni-adjusted homogeneity test is above *alpha*.
+        ``chaid``: Kass's unadjusted alpha-merge, for the pairs too. Either
+        way no merge joins two segments the pairs call significant, or that
+        differ at unadjusted *alpha* by at least a small effect.
+    ordinal
+        Segments are ordered tiers: only neighbouring levels merge. None
+        detects it (an ordered categorical column; labels 1..k; labels such
+        as ``1-Highest`` .. ``7-Lowest``).
+    noise_label
+        The label of noise (hdbscan's ``-1``): never merged nor flagged
+        small, reported as its own group. None: no noise.
+    standout_effect
+        Smallest effect (``small``, ``medium``, ``large``) at which a
+        segment that differs significantly from the rest is named.
+    made_from
+        Columns the segments were made from (a clustering's features): an
+        outcome among them is reported as circular.
     min_size, min_share
         Segments with fewer rows, or a smaller share of rows, are too small
         to act on: flagged and merged into their nearest segment.
@@ -186,42 +236,87 @@ def validate_segment(
         ``progress(task, done, total)`` callback for long steps.
     """
     _check_options(numeric_test, alpha, correction, min_size, min_share, holdout, bootstrap, mc_samples, seed)
+    if merge_rule not in RULES:
+        raise OptionError(f"--merge-rule must be one of {', '.join(RULES)}, got {merge_rule!r}")
+    if standout_effect not in LABELS[1:]:
+        raise OptionError(f"--standout-effect must be one of {', '.join(LABELS[1:])}, got {standout_effect!r}")
     prep = prepare(frame, segment=segment, outcomes=outcomes, outcome_types=outcome_types, id=id,
                    strict=strict, max_segments=max_segments)
     split_rng, mc_rng, boot_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+    # With a holdout, everything is discovered on the other rows and only replicated on the
+    # held-out ones, so that the two checks are independent.
+    mask = holdout_mask(prep.data, holdout, split_rng) if holdout else None
+    found_on = prep.data if mask is None else prep.data.filter(~mask)
     stats = []
     for done, spec in enumerate(prep.outcomes, start=1):
-        stats.append(outcome_stats(prep.data, spec, prep.k))
+        stats.append(outcome_stats(found_on, spec, prep.k))
         if numeric_test == "welch" and spec.kind == "numeric":
             _check_welch(stats[-1], spec, prep)
         if progress:
             progress("group statistics", done, len(prep.outcomes))
     tests = [omnibus(s, numeric_test, rng=mc_rng, mc_samples=mc_samples) for s in stats]
     p_adjusted = adjust([t.p for t in tests], correction)
+    noise = noise_codes(prep.labels, noise_label)
+    order, tiers = tier_order(prep.labels, ordinal, noise, prep.tier_dtype)
+    floor = size_floor(prep.sizes, min_size, min_share)
+    pairs = _Pairs(prep, stats, numeric_test, correction, alpha, merge_rule, prep.sizes >= floor)
     merges = merge_map(stats, prep.sizes, prep.labels, alpha=alpha, min_size=min_size, min_share=min_share,
-                       numeric_test=numeric_test, outcome_names=[o.name for o in prep.outcomes], progress=progress)
-    profile_rows = _profiles(prep, stats, numeric_test, bootstrap, 1 - alpha, boot_rng, progress)
-    replication = (_replicate(prep, tests, p_adjusted, holdout, numeric_test, alpha, correction, split_rng,
-                              mc_rng, mc_samples) if holdout else None)
+                       numeric_test=numeric_test, outcome_names=[o.name for o in prep.outcomes],
+                       apart=pairs.apart, order=order, rule=merge_rule, noise=noise, explain=pairs.explain,
+                       progress=progress)
+    profile_rows = _profiles(prep, stats if mask is None else [outcome_stats(prep.data, o, prep.k)
+                                                                for o in prep.outcomes],
+                             numeric_test, bootstrap, 1 - alpha, boot_rng, progress)
+    replication = (_replicate(prep, mask, stats, tests, p_adjusted, numeric_test, alpha, correction, mc_rng,
+                              mc_samples) if mask is not None else None)
     table = _outcome_table(prep.outcomes, tests, p_adjusted, alpha, replication)
-    verdict, reasons = _verdict(table, merges, prep, alpha, min_size, min_share)
+    keep = np.ones(prep.k, dtype=bool)
+    keep[noise] = False
+    stand = standouts(stats, prep.outcomes, prep.labels, keep, numeric_test=numeric_test, correction=correction,
+                      alpha=alpha, threshold=standout_effect)
+    circular = [o.name for o in prep.outcomes if made_from and o.name in set(made_from)]
+    if circular:
+        warnings.warn(_circular_sentence(circular), SegmentWarning, stacklevel=2)
+    verdict, reasons = _verdict(table, merges, prep, alpha, min_size, min_share, stand, circular, noise, tiers)
     merge_table = _with_left_out(merges.table, prep)
     params = {
         "segment": segment, "numeric_test": numeric_test, "alpha": alpha, "correction": correction,
+        "merge_rule": merge_rule, "ordinal": order is not None, "ordinal_from": tiers,
+        "noise_label": noise_label, "standout_effect": standout_effect, "made_from": list(made_from or []),
         "min_size": min_size, "min_share": min_share, "holdout": holdout, "bootstrap": bootstrap,
         "mc_samples": mc_samples, "max_segments": max_segments, "seed": seed,
         "outcomes": {o.name: o.describe() for o in prep.outcomes},
-        "effect_conventions": CONVENTIONS,
-        "merge_rule": "groups tested through their segments (homogeneity test) on the outcomes both have values "
-                      "on; pair p = min over those outcomes x their number; pairs without one are not compared; "
-                      "merged while p x pairs compared > alpha",
+        "effect_conventions": {**CONVENTIONS, **PAIR_CONVENTIONS},
+        "merge_rule_text": _RULE_TEXT[merge_rule],
     }
     run_stats = {"rows": prep.rows, "rows_used": int(prep.sizes.sum()), "rows_without_segment": prep.null_segments,
                  "segments": prep.k, "segments_left_out": prep.left_out.height,
                  "rows_in_segments_left_out": int(prep.left_out["n"].sum()), "small_segments": len(merges.small),
+                 "noise_rows": int(prep.sizes[noise].sum()), "standouts": int(stand["standout"].sum()),
                  "rows_held_out": replication["holdout_rows"] if replication else 0}
-    return ValidationResult(verdict, reasons, table, _pairs_table(prep, stats, numeric_test, correction, alpha),
-                            merge_table, merges.steps, _profile_frame(prep, profile_rows), run_stats, params)
+    return ValidationResult(verdict, reasons, table, pairs.table, merge_table, merges.steps,
+                            _profile_frame(prep, profile_rows), stand, circular, run_stats, params)
+
+
+_RULE_TEXT = {
+    "pairs": "a pair of segments is significant when its post-hoc p-value, adjusted as one family over all "
+             "pairs and outcomes (--correction), is at most alpha; two segments are kept apart when a pair is significant on some "
+             "outcome, or when its unadjusted p is at most alpha with at least a small effect (both segments big "
+             "enough to act on); groups of segments are merged, least different first, while no segment of one is "
+             "kept apart from one of the other and their homogeneity test p x outcomes compared x pairs compared "
+             "> alpha",
+    "chaid": "Kass (1980): a pair of segments is significant when its unadjusted post-hoc p-value is at most "
+             "alpha; the least different pair of (pooled) groups is merged while its unadjusted p > alpha and no "
+             "segment of one is significantly different from one of the other",
+}
+
+
+def _circular_sentence(circular: list[str]) -> str:
+    names = ", ".join(repr(c) for c in circular)
+    return (f"circular test: outcome {names} {'was' if len(circular) == 1 else 'were'} among the features the "
+            "segments were made from (input provenance), so a difference there is by construction, not evidence; "
+            "validate on an outcome the segments did not see, e.g. what customers did later (rfm --holdout-end "
+            "gives monetary_holdout and frequency_holdout)")
 
 
 def _check_options(numeric_test: str, alpha: float, correction: str, min_size: int, min_share: float,
@@ -270,18 +365,17 @@ def _profiles(prep: Prepared, stats: list, numeric_test: str, bootstrap: int, co
     return rows
 
 
-def _replicate(prep: Prepared, tests: list[OmnibusResult], p_adjusted: np.ndarray, fraction: float,
-               numeric_test: str, alpha: float, correction: str, split_rng: np.random.Generator,
+def _replicate(prep: Prepared, mask: pl.Series, found_stats: list, tests: list[OmnibusResult],
+               p_adjusted: np.ndarray, numeric_test: str, alpha: float, correction: str,
                mc_rng: np.random.Generator, mc_samples: int) -> dict[str, Any]:
-    mask = holdout_mask(prep.data, fraction, split_rng)
-    held, rest = prep.data.filter(mask), prep.data.filter(~mask)
+    held = prep.data.filter(mask)
     p_held, tau = [], []
-    for spec in prep.outcomes:
-        s_held, s_rest = outcome_stats(held, spec, prep.k), outcome_stats(rest, spec, prep.k)
+    for spec, s_found in zip(prep.outcomes, found_stats, strict=True):
+        s_held = outcome_stats(held, spec, prep.k)
         p_held.append(omnibus(s_held, numeric_test, rng=mc_rng, mc_samples=mc_samples).p)
-        tau.append(order_agreement(s_rest, s_held, positive_only=spec.kind == "binary"))
+        tau.append(order_agreement(s_found, s_held, positive_only=spec.kind == "binary"))
     p_held_arr, tau_arr = np.array(p_held), np.array(tau)
-    # Only differences found on all rows are put to the test again, as one family.
+    # Only differences found on the other rows are put to the test again, as one family.
     found = (p_adjusted <= alpha) & np.array([t.effect_label not in (None, "negligible") for t in tests])
     adj = np.full(len(tests), np.nan)
     adj[found] = adjust(p_held_arr[found], correction)
@@ -320,30 +414,87 @@ def _outcome_table(specs: list[Outcome], tests: list[OmnibusResult], p_adjusted:
     return pl.DataFrame(rows, schema_overrides=schema, infer_schema_length=None)
 
 
-def _pairs_table(prep: Prepared, stats: list, numeric_test: str, correction: str, alpha: float) -> pl.DataFrame:
-    i, j = np.triu_indices(prep.k, 1)
-    parts = []
-    for spec, s in zip(prep.outcomes, stats, strict=True):
-        stat, p, method = pairwise(s, i, j, numeric_test)
-        keep = (s.n[i] > 0) & (s.n[j] > 0)
-        a, b = i[keep], j[keep]
-        if spec.kind == "numeric":
-            value = s.median if numeric_test == "kruskal" else s.mean
-        elif spec.kind == "binary":
-            value = s.rates()[:, -1]
-        else:
-            value = np.full(prep.k, np.nan)  # several levels: see the profile table
-        parts.append(pl.DataFrame({
-            "outcome": pl.Series([spec.name] * a.size, dtype=pl.String),
-            "segment_a": prep.labels.gather(a), "segment_b": prep.labels.gather(b),
-            "n_a": pl.Series(s.n[a], dtype=pl.Int64), "n_b": pl.Series(s.n[b], dtype=pl.Int64),
-            "value_a": pl.Series(value[a], dtype=pl.Float64), "value_b": pl.Series(value[b], dtype=pl.Float64),
-            "difference": pl.Series(value[a] - value[b], dtype=pl.Float64),
-            "test": pl.Series(method[keep].astype(str), dtype=pl.String),
-            "statistic": pl.Series(stat[keep], dtype=pl.Float64), "p": pl.Series(p[keep], dtype=pl.Float64),
-            "p_adjusted": pl.Series(adjust(p[keep], correction), dtype=pl.Float64),
-        }).with_columns(significant=pl.col("p_adjusted") <= alpha))
-    return pl.concat(parts).with_columns(pl.col("value_a", "value_b", "difference").fill_nan(None))
+class _Pairs:
+    """The post-hoc pairs, and from them the segments the merge map must keep apart.
+
+    ``table`` is ``--pairs``. Its p-values are adjusted as one family over
+    every pair and outcome, so that the chance that any two segments alike on
+    every outcome are called different is at most alpha (Holm, Bonferroni).
+    ``apart[a, b]`` is True when some outcome keeps segments ``a`` and ``b``
+    apart (column ``kept_apart``): the pair is significant under the merge
+    rule, or differs at unadjusted *alpha* by at least a small effect while
+    both are big enough to act on.
+    """
+
+    def __init__(self, prep: Prepared, stats: list, numeric_test: str, correction: str, alpha: float,
+                 rule: str, big: np.ndarray):
+        k = prep.k
+        self.k, self.labels, self.specs = k, prep.labels, prep.outcomes
+        i, j = np.triu_indices(k, 1)
+        self.apart = np.zeros((k, k), dtype=bool)
+        self.rows: list[dict[str, Any]] = []
+        for spec, s in zip(prep.outcomes, stats, strict=True):
+            stat, p, method = pairwise(s, i, j, numeric_test)
+            keep = (s.n[i] > 0) & (s.n[j] > 0)
+            effect, size, labels = pair_effects(s, i, j)
+            if spec.kind == "numeric":
+                value = s.median if numeric_test == "kruskal" else s.mean
+            elif spec.kind == "binary":
+                value = s.rates()[:, -1]
+            else:
+                value = np.full(k, np.nan)  # several levels: see the profile table
+            self.rows.append({"p": np.where(keep, p, np.nan), "stat": stat, "method": method, "keep": keep,
+                              "size": size, "label": labels, "value": value,
+                              "effect": effect, "n": s.n})
+        family = adjust(np.concatenate([r["p"] for r in self.rows]), correction)
+        parts = []
+        for t, (spec, row) in enumerate(zip(prep.outcomes, self.rows, strict=True)):
+            p, keep = row["p"], row["keep"]
+            p_adj = row["p_adjusted"] = family[t * i.size:(t + 1) * i.size]
+            meaningful = (row["label"] != "negligible") & (row["label"] != None)  # noqa: E711 (object array)
+            with np.errstate(invalid="ignore"):
+                significant = (p <= alpha) if rule == "chaid" else (p_adj <= alpha)
+                kept = keep & (significant | ((p <= alpha) & meaningful & big[i] & big[j]))
+            self.apart[i[kept], j[kept]] = self.apart[j[kept], i[kept]] = True
+            a, b = i[keep], j[keep]
+            value, n = row["value"], row["n"]
+            parts.append(pl.DataFrame({
+                "outcome": pl.Series([spec.name] * a.size, dtype=pl.String),
+                "segment_a": prep.labels.gather(a), "segment_b": prep.labels.gather(b),
+                "n_a": pl.Series(n[a], dtype=pl.Int64), "n_b": pl.Series(n[b], dtype=pl.Int64),
+                "value_a": pl.Series(value[a], dtype=pl.Float64), "value_b": pl.Series(value[b], dtype=pl.Float64),
+                "difference": pl.Series(value[a] - value[b], dtype=pl.Float64),
+                "test": pl.Series(row["method"][keep].astype(str), dtype=pl.String),
+                "statistic": pl.Series(row["stat"][keep], dtype=pl.Float64),
+                "p": pl.Series(p[keep], dtype=pl.Float64),
+                "p_adjusted": pl.Series(p_adj[keep], dtype=pl.Float64),
+                "significant": pl.Series(significant[keep], dtype=pl.Boolean),
+                "effect": pl.Series([row["effect"]] * a.size, dtype=pl.String),
+                "effect_size": pl.Series(row["size"][keep], dtype=pl.Float64),
+                "effect_label": pl.Series(list(row["label"][keep]), dtype=pl.String),
+                "kept_apart": pl.Series(kept[keep], dtype=pl.Boolean),
+            }))
+        self.table = pl.concat(parts).with_columns(
+            pl.col("value_a", "value_b", "difference", "effect_size").fill_nan(None))
+
+    def explain(self, g: int, head: int) -> str:
+        """How *g* and *head* differ on the outcome that separates them most (smallest p)."""
+        a, b = min(g, head), max(g, head)
+        at = a * (2 * self.k - a - 1) // 2 + (b - a - 1)
+        best = None
+        for spec, row in zip(self.specs, self.rows, strict=True):
+            p = row["p"][at]
+            if p == p and (best is None or p < best[1]["p"][at]):
+                best = (spec, row)
+        if best is None:
+            return "no outcome compares them"
+        spec, row = best
+        fmt = (lambda v: f"{v:.1%}") if spec.kind == "binary" else (lambda v: f"{v:,.4g}")
+        values = "" if spec.kind == "categorical" else f"{fmt(row['value'][g])} vs {fmt(row['value'][head])}, "
+        size = row["size"][at] * (1 if g == a or row["effect"] == "cohens_w" else -1)
+        label = row["label"][at] or "n/a"
+        return (f"closest call {spec.name!r}: {values}{EFFECT_NAMES[row['effect']]} {size:+.2f} ({label}), "
+                f"pair p {format_p(row['p'][at])}, adjusted {format_p(row['p_adjusted'][at])}")
 
 
 def _with_left_out(table: pl.DataFrame, prep: Prepared) -> pl.DataFrame:
@@ -376,14 +527,15 @@ def _profile_frame(prep: Prepared, rows: list[dict]) -> pl.DataFrame:
 
 
 def _verdict(table: pl.DataFrame, merges: MergeResult, prep: Prepared, alpha: float, min_size: int,
-             min_share: float) -> tuple[str, list[str]]:
+             min_share: float, stand: pl.DataFrame, circular: list[str], noise: list[int],
+             tiers: str | None) -> tuple[str, list[str]]:
     reasons = []
     differs = table.filter(pl.col("verdict") == "differs")
     for row in table.iter_rows(named=True):
         reasons.append(_outcome_sentence(row, alpha))
     if differs.height == 0:
         verdict = "arbitrary"
-    elif merges.suggested:
+    elif merges.suggested or merges.small:
         verdict = "over-fine"
     else:
         verdict = "valid"
@@ -396,6 +548,21 @@ def _verdict(table: pl.DataFrame, merges: MergeResult, prep: Prepared, alpha: fl
     if similar:
         reasons.append(f"{_count(len(similar), 'merge')} of segments that no outcome tells apart "
                        f"(adjusted p > {alpha:g})")
+    if merges.stuck:
+        reasons.append(f"{_count(len(merges.stuck), 'small segment')} kept: each differs from every segment it "
+                       f"could join: {', '.join(repr(prep.labels[g]) for g in merges.stuck[:10])}")
+    flagged = stand.filter(pl.col("standout"))
+    for row in flagged.head(10).iter_rows(named=True):
+        reasons.append(_standout_sentence(row))
+    if flagged.height > 10:
+        reasons.append(f"... and {flagged.height - 10:,} more segments that stand out (see --json)")
+    if noise:
+        reasons.append(f"noise ({prep.labels[noise[0]]!r}, {int(prep.sizes[noise].sum()):,} rows) is reported as "
+                       "its own group and never merged")
+    if tiers:
+        reasons.append(f"segments treated as ordered tiers ({tiers}): only neighbouring levels merge")
+    if circular:
+        reasons.append(_circular_sentence(circular))
     if prep.left_out.height:
         reasons.append(f"{_count(prep.left_out.height, 'segment')} without a value of any outcome left out of the "
                        f"tests: {left_out_names(prep.left_out)}")
@@ -409,7 +576,24 @@ def _verdict(table: pl.DataFrame, merges: MergeResult, prep: Prepared, alpha: fl
     else:
         reasons.insert(0, f"The segments differ on {outcomes}; every segment is big enough and distinguishable "
                           "from the others.")
+    if flagged.height:
+        shown = ", ".join(f"{r['segment']!r} on {r['outcome']!r}" for r in flagged.head(3).iter_rows(named=True))
+        more = f" and {flagged.height - 3:,} more" if flagged.height > 3 else ""
+        reasons[0] += f" Stands out from the rest: {shown}{more}."
+    if circular and set(differs["outcome"]) <= set(circular) and differs.height:
+        reasons[0] += " Circular: the outcomes that differ were features the segments were made from."
     return verdict, reasons
+
+
+def _standout_sentence(row: dict) -> str:
+    fmt = (lambda v: f"{v:.1%}") if row["kind"] == "binary" else (lambda v: f"{v:,.4g}")
+    what = ""
+    if row["kind"] != "categorical" and row["value"] is not None:
+        rest = f" against {fmt(row['rest_value'])} in the rest" if row["rest_value"] is not None else ""
+        what = f"{row['statistic']} {fmt(row['value'])}{rest}, "
+    return (f"segment {row['segment']!r} stands out on {row['outcome']!r}: {what}"
+            f"{EFFECT_NAMES[row['effect']]} {row['effect_size']:+.2f} ({row['effect_label']}), "
+            f"adjusted p {format_p(row['p_adjusted'])}")
 
 
 def _count(n: int, word: str) -> str:
@@ -418,22 +602,18 @@ def _count(n: int, word: str) -> str:
 
 def _outcome_sentence(row: dict, alpha: float) -> str:
     name, test = row["outcome"], row["test"]
-    p = _p_text(row["p_adjusted"])
+    p = format_p(row["p_adjusted"])
     effect = f"{EFFECT_NAMES[row['effect']]} {row['effect_size']:.3f} ({row['effect_label']})"
     if row["verdict"] == "differs":
         return f"{name!r} differs: {test} adjusted p {p}, {effect}"
     if row["verdict"] == "not replicated":
         return (f"{name!r} differs on all rows ({test} adjusted p {p}, {effect}) but not on the held-out rows "
-                f"(p {_p_text(row['p_holdout'])}, order agreement {row['order_agreement']:.2f})")
+                f"(p {format_p(row['p_holdout'])}, order agreement {row['order_agreement']:.2f})")
     if row["verdict"] == "negligible effect":
         return f"{name!r} differs significantly (adjusted p {p}) but by a negligible amount: {effect}"
     return f"{name!r} does not differ significantly: {test} adjusted p {p} > {alpha:g}"
 
 
-def _p_text(p: float | None) -> str:
-    if p is None or p != p:
-        return "n/a"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _clean(value: Any) -> Any:
