@@ -2,41 +2,46 @@
 
 Run by hand (never by pytest), from the repository root::
 
-    .venv/bin/pip install -e ".[bench]"  # pyfim, built from source; benchmark only
-    .venv/bin/python benchmarks/bench_rules.py [--customers 1000000] [--repeat 3]
+    .venv/bin/pip install -e ".[bench]"  # pyfim, built from source; benchmark only (make bench does this)
+    .venv/bin/python benchmarks/bench_rules.py                      # Cell2Cell size: 51,047 x 57
+    .venv/bin/python benchmarks/bench_rules.py --customers 1000000 --items 40 --categorical 0
 
-Data: a seeded snapshot of N customers x 40 yes/no items (prevalence 2-35%,
-three latent segments that make items co-occur) with planted churn rules:
-``i00`` (main effect), ``i03 & i05`` and ``i07 & i08 & i12`` (interactions),
-``i01`` protective. Every contender runs as its own process (imports, reading
-the Parquet file and writing its rules included) and is timed whole; peak
-memory comes from ``/usr/bin/time -v``. All mine the same rules: antecedents
-of up to 3 items with the consequent churn, minimum support 1% of customers,
-no confidence or lift threshold. The script checks that the rule sets and
-counts are identical and prints a Markdown table with medians.
+Data: a seeded snapshot of N customers with yes/no columns (prevalence
+2-35%, three latent segments that make them co-occur) and text columns of 3-7
+values, with planted churn rules: ``i00`` (main effect), ``i03 & i05`` and
+``i07 & i08 & i12`` (interactions), ``i01`` protective. The default size is
+Cell2Cell's (51,047 customers, 57 columns: 30 yes/no, 27 categorical), where
+issue 14 measured the mlxtend engine at over 100 s.
+
+Every contender is a whole process measured by benchmarks/harness.py
+(round-robin, per-round paired ratios): both of segment's engines, named
+explicitly since the default may change, pyfim's ``arules`` and plain
+mlxtend (``fpgrowth`` + ``association_rules``). All mine the same rules:
+antecedents of up to 3 items with the consequent churn, minimum support 1%
+of customers, no confidence or lift threshold. The script checks that the
+rule sets and their counts are identical.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
-import platform
-import re
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
+
+ROOT = harness.ROOT
+OUT = harness.OUT / "rules"
 MIN_SUPPORT = 0.01
 MAX_LEN = 3  # items in the antecedent
 
 
-def generate(n: int, seed: int = 0, m: int = 40):
+def planted(n: int, m: int, seed: int):
     rng = np.random.default_rng(seed)
     prevalence = np.geomspace(0.35, 0.02, m)
     segment = rng.integers(0, 3, n)
@@ -51,12 +56,21 @@ def generate(n: int, seed: int = 0, m: int = 40):
     return x, churn
 
 
-def write_data(n: int, path: Path) -> None:
+def generate(path: Path, customers: int, items: int, categorical: int, seed: int) -> None:
+    """*items* yes/no columns ``iNN`` and *categorical* text columns ``cNN`` of 3-7 values each."""
     import polars as pl
 
-    x, churn = generate(n)
-    cols = {"customer_id": np.arange(n)}
+    x, churn = planted(customers, items, seed)
+    cols = {"customer_id": np.arange(customers)}
     cols.update({f"i{j:02d}": x[:, j] for j in range(x.shape[1])})
+    rng = np.random.default_rng(seed + 1)
+    # Category shares differ by whether the customer holds i02, so categories co-occur with flags.
+    for j in range(categorical):
+        k = 3 + j % 5
+        shares = rng.dirichlet(np.full(k, 0.8), size=2)
+        u = rng.random(customers)
+        level = (u[:, None] > np.cumsum(shares[x[:, 2].astype(int)], axis=1)).sum(axis=1).clip(0, k - 1)
+        cols[f"c{j:02d}"] = np.array([f"v{v}" for v in range(k)])[level]
     cols["churn"] = churn
     pl.DataFrame(cols).write_parquet(path)
 
@@ -65,22 +79,34 @@ def write_data(n: int, path: Path) -> None:
 # Each reads the Parquet file and writes antecedent, n_rule, n_antecedent.
 
 
-def _load_onehot(path: str):
+def _onehot(path: str):
+    """Item names as segment writes them (``col=yes`` for flags, ``col=value`` for text) and the
+    customers x items matrix, churn last."""
     import polars as pl
 
     df = pl.read_parquet(path)
-    items = [c for c in df.columns if c.startswith("i")]
-    return df, items
+    names, cols = [], []
+    for c in df.columns:
+        if c in ("customer_id", "churn"):
+            continue
+        if df[c].dtype == pl.Boolean:
+            names.append(f"{c}=yes")
+            cols.append(df[c].to_numpy())
+        else:
+            for value in df[c].unique().sort().to_list():
+                names.append(f"{c}={value}")
+                cols.append((df[c] == value).to_numpy())
+    names.append("churn=true")
+    cols.append(df["churn"].to_numpy())
+    return names, np.column_stack(cols)
 
 
 def run_mlxtend(path: str, out: str) -> None:
     import pandas as pd
-    import polars as pl
     from mlxtend.frequent_patterns import association_rules, fpgrowth
 
-    df, items = _load_onehot(path)
-    onehot = df.select([pl.col(c).alias(f"{c}=yes") for c in items] + [pl.col("churn").alias("churn=true")])
-    onehot = onehot.to_pandas()
+    names, matrix = _onehot(path)
+    onehot = pd.DataFrame(matrix, columns=names)
     frequent = fpgrowth(onehot, min_support=MIN_SUPPORT, max_len=MAX_LEN + 1, use_colnames=True)
     found = association_rules(frequent, num_itemsets=len(onehot), metric="confidence", min_threshold=0.0)
     found = found[found["consequents"] == frozenset({"churn=true"})]
@@ -96,113 +122,107 @@ def run_pyfim(path: str, out: str) -> None:
     import fim
     import polars as pl
 
-    df, items = _load_onehot(path)
-    names = [f"{c}=yes" for c in items] + ["churn=true"]
-    # Identical baskets once, with their multiplicity (pyfim takes a dict), all
-    # in numpy: each customer's basket as one 64-bit key, then decoded per key.
-    key = np.zeros(len(df), dtype=np.uint64)
-    for j, col in enumerate([*items, "churn"]):
-        key |= df[col].to_numpy().astype(np.uint64) << np.uint64(j)
-    keys, counts = np.unique(key, return_counts=True)
-    bits = (keys[:, None] >> np.arange(len(names), dtype=np.uint64)) & np.uint64(1)
-    rows, cols = np.nonzero(bits)
-    starts = np.searchsorted(rows, np.arange(len(keys) + 1)).tolist()
-    flat = cols.tolist()
-    baskets = {tuple(flat[a:b]): c for a, b, c in zip(starts[:-1], starts[1:], counts.tolist(), strict=True)}
+    names, matrix = _onehot(path)
+    # Identical baskets once, with their multiplicity (pyfim takes a dict):
+    # rows packed to bytes, made unique in numpy, then decoded once per basket.
+    packed = np.packbits(matrix, axis=1)
+    _, first, counts = np.unique(packed, axis=0, return_index=True, return_counts=True)
+    baskets = {tuple(np.flatnonzero(matrix[i]).tolist()): c for i, c in zip(first, counts.tolist(), strict=True)}
     target = len(names) - 1
-    min_count = int(np.ceil(MIN_SUPPORT * len(df)))
+    min_count = int(np.ceil(MIN_SUPPORT * len(matrix)))
     found = fim.arules(baskets, supp=-min_count, conf=0, zmax=MAX_LEN + 1, report="ab", mode="o",
                        appear={None: "in", target: "out"})
     pl.DataFrame({
         "antecedent": [" & ".join(sorted(names[i] for i in body)) for _, body, _, _ in found],
         "n_rule": [a for _, _, a, _ in found],
         "n_antecedent": [b for _, _, _, b in found],
-    }).filter(pl.col("antecedent") != "").write_csv(out)
+    }, schema={"antecedent": pl.String, "n_rule": pl.Int64, "n_antecedent": pl.Int64}
+    ).filter(pl.col("antecedent") != "").write_csv(out)
 
 
-CONTENDERS = {
-    "segment rules": lambda data, out: [sys.executable, "-m", "cli", "rules", data, "--target", "churn",
-                                        "--min-support", str(MIN_SUPPORT), "--max-len", str(MAX_LEN),
-                                        "--min-lift", "0", "--keep-redundant", "--keep-insignificant",
-                                        "-q", "-o", out],
-    "segment rules --engine bitset": lambda data, out: [*CONTENDERS["segment rules"](data, out),
-                                                        "--engine", "bitset"],
-    "pyfim arules (C)": lambda data, out: [sys.executable, __file__, "--contender", "pyfim", data, out],
-    "mlxtend fpgrowth + association_rules": lambda data, out: [sys.executable, __file__, "--contender",
-                                                               "mlxtend", data, out],
-}
+NAMES = {"bitset": "segment rules --engine bitset", "mlxtend_engine": "segment rules --engine mlxtend",
+         "pyfim": "pyfim arules (C)", "mlxtend": "plain mlxtend fpgrowth + association_rules"}
+# Column names before and after issue 14's rename, so the check reads either.
+RENAMED = {"customers": "n_antecedent", "target_customers": "n_rule"}
 
 
-def measure(cmd: list[str]) -> tuple[float, float]:
-    """Whole-process wall seconds and peak RSS in MiB."""
-    start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
-    return wall, rss / 1024
+def segment_rules(data: str, out: str, engine: str) -> list[str]:
+    argv = harness.segment("rules", data, "--target", "churn", "--min-support", str(MIN_SUPPORT), "--max-len",
+                           str(MAX_LEN), "--min-lift", "0", "--keep-redundant", "--keep-insignificant",
+                           "--engine", engine, "-q", "-o", out)
+    # The peers mine the yes side of each yes/no column and keep rules of the same
+    # customers apart: so must segment, whatever its defaults (they changed in 0.2).
+    shown = subprocess.run(harness.segment("rules", "--help"), capture_output=True, text=True,
+                           env={**os.environ, "COLUMNS": "200"}).stdout
+    for flag in ("--yes-only", "--no-merge-same"):
+        if flag in shown:
+            argv.append(flag)
+    if "--yes-only" not in shown and "--no-with-no" in shown:
+        argv.append("--no-with-no")
+    return argv
 
 
 def normalised(path: Path):
     import polars as pl
 
-    df = pl.read_csv(path).select("antecedent", "n_rule", "n_antecedent")
+    df = pl.read_csv(path)
+    df = df.rename({new: old for new, old in RENAMED.items() if new in df.columns and old not in df.columns})
+    df = df.select("antecedent", "n_rule", "n_antecedent")
     return df.with_columns(pl.col("antecedent").str.split(" & ").list.sort().list.join(" & ")).sort("antecedent")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--repeat-slow", type=int, default=3, help="repeats of the plain-mlxtend runs")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    parser.add_argument("--customers", type=int, default=51_047)
+    parser.add_argument("--items", type=int, default=30, help="yes/no columns")
+    parser.add_argument("--categorical", type=int, default=27, help="text columns of 3-7 values")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--contender", nargs=3, metavar=("NAME", "DATA", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.contender:
         name, data, out = args.contender
         {"mlxtend": run_mlxtend, "pyfim": run_pyfim}[name](data, out)
         return
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    data = args.out / f"rules_{args.customers}.parquet"
-    if not data.exists():
-        write_data(args.customers, data)
+    OUT.mkdir(parents=True, exist_ok=True)
+    data = harness.cached("rules", generate, {"customers": args.customers, "items": args.items,
+                                              "categorical": args.categorical, "seed": 0}, code=[planted])
+    size = f"{args.customers}x{args.items + args.categorical}"
+    outputs = {key: OUT / f"{key}_{size}.csv" for key in NAMES}
+    c = harness.Contender
+    contenders = [c(NAMES["bitset"], segment_rules(str(data), str(outputs["bitset"]), "bitset")),
+                  c(NAMES["mlxtend_engine"], segment_rules(str(data), str(outputs["mlxtend_engine"]), "mlxtend"))]
     try:
         import fim  # noqa: F401
+
+        contenders.append(c(NAMES["pyfim"], [sys.executable, __file__, "--contender", "pyfim", str(data),
+                                             str(outputs["pyfim"])]))
     except ImportError:
-        print("pyfim is not installed (.venv/bin/pip install pyfim); skipping it", file=sys.stderr)
-        CONTENDERS.pop("pyfim arules (C)")
-
-    # Rounds of every contender in turn, so that load from other users of a
-    # shared machine falls on all of them alike.
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in CONTENDERS}
-    outputs = {name: args.out / f"rules_{re.sub(r'[^a-z]+', '_', name.lower())}.csv" for name in CONTENDERS}
-    for round_ in range(args.repeat):
-        for name, make in CONTENDERS.items():
-            slow = name.startswith("mlxtend")
-            if slow and round_ >= args.repeat_slow:
-                continue
-            runs[name].append(measure(make(str(data), str(outputs[name]))))
-            print(f"round {round_ + 1}: {name}: {runs[name][-1][0]:.2f} s", file=sys.stderr)
-    results = {name: (statistics.median(w for w, _ in r), max(m for _, m in r)) for name, r in runs.items()}
-    for name, r in runs.items():
-        print(f"{name}: {[round(w, 2) for w, _ in r]} s, {results[name][1]:.0f} MiB", file=sys.stderr)
-
-    reference = normalised(outputs["segment rules"])
-    same = {name: normalised(path).equals(reference) for name, path in outputs.items()}
-    peer = results.get("pyfim arules (C)")
-    plain = results["mlxtend fpgrowth + association_rules"]
-    print(f"\n{args.customers:,} customers x 40 items, min support {MIN_SUPPORT}, antecedents up to {MAX_LEN} "
-          f"items, {reference.height:,} rules. {dt.date.today()}, {platform.machine()}, "
-          f"{os.cpu_count()} cores; medians of {args.repeat} runs ({args.repeat_slow} for plain mlxtend).\n")
-    print("| contender | wall s | peak RSS MiB | x pyfim | speed-up vs mlxtend | same rules |")
-    print("|---|---:|---:|---:|---:|---|")
-    for name, (wall, rss) in results.items():
-        vs_peer = f"{wall / peer[0]:.2f}" if peer else "-"
-        print(f"| {name} | {wall:.2f} | {rss:.0f} | {vs_peer} | {plain[0] / wall:.1f} | "
-              f"{'yes' if same[name] else 'NO'} |")
+        print("pyfim is not installed (make bench installs it); running without it", file=sys.stderr)
+    contenders.append(c(NAMES["mlxtend"], [sys.executable, __file__, "--contender", "mlxtend", str(data),
+                                           str(outputs["mlxtend"])]))
+    results = harness.rounds(contenders, args.repeats)
+    checks = harness.Checks()
+    reference = normalised(outputs["mlxtend"])
+    for key, name in NAMES.items():
+        if key != "mlxtend" and name in results.runs:
+            found = normalised(outputs[key])
+            checks.add(f"{name}: the same rules with the same counts as plain mlxtend", found.equals(reference),
+                       f"{found.height:,} rules against {reference.height:,}")
+    peer = NAMES["pyfim"] if NAMES["pyfim"] in results.runs else NAMES["mlxtend"]
+    targets = []
+    for key in ("bitset", "mlxtend_engine"):
+        name = NAMES[key]
+        if peer == NAMES["pyfim"]:
+            targets.append(harness.Target(f"`rules --engine {name.rsplit(' ', 1)[1]}` <= 3x pyfim", "ratio", name,
+                                          3.0, peer=peer))
+        targets.append(harness.Target(f"`rules --engine {name.rsplit(' ', 1)[1]}` >= 5x faster than plain mlxtend",
+                                      "speedup", name, 5.0, peer=NAMES["mlxtend"]))
+    harness.report(f"rules_{size}", f"`segment rules`: {args.customers:,} customers x "
+                   f"{args.items + args.categorical} columns ({args.items} yes/no, {args.categorical} categorical: "
+                   f"{len(_onehot(str(data))[0]) - 1} items)", results, peer=peer,
+                   targets=targets, checks=checks,
+                   notes=f"Minimum support {MIN_SUPPORT:.0%} of customers, antecedents up to {MAX_LEN} items, "
+                         f"{reference.height:,} rules to churn, all written.")
 
 
 if __name__ == "__main__":

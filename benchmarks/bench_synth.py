@@ -1,6 +1,7 @@
 """Benchmark ``segment synth``: whole-process wall time and peak memory (run by hand, not by pytest).
 
-Contenders, each run as a separate process under ``/usr/bin/time -v``:
+Contenders, each a whole process measured by benchmarks/harness.py
+(round-robin, per-round paired ratios):
 
 - ``segment synth`` writing all six tables (Parquet) for N customers x 24 months;
 - ``segment synth --tables panel`` (what a lifecycle benchmark needs);
@@ -9,8 +10,8 @@ Contenders, each run as a separate process under ``/usr/bin/time -v``:
   ``write_parquet``: the cost of merely materialising and writing a panel of
   that size, with no generative model and no chunking.
 
-Prints a Markdown table of medians over ``--repeats`` runs, with ratios
-against the peer measured in the same run.
+The script checks that the peer writes the panel's columns with the panel's
+types, and that synth's output is the same in every round (it is seeded).
 
     .venv/bin/python benchmarks/bench_synth.py --sizes 100000,1000000 --repeats 3
 """
@@ -18,19 +19,15 @@ against the peer measured in the same run.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import re
+import hashlib
 import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
-from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
+
+OUT = harness.OUT / "synth"
 
 PEER = r"""
 import sys, numpy as np, polars as pl
@@ -54,65 +51,75 @@ df = pl.DataFrame({
 df.write_parquet(out, compression="zstd")
 """
 
-
-def measure(cmd: list[str]) -> tuple[float, float, float]:
-    """Wall seconds, peak RSS (MB) and CPU seconds (user + system) of one process."""
-    t0 = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, cwd=ROOT)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1)) / 1024
-    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", proc.stderr))
-    return wall, rss, cpu
+PEER_NAME = "peer: polars in-memory panel"
 
 
-def folder_mb(path: Path) -> float:
+def size_mb(path: Path) -> float:
     if path.is_file():
         return path.stat().st_size / 2**20
     return sum(p.stat().st_size for p in path.iterdir()) / 2**20
 
 
+def digest(folder: Path) -> str:
+    """Digest of the decoded tables (provenance metadata holds a timestamp, so not the bytes)."""
+    import polars as pl
+
+    h = hashlib.sha256()
+    for table in sorted(folder.glob("*.parquet")):
+        h.update(table.name.encode())
+        h.update(pl.read_parquet(table).hash_rows().to_numpy().tobytes())
+    return h.hexdigest()
+
+
 def main() -> None:
+    import polars as pl
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    segment = [sys.executable, "-m", "cli"]
-    rows = []
-    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
-        for n in (int(s) for s in args.sizes.split(",")):
-            contenders = {
-                "segment synth (6 tables)": lambda d: [*segment, "synth", "--customers", str(n), "--out", d, "-q"],
-                "segment synth --tables panel": lambda d: [*segment, "synth", "--customers", str(n), "--out", d,
-                                                           "--tables", "panel", "-q"],
-                "peer: polars in-memory panel": lambda d: [sys.executable, "-c", PEER, str(n), d + ".parquet"],
-            }
-            results: dict[str, list[tuple[float, float, float]]] = {k: [] for k in contenders}
-            sizes: dict[str, float] = {}
-            for r in range(args.repeats):
-                for name, make in contenders.items():  # interleaved, so load changes hit all alike
-                    out = Path(tmp) / f"{n}-{r}-{abs(hash(name))}"
-                    results[name].append(measure(make(str(out))))
-                    target = out if out.exists() else Path(str(out) + ".parquet")
-                    sizes[name] = folder_mb(target)
-                    shutil.rmtree(out, ignore_errors=True)
-                    Path(str(out) + ".parquet").unlink(missing_ok=True)
-                    wall, rss, cpu = results[name][-1]
-                    print(f"  {n:,} {name} run {r + 1}: {wall:.1f} s wall, {cpu:.1f} s CPU, {rss:.0f} MB",
-                          file=sys.stderr)
-            peer = results["peer: polars in-memory panel"]
-            peer_wall, peer_rss = statistics.median(r[0] for r in peer), statistics.median(r[1] for r in peer)
-            for name, runs in results.items():
-                wall, rss, cpu = (statistics.median(r[i] for r in runs) for i in range(3))
-                rows.append((n, name, wall, cpu, rss, wall / peer_wall, rss / peer_rss, sizes[name]))
-    print(f"\n{date.today()}, {platform.node()}: {os.cpu_count()} cores, "
-          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; "
-          f"median of {args.repeats} runs; python {platform.python_version()}\n")
-    print("| customers | contender | wall s | CPU s | peak RSS MB | wall / peer | RSS / peer | output MB |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|")
-    for n, name, wall, cpu, rss, rw, rr, mb in rows:
-        print(f"| {n:,} | {name} | {wall:.1f} | {cpu:.1f} | {rss:.0f} | {rw:.2f} | {rr:.2f} | {mb:.1f} |")
+    OUT.mkdir(parents=True, exist_ok=True)
+    for n in (int(s) for s in args.sizes.split(",")):
+        full, panel, peer = OUT / f"all_{n}", OUT / f"panel_{n}", OUT / f"peer_{n}.parquet"
+        digests: dict[str, set[str]] = {"all": set(), "panel": set()}
+
+        def synth(folder: Path, *extra: str) -> list[str]:
+            return harness.segment("synth", "--customers", str(n), "--out", str(folder), "-q", *extra)
+
+        c = harness.Contender
+        contenders = [c("segment synth (6 tables)", synth(full)),
+                      c("segment synth --tables panel", synth(panel, "--tables", "panel")),
+                      c(PEER_NAME, harness.python(PEER, str(n), str(peer)))]
+
+        def run_and_record(contender: harness.Contender) -> harness.Run:
+            if not contender.name.startswith("segment"):
+                return harness.measure(contender)
+            folder = full if "6 tables" in contender.name else panel
+            # A fresh folder each round (outside the timing): stale tables would hide a missing one.
+            shutil.rmtree(folder, ignore_errors=True)
+            one = harness.measure(contender)
+            digests["all" if folder == full else "panel"].add(digest(folder))
+            return one
+
+        results = harness.rounds(contenders, args.repeats, run=run_and_record)
+        checks = harness.Checks()
+        ours, theirs = pl.read_parquet_schema(panel / "panel.parquet"), pl.read_parquet_schema(peer)
+        checks.add("the peer writes the panel's columns with the panel's types", dict(ours) == dict(theirs),
+                   ", ".join(f"{k} {v}" for k, v in ours.items()) if dict(ours) == dict(theirs)
+                   else f"synth {dict(ours)} against peer {dict(theirs)}")
+        for key, found in digests.items():
+            checks.add(f"synth ({key}) writes the same tables in every round", len(found) == 1,
+                       f"{len(found)} distinct")
+        rows = pl.scan_parquet(panel / "panel.parquet").select(pl.len()).collect().item()
+        checks.note("output size", f"6 tables {size_mb(full):,.1f} MB, panel {size_mb(panel):,.1f} MB "
+                                   f"({rows:,} rows), peer {size_mb(peer):,.1f} MB ({n * 24:,} rows)")
+        targets = [harness.Target(f"`synth` ({which}) within 24 GB", "absolute", name, 24 * 1024.0, metric="rss")
+                   for which, name in (("6 tables", contenders[0].name), ("panel", contenders[1].name))]
+        harness.report(f"synth_{n}", f"`segment synth`: {n:,} customers x 24 months", results, peer=PEER_NAME,
+                       checks=checks, targets=targets)
+        for path in (full, panel):
+            shutil.rmtree(path, ignore_errors=True)
+        peer.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,12 @@
 
     .venv/bin/python benchmarks/bench_validate_segment.py [--rows 1000000] [--segments 50]
 
-Run by hand, never by pytest. Each contender runs as its own process under
-``/usr/bin/time -v`` (benchmarks/harness.py); the table gives the median wall
-time and peak RSS of ``--repeats`` runs and the ratio to a peer measured in
-the same run: a minimal scipy script that computes only the omnibus tests
-(``kruskal`` per numeric outcome over the per-segment arrays,
-``chi2_contingency`` per categorical one) from the same Parquet file.
+Run by hand, never by pytest. Every contender is a whole process measured by
+benchmarks/harness.py (round-robin, per-round paired ratios). The peer is a
+minimal scipy script that computes only the omnibus tests (``kruskal`` per
+numeric outcome over the per-segment arrays, ``chi2_contingency`` per
+categorical one) from the same Parquet file; the script checks that
+validate-segment's statistics and p-values equal the peer's.
 Target (issue 7): at most 10 s without bootstrap.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -36,16 +35,19 @@ seg = df["segment"].to_numpy()
 order = np.argsort(seg, kind="stable")
 s = seg[order]
 cuts = np.flatnonzero(s[1:] != s[:-1]) + 1
+rows = []
 for col in ("arpu", "mou", "data_gb"):
     groups = np.split(df[col].to_numpy()[order], cuts)
-    print(col, stats.kruskal(*groups).pvalue)
+    rows.append((col, *stats.kruskal(*groups)))
 for col in ("churn", "channel"):
     table = df.group_by("segment", col).len().pivot(on=col, index="segment", values="len").fill_null(0)
-    print(col, stats.chi2_contingency(table.drop("segment").to_numpy(), correction=False).pvalue)
+    res = stats.chi2_contingency(table.drop("segment").to_numpy(), correction=False)
+    rows.append((col, res.statistic, res.pvalue))
+pl.DataFrame(rows, schema=["outcome", "statistic", "p"], orient="row").write_csv(sys.argv[2])
 """
 
 
-def make_data(path: Path, rows: int, segments: int, seed: int = 0) -> None:
+def make_data(path: Path, rows: int, segments: int, seed: int) -> None:
     """Customers in *segments* segments; outcomes depend on the segment a little."""
     rng = np.random.default_rng(seed)
     seg = rng.integers(0, segments, rows)
@@ -69,22 +71,34 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    data = OUT / f"validate_{args.rows}x{args.segments}.parquet"
-    if not data.exists():
-        make_data(data, args.rows, args.segments)
+    data = harness.cached("validate", make_data, {"rows": args.rows, "segments": args.segments, "seed": 0})
     base = ["validate-segment", str(data), "--segment", "segment", "--outcome", "churn,arpu,mou,data_gb,channel",
             "--id", "customer_id", "-q"]
-    results = harness.rounds({
-        PEER_NAME: harness.python(PEER) + [str(data)],
-        "validate-segment": harness.segment(*base, "-o", str(OUT / "v.csv")),
-        "validate-segment --bootstrap 200": harness.segment(*base, "--bootstrap", "200", "-o", str(OUT / "vb.csv")),
-        "validate-segment --holdout 0.5 + --pairs/--merge-map/--json": harness.segment(
+    c = harness.Contender
+    results = harness.rounds([
+        c(PEER_NAME, harness.python(PEER, str(data), str(OUT / "v_peer.csv"))),
+        c("validate-segment", harness.segment(*base, "-o", str(OUT / "v.csv"))),
+        c("validate-segment --bootstrap 200", harness.segment(*base, "--bootstrap", "200", "-o", str(OUT / "vb.csv"))),
+        c("validate-segment --holdout 0.5 + --pairs/--merge-map/--json", harness.segment(
             *base, "--holdout", "0.5", "--pairs", str(OUT / "vp.parquet"), "--merge-map", str(OUT / "vm.csv"),
-            "--json", str(OUT / "v.json"), "-o", str(OUT / "vh.csv")),
-    }, args.repeats)
-    print(f"\n{args.rows:,} rows x {args.segments} segments x 5 outcomes (1 binary, 3 numeric, 1 categorical), "
-          f"Parquet in; {harness.machine()}; {date.today().isoformat()}\n")
-    print(harness.table(results, peer=PEER_NAME))
+            "--json", str(OUT / "v.json"), "-o", str(OUT / "vh.csv"))),
+    ], args.repeats)
+    checks = harness.Checks()
+    peer = pl.read_csv(OUT / "v_peer.csv")
+    for name in ("v.csv", "vb.csv", "vh.csv"):
+        ours = pl.read_csv(OUT / name).select("outcome", "statistic", "p").join(peer, on="outcome", suffix="_scipy")
+        worst = ours.select(((pl.col("statistic") - pl.col("statistic_scipy")).abs()
+                             / pl.col("statistic_scipy").abs()).max()).item()
+        checks.add(f"{name}: statistic and p of all 5 outcomes equal scipy's",
+                   ours.height == 5 and worst < 1e-9 and all(
+                       abs(a - b) <= 1e-9 * max(b, 1e-300) or a == b for a, b in zip(ours["p"], ours["p_scipy"])),
+                   f"largest relative difference of the statistic {worst:.1e}")
+    harness.report("validate_segment",
+                   f"`segment validate-segment`: {args.rows:,} rows x {args.segments} segments x 5 outcomes", results,
+                   peer=PEER_NAME, checks=checks, targets=[
+                       harness.Target("`validate-segment` <= 10 s without bootstrap", "absolute", "validate-segment",
+                                      10.0)],
+                   notes="Outcomes: 1 binary, 3 numeric, 1 categorical; Parquet in.")
 
 
 if __name__ == "__main__":

@@ -365,17 +365,26 @@ def _aggregate_queries(lf: pl.LazyFrame, id: str, date: str, amount: str, freque
         return [purchases, refunds]
     # Daily periods first: lifetimes sums each customer's day, then counts days.
     days = lf.group_by(id, date).agg(_day_total=pl.col("_micro").sum(), _day_buys=buy.sum(), _rows=pl.len())
+    # A period is a day with a purchase. Its date and total are put in columns
+    # of their own (null / 0 on other days) so that the per-customer step is
+    # plain min/max/sum/min_by aggregations, polars' fast path; filtered
+    # aggregations took twice the time of the whole rest (issue 12).
     is_period = pl.col("_day_buys") > 0
-    first = pl.col(date).filter(is_period).min()
+    days = days.with_columns(
+        _period_date=pl.when(is_period).then(pl.col(date)),
+        _period_total=pl.when(is_period).then(pl.col("_day_total")).otherwise(0),
+        _is_period=is_period,
+    )
     return [days.group_by(id).agg(
-        _last=pl.col(date).filter(is_period).max(),
-        _first=first,
+        _last=pl.col("_period_date").max(),
+        _first=pl.col("_period_date").min(),
         monetary=pl.col("_day_total").sum(),
         _rows=pl.col("_rows").sum(),
-        _periods=is_period.sum(),
-        _period_sum=pl.col("_day_total").filter(is_period).sum(),
-        _first_value=pl.col("_day_total").filter(is_period & (pl.col(date) == first)).sum(),
-        frequency=is_period.sum() if frequency == "days" else pl.col("_day_buys").sum(),
+        _periods=pl.col("_is_period").sum(),
+        _period_sum=pl.col("_period_total").sum(),
+        # Days are unique per customer, so the first period's total is the one at the least period date.
+        _first_value=pl.col("_period_total").min_by("_period_date").fill_null(0),
+        frequency=pl.col("_is_period").sum() if frequency == "days" else pl.col("_day_buys").sum(),
     )]
 
 
