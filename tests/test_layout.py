@@ -22,6 +22,9 @@ from tests.conftest import ROOT
 
 COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth")
 SHARED = ("stats", "io", "errors", "columns", "binning")
+# A command package may build on another's *public* API only where declared
+# here (one way, no cycles): e.g. churn features stage customers with lifecycle.
+USES: dict[str, set[str]] = {}
 SOURCES = (("segment", "segment"), ("cli", "segment_cli"))  # folder, import name
 
 
@@ -71,11 +74,13 @@ def violations(edges: list[tuple[str, str, str]]) -> list[str]:
             continue
         if b in ("cli", "segment_cli"):
             bad.append(f"{src} imports the command line ({dst})")
-        if a in commands and b in commands:
+        if a in commands and b in commands and b.split(".")[1] not in USES.get(a.split(".")[1], set()):
             bad.append(f"{src} imports another command package ({dst})")
         if a in shared and b in commands:
             bad.append(f"{src} (shared) imports a command package ({dst})")
         private = [p for p in dst.split(".") if p.startswith("_") and p != "__init__"]
+        if a in commands and b in commands and dst != b:
+            private = private or [dst]  # a declared use goes through the package's __init__ only
         if private or name.startswith("_"):
             bad.append(f"{src} imports a private name of another package: {dst} {name}".strip())
     graph: dict[str, set[str]] = {}
@@ -188,3 +193,11 @@ def test_stray_value_errors_joined_the_segment_error_family():
         balanced_breaks(pl.Series([1.0, 2.0]), 0)
     with pytest.raises(SegmentError):
         adjust([0.5], "sidak")
+
+
+def test_a_declared_use_of_another_command_goes_through_its_public_api(monkeypatch):
+    monkeypatch.setitem(USES, "rules", {"rfm"})
+    assert violations([("segment.rules._rules", "segment.rfm", "rfm")]) == []
+    found = violations([("segment.rules._rules", "segment.rfm._rfm", "rfm")])
+    assert found and "private" in found[0], found
+    assert "imports another command package" in violations([("segment.rules._rules", "segment.cluster", "x")])[0]
