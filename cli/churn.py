@@ -210,12 +210,14 @@ def _deciles_table(ev: Any, title: str) -> Any:
     return frame_table(ev.deciles, title=title, digits=3, caption=caption)
 
 
-def _fit_summary(model: Any, folder: str) -> list[Any]:
+def _fit_summary(model: Any, folder: str) -> Any:
+    from rich.console import Group
+
     split = model.metrics["validation"]
     drivers = model.evaluation.drivers.head(8)
-    return [_deciles_table(model.evaluation, f"Validation deciles ({split['kind']})"),
-            frame_table(drivers, title="Top drivers (mean |contribution|)", digits=3),
-            f"{split['how']}; {model.spec['params']['num_boost_round']} rounds; model written to {folder}"]
+    return Group(_deciles_table(model.evaluation, f"Validation deciles ({split['kind']})"),
+                 frame_table(drivers, title="Top drivers (mean |contribution|)", digits=3),
+                 f"{split['how']}; {model.spec['params']['num_boost_round']} rounds; model written to {folder}")
 
 
 def _score_summary(result: Any) -> str:
@@ -225,9 +227,11 @@ def _score_summary(result: Any) -> str:
     return f"{result.stats['customers']:,} customers scored: {a['red']:,} red, {a['amber']:,} amber{tail}"
 
 
-def _evaluation_summary(ev: Any) -> list[Any]:
+def _evaluation_summary(ev: Any) -> Any:
+    from rich.console import Group
+
     out = [_deciles_table(ev, "Deciles (1 = highest risk)"),
            frame_table(ev.calibration, title="Calibration", digits=4)]
     if ev.drift is not None:
         out.append(frame_table(ev.drift, title="Drift against --previous (PSI)", digits=3))
-    return out
+    return Group(*out)

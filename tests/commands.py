@@ -7,6 +7,9 @@ each entry, csvkit-style. A new command adds one line here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+_FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @dataclass(frozen=True)
@@ -37,5 +40,8 @@ CASES = [
     CommandCase("rules", "rules_small.csv", ("--target", "churn"), side_option=("--item-table",)),
     CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),
                 column_option="--segment", column_value="plan", side_option=("--pairs", "--merge-map", "--json")),
+    CommandCase("churn features", "churn_panel_small.csv", ("--as-of", "2023-09", *_USAGE, "--category", "plan")),
+    CommandCase("churn score", "churn_features_small.csv", ("--model", str(_FIXTURES / "churn_model"))),
+    CommandCase("churn evaluate", "churn_scores_small.csv", column_option="--target", column_value="churn"),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),
 ]

@@ -90,12 +90,15 @@ class ChurnModel:
     def features(self) -> list[dict[str, Any]]:
         return self.spec["features"]
 
+    @property
+    def threads(self) -> int:
+        return int(self.spec["params"]["num_threads"])
+
     def booster(self) -> Any:
         """The LightGBM booster, loaded from the model text once."""
         if self._booster is None:
             lgb = lightgbm()
-            self._booster = lgb.Booster(model_str=self.model_text, params={"num_threads": self.spec["params"]
-                                                                           ["num_threads"]})
+            self._booster = lgb.Booster(model_str=self.model_text)
         return self._booster
 
     def files(self) -> dict[str, str]:

@@ -144,13 +144,13 @@ def score(
         x, bad = matrix(part, features)
         for k, v in bad.items():
             unseen[k] = unseen.get(k, 0) + v
-        pp = calibrated(booster.predict(x, raw_score=True), model.spec["calibration"])
+        pp = calibrated(booster.predict(x, raw_score=True, num_threads=model.threads), model.spec["calibration"])
         p[lo:lo + len(pp)] = pp
         level = np.where(pp >= th["red"], "red", np.where(pp >= th["amber"], "amber", "green"))
         alert[lo:lo + len(pp)] = level
         rows = np.arange(len(pp)) if reasons == "all" else np.flatnonzero(level != "green")
         if rows.size:
-            _reasons(booster, x[rows], part, rows, features, lo, texts, contribs)
+            _reasons(booster, x[rows], part, rows, features, lo, texts, contribs, model.threads)
     report("scoring", n, n)
     if unseen:
         listing = ", ".join(f"{k}: {v:,}" for k, v in sorted(unseen.items()))
@@ -201,9 +201,9 @@ def _check_value_options(value: str | None, value_kind: str, horizon_months: int
 
 
 def _reasons(booster: Any, x: np.ndarray, part: pl.DataFrame, rows: np.ndarray, features: list[dict[str, Any]],
-             offset: int, texts: list[list[Any]], contribs: list[np.ndarray]) -> None:
+             offset: int, texts: list[list[Any]], contribs: list[np.ndarray], threads: int) -> None:
     """Top positive contributions of *rows* (positions in *part*), written into *texts* / *contribs*."""
-    c = booster.predict(x, pred_contrib=True)[:, :-1]
+    c = booster.predict(x, pred_contrib=True, num_threads=threads)[:, :-1]
     order = np.argsort(-c, axis=1, kind="stable")[:, :REASONS]
     top = np.take_along_axis(c, order, axis=1)
     columns = {}
