@@ -23,6 +23,8 @@ class CommandCase:
     writes_table: bool = True  # honours -o / --to
     # An option that writes a second table to a file (e.g. --profile).
     side_option: tuple[str, ...] = ()
+    # False where the input's column names are fixed by something else (a fitted model's features).
+    free_names: bool = True
 
     def __str__(self) -> str:
         return self.name
@@ -41,7 +43,9 @@ CASES = [
     CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),
                 column_option="--segment", column_value="plan", side_option=("--pairs", "--merge-map", "--json")),
     CommandCase("churn features", "churn_panel_small.csv", ("--as-of", "2023-09", *_USAGE, "--category", "plan")),
-    CommandCase("churn score", "churn_features_small.csv", ("--model", str(_FIXTURES / "churn_model"))),
-    CommandCase("churn evaluate", "churn_scores_small.csv", column_option="--target", column_value="churn"),
+    CommandCase("churn score", "churn_features_small.csv", ("--model", str(_FIXTURES / "churn_model")),
+                free_names=False),
+    CommandCase("churn evaluate", "churn_scores_small.csv", ("--score", "p_churn"), column_option="--target",
+                column_value="churn"),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),
 ]

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from segment.columns import count_missing, warn_missing
 from segment.errors import ColumnNotFoundError, DataError
 
 #: Columns of the decile table.
@@ -75,7 +76,9 @@ def deciles(y: np.ndarray, score: np.ndarray) -> pl.DataFrame:
     frame = pl.DataFrame({"decile": d, "y": y, "s": np.asarray(score, dtype=np.float64)})
     base = y.mean() if len(y) else float("nan")
     total = max(int(y.sum()), 1)
-    return (frame.group_by("decile").agg(customers=pl.len(), churners=pl.col("y").sum(), min_score=pl.col("s").min())
+    # Scores rounded to 12 decimals: a spreadsheet round trip changes the 16th digit.
+    return (frame.group_by("decile").agg(customers=pl.len(), churners=pl.col("y").sum(),
+                                         min_score=pl.col("s").min().round(12))
             .sort("decile")
             .with_columns(churn_rate=pl.col("churners") / pl.col("customers"))
             .with_columns(lift=pl.col("churn_rate") / base,
@@ -190,11 +193,13 @@ def evaluate(scores: pl.DataFrame, *, target: str, score: str = "p_churn", previ
     """
     if scores.height == 0:
         raise DataError("no rows to evaluate")
-    y = target_values(scores[target], target) if target in scores.columns else None
-    if y is None:
-        raise ColumnNotFoundError(target, scores.columns, role="target")
-    if score not in scores.columns:
-        raise ColumnNotFoundError(score, scores.columns, role="score")
+    for role, col in (("target", target), ("score", score)):
+        if col not in scores.columns:
+            raise ColumnNotFoundError(col, scores.columns, role=role)
+    if warn_missing(count_missing(scores, [target, score]), then="those rows are left out", stacklevel=2):
+        scores = scores.filter(pl.col(target).is_not_null() & pl.col(score).is_not_null()
+                               & ~pl.col(score).cast(pl.Float64).is_nan())
+    y = target_values(scores[target], target)
     p = scores[score].cast(pl.Float64).to_numpy()
     if np.isnan(p).any():
         raise DataError(f"score column {score!r} has {int(np.isnan(p).sum()):,} missing values")

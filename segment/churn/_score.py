@@ -39,6 +39,7 @@ import polars as pl
 from segment.churn._evaluate import decile_of
 from segment.churn._features import AS_OF
 from segment.churn._model import ChurnModel, calibrated, matrix
+from segment.columns import count_missing, warn_missing
 from segment.errors import ColumnNotFoundError, DataError, OptionError, SegmentWarning
 
 Progress = Callable[[str, int, int | None], None]
@@ -124,6 +125,8 @@ def score(
                       *[f["name"] for f in features if f["name"] not in (id, *keep, value)]).collect()
     if frame.height == 0:
         raise DataError("no customers to score")
+    warn_missing(count_missing(frame, [f["name"] for f in features]), then="scored as missing (the model's branch for "
+                 "missing values)", stacklevel=2)
     dup = frame[id].is_duplicated()
     if dup.any():
         row = int(dup.arg_true()[0])
@@ -156,7 +159,9 @@ def score(
         listing = ", ".join(f"{k}: {v:,}" for k, v in sorted(unseen.items()))
         warnings.warn(f"category levels unseen at fit time scored as missing ({listing})", SegmentWarning,
                       stacklevel=2)
-    out = frame.select(id, *keep).with_columns(
+    carried = [pl.col(c).cast(pl.Int8, strict=False) if c == model.target and frame.schema[c].is_numeric()
+               else pl.col(c) for c in keep]  # a 0/1 label read from text with missing markers is a float
+    out = frame.select(id, *carried).with_columns(
         p_churn=pl.Series(p), decile=pl.Series(decile_of(p), dtype=pl.Int8),
         alert=pl.Series(alert.astype(str), dtype=pl.Enum(["red", "amber", "green"])),
         **{f"reason_{k + 1}": pl.Series(texts[k], dtype=pl.String) for k in range(REASONS)},
