@@ -109,10 +109,11 @@ def fit(
     seed: opt.Seed = 0, verbose: opt.Verbose = False, quiet: opt.Quiet = False,
 ) -> None:
     """Train a calibrated LightGBM churn model; write it as a folder of text and JSON (no pickle)."""
-    from segment.churn import check_model_target, fit as fit_model
+    from segment.churn import check_model_target, fit as fit_model, parse_alert_top
 
     with Run(f"{NAME} fit") as run:
         check_model_target(output)
+        parse_alert_top(alert_top)
         shares = [float(v) for v in split_list(alert_p) or []] if alert_p else None
         table = run.read(input, fmt=from_, string_columns=[id])
         with run.progress() as report:

@@ -275,7 +275,7 @@ def _one_month(grid: Any, st: Any, usage: list[str], activity: np.ndarray, t: in
     sub = st.subtype[s]
     cols: dict[str, Any] = {
         id: grid.ids.gather(k),
-        AS_OF: pl.Series([month_label(t) + "-01"] * len(k)).str.to_date(),
+        AS_OF: pl.Series([month_label(t) + "-01"] * len(k), dtype=pl.String).str.to_date(),
         "tenure": pl.Series(np.where(st.tenure[s] > 0, st.tenure[s], 0), dtype=pl.Int32),
         "stage": pl.Series([STAGES[i] for i in st.stage[s]], dtype=pl.String),
         "subtype": pl.Series([labels[i] or "none" for i in sub], dtype=pl.String),

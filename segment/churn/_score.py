@@ -37,7 +37,7 @@ import numpy as np
 import polars as pl
 
 from segment.churn._evaluate import decile_of
-from segment.churn._features import AS_OF
+from segment.churn._features import AS_OF, check_unique
 from segment.churn._model import ChurnModel, calibrated, matrix
 from segment.columns import count_missing, warn_missing
 from segment.errors import ColumnNotFoundError, DataError, OptionError, SegmentWarning
@@ -127,11 +127,7 @@ def score(
         raise DataError("no customers to score")
     warn_missing(count_missing(frame, [f["name"] for f in features]), then="scored as missing (the model's branch for "
                  "missing values)", stacklevel=2)
-    dup = frame[id].is_duplicated()
-    if dup.any():
-        row = int(dup.arg_true()[0])
-        raise DataError(f"customer {frame[id][row]!r} appears more than once (row {row + 1}); score one row per "
-                        "customer (features of one as-of month)")
+    check_unique(frame, id)
     booster = model.booster()
     th = model.spec["thresholds"]
     report = progress or (lambda task, done, total: None)
