@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
+from bench_lifecycle import COLUMNS, synth_panel  # noqa: E402  (the same panel, cached once for both)
 
 OUT = harness.ROOT / "benchmarks" / "out"
 FEATURES = 50
@@ -150,15 +151,6 @@ def score_part(args: argparse.Namespace) -> None:
                harness.Target("`churn score` <= 4 GB", "absolute", name, 4096.0, metric="rss")]
     harness.report("churn_score", f"`segment churn score`: {args.rows:,} customers, reasons for the top 10%", results,
                    peer=peer, checks=checks, targets=targets, notes="Model: the `fit` part's (1M x 50).")
-
-
-def synth_panel(path: Path, customers: int, months: int, seed: int) -> None:
-    subprocess.run(harness.segment("synth", "--customers", str(customers), "--months", str(months), "--seed", str(seed),
-                                   "--tables", "panel", "--out", str(path), "-q"), check=True)
-
-
-COLUMNS = ["--voice", "voice_min", "--data", "data_mb", "--revenue", "revenue", "--status", "status",
-           "--identity", "identity", "--activation", "activation"]
 
 
 def features_part(args: argparse.Namespace) -> None:
