@@ -147,6 +147,8 @@ def score(
     capacity: Annotated[int | None, typer.Option(help="Calls the team can make: marks call and priority 1..N, "
                                                       "never a customer whose expected_net <= 0.",
                                                  rich_help_panel=PRIORITY, show_default=False)] = None,
+    keep_features: Annotated[bool, typer.Option(help="Also write the model's features (for evaluate --previous: "
+                                                     "PSI of each feature).")] = False,
     seed: opt.Seed = 0, verbose: opt.Verbose = False, quiet: opt.Quiet = False,
 ) -> None:
     """Score customers: p_churn, risk decile, alert, reasons; with --value, whom to call first."""
@@ -159,7 +161,8 @@ def score(
         with run.progress() as report:
             result = score_customers(table.frame, fitted, id=id, reasons=reasons.value, value=value,
                                      value_kind=value_kind.value, horizon_months=horizon_months,
-                                     offer_cost=offer_cost, save_rate=save_rate, capacity=capacity, progress=report)
+                                     offer_cost=offer_cost, save_rate=save_rate, capacity=capacity,
+                                     keep_features=keep_features, progress=report)
         run.write(result.table, output, to, details={"model": fitted.spec["made_by"], **result.stats})
         run.summary(lambda: _score_summary(result))
 

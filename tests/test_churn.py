@@ -383,3 +383,20 @@ def test_ibm_telco_snapshot():
     assert model.metrics["validation"]["kind"] == "holdout"
     assert 0.80 <= model.metrics["auc"] <= 0.90  # published gradient-boosting results on Telco: about 0.84
     assert {f["name"] for f in model.features} >= {"Contract", "tenure", "MonthlyCharges"}
+
+
+def test_drift_against_a_previous_scoring_covers_the_score_and_each_feature(cli, tmp_path):
+    feats = pl.read_csv(FIXTURES / "churn_features_small.csv")
+    feats.write_csv(tmp_path / "now.csv")
+    shifted = feats.with_columns(pl.col("voice_min_last") * 3)
+    shifted.write_csv(tmp_path / "then.csv")
+    for name in ("now", "then"):
+        result = cli(["churn", "score", tmp_path / f"{name}.csv", "--model", MODEL, "--keep-features", "-q",
+                      "-o", tmp_path / f"{name}_scores.csv"])
+        assert result.exit_code == 0, result.stderr
+    result = cli(["churn", "evaluate", tmp_path / "now_scores.csv", "--previous", tmp_path / "then_scores.csv",
+                  "--json", tmp_path / "ev.json", "-q"])
+    assert result.exit_code == 0, result.stderr
+    drift = {d["column"]: d for d in json.loads((tmp_path / "ev.json").read_text())["drift"]}
+    assert {"p_churn", "voice_min_last", "plan"} <= set(drift) and "as_of" not in drift
+    assert drift["voice_min_last"]["level"] == "shifted" and drift["plan"]["psi"] == pytest.approx(0.0)

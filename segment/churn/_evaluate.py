@@ -215,7 +215,9 @@ def evaluate(scores: pl.DataFrame, *, target: str, score: str = "p_churn", previ
     drv = drivers if drivers is not None else reason_drivers(scores)
     drift = None
     if previous is not None:
-        skipped = {target, *skip, *(c for c in scores.columns if re.match(r"^(reason|contrib)_\d+$", c))}
+        # as_of differs by construction, deciles are tenths by construction: neither says anything.
+        skipped = {target, *skip, "as_of", "decile", "priority", "call",
+                   *(c for c in scores.columns if re.match(r"^(reason|contrib)_\d+$", c))}
         common = [c for c in scores.columns if c in previous.columns and c not in skipped]
         drift = pl.DataFrame({"column": common, "psi": [psi(previous[c], scores[c]) for c in common]},
                              schema={"column": pl.String, "psi": pl.Float64})

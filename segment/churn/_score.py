@@ -89,6 +89,7 @@ def score(
     offer_cost: float | None = None,
     save_rate: float | None = None,
     capacity: int | None = None,
+    keep_features: bool = False,
     progress: Progress | None = None,
 ) -> Scores:
     """Score customers with a fitted model (see module docstring).
@@ -105,6 +106,9 @@ def score(
         ``alerted`` (red and amber customers) or ``all``.
     value, value_kind, horizon_months, offer_cost, save_rate, capacity
         Retention priority (see module docstring).
+    keep_features
+        Also write the model's feature columns, so that ``evaluate --previous``
+        can compare each feature's distribution with an earlier scoring (PSI).
     """
     id = id or model.id
     if reasons not in REASON_MODES:
@@ -163,6 +167,8 @@ def score(
         **{f"reason_{k + 1}": pl.Series(texts[k], dtype=pl.String) for k in range(REASONS)},
         **{f"contrib_{k + 1}": pl.Series(contribs[k]).fill_nan(None) for k in range(REASONS)},
     )
+    if keep_features:
+        out = out.with_columns(frame.select(f["name"] for f in features if f["name"] not in out.columns))
     if value:
         out = _priority(out, frame[value], value, value_kind, horizon_months, offer_cost, save_rate,  # type: ignore[arg-type]
                         capacity)
