@@ -33,6 +33,12 @@ class Reasons(str, Enum):
     all = "all"
 
 
+class Contrib(str, Enum):
+    auto = "auto"
+    shap = "shap"
+    path = "path"
+
+
 class ValueKind(str, Enum):
     margin = "margin"
     clv = "clv"
@@ -147,6 +153,9 @@ def score(
     capacity: Annotated[int | None, typer.Option(help="Calls the team can make: marks call and priority 1..N, "
                                                       "never a customer whose expected_net <= 0.",
                                                  rich_help_panel=PRIORITY, show_default=False)] = None,
+    contrib: Annotated[Contrib, typer.Option(help="Reasons from TreeSHAP (shap), the cheaper path attribution "
+                                                 "(path), or auto: shap up to 50,000 customers with reasons.")]
+    = Contrib.auto,
     keep_features: Annotated[bool, typer.Option(help="Also write the model's features (for evaluate --previous: "
                                                      "PSI of each feature).")] = False,
     seed: opt.Seed = 0, verbose: opt.Verbose = False, quiet: opt.Quiet = False,
@@ -162,7 +171,7 @@ def score(
             result = score_customers(table.frame, fitted, id=id, reasons=reasons.value, value=value,
                                      value_kind=value_kind.value, horizon_months=horizon_months,
                                      offer_cost=offer_cost, save_rate=save_rate, capacity=capacity,
-                                     keep_features=keep_features, progress=report)
+                                     keep_features=keep_features, contrib=contrib.value, progress=report)
         run.write(result.table, output, to, details={"model": fitted.spec["made_by"], **result.stats})
         run.summary(lambda: _score_summary(result))
 

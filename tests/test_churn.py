@@ -209,6 +209,26 @@ def test_contributions_sum_to_the_raw_score(synth_run):
 
 
 @pytest.mark.slow
+def test_path_attribution_sums_to_the_raw_score_and_mostly_agrees_with_treeshap(synth_run):
+    _, f, model = synth_run
+    from segment.churn._model import matrix  # noqa: PLC2701
+    from segment.churn._score import path_contributions, path_tables  # noqa: PLC2701
+
+    x, _ = matrix(f.table.tail(1000), model.features)
+    booster = model.booster()
+    tables = path_tables(booster, len(model.features))
+    path = path_contributions(booster, tables, x, 1, chunk=300)
+    np.testing.assert_allclose(path.sum(axis=1) + tables[1], booster.predict(x, raw_score=True), atol=1e-9)
+    shap = booster.predict(x, pred_contrib=True)[:, :-1]
+    # Correlated features (last, 3- and 6-month means) share credit differently; the top reason agrees:
+    top3 = np.argsort(-path, axis=1)[:, :3]
+    assert np.mean((top3 == np.argmax(shap, axis=1)[:, None]).any(axis=1)) > 0.8
+    by_path = _quiet(score, f.table.tail(1000), model, reasons="all", contrib="path").table
+    by_shap = _quiet(score, f.table.tail(1000), model, reasons="all", contrib="shap").table
+    assert by_path["p_churn"].equals(by_shap["p_churn"])
+
+
+@pytest.mark.slow
 def test_same_input_same_model_bytes(synth_run, tmp_path):
     _, f, model = synth_run
     again = _quiet(fit, f.table, valid_from="2024-05",

@@ -63,7 +63,7 @@ MODEL_FILES = ("model.txt", "model.json", "metrics.json")
 DEFAULT_ALERT_TOP = "5%,15%"
 MIN_POSITIVES = 30
 #: Rows whose contributions give the drivers in metrics.json (TreeSHAP per row is the costly part).
-DRIVER_SAMPLE = 20_000
+DRIVER_SAMPLE = 2_000
 #: A text column with more distinct values than this (and than half the rows) is an identifier, not a category.
 MAX_LEVELS = 1000
 

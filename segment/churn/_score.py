@@ -46,6 +46,11 @@ Progress = Callable[[str, int, int | None], None]
 
 REASONS = 3
 REASON_MODES = ("alerted", "all")
+#: How contributions are computed: TreeSHAP (LightGBM's ``pred_contrib``), or the path
+#: attribution (each split on a customer's path credits its feature with the change in the
+#: node's expected value); ``auto`` = TreeSHAP up to :data:`SHAP_ROWS` customers with reasons.
+CONTRIB_METHODS = ("auto", "shap", "path")
+SHAP_ROWS = 50_000
 VALUE_KINDS = ("margin", "clv")
 #: Rows scored at a time, so that 10M customers never sit in memory as one float matrix.
 CHUNK = 1_000_000
@@ -90,6 +95,7 @@ def score(
     save_rate: float | None = None,
     capacity: int | None = None,
     keep_features: bool = False,
+    contrib: str = "auto",
     progress: Progress | None = None,
 ) -> Scores:
     """Score customers with a fitted model (see module docstring).
@@ -106,11 +112,20 @@ def score(
         ``alerted`` (red and amber customers) or ``all``.
     value, value_kind, horizon_months, offer_cost, save_rate, capacity
         Retention priority (see module docstring).
+    contrib
+        ``shap`` (TreeSHAP, exact; its cost grows with the square of the
+        trees' depth: about 1.4 ms per customer for 150 trees of 31 leaves
+        on one core), ``path`` (Saabas path attribution: the change in
+        expected value at each split, about 100x cheaper; also sums to the
+        raw score), or ``auto``: TreeSHAP when at most 50,000 customers get
+        reasons, else path.
     keep_features
         Also write the model's feature columns, so that ``evaluate --previous``
         can compare each feature's distribution with an earlier scoring (PSI).
     """
     id = id or model.id
+    if contrib not in CONTRIB_METHODS:
+        raise OptionError(f"--contrib must be one of {', '.join(CONTRIB_METHODS)}, got {contrib!r}")
     if reasons not in REASON_MODES:
         raise OptionError(f"--reasons must be one of {', '.join(REASON_MODES)}, got {reasons!r}")
     _check_value_options(value, value_kind, horizon_months, offer_cost, save_rate, capacity)
@@ -141,6 +156,11 @@ def score(
     texts: list[list[Any]] = [[None] * n for _ in range(REASONS)]
     contribs = [np.full(n, np.nan) for _ in range(REASONS)]
     unseen: dict[str, int] = {}
+    method = contrib
+    if method == "auto":
+        expected = n if reasons == "all" else n * th.get("top", [0, 1.0])[-1] if th["by"] == "capacity" else n
+        method = "shap" if expected <= SHAP_ROWS else "path"
+    paths = path_tables(booster, len(features)) if method == "path" else None
     for lo in range(0, n, CHUNK):
         report("scoring", lo, n)
         part = frame.slice(lo, CHUNK)
@@ -153,7 +173,9 @@ def score(
         alert[lo:lo + len(pp)] = level
         rows = np.arange(len(pp)) if reasons == "all" else np.flatnonzero(level != "green")
         if rows.size:
-            _reasons(booster, x[rows], part, rows, features, lo, texts, contribs, model.threads)
+            c = (booster.predict(x[rows], pred_contrib=True, num_threads=model.threads)[:, :-1] if paths is None
+                 else path_contributions(booster, paths, x[rows], model.threads))
+            _reasons(c, part, rows, features, lo, texts, contribs)
     report("scoring", n, n)
     if unseen:
         listing = ", ".join(f"{k}: {v:,}" for k, v in sorted(unseen.items()))
@@ -179,6 +201,7 @@ def score(
             out = out.with_columns(priority=pl.when(rank <= capacity).then(rank), call=rank <= capacity)
     counts = dict(out["alert"].cast(pl.String).value_counts().rows())
     stats = {"customers": n, "alerts": {k: int(counts.get(k, 0)) for k in ("red", "amber", "green")},
+             "contributions": "TreeSHAP" if method == "shap" else "path attribution",
              "unseen_levels": unseen, "thresholds": th}
     if value:
         stats["called"] = int(out["call"].sum()) if "call" in out.columns else None
@@ -207,10 +230,57 @@ def _check_value_options(value: str | None, value_kind: str, horizon_months: int
         raise OptionError(f"--capacity must be at least 1 customer, got {capacity}")
 
 
-def _reasons(booster: Any, x: np.ndarray, part: pl.DataFrame, rows: np.ndarray, features: list[dict[str, Any]],
-             offset: int, texts: list[list[Any]], contribs: list[np.ndarray], threads: int) -> None:
-    """Top positive contributions of *rows* (positions in *part*), written into *texts* / *contribs*."""
-    c = booster.predict(x, pred_contrib=True, num_threads=threads)[:, :-1]
+def path_tables(booster: Any, n_features: int) -> tuple[list[np.ndarray], float]:
+    """Per tree, the path attribution of each leaf (leaf x feature), and the bias (the roots' values).
+
+    A leaf's row credits each split on the path from the root with the
+    change in expected value (LightGBM's ``internal_value``) from the node
+    to its child, to the split's feature; the bias plus a leaf's row is the
+    leaf's value, so a customer's contributions plus the bias sum to the raw
+    score.
+    """
+    bias = 0.0
+    tables = []
+    for tree in booster.dump_model()["tree_info"]:
+        root = tree["tree_structure"]
+        table = np.zeros((tree["num_leaves"], n_features))
+        if "split_feature" not in root:  # a tree of one leaf
+            bias += float(root["leaf_value"])
+            tables.append(table)
+            continue
+        bias += float(root["internal_value"])
+        stack = [(root, np.zeros(n_features))]
+        while stack:
+            node, acc = stack.pop()
+            if "split_feature" not in node:
+                table[node.get("leaf_index", 0)] = acc
+                continue
+            for child in (node["left_child"], node["right_child"]):
+                value = child["internal_value"] if "split_feature" in child else child["leaf_value"]
+                step = acc.copy()
+                step[node["split_feature"]] += value - node["internal_value"]
+                stack.append((child, step))
+        tables.append(table)
+    return tables, bias
+
+
+def path_contributions(booster: Any, paths: tuple[list[np.ndarray], float], x: np.ndarray, threads: int,
+                       chunk: int = 50_000) -> np.ndarray:
+    """Path attribution of *x*'s rows (rows x features): a gather of each tree's leaf rows."""
+    tables, _ = paths
+    out = np.zeros((len(x), tables[0].shape[1]) if tables else (len(x), 0))
+    for lo in range(0, len(x), chunk):
+        leaves = booster.predict(x[lo:lo + chunk], pred_leaf=True, num_threads=threads)
+        leaves = leaves.reshape(len(leaves), -1)
+        acc = out[lo:lo + chunk]
+        for t, table in enumerate(tables):
+            acc += table[leaves[:, t]]
+    return out
+
+
+def _reasons(c: np.ndarray, part: pl.DataFrame, rows: np.ndarray, features: list[dict[str, Any]],
+             offset: int, texts: list[list[Any]], contribs: list[np.ndarray]) -> None:
+    """Top positive contributions *c* of *rows* (positions in *part*), written into *texts* / *contribs*."""
     order = np.argsort(-c, axis=1, kind="stable")[:, :REASONS]
     top = np.take_along_axis(c, order, axis=1)
     columns = {}
