@@ -31,7 +31,12 @@ def command(
     start: Annotated[str, typer.Option(help="First panel month, YYYY-MM.")] = "2023-01",
     tables: Annotated[str | None, typer.Option(
         help="Comma-separated subset of: panel, customers, transactions, truth_panel, truth_customers, "
-        "truth_effects \\[default: all].", show_default=False)] = None,
+        "truth_effects \\[default: all]; with --complaints also complaints, truth_complaints.",
+        show_default=False)] = None,
+    complaints: Annotated[float, typer.Option(
+        help="Also write complaint texts (Chinese and English) with planted themes: the rate at which "
+        "customers who stay mention each theme, scaled (churners mention network, billing and service "
+        "more). 0: no complaint tables.")] = 0.0,
     verbose: opt.Verbose = False,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -39,7 +44,7 @@ def command(
     from segment.synth import synth
 
     with Run(NAME) as run:
-        data = synth(customers, months, seed=seed, start=start, tables=split_list(tables))
+        data = synth(customers, months, seed=seed, start=start, tables=split_list(tables), complaints=complaints)
         with run.progress() as report:
             rows = run.write_tables(data.chunks(report), output, data.tables, to, details=data.params())
         run.summary(*summary_tables(rows, data.stats, output))
