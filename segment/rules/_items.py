@@ -117,7 +117,7 @@ def snapshot_items(frame: pl.DataFrame, target: Target, *, id: str, min_count: i
     y = target_mask(frame, target)
     # Target customers first, input order kept within each: the miner's row order.
     order = np.argsort(~y, kind="stable")
-    frame = frame.select(columns)[order]
+    frame = frame.select(columns)[order] if columns else frame  # a frame of no columns has no rows
     builder = ItemBuilder(int(y.sum()), frame.height, min_count)
     empty: dict[str, int] = {}
     codes: list[str] = []

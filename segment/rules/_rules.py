@@ -254,7 +254,7 @@ def rules(
                                            date=date, since=_since(since))
             extra = (text, found)
             del texts
-        matrix = snapshot_items(df, tgt, id=id, min_count=minc, items=items, bins=bins, breaks=breaks,
+        matrix = snapshot_items(df, tgt, id=id, min_count=minc, items=items, exclude=exclude, bins=bins, breaks=breaks,
                                 with_no=with_no, categorical=categorical, max_categories=max_categories,
                                 extra=extra)
     del df

@@ -80,7 +80,7 @@ THEMES = (
     Theme("delivery", 0.10, 1.0,
           ("新卡的快递还没送到", "快递员没有联系我就签收了", "寄来的新卡地址写错了"),
           ("My new SIM card has not been delivered", "The courier lost the parcel with my SIM",
-           "The SIM card went to the wrong address")),
+           "The SIM card went to my old address")),
     Theme("points", 0.15, 1.0,
           ("积分怎么兑换礼品", "积分兑换的礼品还没收到", "生日积分没有到账"),
           ("How do I redeem my reward points", "Reward points missing after the birthday offer",
