@@ -208,23 +208,39 @@ def term_pairs(texts: pl.Series, *, lang: str, terms: Terms) -> pl.DataFrame:
     English stems are shown by their most frequent spelling over all the
     texts (ties: alphabetical), themes by the theme's name.
     """
+    pairs, labels = term_codes(texts, lang=lang, terms=terms)
+    names = pl.Series("term", labels, dtype=pl.String)
+    return pairs.select("row", term=names.gather(pairs["code"]))
+
+
+def term_codes(texts: pl.Series, *, lang: str, terms: Terms) -> tuple[pl.DataFrame, list[str]]:
+    """``(row, code)`` pairs (distinct) and the terms the codes stand for (sorted).
+
+    Integers from the words on: a million complaints give about ten
+    million (text, word) pairs, and text keys would multiply the memory.
+    """
     if lang not in LANGS:
         raise OptionError(f"--lang must be one of {', '.join(LANGS)}, got {lang!r}")
-    frame = pl.DataFrame({"text": texts.cast(pl.String)}).with_row_index("row")
-    frame = frame.filter(pl.col("text").str.strip_chars().str.len_chars() > 0)
-    distinct = frame.select(pl.col("text").unique(maintain_order=True)).with_row_index("t")
+    frame = (pl.DataFrame({"text": texts.cast(pl.String)}).with_row_index("row")
+             .filter(pl.col("text").str.strip_chars().str.len_chars() > 0))
+    # Each distinct text once, with the rows that hold it.
+    distinct = frame.group_by("text", maintain_order=True).agg("row").with_row_index("t")
     zh = (distinct["text"].str.contains(_HAS_CJK.pattern) if lang == "auto"
           else pl.Series([lang == "zh"] * distinct.height, dtype=pl.Boolean))
-    words = pl.concat([_zh_words(distinct.filter(zh), terms), _en_words(distinct.filter(~zh))])
+    words = pl.concat([_zh_words(distinct.filter(zh).select("t", "text"), terms),
+                       _en_words(distinct.filter(~zh).select("t", "text"))])
     words = words.join(_vocabulary(words["word"].unique(), terms), on="word", how="inner")
+    uses = distinct.select("t", n=pl.col("row").list.len())
     # Counts per spelling choose how a stem is shown: over texts as written, not distinct texts.
-    uses = frame.join(distinct, on="text").select("row", "t")
-    found = uses.join(words.select("t", "key", "word"), on="t").select("row", "key", "word")
-    shown = (found.group_by("key", "word").len()
-             .sort(["key", "len", "word"], descending=[False, True, False])
+    shown = (words.join(uses, on="t").group_by("key", "word").agg(pl.col("n").sum())
+             .sort(["key", "n", "word"], descending=[False, True, False])
              .group_by("key", maintain_order=True).agg(pl.col("word").first().alias("spelling")))
-    labels = _themed(shown, terms)
-    return found.select("row", "key").unique().join(labels, on="key").select("row", "term").unique()
+    keyed = _themed(shown, terms)
+    labels = keyed["term"].unique().sort().to_list()
+    keyed = keyed.with_columns(code=pl.col("term").cast(pl.Enum(labels)).to_physical().cast(pl.UInt32))
+    per_text = words.select("t", "key").join(keyed.select("key", "code"), on="key").select("t", "code").unique()
+    pairs = distinct.select("t", "row").explode("row").join(per_text, on="t").select("row", "code")
+    return pairs, labels
 
 
 def _zh_words(texts: pl.DataFrame, terms: Terms) -> pl.DataFrame:
@@ -232,9 +248,10 @@ def _zh_words(texts: pl.DataFrame, terms: Terms) -> pl.DataFrame:
     if texts.height == 0:
         return pl.DataFrame(schema={"t": pl.UInt32, "word": pl.String})
     cut = _segmenter(terms.words)
-    pieces = [cut(x) for x in texts["text"].to_list()]
-    return (pl.DataFrame({"t": texts["t"], "word": pl.Series(pieces, dtype=pl.List(pl.String))})
-            .explode("word").drop_nulls("word").with_columns(pl.col("word").str.to_lowercase()))
+    # One string per text, split by polars: far cheaper than a list-of-lists column from Python.
+    joined = ["\x1f".join(cut(x)) for x in texts["text"].to_list()]
+    return (texts.select("t", word=pl.Series(joined, dtype=pl.String).str.to_lowercase().str.split("\x1f"))
+            .explode("word").filter(pl.col("word").str.len_chars() > 0))
 
 
 def _en_words(texts: pl.DataFrame) -> pl.DataFrame:
@@ -278,30 +295,31 @@ def _themed(shown: pl.DataFrame, terms: Terms) -> pl.DataFrame:
         "key", term=pl.coalesce("theme", "spelling"))
 
 
-def customer_terms(pairs: pl.DataFrame, customer_row: np.ndarray, n: int,
+def customer_terms(pairs: pl.DataFrame, labels: list[str], customer_row: np.ndarray, n: int,
                    min_count: int) -> list[tuple[str, np.ndarray]]:
     """``(text:TERM, mask over customers)`` for terms held by at least *min_count* customers.
 
-    *pairs* are ``(row, term)`` over text rows; *customer_row* gives each
-    text row's customer (row of the snapshot, -1 for none). A customer holds
-    a term when any of their texts has it. Terms come in text order.
+    *pairs* are ``(row, code)`` over text rows (:func:`term_codes`);
+    *customer_row* gives each text row's customer (row of the snapshot, -1
+    for none). A customer holds a term when any of their texts has it.
+    Terms come in text order.
     """
-    held = (pairs.with_columns(customer=pl.Series(customer_row).gather(pairs["row"]))
-            .filter(pl.col("customer") >= 0).select("customer", "term").unique())
-    counts = held.group_by("term").len().filter(pl.col("len") >= min_count).sort("term")
-    kept = counts["term"].to_list()
-    if not kept:
+    customer = customer_row[pairs["row"].to_numpy()]
+    code = pairs["code"].to_numpy().astype(np.int64)
+    known = customer >= 0
+    held = pl.DataFrame({"c": customer[known], "k": code[known]}).unique()
+    customers, codes = held["c"].to_numpy(), held["k"].to_numpy()
+    counts = np.bincount(codes, minlength=len(labels))
+    kept = np.flatnonzero(counts >= min_count)
+    if kept.size == 0:
         return []
-    held = held.filter(pl.col("term").is_in(kept))
-    codes = held["term"].cast(pl.Enum(kept)).to_physical().cast(pl.Int64).to_numpy()
-    rows = held["customer"].to_numpy()
     order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(kept) + 1))
+    bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
     out = []
-    for k, term in enumerate(kept):
+    for k in kept.tolist():
         mask = np.zeros(n, dtype=bool)
-        mask[rows[order[bounds[k]:bounds[k + 1]]]] = True
-        out.append((PREFIX + term, mask))
+        mask[customers[order[bounds[k]:bounds[k + 1]]]] = True
+        out.append((PREFIX + labels[k], mask))
     return out
 
 
@@ -334,10 +352,12 @@ def text_items(ids: pl.Series, texts: pl.DataFrame, *, id: str, text: str, lang:
         row = (texts.select(_id=pl.col(id).cast(pl.String)).join(where, on="_id", how="left")
                ["_row"].fill_null(-1).cast(pl.Int64).to_numpy())
         stats["texts_unknown_customer"] = int((row < 0).sum())
-    pairs = term_pairs(texts[text], lang=lang, terms=terms)
-    held = row[pairs["row"].to_numpy()] if pairs.height else np.zeros(0, dtype=np.int64)
-    stats["customers_with_text"] = int(np.unique(held[held >= 0]).size)
-    stats["terms"] = int(pairs["term"].n_unique())
-    items = customer_terms(pairs, row, ids.len(), min_count)
+    pairs, labels = term_codes(texts[text], lang=lang, terms=terms)
+    with_text = np.zeros(ids.len(), dtype=bool)
+    held = row[pairs["row"].to_numpy()]
+    with_text[held[held >= 0]] = True
+    stats["customers_with_text"] = int(with_text.sum())
+    stats["terms"] = len(labels)
+    items = customer_terms(pairs, labels, row, ids.len(), min_count)
     stats["terms_kept"] = len(items)
     return items, stats
