@@ -273,3 +273,21 @@ def test_cli_bad_terms_file_is_one_line_error(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.decode().strip().splitlines() == [
         "error: --terms line 1: 'a b=c' is not 'word' (a stop word) or 'word=theme' (one word, no spaces)"]
+
+
+def test_synth_complaints_change_no_other_table():
+    plain = synth(customers=300, months=12, seed=4).frames()
+    with_texts = synth(customers=300, months=12, seed=4, complaints=0.3).frames()
+    assert set(with_texts) == set(plain) | {"complaints", "truth_complaints"}
+    for name, frame in plain.items():
+        assert frame.equals(with_texts[name]), name
+    texts, truth = with_texts["complaints"], with_texts["truth_complaints"]
+    assert texts["complaint_id"].equals(truth["complaint_id"]) and texts["complaint_id"].is_unique().all()
+    assert texts["text"].str.contains(r"[\u4e00-\u9fff]").any() and texts["text"].str.contains("^[A-Za-z]").any()
+
+
+def test_synth_complaint_tables_need_a_share():
+    with pytest.raises(OptionError, match="complaint tables need --complaints SHARE"):
+        synth(customers=10, months=12, tables=["complaints"])
+    with pytest.raises(OptionError, match="between 0 and 1"):
+        synth(customers=10, months=12, complaints=1.5)
