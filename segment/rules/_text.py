@@ -51,6 +51,7 @@ import polars as pl
 
 from segment.columns import parse_dates
 from segment.errors import ColumnNotFoundError, ColumnTypeError, OptionError
+from segment.rules._bits import masks_by_code
 
 LANGS = ("auto", "zh", "en")
 #: Terms held by fewer customers are dropped (before the rule minimum applies too).
@@ -313,14 +314,8 @@ def customer_terms(pairs: pl.DataFrame, labels: list[str], customer_row: np.ndar
     kept = np.flatnonzero(counts >= min_count)
     if kept.size == 0:
         return []
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
-    out = []
-    for k in kept.tolist():
-        mask = np.zeros(n, dtype=bool)
-        mask[customers[order[bounds[k]:bounds[k + 1]]]] = True
-        out.append((PREFIX + labels[k], mask))
-    return out
+    masks = masks_by_code(customers, codes, n, kept.tolist())
+    return [(PREFIX + labels[k], mask) for k, mask in zip(kept.tolist(), masks, strict=True)]
 
 
 def text_items(ids: pl.Series, texts: pl.DataFrame, *, id: str, text: str, lang: str, terms: Terms,
