@@ -54,6 +54,8 @@ SHAP_ROWS = 50_000
 VALUE_KINDS = ("margin", "clv")
 #: Rows scored at a time, so that 10M customers never sit in memory as one float matrix.
 CHUNK = 1_000_000
+#: Rows per block when adding up path attributions (a block's sums stay in the CPU cache).
+BLOCK = 2_048
 
 
 @dataclass
@@ -97,6 +99,7 @@ def score(
     keep_features: bool = False,
     contrib: str = "auto",
     progress: Progress | None = None,
+    batch_rows: int = CHUNK,
 ) -> Scores:
     """Score customers with a fitted model (see module docstring).
 
@@ -140,42 +143,78 @@ def score(
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise ColumnNotFoundError(missing[0], names, role=f"model feature{more}")
     keep = [c for c in (AS_OF, model.target) if c in names and c != id]
-    frame = lf.select(id, *keep, *([value] if value and value not in keep else []),
-                      *[f["name"] for f in features if f["name"] not in (id, *keep, value)]).collect()
-    if frame.height == 0:
-        raise DataError("no customers to score")
-    warn_missing(count_missing(frame, [f["name"] for f in features]), then="scored as missing (the model's branch for "
-                 "missing values)", stacklevel=2)
-    check_unique(frame, id)
+    names_f = [f["name"] for f in features]
+    own = [n for n in names_f if n not in (id, *keep, value)]
+    value_col = [value] if value and value not in keep else []
+    # Every row keeps only its id, the carried columns and its score; the feature values
+    # stay in memory only for the customers who get reasons (or with keep_features).
+    carried_cols = [id, *keep, *value_col, *([n for n in own] if keep_features else [])]
     booster = model.booster()
     th = model.spec["thresholds"]
     report = progress or (lambda task, done, total: None)
-    n = frame.height
-    p = np.empty(n)
-    alert = np.empty(n, dtype=object)
-    texts: list[list[Any]] = [[None] * n for _ in range(REASONS)]
-    contribs = [np.full(n, np.nan) for _ in range(REASONS)]
+    carried_parts: list[pl.DataFrame] = []
+    p_parts: list[np.ndarray] = []
+    level_parts: list[np.ndarray] = []
+    cand_rows: list[np.ndarray] = []
+    cand_x: list[np.ndarray] = []
+    cand_frames: list[pl.DataFrame] = []
+    missing: dict[str, int] = {}
     unseen: dict[str, int] = {}
-    method = contrib
-    if method == "auto":
-        expected = n if reasons == "all" else n * th.get("top", [0, 1.0])[-1] if th["by"] == "capacity" else n
-        method = "shap" if expected <= SHAP_ROWS else "path"
-    paths = path_tables(booster, len(features)) if method == "path" else None
-    for lo in range(0, n, CHUNK):
-        report("scoring", lo, n)
-        part = frame.slice(lo, CHUNK)
+    n = 0
+    report("scoring", 0, None)
+    for part in lf.select(id, *keep, *value_col, *own).collect_batches(chunk_size=batch_rows):
+        if part.height == 0:
+            continue
+        for k, v in count_missing(part, names_f).items():
+            missing[k] = missing.get(k, 0) + v
         x, bad = matrix(part, features)
         for k, v in bad.items():
             unseen[k] = unseen.get(k, 0) + v
         pp = calibrated(booster.predict(x, raw_score=True, num_threads=model.threads), model.spec["calibration"])
-        p[lo:lo + len(pp)] = pp
-        level = np.where(pp >= th["red"], "red", np.where(pp >= th["amber"], "amber", "green"))
-        alert[lo:lo + len(pp)] = level
-        rows = np.arange(len(pp)) if reasons == "all" else np.flatnonzero(level != "green")
+        level = np.where(pp >= th["red"], 0, np.where(pp >= th["amber"], 1, 2)).astype(np.int8)
+        rows = np.arange(len(pp)) if reasons == "all" else np.flatnonzero(level != 2)
         if rows.size:
-            c = (booster.predict(x[rows], pred_contrib=True, num_threads=model.threads)[:, :-1] if paths is None
-                 else path_contributions(booster, paths, x[rows], model.threads))
-            _reasons(c, part, rows, features, lo, texts, contribs)
+            cand_rows.append(rows + n)
+            cand_x.append(x[rows])
+            cand_frames.append(part.select(names_f).gather(pl.Series(rows)))
+        carried_parts.append(part.select(carried_cols))
+        p_parts.append(pp)
+        level_parts.append(level)
+        n += part.height
+        report("scoring", n, None)
+    if n == 0:
+        raise DataError("no customers to score")
+    warn_missing({k: missing[k] for k in names_f if k in missing}, then="scored as missing (the model's branch "
+                 "for missing values)", stacklevel=2)
+    frame = pl.concat(carried_parts, rechunk=True)
+    del carried_parts
+    check_unique(frame, id)
+    p = np.concatenate(p_parts)
+    codes = np.concatenate(level_parts)
+    method = contrib
+    if method == "auto":
+        expected = n if reasons == "all" else n * th.get("top", [0, 1.0])[-1] if th["by"] == "capacity" else n
+        method = "shap" if expected <= SHAP_ROWS else "path"
+    texts = [pl.repeat(None, n, dtype=pl.String, eager=True) for _ in range(REASONS)]
+    contribs = [np.full(n, np.nan) for _ in range(REASONS)]
+    if cand_rows:
+        where = np.concatenate(cand_rows)
+        cx = np.concatenate(cand_x)
+        cf = pl.concat(cand_frames, rechunk=True)
+        del cand_x, cand_frames
+        paths = path_tables(booster, len(features)) if method == "path" else None
+        m = len(where)
+        words: list[list[Any]] = [[None] * m for _ in range(REASONS)]
+        values = [np.full(m, np.nan) for _ in range(REASONS)]
+        for lo in range(0, m, CHUNK):
+            xs = cx[lo:lo + CHUNK]
+            c = (booster.predict(xs, pred_contrib=True, num_threads=model.threads)[:, :-1] if paths is None
+                 else path_contributions(booster, paths, xs, model.threads))
+            _reasons(c, cf.slice(lo, CHUNK), np.arange(len(xs)), features, lo, words, values)
+        idx = pl.Series(where)
+        texts = [texts[k].scatter(idx, pl.Series(words[k], dtype=pl.String)) for k in range(REASONS)]
+        for k in range(REASONS):
+            contribs[k][where] = values[k]
     report("scoring", n, n)
     if unseen:
         listing = ", ".join(f"{k}: {v:,}" for k, v in sorted(unseen.items()))
@@ -183,14 +222,15 @@ def score(
                       stacklevel=2)
     carried = [pl.col(c).cast(pl.Int8, strict=False) if c == model.target and frame.schema[c].is_numeric()
                else pl.col(c) for c in keep]  # a 0/1 label read from text with missing markers is a float
+    levels = np.array(["red", "amber", "green"])
     out = frame.select(id, *carried).with_columns(
         p_churn=pl.Series(p), decile=pl.Series(decile_of(p), dtype=pl.Int8),
-        alert=pl.Series(alert.astype(str), dtype=pl.Enum(["red", "amber", "green"])),
-        **{f"reason_{k + 1}": pl.Series(texts[k], dtype=pl.String) for k in range(REASONS)},
+        alert=pl.Series(levels[codes], dtype=pl.Enum(["red", "amber", "green"])),
+        **{f"reason_{k + 1}": texts[k] for k in range(REASONS)},
         **{f"contrib_{k + 1}": pl.Series(contribs[k]).fill_nan(None) for k in range(REASONS)},
     )
     if keep_features:
-        out = out.with_columns(frame.select(f["name"] for f in features if f["name"] not in out.columns))
+        out = out.with_columns(frame.select(f for f in names_f if f not in out.columns))
     if value:
         out = _priority(out, frame[value], value, value_kind, horizon_months, offer_cost, save_rate,  # type: ignore[arg-type]
                         capacity)
@@ -272,9 +312,13 @@ def path_contributions(booster: Any, paths: tuple[list[np.ndarray], float], x: n
     for lo in range(0, len(x), chunk):
         leaves = booster.predict(x[lo:lo + chunk], pred_leaf=True, num_threads=threads)
         leaves = leaves.reshape(len(leaves), -1)
-        acc = out[lo:lo + chunk]
-        for t, table in enumerate(tables):
-            acc += table[leaves[:, t]]
+        # Blocks small enough for the cache: one pass over a 50,000-row block per tree moved
+        # 40 MB per tree through memory. Each row still adds its trees in the same order.
+        for b in range(0, len(leaves), BLOCK):
+            block = leaves[b:b + BLOCK]
+            acc = out[lo + b:lo + b + len(block)]
+            for t, table in enumerate(tables):
+                acc += table[block[:, t]]
     return out
 
 
