@@ -250,11 +250,16 @@ def _model_name(name: str, taken: set[str]) -> str:
 def _describe_features(frame: pl.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     taken: set[str] = set()
+    numbers = [c for c in columns if frame.schema[c].is_numeric() or frame.schema[c] == pl.Boolean]
+    # One query for all medians, so polars spreads them over the cores (one by one they took
+    # a tenth of the fit on 1M x 50).
+    medians = frame.select(pl.col(c).cast(pl.Float64).drop_nulls().drop_nans().median() for c in numbers).row(0) \
+        if numbers else ()
+    median_of = dict(zip(numbers, medians, strict=True))
     for c in columns:
         dtype = frame.schema[c]
         if dtype.is_numeric() or dtype == pl.Boolean:
-            values = frame[c].cast(pl.Float64)
-            med = values.drop_nulls().drop_nans().median()
+            med = median_of[c]
             out.append({"name": c, "kind": "number", "median": None if med is None else float(med),
                         "model_name": _model_name(c, taken)})
         elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
