@@ -31,7 +31,10 @@ def command(
     start: Annotated[str, typer.Option(help="First panel month, YYYY-MM.")] = "2023-01",
     tables: Annotated[str | None, typer.Option(
         help="Comma-separated subset of: panel, customers, transactions, truth_panel, truth_customers, "
-        "truth_effects \\[default: all].", show_default=False)] = None,
+        "truth_effects \\[default: all]; with --b2b: b2b_panel, truth_b2b.", show_default=False)] = None,
+    b2b: Annotated[bool, typer.Option(
+        "--b2b", help="Group (enterprise) accounts instead: --customers accounts with several lines each, their "
+        "six lifecycle stages planted (tables b2b_panel, truth_b2b).")] = False,
     verbose: opt.Verbose = False,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -39,10 +42,29 @@ def command(
     from segment.synth import synth
 
     with Run(NAME) as run:
+        if b2b:
+            return _b2b(run, output, to, customers, months, seed, start, tables)
         data = synth(customers, months, seed=seed, start=start, tables=split_list(tables))
         with run.progress() as report:
             rows = run.write_tables(data.chunks(report), output, data.tables, to, details=data.params())
         run.summary(*summary_tables(rows, data.stats, output))
+
+
+def _b2b(run: Run, output: str, to: opt.FolderFormat | None, accounts: int, months: int, seed: int, start: str,
+         tables: str | None) -> None:
+    from segment.synth import b2b
+
+    data = b2b(accounts, months, seed=seed, start=start, tables=split_list(tables))
+    with run.progress() as report:
+        rows = run.write_tables(data.chunks(report), output, data.tables, to, details=data.params())
+    files = pl.DataFrame({"table": list(rows), "rows": list(rows.values())})
+    stages = pl.DataFrame({"true stage": list(data.stats["stages"]),
+                           "account-months": list(data.stats["stages"].values())})
+    total = max(stages["account-months"].sum(), 1)
+    stages = stages.with_columns(share=pl.col("account-months") / total * 100).rename({"share": "share %"})
+    run.summary(frame_table(files, title=f"segment synth --b2b -> {output}"),
+                f"{data.stats['accounts']:,} accounts with {data.stats['lines']:,} lines",
+                frame_table(stages, title="Planted B2B lifecycle stages (truth)", digits=1))
 
 
 def summary_tables(rows: dict[str, int], stats: dict, folder: str):

@@ -58,6 +58,7 @@ import polars as pl
 
 from segment.errors import OptionError
 from segment.synth._paths import month_start
+from segment.synth._synth import _parse_start
 
 B2B_TABLES = ("b2b_panel", "truth_b2b")
 B2B_STAGES = ("potential", "development", "growth", "maturity", "decline", "termination")
@@ -116,7 +117,7 @@ class B2BSynth:
         return {name: pl.concat(frames) for name, frames in parts.items()}
 
 
-def b2b(accounts: int = 500, months: int = 24, *, seed: int = 0, start: date = date(2023, 1, 1),
+def b2b(accounts: int = 500, months: int = 24, *, seed: int = 0, start: str | date = "2023-01",
         tables: tuple[str, ...] | list[str] | None = None) -> B2BSynth:
     """Describe a synthetic data set of group accounts (see the module docstring).
 
@@ -129,7 +130,7 @@ def b2b(accounts: int = 500, months: int = 24, *, seed: int = 0, start: date = d
     seed
         Random seed (non-negative).
     start
-        First panel month.
+        First panel month, ``YYYY-MM`` (or a date).
     tables
         Which of :data:`B2B_TABLES` to produce (default both).
     """
@@ -144,7 +145,7 @@ def b2b(accounts: int = 500, months: int = 24, *, seed: int = 0, start: date = d
     if unknown:
         raise OptionError(f"unknown table {unknown[0]!r} in --tables under --b2b; choose from "
                           f"{', '.join(B2B_TABLES)}")
-    return B2BSynth(accounts, months, seed, start.replace(day=1), tuple(t for t in B2B_TABLES if t in chosen))
+    return B2BSynth(accounts, months, seed, _parse_start(start), tuple(t for t in B2B_TABLES if t in chosen))
 
 
 # ---------------------------------------------------------------- one block
