@@ -10,7 +10,7 @@ import typer
 from . import options as opt
 from .parsing import split_list
 from .render import frame_table
-from .run import Run
+from .run import Run, given_options
 
 NAME = "synth"
 READS_TABLE = False  # it writes tables from a seed
@@ -41,7 +41,8 @@ def command(
     """Generate telecom data with planted ground truth: panel, customers, transactions and truth tables."""
     from segment.synth import synth
 
-    with Run(NAME) as run:
+    # Left out unless given, so that plain synth output (and its committed sample) keeps its provenance.
+    with Run(NAME, {k: v for k, v in given_options().items() if k != "b2b" or v}) as run:
         if b2b:
             return _b2b(run, output, to, customers, months, seed, start, tables)
         data = synth(customers, months, seed=seed, start=start, tables=split_list(tables))
