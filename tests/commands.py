@@ -20,9 +20,11 @@ class CommandCase:
     writes_table: bool = True  # honours -o / --to
     # An option that writes a second table to a file (e.g. --profile).
     side_option: tuple[str, ...] = ()
+    # Test id when a command has more than one case (e.g. a rule scheme with options of its own).
+    label: str = ""
 
     def __str__(self) -> str:
-        return self.name
+        return self.label or self.name
 
 
 _USAGE = ("--voice", "voice_min", "--data", "data_mb", "--revenue", "revenue")
@@ -33,6 +35,10 @@ CASES = [
     CommandCase("lifecycle transitions", "lifecycle_small.csv", (*_USAGE, "--project", "2"),
                 side_option=("--projection",)),
     CommandCase("lifecycle panel", "tx_small.csv"),
+    CommandCase("lifecycle", "b2b_small.csv", ("--scheme", "b2b", "--account", "account_id", "--revenue", "revenue",
+                                               "--status", "status", "--cost", "cost", "--product", "product"),
+                column_option="--account", column_value="account_id", side_option=("--kpis",),
+                label="lifecycle --scheme b2b"),
     CommandCase("cluster", "cluster_customers.csv", side_option=("--profile",)),
     CommandCase("rules", "rules_small.csv", ("--target", "churn"), side_option=("--item-table",)),
     CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),

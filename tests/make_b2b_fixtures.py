@@ -49,3 +49,9 @@ write("account_declining_in_second_year",
 write("prospect_never_buys",
       line("N", 1, range(0, 9), "prospect", cost=150.0) + line("N", 2, range(6, 9), "trial", cost=10.0)
       + [["N", "N-1", ym(23), "prospect", "mobile", 0.0, 0.0, ""]])
+
+# Every account above in one file (the contract cases of --scheme b2b), trials left out: they need --status-values.
+with open(OUT.parent / "b2b_small.csv", "w") as f:
+    for i, name in enumerate(sorted(OUT.glob("*.csv"))):
+        text = name.read_text().splitlines(keepends=True)
+        f.writelines(line for line in text[1 if i else 0:] if ",trial," not in line)
