@@ -63,7 +63,8 @@ def test_recipe_builds_every_output(built):
     for name in ("value_rfm.parquet", "value_clusters.parquet", "value_check.csv", "publish/value_profile.csv",
                  "publish/value_provenance.txt", "retail_rfm.parquet", "cdnow_rfm.parquet", "telco_rules.csv",
                  "synth_rules.csv", "contract_check.csv", "stages.parquet", "kpis.csv", "transitions.csv",
-                 "stages_check.csv", "retail_stages.parquet", "pipeline_check.csv"):
+                 "stages_check.csv", "retail_stages.parquet", "pipeline_check.csv", "b2b_stages.parquet", "b2b_kpis.csv",
+                 "b2b_profit_check.csv"):
         assert (out / name).stat().st_size > 0, name
     assert not list(out.rglob("*.part")), "temporary files left behind"
 
