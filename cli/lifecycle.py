@@ -276,8 +276,9 @@ def stage_table(result: Any):
 def profit_table(result: Any):
     totals = result.stage_totals().select(
         pl.col("stage").cast(pl.String), pl.col("customer_months").alias("account-months"),
-        *(pl.col(f"{c}_per_customer_month").alias(f"{c} / account-month") for c in ("revenue", "cost", "profit")))
-    return frame_table(totals, title="Revenue, cost and profit per account-month, by stage (all months)", digits=1)
+        *(pl.col(f"{c}_per_customer_month").alias(c) for c in ("revenue", "cost", "profit")))
+    return frame_table(totals, title="Per account-month, by stage (all months)", digits=1,
+                       caption="revenue, cost and profit summed over the panel's months, divided by account-months")
 
 
 def matrix_table(table: pl.DataFrame, as_of: str):
