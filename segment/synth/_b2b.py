@@ -58,7 +58,7 @@ import polars as pl
 
 from segment.errors import OptionError
 from segment.synth._paths import month_start
-from segment.synth._synth import _parse_start
+from segment.synth._synth import Synth, _parse_start
 
 B2B_TABLES = ("b2b_panel", "truth_b2b")
 B2B_STAGES = ("potential", "development", "growth", "maturity", "decline", "termination")
@@ -108,13 +108,8 @@ class B2BSynth:
                 progress("generating accounts", first + n, self.accounts)
             yield out
 
-    def frames(self, progress: Progress | None = None) -> dict[str, pl.DataFrame]:
-        """All tables in memory (small data sets, tests)."""
-        parts: dict[str, list[pl.DataFrame]] = {t: [] for t in self.tables}
-        for chunk in self.chunks(progress):
-            for name, frame in chunk.items():
-                parts[name].append(frame)
-        return {name: pl.concat(frames) for name, frames in parts.items()}
+    #: All tables in memory (small data sets, tests): the same collection as the line-level data set's.
+    frames = Synth.frames
 
 
 def b2b(accounts: int = 500, months: int = 24, *, seed: int = 0, start: str | date = "2023-01",
