@@ -375,7 +375,7 @@ def lifecycle(
         without a purchase; exit *winback* months later.
     account, products, cost, development, grow
         B2B scheme (*account* required, *revenue* too): the account key the
-        lines (rows keyed by *id* and month) roll up to; product or service
+        lines (one row per line and month; *id* is not used) roll up to; product or service
         columns (distinct text values, or numbers above zero, held by active
         lines); a cost column (KPIs add cost and profit); months of
         development after the first purchase; the rise over the previous
