@@ -66,6 +66,7 @@ import polars as pl
 
 from segment.columns import parse_dates, require_columns, require_numeric
 from segment.errors import OptionError
+from segment.lifecycle._durations import _month_dates
 from segment.lifecycle._panel import _M, ACTIVE, CANCELLED, STATUS_NAMES, Grid, _precheck, _status_expr, months_expr
 from segment.lifecycle._rules import (ACQUISITION, BUILD_UP, DECLINE, EXIT, MATURITY, Rules, Stages, WindowMeans,
                                       _Months, assign, months_in_stage)
@@ -191,11 +192,6 @@ def _by_account(df: pl.DataFrame, account: str) -> pl.DataFrame:
     if len(heads) < 2 or bool((heads.slice(1) > heads.slice(0, len(heads) - 1)).all()):
         return df
     return df.sort(account, maintain_order=True)
-
-
-def _month_dates(months: np.ndarray) -> pl.Series:
-    """Integer months as the first day of the month."""
-    return pl.Series((months - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")).cast(pl.Date)
 
 
 def _held(values: pl.Series, cell: np.ndarray, active: np.ndarray, cells: int) -> np.ndarray:
