@@ -170,7 +170,8 @@ def account_panel(
         cols[c] = np.bincount(cell, weights=df[c].to_numpy(), minlength=cells)[at]
     if status:
         others = np.bincount(cell, weights=df["__status__"].to_numpy() != CANCELLED, minlength=cells)[at]
-        cols["status"] = pl.Series(np.where(others == 0, "cancelled", "active"))
+        cols["status"] = pl.select(pl.when(pl.lit(pl.Series(others == 0))).then(pl.lit("cancelled"))
+                                   .otherwise(pl.lit("active"))).to_series()
     if activation:
         # The account's relationship starts with its earliest line activation (one value per account).
         none = np.iinfo(np.int32).max
