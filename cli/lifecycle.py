@@ -222,8 +222,8 @@ def transitions(
 
 def _key_columns(panel: dict[str, Any]) -> list[str]:
     """Key columns read as text, so that ids with leading zeros stay ids."""
-    return [c for c in (panel["account"], panel["identity"]) if c] if panel["account"] else \
-        [c for c in (panel["id"], panel["identity"]) if c]
+    key = panel["account"] or panel["id"]  # --scheme b2b: rows are keyed by account
+    return [c for c in (key, panel["identity"]) if c]
 
 
 @app.command("panel", cls=ReadingCommand)
