@@ -73,9 +73,9 @@ _PLAIN: dict[str, tuple] = {}
 
 def _plain(cli, case: CommandCase) -> tuple:
     """The command's result on its good input, computed once per test process."""
-    if case.name not in _PLAIN:
-        _PLAIN[case.name] = _result(_run(cli, case, FIXTURES / case.good_input))
-    return _PLAIN[case.name]
+    if str(case) not in _PLAIN:
+        _PLAIN[str(case)] = _result(_run(cli, case, FIXTURES / case.good_input))
+    return _PLAIN[str(case)]
 
 
 @pytest.mark.parametrize("extract", SAME_AS_PLAIN, ids=str)
