@@ -31,7 +31,12 @@ def command(
     start: Annotated[str, typer.Option(help="First panel month, YYYY-MM.")] = "2023-01",
     tables: Annotated[str | None, typer.Option(
         help="Comma-separated subset of: panel, customers, transactions, truth_panel, truth_customers, "
-        "truth_effects \\[default: all]; with --b2b: b2b_panel, truth_b2b.", show_default=False)] = None,
+        "truth_effects \\[default: all]; with --complaints also complaints, truth_complaints; with --b2b: "
+        "b2b_panel, truth_b2b.", show_default=False)] = None,
+    complaints: Annotated[float, typer.Option(
+        help="Also write complaint texts (Chinese and English) with planted themes: the rate at which "
+        "customers who stay mention each theme, scaled (churners mention network, billing and service "
+        "more). 0: no complaint tables.")] = 0.0,
     b2b: Annotated[bool, typer.Option(
         "--b2b", help="Group (enterprise) accounts instead: --customers accounts with several lines each, their "
         "six lifecycle stages planted (tables b2b_panel, truth_b2b).")] = False,
@@ -41,11 +46,13 @@ def command(
     """Generate telecom data with planted ground truth: panel, customers, transactions and truth tables."""
     from segment.synth import synth
 
-    # Left out unless given, so that plain synth output (and its committed sample) keeps its provenance.
-    with Run(NAME, {k: v for k, v in given_options().items() if k != "b2b" or v}) as run:
+    # --complaints 0 (off) and no --b2b are left out of provenance: files written without them stay
+    # byte-identical to those of earlier releases (the bundled sample among them).
+    options = {k: v for k, v in given_options().items() if k not in ("complaints", "b2b") or v}
+    with Run(NAME, options) as run:
         if b2b:
             return _b2b(run, output, to, customers, months, seed, start, tables)
-        data = synth(customers, months, seed=seed, start=start, tables=split_list(tables))
+        data = synth(customers, months, seed=seed, start=start, tables=split_list(tables), complaints=complaints)
         with run.progress() as report:
             rows = run.write_tables(data.chunks(report), output, data.tables, to, details=data.params())
         run.summary(*summary_tables(rows, data.stats, output))
