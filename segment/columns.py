@@ -298,3 +298,38 @@ def _full_match(sample: pl.Series, fmt: str) -> bool:
     lengths = {"%Y-%m-%d": 10, "%Y%m%d": 8, "%Y/%m/%d": 10, "%Y-%m": 7}
     want = lengths.get(fmt)
     return want is None or bool((sample.str.len_chars() <= want).all())
+
+
+#: How a yes/no column may be written (case-insensitive); a blank is missing.
+FLAG_TRUE = ("true", "yes", "y", "t", "1")
+FLAG_FALSE = ("false", "no", "n", "f", "0")
+
+
+def flag_values(frame: pl.DataFrame, column: str, *, role: str | None = None) -> pl.Series:
+    """Column *column* as booleans: true/false, yes/no, y/n, t/f or 1/0; nulls and blanks stay null.
+
+    >>> flag_values(pl.DataFrame({"churn": ["Yes", "no", None, "1"]}), "churn").to_list()
+    [True, False, None, True]
+    >>> flag_values(pl.DataFrame({"churn": [0, 2]}), "churn")
+    Traceback (most recent call last):
+    ...
+    segment.errors.ColumnTypeError: column 'churn' must be a yes/no flag (true/false, yes/no or 1/0); found 2 (row 2)
+    """
+    s = frame[column]
+    what = f"{role} column" if role else "column"
+    if s.dtype == pl.Boolean:
+        return s
+    if s.dtype.is_numeric():
+        ok = s.is_null() | s.is_in([0, 1])
+        out = s.cast(pl.Float64) == 1
+    else:
+        text = s.cast(pl.String).str.strip_chars().str.to_lowercase()
+        text = pl.select(pl.when(text != "").then(text)).to_series()
+        ok = text.is_null() | text.is_in([*FLAG_TRUE, *FLAG_FALSE])
+        out = pl.select(pl.when(text.is_not_null()).then(text.is_in(FLAG_TRUE))).to_series()
+    bad = (~ok).arg_true()
+    if bad.len():
+        row = int(bad[0])
+        raise ColumnTypeError(f"{what} {shown(column)} must be a yes/no flag (true/false, yes/no or 1/0); "
+                              f"found {s[row]!r} (row {row + 1})")
+    return out.alias(column)

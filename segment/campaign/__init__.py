@@ -1,0 +1,13 @@
+"""The retention campaign loop: one customer table, the stage x value matrix, and the measured effect.
+
+* :func:`join`: the per-customer outputs of several commands, one row per customer;
+* :func:`matrix`: customers, value and churn per cell of two segmentations, with planned levers;
+* :func:`effect`: churn (and value kept) of the treated against the control group.
+
+Control groups are drawn by :func:`segment.stats.sampling.assign_control`
+(shared with ``segment churn score --control``).
+"""
+
+from segment.campaign._effect import EffectResult, effect
+
+__all__ = ["EffectResult", "effect"]
