@@ -32,6 +32,12 @@ def command(
     tables: Annotated[str | None, typer.Option(
         help="Comma-separated subset of: panel, customers, transactions, truth_panel, truth_customers, "
         "truth_effects \\[default: all].", show_default=False)] = None,
+    campaign: Annotated[str | None, typer.Option(
+        help="Instead: campaign outcomes for this call list (with group = treat|control and p_churn), "
+        "written as table campaign: contacted, would_churn, saved, churned, value_kept.",
+        show_default=False)] = None,
+    save_rate: Annotated[float, typer.Option(help="With --campaign: planted share of contacted would-be churners "
+                                             "the action keeps.")] = 0.3,
     verbose: opt.Verbose = False,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -39,6 +45,8 @@ def command(
     from segment.synth import synth
 
     with Run(NAME) as run:
+        if campaign is not None:
+            return _campaign(run, campaign, output, to, seed=seed, save_rate=save_rate)
         data = synth(customers, months, seed=seed, start=start, tables=split_list(tables))
         with run.progress() as report:
             rows = run.write_tables(data.chunks(report), output, data.tables, to, details=data.params())
@@ -55,3 +63,16 @@ def summary_tables(rows: dict[str, int], stats: dict, folder: str):
     stages = stages.with_columns(share=pl.col("customer-months") / total * 100).rename({"share": "share %"})
     return (frame_table(files, title=f"segment synth -> {folder}"), caption,
             frame_table(stages, title="Planted lifecycle stages (truth)", digits=1))
+
+
+def _campaign(run: Run, call_list: str, output: str, to: object, *, seed: int, save_rate: float) -> None:
+    from segment.synth import campaign_outcomes
+
+    calls = run.read(call_list)
+    frame = campaign_outcomes(calls.frame, save_rate=save_rate, seed=seed)
+    rows = run.write_tables([{"campaign": frame}], output, ["campaign"], to,
+                            details={"save_rate": save_rate, "seed": seed})
+    run.summary(frame_table(pl.DataFrame({"table": list(rows), "rows": list(rows.values())}),
+                            title=f"segment synth --campaign -> {output}"),
+                f"planted save rate {save_rate:.0%}: {int(frame['saved'].sum()):,} of "
+                f"{int((frame['contacted'] & frame['would_churn']).sum()):,} contacted would-be churners kept")

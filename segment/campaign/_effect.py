@@ -157,7 +157,7 @@ def effect(call_list: pl.DataFrame | pl.LazyFrame, outcomes: pl.DataFrame | pl.L
 
     parts = [_summaries(joined.with_columns(pl.lit("all").alias("__level")), group, "all")]
     for col in by:
-        parts.append(_summaries(joined.with_columns(pl.col(col).cast(pl.String).alias("__level")), group, col))
+        parts.append(_summaries(joined.with_columns(pl.col(col).alias("__level")), group, col))
     sums = pl.concat(parts)
     table = _compare(sums, alpha=alpha, power_target=power_target, value=value is not None, offer_cost=offer_cost)
     result = EffectResult(table=table, stats=stats, alpha=alpha, power=power_target, detect=detect,
@@ -215,7 +215,9 @@ def _summaries(frame: pl.DataFrame, group: str, by: str) -> pl.DataFrame:
     t = g.filter(pl.col(group) == TREAT).drop(group)
     c = g.filter(pl.col(group) == CONTROL).drop(group)
     levels = frame.select(pl.col("__level").unique(maintain_order=True)).sort("__level", nulls_last=True)
-    out = levels.join(t, on="__level", how="left").join(c, on="__level", how="left", suffix="_c")
+    out = levels.join(t, on="__level", how="left", nulls_equal=True) \
+        .join(c, on="__level", how="left", suffix="_c", nulls_equal=True) \
+        .with_columns(pl.col("__level").cast(pl.String))
     return out.with_columns(pl.lit(by).alias("by")).fill_null(strategy="zero") if not has_value else \
         out.with_columns(pl.lit(by).alias("by"), pl.col("n", "x", "n_c", "x_c", "vn", "vn_c").fill_null(0))
 

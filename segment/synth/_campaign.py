@@ -25,8 +25,6 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import polars as pl
 
@@ -72,7 +70,3 @@ def campaign_outcomes(call_list: pl.DataFrame | pl.LazyFrame, *, id: str | None 
         "saved": saved, "churned": churned, "value_kept": np.round(np.where(churned, 0.0, value), 2),
     })
 
-
-def campaign_params(save_rate: float, risk: str) -> dict[str, Any]:
-    """The planted truth, for provenance."""
-    return {"save_rate": save_rate, "risk": risk, "value_mean": VALUE_MEAN, "value_sigma": VALUE_SIGMA}
