@@ -68,19 +68,29 @@ def effect(
 
 
 def summary_table(table: pl.DataFrame, value: bool):
-    pct = 100
-    df = table.select(
-        "by", "level", "n_treat", "n_control",
-        (pl.col("churn_treat") * pct).alias("churn treat %"), (pl.col("churn_control") * pct).alias("churn ctrl %"),
-        (pl.col("churn_diff") * pct).alias("diff pts"),
-        pl.format("[{}, {}]", (pl.col("diff_low") * pct).round(1), (pl.col("diff_high") * pct).round(1)).alias("CI"),
-        "test", "p_value", (pl.col("save_rate") * pct).alias("save %"),
-        pl.format("[{}, {}]", (pl.col("save_low") * pct).round(0), (pl.col("save_high") * pct).round(0)).alias("save CI"),
-        *([pl.col("value_diff").alias("value diff"), pl.col("net_value").alias("net value")] if value else []),
-    )
-    row = table.row(0, named=True)
+    from segment.stats.pvalue import format_p
+
+    def span(x: float | None, lo: float | None, hi: float | None, scale: float, digits: int) -> str:
+        if x is None:
+            return "n/a"
+        bounds = f" [{lo * scale:.{digits}f}, {hi * scale:.{digits}f}]" if lo is not None and hi is not None else ""
+        return f"{x * scale:.{digits}f}{bounds}"
+
+    rows = []
+    for r in table.iter_rows(named=True):
+        row = {"customers": r["level"] if r["by"] == "all" else f"{r['by']} {r['level']}",
+               "treat": r["n_treat"], "control": r["n_control"],
+               "churn % treat / ctrl": f"{span(r['churn_treat'], None, None, 100, 1)} / "
+                                       f"{span(r['churn_control'], None, None, 100, 1)}",
+               "diff pts [CI]": span(r["churn_diff"], r["diff_low"], r["diff_high"], 100, 1),
+               "p": f"{format_p(r['p_value'])} {r['test']}",
+               "save % [CI]": span(r["save_rate"], r["save_low"], r["save_high"], 100, 0)}
+        if value:
+            row["net value [CI]"] = span(r["net_value"], r["net_low"], r["net_high"], 1, 0)
+        rows.append(row)
+    top = table.row(0, named=True)
     caption = None
-    if row["save_rate"] is not None:
-        caption = (f"save rate {row['save_rate']:.0%} (CI {row['save_low']:.0%} to {row['save_high']:.0%}): "
+    if top["save_rate"] is not None:
+        caption = (f"save rate {top['save_rate']:.0%} (CI {top['save_low']:.0%} to {top['save_high']:.0%}): "
                    "use it as the next --save-rate")
-    return frame_table(df, title="Campaign effect (treated - control)", digits=3, caption=caption)
+    return frame_table(pl.DataFrame(rows), title="Campaign effect (treated - control)", caption=caption)
