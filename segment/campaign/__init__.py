@@ -9,5 +9,6 @@ Control groups are drawn by :func:`segment.stats.sampling.assign_control`
 """
 
 from segment.campaign._effect import EffectResult, effect
+from segment.campaign._join import HOWS, JoinResult, join
 
-__all__ = ["EffectResult", "effect"]
+__all__ = ["HOWS", "EffectResult", "JoinResult", "effect", "join"]
