@@ -51,7 +51,8 @@ def summary_table(result, inputs: list[str]):
         "input": inputs,
         "customers": [result.rows[n] for n in inputs],
         "missing": [result.missing[n] for n in inputs],
-        "columns": [", ".join(result.columns[n].values()) for n in inputs],
+        "columns": [len(result.columns[n]) for n in inputs],
+        "prefixed": [", ".join(v for k, v in result.columns[n].items() if k != v) for n in inputs],
     })
     caption = f"{result.table.height:,} customers kept, {result.dropped:,} left out"
     return frame_table(df, title="segment join", caption=caption)

@@ -10,5 +10,7 @@ Control groups are drawn by :func:`segment.stats.sampling.assign_control`
 
 from segment.campaign._effect import EffectResult, effect
 from segment.campaign._join import HOWS, JoinResult, join
+from segment.campaign._matrix import MAX_LEVELS, Lever, MatrixResult, load_levers, matrix, parse_levers
 
-__all__ = ["HOWS", "EffectResult", "JoinResult", "effect", "join"]
+__all__ = ["HOWS", "MAX_LEVELS", "EffectResult", "JoinResult", "Lever", "MatrixResult", "effect", "join", "load_levers",
+           "matrix", "parse_levers"]
