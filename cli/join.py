@@ -36,11 +36,12 @@ def command(
 ) -> None:
     """Join per-customer tables on the id: clashing columns get the making command as prefix; provenance of every input is kept."""
     from segment.campaign import join
+    from segment.columns import whole_numbers_as_integers
 
     with Run(NAME) as run:
         tables = [run.read(path, fmt=from_, string_columns=[id]) for path in inputs]
         run.check_outputs(output, to=to)
-        result = join([t.frame for t in tables], names=list(inputs), id=id, how=how.value,
+        result = join([whole_numbers_as_integers(t.frame, t.numbers_from_text) for t in tables], names=list(inputs), id=id, how=how.value,
                       commands=[(t.provenance or {}).get("command") for t in tables])
         run.write(result.table, output, to, details=result.params())
         run.summary(lambda: summary_table(result, inputs))

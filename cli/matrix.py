@@ -37,6 +37,7 @@ def command(
 ) -> None:
     """Customers, value and churn rate per cell of two segmentations (stage x value), and the planned lever."""
     from segment.campaign import load_levers, matrix
+    from segment.columns import whole_numbers_as_integers
     from segment.errors import OptionError
 
     with Run(NAME) as run:
@@ -45,7 +46,7 @@ def command(
         rules = load_levers(levers) if levers else None
         table = run.read(input, fmt=from_)
         run.check_outputs(output, customers, to=to)
-        result = matrix(table.frame, rows=rows, cols=cols, value=value, outcome=outcome, levers=rules)
+        result = matrix(whole_numbers_as_integers(table.frame, table.numbers_from_text), rows=rows, cols=cols, value=value, outcome=outcome, levers=rules)
         if customers:
             run.write_side(result.customers, customers, role="customers", details=result.params())
         run.write(result.cells, output, to, details=result.params())

@@ -34,13 +34,14 @@ def command(
     quiet: opt.Quiet = False,
 ) -> None:
     """Add a column group = treat|control: a seeded control share, stratified by decile, of the customers to call."""
+    from segment.columns import whole_numbers_as_integers
     from segment.stats.sampling import assign_control, parse_share
 
     with Run(NAME) as run:
         share = parse_share(control)
         calls = run.read(input, fmt=from_, string_columns=[id])
         run.check_outputs(output, to=to)
-        out = assign_control(calls.frame, id=id, share=share, seed=seed,
+        out = assign_control(whole_numbers_as_integers(calls.frame, calls.numbers_from_text), id=id, share=share, seed=seed,
                              strata=None if strata.lower() == "none" else strata, eligible=eligible)
         run.write(out, output, to, details={"share": share, "strata": strata, "eligible": eligible, "seed": seed})
         run.summary(lambda: summary_table(out, None if strata.lower() == "none" else strata))

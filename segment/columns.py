@@ -320,8 +320,9 @@ def flag_values(frame: pl.DataFrame, column: str, *, role: str | None = None) ->
     if s.dtype == pl.Boolean:
         return s
     if s.dtype.is_numeric():
-        ok = s.is_null() | s.is_in([0, 1])
-        out = s.cast(pl.Float64) == 1
+        s = s.cast(pl.Float64)
+        ok = s.is_null() | s.is_in([0.0, 1.0])
+        out = s == 1
     else:
         text = s.cast(pl.String).str.strip_chars().str.to_lowercase()
         text = pl.select(pl.when(text != "").then(text)).to_series()
@@ -333,3 +334,22 @@ def flag_values(frame: pl.DataFrame, column: str, *, role: str | None = None) ->
         raise ColumnTypeError(f"{what} {shown(column)} must be a yes/no flag (true/false, yes/no or 1/0); "
                               f"found {s[row]!r} (row {row + 1})")
     return out.alias(column)
+
+
+def whole_numbers_as_integers(frame: pl.LazyFrame, columns: Iterable[str]) -> pl.LazyFrame:
+    """*columns* (numbers read from text, so Float64) back as Int64 where every value is whole.
+
+    A command that passes its input's columns through (``join``, ``sample``)
+    then writes ``7`` for a 7 read from a file with ``NA`` markers, as it does
+    for the same file with blanks, which the reader types as integers.
+
+    >>> lf = pl.LazyFrame({"decile": [7.0, None, 2.0], "p": [0.5, None, 1.0]})
+    >>> whole_numbers_as_integers(lf, ["decile", "p"]).collect().dtypes
+    [Int64, Float64]
+    """
+    names = [c for c in columns if frame.collect_schema().get(c) == pl.Float64]
+    if not names:
+        return frame
+    whole = frame.select((pl.col(c).is_null() | (pl.col(c) == pl.col(c).round(0)) & pl.col(c).abs().lt(2**53))
+                         .all().alias(c) for c in names).collect().row(0)
+    return frame.with_columns(pl.col(c).cast(pl.Int64) for c, w in zip(names, whole, strict=True) if w)

@@ -7,6 +7,7 @@ each entry, csvkit-style. A new command adds one line here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class CommandCase:
 
 
 _USAGE = ("--voice", "voice_min", "--data", "data_mb", "--revenue", "revenue")
+# join's second table: Parquet, so that the reading options given for each extract of the first leave it alone.
+_PLANS = str(Path(__file__).resolve().parent / "fixtures" / "campaign_plans.parquet")
+_LEVERS = str(Path(__file__).resolve().parent / "fixtures" / "campaign_levers.toml")
 
 CASES = [
     CommandCase("rfm", "tx_small.csv", side_option=("--thresholds",)),
@@ -37,5 +41,10 @@ CASES = [
     CommandCase("rules", "rules_small.csv", ("--target", "churn"), side_option=("--item-table",)),
     CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),
                 column_option="--segment", column_value="plan", side_option=("--pairs", "--merge-map", "--json")),
+    # join's --id must name a column of every table: the extract cases rename only the first.
+    CommandCase("join", "campaign_customers.csv", (_PLANS,), column_option=None),
+    CommandCase("matrix", "campaign_customers.csv", ("--value", "clv", "--outcome", "churn", "--levers", _LEVERS),
+                column_option="--rows", column_value="stage", side_option=("--customers",)),
+    CommandCase("sample", "campaign_call_list.csv", ("--control", "20%", "--seed", "1")),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),
 ]

@@ -46,7 +46,7 @@ from typing import Any
 
 import polars as pl
 
-from segment.columns import flag_values, require_numeric
+from segment.columns import count_missing, flag_values, require_numeric, warn_missing
 from segment.errors import ColumnNotFoundError, DataError, InputError, OptionError, SegmentWarning, shown
 
 #: More distinct values than this in --rows or --cols is over-fine segmentation, not a matrix.
@@ -140,6 +140,8 @@ def matrix(frame: pl.DataFrame | pl.LazyFrame, *, rows: str, cols: str, value: s
         if levels > max_levels:
             raise DataError(f"{role} column {shown(col)} has {levels:,} distinct values: a matrix needs a "
                             f"segmentation (at most {max_levels}), e.g. a stage or an RFM segment, not a measure")
+    warn_missing(count_missing(df, [rows, cols]), then="those customers form a row or column '(none)'")
+    warn_missing(count_missing(df, [c for c in (value, outcome) if c]), then="left out of that cell's figure")
     work = df.select(pl.col(rows).cast(pl.String).fill_null("(none)").alias("__r"),
                      pl.col(cols).cast(pl.String).fill_null("(none)").alias("__c"))
     aggs = [pl.len().alias("customers")]

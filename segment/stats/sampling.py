@@ -33,7 +33,7 @@ import re
 import numpy as np
 import polars as pl
 
-from segment.columns import flag_values
+from segment.columns import count_missing, flag_values, warn_missing
 from segment.errors import ColumnNotFoundError, DataError, OptionError, shown
 
 #: Smallest and largest control share: below 1% no campaign is measurable,
@@ -99,7 +99,11 @@ def assign_control(frame: pl.DataFrame | pl.LazyFrame, *, id: str, share: float,
     dup = df.filter(pl.col(id).is_duplicated()).head(1)
     if dup.height:
         raise DataError(f"customer {dup[id][0]!r} appears twice in {shown(id)}: a call list has one row per customer")
-    ok = flag_values(df, eligible, role="call").fill_null(False) if eligible is not None and eligible in df.columns \
+    has_flag = eligible is not None and eligible in df.columns
+    warn_missing(count_missing(df, [c for c in (strata,) if c]),
+                 then="those customers are sampled as a stratum of their own")
+    warn_missing(count_missing(df, [eligible] if has_flag else []), then="those customers are not called")
+    ok = flag_values(df, eligible, role="call").fill_null(False) if has_flag \
         else pl.Series([True] * df.height)
     index = pl.Series("__row", np.arange(df.height))
     key = df.select(pl.col(strata) if strata else pl.lit(0), pl.col(id)).with_columns(index).filter(ok)
