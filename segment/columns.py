@@ -332,7 +332,7 @@ def flag_values(frame: pl.DataFrame, column: str, *, role: str | None = None) ->
     if bad.len():
         row = int(bad[0])
         raise ColumnTypeError(f"{what} {shown(column)} must be a yes/no flag (true/false, yes/no or 1/0); "
-                              f"found {s[row]!r} (row {row + 1})")
+                              f"found {frame[column][row]!r} (row {row + 1})")
     return out.alias(column)
 
 
