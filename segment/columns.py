@@ -305,6 +305,20 @@ EVENT_TRUE = ("1", "true", "yes")
 EVENT_FALSE = ("0", "false", "no")
 
 
+def yes_no(column: str, dtype: pl.DataType) -> pl.Expr | None:
+    """*column* as Boolean: a Boolean, 0/1, or text in :data:`EVENT_TRUE` / :data:`EVENT_FALSE` (any case,
+    spaces ignored); anything else null. None when *dtype* cannot hold such values."""
+    x = pl.col(column)
+    if dtype == pl.Boolean:
+        return x
+    if dtype.is_numeric():
+        return pl.when(x == 1).then(True).when(x == 0).then(False)
+    if is_text(dtype):
+        text = x.cast(pl.String).str.strip_chars().str.to_lowercase()
+        return pl.when(text.is_in(EVENT_TRUE)).then(True).when(text.is_in(EVENT_FALSE)).then(False)
+    return None
+
+
 def require_durations(frame: pl.LazyFrame, column: str, *, option: str = "--duration",
                       integer: bool = True) -> pl.LazyFrame:
     """Return *frame* with *column* as durations: Int64 (or Float64 without *integer*), all >= 0.
@@ -369,15 +383,8 @@ def require_events(frame: pl.LazyFrame, column: str, *, option: str = "--event")
     """
     require_columns(frame, {"event": column})
     dtype = frame.collect_schema()[column]
-    x = pl.col(column)
-    if dtype == pl.Boolean:
-        parsed = x
-    elif dtype.is_numeric():
-        parsed = pl.when(x == 1).then(True).when(x == 0).then(False)
-    elif is_text(dtype):
-        text = x.cast(pl.String).str.strip_chars().str.to_lowercase()
-        parsed = pl.when(text.is_in(EVENT_TRUE)).then(True).when(text.is_in(EVENT_FALSE)).then(False)
-    else:
+    parsed = yes_no(column, dtype)
+    if parsed is None:
         raise ColumnTypeError(f"event column {shown(column)} must hold 0/1, true/false or yes/no, but it is {dtype}; "
                               f"choose another column with {option}")
     bad = first_offender(frame, parsed.is_null(), column)
@@ -390,40 +397,31 @@ def require_events(frame: pl.LazyFrame, column: str, *, option: str = "--event")
     return frame.with_columns(parsed.alias(column))
 
 
-#: How a yes/no column may be written (case-insensitive); a blank is missing.
-FLAG_TRUE = ("true", "yes", "y", "t", "1")
-FLAG_FALSE = ("false", "no", "n", "f", "0")
-
-
 def flag_values(frame: pl.DataFrame, column: str, *, role: str | None = None) -> pl.Series:
-    """Column *column* as booleans: true/false, yes/no, y/n, t/f or 1/0; nulls and blanks stay null.
+    """Column *column* as booleans (read as :func:`yes_no`); nulls and blanks stay null, other values are an error.
 
-    >>> flag_values(pl.DataFrame({"churn": ["Yes", "no", None, "1"]}), "churn").to_list()
-    [True, False, None, True]
+    >>> flag_values(pl.DataFrame({"churn": ["Yes", "no", None, " ", "1"]}), "churn").to_list()
+    [True, False, None, None, True]
     >>> flag_values(pl.DataFrame({"churn": [0, 2]}), "churn")
     Traceback (most recent call last):
     ...
     segment.errors.ColumnTypeError: column 'churn' must be a yes/no flag (true/false, yes/no or 1/0); found 2 (row 2)
     """
-    s = frame[column]
     what = f"{role} column" if role else "column"
-    if s.dtype == pl.Boolean:
-        return s
-    if s.dtype.is_numeric():
-        s = s.cast(pl.Float64)
-        ok = s.is_null() | s.is_in([0.0, 1.0])
-        out = s == 1
-    else:
-        text = s.cast(pl.String).str.strip_chars().str.to_lowercase()
-        text = pl.select(pl.when(text != "").then(text)).to_series()
-        ok = text.is_null() | text.is_in([*FLAG_TRUE, *FLAG_FALSE])
-        out = pl.select(pl.when(text.is_not_null()).then(text.is_in(FLAG_TRUE))).to_series()
-    bad = (~ok).arg_true()
+    dtype = frame.schema[column]
+    parsed = yes_no(column, dtype)
+    if parsed is None:
+        raise ColumnTypeError(f"{what} {shown(column)} must be a yes/no flag (true/false, yes/no or 1/0), "
+                              f"but it is {dtype}")
+    x = pl.col(column)
+    blank = x.is_null() | (x.cast(pl.String).str.strip_chars() == "") if is_text(dtype) else x.is_null()
+    out = frame.select(parsed.alias("flag"), blank.alias("blank"))
+    bad = (out["flag"].is_null() & ~out["blank"]).arg_true()
     if bad.len():
         row = int(bad[0])
         raise ColumnTypeError(f"{what} {shown(column)} must be a yes/no flag (true/false, yes/no or 1/0); "
                               f"found {frame[column][row]!r} (row {row + 1})")
-    return out.alias(column)
+    return out["flag"].alias(column)
 
 
 def whole_numbers_as_integers(frame: pl.LazyFrame, columns: Iterable[str]) -> pl.LazyFrame:
