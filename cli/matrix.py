@@ -54,30 +54,31 @@ def command(
 
 
 def grid(cells: pl.DataFrame, rows: str, cols: str):
-    """The matrix as people read it: one line per row value, a cell per column value."""
+    """The matrix as people read it; the side with more values runs down, so that it fits a terminal."""
     from rich.table import Table
 
     order_r = cells[rows].unique(maintain_order=True).to_list()
     order_c = sorted(cells[cols].unique().to_list())
-    table = Table(title=f"{rows} x {cols}: customers" + (", churn %" if "churn_rate" in cells.columns else "")
-                  + (", lever" if "lever" in cells.columns else ""), title_justify="left")
-    table.add_column(rows)
-    for c in order_c:
-        table.add_column(c, justify="right")
     lookup = {(r[rows], r[cols]): r for r in cells.iter_rows(named=True)}
-    for r in order_r:
+    down, across, flip = (order_c, order_r, True) if len(order_c) > len(order_r) else (order_r, order_c, False)
+    what = ", ".join(["customers", *(["churn %"] if "churn_rate" in cells.columns else []),
+                      *(["lever"] if "lever" in cells.columns else [])])
+    table = Table(title=f"{rows} x {cols}: {what}", title_justify="left")
+    table.add_column(cols if flip else rows)
+    for a in across:
+        table.add_column(a, justify="right")
+    for d in down:
         line = []
-        for c in order_c:
-            cell = lookup.get((r, c))
+        for a in across:
+            cell = lookup.get((a, d) if flip else (d, a))
             if cell is None:
                 line.append("")
                 continue
-            parts = [f"{cell['customers']:,}"]
+            text = f"{cell['customers']:,}"
             if cell.get("churn_rate") is not None:
-                parts.append(f"{100 * cell['churn_rate']:.0f}%")
-            text = " ".join(parts)
+                text += f" {100 * cell['churn_rate']:.0f}%"
             if cell.get("lever"):
                 text += f"\n{cell['lever']}"
             line.append(text)
-        table.add_row(r, *line)
+        table.add_row(d, *line)
     return table

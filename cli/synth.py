@@ -73,6 +73,6 @@ def _campaign(run: Run, call_list: str, output: str, to: object, *, seed: int, s
     rows = run.write_tables([{"campaign": frame}], output, ["campaign"], to,
                             details={"save_rate": save_rate, "seed": seed})
     run.summary(frame_table(pl.DataFrame({"table": list(rows), "rows": list(rows.values())}),
-                            title=f"segment synth --campaign -> {output}"),
+                            title=f"segment synth -> {output}"),
                 f"planted save rate {save_rate:.0%}: {int(frame['saved'].sum()):,} of "
                 f"{int((frame['contacted'] & frame['would_churn']).sum()):,} contacted would-be churners kept")
