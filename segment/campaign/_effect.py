@@ -73,6 +73,8 @@ class EffectResult:
         row = self.overall()
         n_t, n_c, rate = row["n_treat"], row["n_control"], row["churn_control"]
         mde = row["detectable_drop"]
+        if rate is None:
+            return f"with {n_t:,} treated and {n_c:,} in control, the power to detect a drop cannot be computed"
         if mde is None or np.isnan(mde):
             return f"with {n_t:,} treated and {n_c:,} in control, no drop in churn from {rate:.1%} is detectable"
         return (f"with {n_t:,} treated and {n_c:,} in control, a {100 * mde:.1f}-point drop in churn "
@@ -154,6 +156,10 @@ def effect(call_list: pl.DataFrame | pl.LazyFrame, outcomes: pl.DataFrame | pl.L
                           "comparison", SegmentWarning, stacklevel=2)
     stats["treat"] = int((joined[group] == TREAT).sum())
     stats["control"] = int((joined[group] == CONTROL).sum())
+    for label in (TREAT, CONTROL):
+        if not stats[label]:
+            raise DataError(f"no {label!r} customer of the call list has an outcome in {shown(outcome)}: check "
+                            "that the outcomes are for this campaign's customers (same --id)")
 
     parts = [_summaries(joined.with_columns(pl.lit("all").alias("__level")), group, "all")]
     for col in by:
