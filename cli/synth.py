@@ -32,11 +32,13 @@ def command(
     tables: Annotated[str | None, typer.Option(
         help="Comma-separated subset of: panel, customers, transactions, truth_panel, truth_customers, "
         "truth_effects \\[default: all].", show_default=False)] = None,
-    campaign: Annotated[str | None, typer.Option(
-        help="Instead: campaign outcomes for this call list (with group = treat|control and p_churn), "
+    # Named with "_" so that they stay out of provenance: a plain synth keeps its bytes, and a
+    # campaign run records the call list among its inputs and the save rate in its details.
+    _campaign: Annotated[str | None, typer.Option(
+        "--campaign", help="Instead: campaign outcomes for this call list (with group = treat|control and p_churn), "
         "written as table campaign: contacted, would_churn, saved, churned, value_kept.",
         show_default=False)] = None,
-    save_rate: Annotated[float, typer.Option(help="With --campaign: planted share of contacted would-be churners "
+    _save_rate: Annotated[float, typer.Option("--save-rate", help="With --campaign: planted share of contacted would-be churners "
                                              "the action keeps.")] = 0.3,
     verbose: opt.Verbose = False,
     quiet: opt.Quiet = False,
@@ -45,8 +47,8 @@ def command(
     from segment.synth import synth
 
     with Run(NAME) as run:
-        if campaign is not None:
-            return _campaign(run, campaign, output, to, seed=seed, save_rate=save_rate)
+        if _campaign is not None:
+            return _outcomes(run, _campaign, output, to, seed=seed, save_rate=_save_rate)
         data = synth(customers, months, seed=seed, start=start, tables=split_list(tables))
         with run.progress() as report:
             rows = run.write_tables(data.chunks(report), output, data.tables, to, details=data.params())
@@ -65,7 +67,7 @@ def summary_tables(rows: dict[str, int], stats: dict, folder: str):
             frame_table(stages, title="Planted lifecycle stages (truth)", digits=1))
 
 
-def _campaign(run: Run, call_list: str, output: str, to: object, *, seed: int, save_rate: float) -> None:
+def _outcomes(run: Run, call_list: str, output: str, to: object, *, seed: int, save_rate: float) -> None:
     from segment.synth import campaign_outcomes
 
     calls = run.read(call_list)
