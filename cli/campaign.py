@@ -53,6 +53,7 @@ def effect(
 ) -> None:
     """The measured effect of a retention campaign: churn of the treated against the control, the save rate for the next --save-rate, and the net value."""
     from segment.campaign import effect as measure
+    from segment.columns import whole_numbers_as_integers
 
     with Run(NAME) as run:
         calls = run.read(call_list, fmt=from_, string_columns=[id])
@@ -61,7 +62,8 @@ def effect(
         columns = calls.columns
         chosen = (["decile"] if "decile" in columns else []) if by is None else \
             [] if by.lower() == "none" else split_list(by)
-        result = measure(calls.frame, outs.frame, id=id, outcome=outcome, value=value, group=group, by=chosen,
+        result = measure(whole_numbers_as_integers(calls.frame, calls.numbers_from_text),
+                         whole_numbers_as_integers(outs.frame, outs.numbers_from_text), id=id, outcome=outcome, value=value, group=group, by=chosen,
                          alpha=alpha, power_target=power, detect=detect, offer_cost=offer_cost)
         run.write(result.table, output, to, details={**result.params(), "stats": result.stats})
         run.summary(lambda: summary_table(result.table, value is not None), result.power_line())

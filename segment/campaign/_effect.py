@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from segment.columns import flag_values, require_numeric
+from segment.columns import count_missing, flag_values, require_numeric, warn_missing
 from segment.errors import ColumnNotFoundError, DataError, OptionError, SegmentWarning, shown
 from segment.stats.proportions import detectable_drop, needed_per_group, power, two_proportions, welch
 from segment.stats.sampling import CONTROL, TREAT
@@ -117,11 +117,14 @@ def effect(call_list: pl.DataFrame | pl.LazyFrame, outcomes: pl.DataFrame | pl.L
         calls, outs = (f.with_columns(pl.col(id).cast(pl.String)) for f in (calls, outs))
 
     labels = calls[group].cast(pl.String).str.strip_chars().str.to_lowercase()
+    labels = pl.select(pl.when(labels != "").then(labels)).to_series()  # a quoted "" is no group, as a blank
     odd = labels.filter(labels.is_not_null() & ~labels.is_in([TREAT, CONTROL]))
     if odd.len():
         raise DataError(f"column {shown(group)} holds {odd[0]!r}; a call list's groups are {TREAT!r} and {CONTROL!r}")
     calls = calls.with_columns(labels.alias(group))
     stats: dict[str, Any] = {"not_in_campaign": int(labels.is_null().sum())}
+    warn_missing(count_missing(calls, [c for c in by if c in calls.columns]),
+                 then="those customers form a level of their own")
     if not (labels == CONTROL).any():
         raise DataError(f"the call list has no {CONTROL!r} customers in {shown(group)}: without a control group "
                         "the effect cannot be measured; hold one out before the campaign "
