@@ -10,7 +10,7 @@ import typer
 from . import options as opt
 from .parsing import split_list
 from .render import frame_table
-from .run import Run
+from .run import Run, given_options
 
 NAME = "synth"
 READS_TABLE = False  # it writes tables from a seed
@@ -31,14 +31,17 @@ def command(
     start: Annotated[str, typer.Option(help="First panel month, YYYY-MM.")] = "2023-01",
     tables: Annotated[str | None, typer.Option(
         help="Comma-separated subset of: panel, customers, transactions, truth_panel, truth_customers, "
-        "truth_effects \\[default: all].", show_default=False)] = None,
-    # Named with "_" so that they stay out of provenance: a plain synth keeps its bytes, and a
-    # campaign run records the call list among its inputs and the save rate in its details.
-    _campaign: Annotated[str | None, typer.Option(
-        "--campaign", help="Instead: campaign outcomes for this call list (with group = treat|control and p_churn), "
+        "truth_effects \\[default: all]; with --complaints also complaints, truth_complaints.",
+        show_default=False)] = None,
+    complaints: Annotated[float, typer.Option(
+        help="Also write complaint texts (Chinese and English) with planted themes: the rate at which "
+        "customers who stay mention each theme, scaled (churners mention network, billing and service "
+        "more). 0: no complaint tables.")] = 0.0,
+    campaign: Annotated[str | None, typer.Option(
+        help="Instead: campaign outcomes for this call list (with group = treat|control and p_churn), "
         "written as table campaign: contacted, would_churn, saved, churned, value_kept.",
         show_default=False)] = None,
-    _save_rate: Annotated[float, typer.Option("--save-rate", help="With --campaign: planted share of contacted would-be churners "
+    save_rate: Annotated[float, typer.Option(help="With --campaign: planted share of contacted would-be churners "
                                              "the action keeps.")] = 0.3,
     verbose: opt.Verbose = False,
     quiet: opt.Quiet = False,
@@ -46,10 +49,14 @@ def command(
     """Generate telecom data with planted ground truth: panel, customers, transactions and truth tables."""
     from segment.synth import synth
 
-    with Run(NAME) as run:
-        if _campaign is not None:
-            return _outcomes(run, _campaign, output, to, seed=seed, save_rate=_save_rate)
-        data = synth(customers, months, seed=seed, start=start, tables=split_list(tables))
+    # --complaints 0 (off) and the campaign options unused are left out of provenance: files written
+    # without them stay byte-identical to those of earlier releases (the bundled sample among them).
+    options = {k: v for k, v in given_options().items()
+               if (k != "complaints" or v) and (k not in ("campaign", "save_rate") or campaign is not None)}
+    with Run(NAME, options) as run:
+        if campaign is not None:
+            return _outcomes(run, campaign, output, to, seed=seed, save_rate=save_rate)
+        data = synth(customers, months, seed=seed, start=start, tables=split_list(tables), complaints=complaints)
         with run.progress() as report:
             rows = run.write_tables(data.chunks(report), output, data.tables, to, details=data.params())
         run.summary(*summary_tables(rows, data.stats, output))
