@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+_FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
 
 @dataclass(frozen=True)
 class CommandCase:
@@ -21,6 +23,8 @@ class CommandCase:
     writes_table: bool = True  # honours -o / --to
     # An option that writes a second table to a file (e.g. --profile).
     side_option: tuple[str, ...] = ()
+    # False where the input's column names are fixed by something else (a fitted model's features).
+    free_names: bool = True
 
     def __str__(self) -> str:
         return self.name
@@ -41,6 +45,11 @@ CASES = [
     CommandCase("rules", "rules_small.csv", ("--target", "churn"), side_option=("--item-table",)),
     CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),
                 column_option="--segment", column_value="plan", side_option=("--pairs", "--merge-map", "--json")),
+    CommandCase("churn features", "churn_panel_small.csv", ("--as-of", "2023-09", *_USAGE, "--category", "plan")),
+    CommandCase("churn score", "churn_features_small.csv", ("--model", str(_FIXTURES / "churn_model")),
+                free_names=False),
+    CommandCase("churn evaluate", "churn_scores_small.csv", ("--score", "p_churn"), column_option="--target",
+                column_value="churn"),
     # join's --id must name a column of every table: the extract cases rename only the first.
     CommandCase("join", "campaign_customers.csv", (_PLANS,), column_option=None),
     CommandCase("matrix", "campaign_customers.csv", ("--value", "clv", "--outcome", "churn", "--levers", _LEVERS),
