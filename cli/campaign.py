@@ -1,7 +1,7 @@
 """``segment churn effect``: after the campaign, churn and value kept in the treated group against the control.
 
-The command is registered in the ``churn`` group (``cli/churn.py``):
-``app.command("effect", cls=ReadingCommand)(campaign.effect)``.
+Registered in the ``churn`` group (``cli/churn.py``), next to ``churn score --control`` that draws
+the control group.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def summary_table(table: pl.DataFrame, value: bool):
 
     rows = []
     for r in table.iter_rows(named=True):
-        row = {"customers": r["level"] if r["by"] == "all" else f"{r['by']} {r['level']}",
+        row = {"level": r["level"] if r["by"] == "all" else f"{r['by']} {r['level']}",
                "treat": r["n_treat"], "control": r["n_control"],
                "churn % treat / ctrl": f"{span(r['churn_treat'], None, None, 100, 1)} / "
                                        f"{span(r['churn_control'], None, None, 100, 1)}",

@@ -7,23 +7,14 @@ import json
 import numpy as np
 import polars as pl
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from segment import io as sio
-from segment_cli import campaign
-from segment_cli.errors import SegmentGroup
-from segment_cli.reading import ReadingCommand
-
-# `segment churn effect` lives in the churn group; until that group is on this branch the
-# command is mounted on a stand-in group of the same shape.
-_churn = typer.Typer(name="churn", cls=SegmentGroup, add_completion=False)
-_churn.command("effect", cls=ReadingCommand)(campaign.effect)
-_churn.command("unused")(lambda: None)  # a group of one command would make Typer drop the name
-
 
 def effect_cli(*args: str):
-    return CliRunner().invoke(_churn, ["effect", *args])
+    from segment_cli.app import app
+
+    return CliRunner().invoke(app, ["churn", "effect", *args])
 
 
 def run_cli(*args: str):
@@ -130,3 +121,26 @@ def test_effect_warns_when_the_control_is_too_small_for_the_drop_asked_for(tmp_p
 def test_sample_refuses_a_control_share_outside_1_to_50_percent(call_list, share):
     r = run_cli("sample", str(call_list), "--control", share)
     assert r.exit_code == 2 and "--control" in r.stderr
+
+
+def test_churn_score_control_holds_out_a_stratified_share_of_the_customers_to_call(tmp_path):
+    from tests.conftest import FIXTURES
+
+    args = ["churn", "score", str(FIXTURES / "churn_features_small.csv"), "--model", str(FIXTURES / "churn_model"),
+            "--value", "revenue_last", "--offer-cost", "1", "--save-rate", "0.3", "--capacity", "40", "--seed", "1"]
+    plain, ab = tmp_path / "plain.parquet", tmp_path / "ab.parquet"
+    assert run_cli(*args, "-o", str(plain)).exit_code == 0
+    r = run_cli(*args, "--control", "20%", "-o", str(ab))
+    assert r.exit_code == 0, r.stderr
+    scores, calls = pl.read_parquet(plain), pl.read_parquet(ab)
+    assert calls.drop("group").equals(scores)  # the scores themselves are unchanged
+    assert calls.filter(pl.col("call"))["group"].value_counts().sort("group").rows() == [("control", 8), ("treat", 32)]
+    assert calls.filter(~pl.col("call"))["group"].null_count() == calls.height - 40
+    # The same function as segment sample: the same groups.
+    sampled = tmp_path / "sampled.parquet"
+    assert run_cli("sample", str(plain), "--control", "20%", "--seed", "1", "-o", str(sampled)).exit_code == 0
+    assert pl.read_parquet(sampled)["group"].equals(calls["group"])
+    from segment.io import read_table
+
+    assert "control" not in read_table(str(plain)).provenance["options"]  # scores without --control keep their bytes
+    assert run_cli(*args, "--control", "70%").exit_code == 2
