@@ -1,0 +1,309 @@
+"""Fit and score customer-lifetime-value models; the PARAMS.json layout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from segment.errors import DataError, OptionError
+
+from . import _bgnbd, _gammagamma, _sbg
+from ._inputs import MIN_CUSTOMERS, btyd_arrays, duration_event
+from ._mle import Fit, maximize
+
+MODELS = ("bgnbd", "pareto-nbd", "sbg", "bdw")
+CONTRACTUAL = ("sbg", "bdw")
+SPEND_MODELS = ("gamma-gamma",)
+TIME_UNITS = ("day", "week", "month")
+# One year ahead by default, in the model's time unit.
+HORIZON = {"day": 365, "week": 52, "month": 12}
+NAMES = {"bgnbd": _bgnbd.NAMES, "sbg": _sbg.SBG, "bdw": _sbg.BDW}
+LABEL = {"bgnbd": "BG/NBD", "pareto-nbd": "Pareto/NBD", "sbg": "sBG", "bdw": "BdW", "gamma-gamma": "Gamma-Gamma"}
+
+
+@dataclass(frozen=True)
+class CLVModel:
+    """A fitted model: what PARAMS.json holds (``to_dict`` / ``from_dict``)."""
+
+    model: str
+    time_unit: str
+    fit: Fit
+    spend: tuple[str, Fit] | None = None
+    cohort: str | None = None
+    cohorts: dict[str, Fit] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fixed PARAMS.json layout (``cohort``/``cohorts`` only after a per-cohort fit)."""
+        out: dict[str, Any] = {"model": self.model, "time_unit": self.time_unit,
+                               "params": self.fit.params, "se": self.fit.se}
+        if self.spend:
+            name, fit = self.spend
+            out["spend"] = {"model": name, "params": fit.params, "se": fit.se, "loglik": fit.loglik,
+                            "aic": fit.aic, "n": fit.n, "converged": True}
+        out.update(loglik=self.fit.loglik, aic=self.fit.aic, n=self.fit.n, converged=True)
+        if self.cohort:
+            out["cohort"] = self.cohort
+            out["cohorts"] = {k: {"params": f.params, "se": f.se, "loglik": f.loglik, "aic": f.aic, "n": f.n,
+                                  "converged": True} for k, f in self.cohorts.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CLVModel:
+        """Read a PARAMS.json document back, checking its layout.
+
+        Examples
+        --------
+        >>> CLVModel.from_dict({"model": "sbg"})
+        Traceback (most recent call last):
+        ...
+        segment.errors.DataError: the params file has no 'time_unit': write it with segment clv fit
+        """
+        def need(d: dict[str, Any], key: str) -> Any:
+            if not isinstance(d, dict) or key not in d:
+                raise DataError(f"the params file has no {key!r}: write it with segment clv fit")
+            return d[key]
+
+        model = need(data, "model")
+        if model not in NAMES:
+            raise DataError(f"the params file names model {model!r}; expected one of {', '.join(NAMES)}")
+        unit = need(data, "time_unit")
+
+        def fit(d: dict[str, Any], names: tuple[str, ...]) -> Fit:
+            params, se = need(d, "params"), need(d, "se")
+            missing = [k for k in names if k not in params]
+            if missing:
+                raise DataError(f"the params file's {model} parameters lack {', '.join(missing)}")
+            return Fit({k: float(params[k]) for k in names}, {k: float(se.get(k, np.nan)) for k in names},
+                       float(d.get("loglik", np.nan)), int(d.get("n", 0)))
+
+        if need(data, "converged") is not True:
+            raise DataError("the params file records a fit that did not converge; fit again")
+        spend = None
+        if data.get("spend"):
+            spend = (need(data["spend"], "model"), fit(data["spend"], _gammagamma.NAMES))
+        cohorts = {str(k): fit(v, NAMES[model]) for k, v in (data.get("cohorts") or {}).items()}
+        return cls(model, unit, fit(data, NAMES[model]), spend, data.get("cohort"), cohorts)
+
+
+@dataclass
+class CLVResult:
+    """A fitted model and, when scored, one row per customer."""
+
+    model: CLVModel
+    table: pl.DataFrame | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def fit(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str | None = None,
+        time_unit: str | None = None, duration: str = "duration", event: str = "event",
+        cohort: str | None = None) -> CLVModel:
+    """Fit a CLV model by maximum likelihood.
+
+    Parameters
+    ----------
+    frame
+        ``bgnbd``: the output of ``segment rfm --btyd`` (``frequency_btyd``,
+        ``recency_btyd``, ``T`` in days, and ``monetary_value`` for the
+        spend model). ``sbg``/``bdw``: one row per customer with *duration*
+        (whole periods completed) and *event* (1/yes churned, 0/no active).
+    model
+        ``bgnbd``, ``sbg`` or ``bdw``.
+    spend
+        ``gamma-gamma`` to fit the spend per repeat purchase as well (bgnbd).
+    time_unit
+        ``day``, ``week`` (default for bgnbd) or ``month`` (default for sbg/bdw,
+        where it only labels the periods).
+    cohort
+        sbg/bdw: fit each value of this column apart (acquisition cohorts),
+        besides the pooled fit.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> survivors = [1000, 631, 468, 382, 326, 289, 262, 241]  # Fader & Hardie (2007), "regular"
+    >>> d = [t for t in range(1, 8) for _ in range(survivors[t - 1] - survivors[t])] + [7] * 241
+    >>> e = [1] * (1000 - 241) + [0] * 241
+    >>> m = fit(pl.DataFrame({"duration": d, "event": e}), model="sbg")
+    >>> {k: round(v, 3) for k, v in m.fit.params.items()}
+    {'alpha': 0.704, 'beta': 1.182}
+    """
+    lf = frame.lazy()
+    if model not in MODELS:
+        raise OptionError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
+    if spend is not None and spend not in SPEND_MODELS:
+        raise OptionError(f"--spend must be gamma-gamma, got {spend!r}")
+    if model == "pareto-nbd":
+        raise OptionError("--model pareto-nbd is not available yet; use --model bgnbd")
+    if model in CONTRACTUAL:
+        if spend:
+            raise OptionError(f"--spend models spend per purchase; --model {model} values a period's margin "
+                              "(use --margin)")
+        unit = time_unit or "month"
+        if unit not in TIME_UNITS:
+            raise OptionError(f"--time-unit must be one of {', '.join(TIME_UNITS)}, got {unit!r}")
+        return _fit_contractual(lf, model, unit, duration, event, cohort)
+    if cohort:
+        raise OptionError("--cohort applies to --model sbg or bdw")
+    unit = time_unit or "week"
+    data = btyd_arrays(lf, time_unit=unit, spend=bool(spend))
+    return CLVModel(model, unit, _fit_bgnbd(data), _fit_spend(data) if spend else None)
+
+
+def _unique(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """The distinct rows of *columns*, how many customers share each, and each customer's row.
+
+    The likelihood and the predictions depend on these columns only, so
+    they are computed once per distinct row.
+    """
+    stacked = np.column_stack(columns)
+    rows, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
+    return [rows[:, i] for i in range(rows.shape[1])], counts.astype(float), inverse.reshape(-1)
+
+
+def _fit_bgnbd(data: dict[str, np.ndarray]) -> Fit:
+    (x, tx, T), w, _ = _unique(data["x"], data["tx"], data["T"])
+    n = int(w.sum())
+    return maximize(lambda p: _bgnbd.loglik(p, x, tx, T, w), _bgnbd.NAMES, _bgnbd.start(x, tx, T, w),
+                    n=n, what="BG/NBD", scale=n)
+
+
+def _fit_spend(data: dict[str, np.ndarray]) -> tuple[str, Fit]:
+    keep = (data["x"] > 0) & (data["m"] > 0)
+    if keep.sum() < MIN_CUSTOMERS:
+        raise DataError(f"{int(keep.sum())} repeat buyers with a positive monetary_value: the Gamma-Gamma "
+                        f"fit needs at least {MIN_CUSTOMERS}")
+    (x, m), w, _ = _unique(data["x"][keep], data["m"][keep])
+    n = int(w.sum())
+    return "gamma-gamma", maximize(lambda p: _gammagamma.loglik(p, x, m, w), _gammagamma.NAMES,
+                                   _gammagamma.start(m, w), n=n, what="Gamma-Gamma", scale=n)
+
+
+def _fit_contractual(lf: pl.LazyFrame, model: str, unit: str, duration: str, event: str,
+                     cohort: str | None) -> CLVModel:
+    d, e = duration_event(lf, duration=duration, event=event)
+    groups = None
+    if cohort:
+        from segment.columns import require_columns
+
+        require_columns(lf, {"cohort": cohort})
+        groups = lf.select(pl.col(cohort).cast(pl.String).fill_null("(missing)")).collect().to_series().to_numpy()
+    pooled = _fit_survival(model, d, e, "all customers")
+    cohorts = {}
+    if groups is not None:
+        for g in sorted(set(groups)):
+            mask = groups == g
+            cohorts[g] = _fit_survival(model, d[mask], e[mask], f"cohort {g!r}")
+    return CLVModel(model, unit, pooled, None, cohort, cohorts)
+
+
+def _fit_survival(model: str, d: np.ndarray, e: np.ndarray, who: str) -> Fit:
+    if len(d) < MIN_CUSTOMERS:
+        raise DataError(f"{who}: {len(d)} customers; a fit needs at least {MIN_CUSTOMERS}")
+    if not e.any():
+        raise DataError(f"{who}: no churn (every --event is 0), so the {LABEL[model]} model cannot be fitted; "
+                        "fit it once churn has been seen, or leave that cohort out")
+    if e.all():
+        raise DataError(f"{who}: every customer churned (no --event 0), so the {LABEL[model]} model cannot be "
+                        "fitted; include the customers still active")
+    (dd, ee), w, _ = _unique(d, e.astype(float))
+    names = NAMES[model]
+    start = np.array([1.0, 1.0, 1.0][: len(names)])
+    return maximize(lambda p: _sbg.loglik(p, dd, ee.astype(bool), w), names, start, n=len(d),
+                    what=f"{LABEL[model]} ({who})", scale=len(d))
+
+
+def score(frame: pl.LazyFrame | pl.DataFrame, model: CLVModel, *, horizon: int | None = None,
+          margin: float = 0.3, discount_rate: float = 0.01, duration: str = "duration",
+          event: str = "event") -> pl.DataFrame:
+    """Per customer: the input's columns and the model's predictions.
+
+    bgnbd: ``p_alive``, ``expected_purchases`` in the next *horizon* periods
+    (default one year), and with a spend model ``expected_spend`` (per
+    purchase) and ``clv`` = margin x expected spend x the expected purchases
+    of each period discounted by ``(1 + discount_rate)`` per period.
+    sbg/bdw: ``retention_next``, ``derl`` and ``clv`` = margin x DERL, where
+    *margin* is the money a period brings (0 for customers who churned).
+    """
+    if discount_rate < 0:
+        raise OptionError(f"--discount-rate must be >= 0, got {discount_rate}")
+    if horizon is not None and horizon < 1:
+        raise OptionError(f"--horizon must be at least 1 period, got {horizon}")
+    df = frame.lazy().collect()
+    if model.model in CONTRACTUAL:
+        if horizon is not None:
+            raise OptionError("--horizon applies to bgnbd: DERL values the whole residual lifetime")
+        if discount_rate <= 0:
+            raise OptionError("--discount-rate must be above 0 for sbg/bdw: without discounting the "
+                              "expected residual lifetime can be infinite")
+        return _score_contractual(df, model, margin, discount_rate, duration, event)
+    data = btyd_arrays(df.lazy(), time_unit=model.time_unit, spend=model.spend is not None) \
+        if df.height >= MIN_CUSTOMERS else _small(df, model)
+    return df.with_columns(**_score_bgnbd(model, data, horizon or HORIZON[model.time_unit], margin,
+                                          discount_rate))
+
+
+def _small(df: pl.DataFrame, model: CLVModel) -> dict[str, np.ndarray]:
+    """Scoring needs no minimum: check the columns on a frame padded past the fit minimum, keep the rows."""
+    padded = pl.concat([df] * (MIN_CUSTOMERS // max(df.height, 1) + 1)) if df.height else df
+    data = btyd_arrays(padded.lazy(), time_unit=model.time_unit, spend=model.spend is not None)
+    return {k: v[: df.height] for k, v in data.items()}
+
+
+def _score_bgnbd(model: CLVModel, data: dict[str, np.ndarray], horizon: int, margin: float,
+                 discount_rate: float) -> dict[str, pl.Series]:
+    params = model.fit.params
+    (x, tx, T), _, index = _unique(data["x"], data["tx"], data["T"])
+    out = {"p_alive": pl.Series(_bgnbd.p_alive(params, x, tx, T)[index])}
+    previous = np.zeros_like(x)
+    discounted = np.zeros_like(x)
+    for i in range(1, horizon + 1):
+        now = _bgnbd.expected_purchases(params, float(i), x, tx, T)
+        discounted += (now - previous) / (1 + discount_rate) ** i
+        previous = now
+    out["expected_purchases"] = pl.Series(previous[index])
+    if model.spend:
+        spend = _gammagamma.expected_spend(model.spend[1].params, data["x"], data["m"])
+        out["expected_spend"] = pl.Series(spend)
+        out["clv"] = pl.Series(margin * spend * discounted[index])
+    return out
+
+
+def _score_contractual(df: pl.DataFrame, model: CLVModel, margin: float, discount_rate: float,
+                       duration: str, event: str) -> pl.DataFrame:
+    d, e = duration_event(df.lazy(), duration=duration, event=event)
+    if model.cohort:
+        from segment.columns import require_columns
+
+        require_columns(df, {"cohort": model.cohort})
+        groups = df[model.cohort].cast(pl.String).fill_null("(missing)").to_numpy()
+        unknown = sorted(set(groups) - set(model.cohorts))
+        if unknown:
+            raise DataError(f"cohort {unknown[0]!r} of column {model.cohort!r} was not in the fit "
+                            f"(fitted: {', '.join(model.cohorts)})")
+    else:
+        groups = np.full(len(d), "")
+    keep, derl = np.zeros(len(d)), np.zeros(len(d))
+    for g in sorted(set(groups)):
+        mask = groups == g
+        p = model.cohorts[g].params if model.cohort else model.fit.params
+        keep[mask] = _sbg.retention(p, d[mask])
+        derl[mask] = _sbg.derl(p, d[mask], discount_rate)
+    active = ~e
+    return df.with_columns(retention_next=pl.Series(np.where(active, keep, 0.0)),
+                           derl=pl.Series(np.where(active, derl, 0.0)),
+                           clv=pl.Series(np.where(active, margin * derl, 0.0)))
+
+
+def clv(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str | None = None,
+        time_unit: str | None = None, duration: str = "duration", event: str = "event",
+        cohort: str | None = None, score_customers: bool = False, horizon: int | None = None,
+        margin: float = 0.3, discount_rate: float = 0.01) -> CLVResult:
+    """Fit (:func:`fit`) and, with *score_customers*, score the same customers (:func:`score`)."""
+    fitted = fit(frame, model=model, spend=spend, time_unit=time_unit, duration=duration, event=event,
+                 cohort=cohort)
+    table = score(frame, fitted, horizon=horizon, margin=margin, discount_rate=discount_rate,
+                  duration=duration, event=event) if score_customers else None
+    return CLVResult(fitted, table)

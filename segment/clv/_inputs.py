@@ -1,0 +1,84 @@
+"""Checks and conversions of the two kinds of input: ``rfm --btyd`` columns, and duration/event."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from segment.columns import first_offender, require_columns, require_numeric
+from segment.errors import DataError, OptionError
+
+MIN_CUSTOMERS = 50
+BTYD = ("frequency_btyd", "recency_btyd", "T")
+SPEND = "monetary_value"
+# Days per time unit: rfm --btyd counts days; a month is a twelfth of the mean Gregorian year.
+DAYS = {"day": 1.0, "week": 7.0, "month": 365.2425 / 12}
+EVENT_WORDS = {"1": 1, "0": 0, "yes": 1, "no": 0, "true": 1, "false": 0, "y": 1, "n": 0}
+
+
+def btyd_arrays(frame: pl.LazyFrame, *, time_unit: str, spend: bool) -> dict[str, np.ndarray]:
+    """``x``, ``tx``, ``T`` (in *time_unit*) and, with *spend*, ``m``: checked ``rfm --btyd`` columns."""
+    if time_unit not in DAYS:
+        raise OptionError(f"--time-unit must be one of {', '.join(DAYS)}, got {time_unit!r}")
+    columns = [*BTYD, SPEND] if spend else list(BTYD)
+    require_columns(frame, {c: c for c in columns})
+    for c in columns:
+        frame = require_numeric(frame, c)
+    hint = "; make the input with segment rfm --btyd"
+    x, tx, T = (pl.col(c) for c in BTYD)
+    checks = [(pl.col(c).is_null() | pl.col(c).is_nan(), c, f"column {c!r} is empty") for c in columns]
+    checks += [(pl.col(c) < 0, c, f"column {c!r} is negative") for c in columns]
+    checks += [
+        (x != x.round(), "frequency_btyd", "frequency_btyd must count whole repeat purchases"),
+        (tx > T, "recency_btyd", "recency_btyd (first to last purchase) exceeds T (first purchase to the end)"),
+        (x > T, "frequency_btyd", "frequency_btyd exceeds T: more repeat purchase days than days observed"),
+        ((x > 0) & (tx == 0), "recency_btyd", "a customer with repeat purchases has recency_btyd 0"),
+        ((x == 0) & (tx > 0), "recency_btyd", "a customer without repeat purchases has recency_btyd above 0"),
+    ]
+    df = frame.select(columns).collect()
+    _first_failure(df, checks, hint)
+    if df.height < MIN_CUSTOMERS:
+        raise DataError(f"{df.height} customers: a fit needs at least {MIN_CUSTOMERS}")
+    days = DAYS[time_unit]
+    out = {"x": df["frequency_btyd"].to_numpy().astype(float),
+           "tx": df["recency_btyd"].to_numpy().astype(float) / days,
+           "T": df["T"].to_numpy().astype(float) / days}
+    if spend:
+        out["m"] = df[SPEND].to_numpy().astype(float)
+    return out
+
+
+def duration_event(frame: pl.LazyFrame, *, duration: str, event: str) -> tuple[np.ndarray, np.ndarray]:
+    """Whole periods completed (integers >= 0) and churn flags (0/1, yes/no) as arrays."""
+    require_columns(frame, {"duration": duration, "event": event})
+    frame = require_numeric(frame, duration, option="--duration")
+    bad = first_offender(frame, pl.col(duration).is_null() | pl.col(duration).is_nan(), duration)
+    if bad:
+        raise DataError(f"--duration column {duration!r} is empty in row {bad[0]}; fill or drop that row")
+    bad = first_offender(frame, (pl.col(duration) < 0) | (pl.col(duration) != pl.col(duration).round()), duration)
+    if bad:
+        raise DataError(f"--duration column {duration!r} holds {bad[1]} in row {bad[0]}: durations are whole "
+                        "periods completed (integers >= 0)")
+    text = pl.col(event).cast(pl.String).str.strip_chars().str.to_lowercase().str.replace(r"\.0$", "")
+    flags = text.replace_strict(EVENT_WORDS, default=None, return_dtype=pl.Int8)
+    bad = first_offender(frame, flags.is_null(), event)
+    if bad:
+        raise DataError(f"--event column {event!r} holds {bad[1]!r} in row {bad[0]}: events are 1/yes "
+                        "(churned at the end of the period) or 0/no (still active)")
+    df = frame.select(pl.col(duration).cast(pl.Float64), flags.alias(event)).collect()
+    d, e = df[duration].to_numpy(), df[event].to_numpy().astype(bool)
+    if np.any(e & (d == 0)):
+        row = int(np.argmax(e & (d == 0))) + 1
+        raise DataError(f"row {row} churned with --duration 0: a customer who churned at the first renewal "
+                        "has duration 1")
+    return d, e
+
+
+def _first_failure(df: pl.DataFrame, checks: list[tuple[pl.Expr, str, str]], hint: str) -> None:
+    """Raise for the first check that fails, naming its first row; all checks in one pass."""
+    found = df.select(*[cond.fill_null(False).arg_true().first().alias(str(k))
+                        for k, (cond, _, _) in enumerate(checks)]).row(0)
+    for row, (_, column, what) in zip(found, checks):
+        if row is not None:
+            raise DataError(f"{what} in row {row + 1} ({column} = {df[column][row]}); the columns are in days "
+                            f"as segment rfm --btyd writes them{hint}")
