@@ -101,7 +101,7 @@ def fit_command(
         result = clv(table.frame, model=model.value, spend=spend.value if spend else None,
                      time_unit=time_unit.value if time_unit else None, duration=duration, event=event,
                      cohort=cohort, score_customers=score, horizon=horizon, margin=margin,
-                     discount_rate=discount_rate)
+                     discount_rate=discount_rate, id=id)
         params = result.model.to_dict()
         if score:
             if params_out:
@@ -130,7 +130,7 @@ def score_command(
         table = run.read(input, fmt=from_, string_columns=[id])
         run.check_outputs(output, to=to)
         out = score(table.frame, fitted, horizon=horizon, margin=margin, discount_rate=discount_rate,
-                    duration=duration, event=event)
+                    duration=duration, event=event, id=id)
         run.write(out, output, to, details={"params": fitted.to_dict()})
         run.summary(value_summary(out))
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from segment.columns import require_columns
 from segment.errors import DataError, OptionError
 
 from . import _bgnbd, _gammagamma, _sbg
@@ -99,7 +100,7 @@ class CLVResult:
 
 def fit(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str | None = None,
         time_unit: str | None = None, duration: str = "duration", event: str = "event",
-        cohort: str | None = None) -> CLVModel:
+        cohort: str | None = None, id: str | None = None) -> CLVModel:
     """Fit a CLV model by maximum likelihood.
 
     Parameters
@@ -119,6 +120,8 @@ def fit(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str 
     cohort
         sbg/bdw: fit each value of this column apart (acquisition cohorts),
         besides the pooled fit.
+    id
+        Customer key column, checked to exist when given.
 
     Examples
     --------
@@ -131,6 +134,8 @@ def fit(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str 
     {'alpha': 0.704, 'beta': 1.182}
     """
     lf = frame.lazy()
+    if id is not None:
+        require_columns(lf, {"id": id})
     if model not in MODELS:
         raise OptionError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
     if spend is not None and spend not in SPEND_MODELS:
@@ -186,8 +191,6 @@ def _fit_contractual(lf: pl.LazyFrame, model: str, unit: str, duration: str, eve
     d, e = duration_event(lf, duration=duration, event=event)
     groups = None
     if cohort:
-        from segment.columns import require_columns
-
         require_columns(lf, {"cohort": cohort})
         groups = lf.select(pl.col(cohort).cast(pl.String).fill_null("(missing)")).collect().to_series().to_numpy()
     pooled = _fit_survival(model, d, e, "all customers")
@@ -217,7 +220,7 @@ def _fit_survival(model: str, d: np.ndarray, e: np.ndarray, who: str) -> Fit:
 
 def score(frame: pl.LazyFrame | pl.DataFrame, model: CLVModel, *, horizon: int | None = None,
           margin: float = 0.3, discount_rate: float = 0.01, duration: str = "duration",
-          event: str = "event") -> pl.DataFrame:
+          event: str = "event", id: str | None = None) -> pl.DataFrame:
     """Per customer: the input's columns and the model's predictions.
 
     bgnbd: ``p_alive``, ``expected_purchases`` in the next *horizon* periods
@@ -232,6 +235,8 @@ def score(frame: pl.LazyFrame | pl.DataFrame, model: CLVModel, *, horizon: int |
     if horizon is not None and horizon < 1:
         raise OptionError(f"--horizon must be at least 1 period, got {horizon}")
     df = frame.lazy().collect()
+    if id is not None:
+        require_columns(df, {"id": id})
     if model.model in CONTRACTUAL:
         if horizon is not None:
             raise OptionError("--horizon applies to bgnbd: DERL values the whole residual lifetime")
@@ -275,8 +280,6 @@ def _score_contractual(df: pl.DataFrame, model: CLVModel, margin: float, discoun
                        duration: str, event: str) -> pl.DataFrame:
     d, e = duration_event(df.lazy(), duration=duration, event=event)
     if model.cohort:
-        from segment.columns import require_columns
-
         require_columns(df, {"cohort": model.cohort})
         groups = df[model.cohort].cast(pl.String).fill_null("(missing)").to_numpy()
         unknown = sorted(set(groups) - set(model.cohorts))
@@ -300,10 +303,10 @@ def _score_contractual(df: pl.DataFrame, model: CLVModel, margin: float, discoun
 def clv(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str | None = None,
         time_unit: str | None = None, duration: str = "duration", event: str = "event",
         cohort: str | None = None, score_customers: bool = False, horizon: int | None = None,
-        margin: float = 0.3, discount_rate: float = 0.01) -> CLVResult:
+        margin: float = 0.3, discount_rate: float = 0.01, id: str | None = None) -> CLVResult:
     """Fit (:func:`fit`) and, with *score_customers*, score the same customers (:func:`score`)."""
     fitted = fit(frame, model=model, spend=spend, time_unit=time_unit, duration=duration, event=event,
-                 cohort=cohort)
+                 cohort=cohort, id=id)
     table = score(frame, fitted, horizon=horizon, margin=margin, discount_rate=discount_rate,
                   duration=duration, event=event) if score_customers else None
     return CLVResult(fitted, table)
