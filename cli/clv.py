@@ -57,6 +57,10 @@ def _value(help: str, **kw: Any) -> Any:
 Duration = Annotated[str, _col("sbg/bdw: whole periods completed (a customer who churned at the first renewal "
                                "has 1).")]
 Event = Annotated[str, _col("sbg/bdw: 1/yes = churned at the end of the period, 0/no = still active.")]
+Frequency = Annotated[str, _col("bgnbd: repeat purchase days (rfm --btyd frequency_btyd).")]
+Recency = Annotated[str, _col("bgnbd: days from the first to the last purchase.")]
+Age = Annotated[str, _col("bgnbd: days from the first purchase to the end of the data (lifetimes' T).")]
+Monetary = Annotated[str, _col("bgnbd --spend: mean spend per repeat purchase.")]
 Horizon = Annotated[int | None, _value("bgnbd: periods of --time-unit ahead for expected purchases and clv "
                                        "[default: one year]", show_default=False)]
 Margin = Annotated[float, _value("bgnbd: share of spend kept as margin; sbg/bdw: margin per period "
@@ -78,7 +82,8 @@ def fit_command(
     time_unit: Annotated[TimeUnit | None, typer.Option(
         help="Period of the model: rfm --btyd days become this unit [default: week; month for sbg/bdw].",
         rich_help_panel=MODEL_PANEL, show_default=False)] = None,
-    duration: Duration = "duration", event: Event = "event",
+    frequency: Frequency = "frequency_btyd", recency: Recency = "recency_btyd", age: Age = "T",
+    monetary: Monetary = "monetary_value", duration: Duration = "duration", event: Event = "event",
     cohort: Annotated[str | None, typer.Option(help="sbg/bdw: fit each acquisition cohort (this column) apart.",
                                                rich_help_panel=opt.COLUMNS_PANEL, show_default=False)] = None,
     score: Annotated[bool, typer.Option("--score", help="Also score the customers: -o is then the table.")] = False,
@@ -101,7 +106,8 @@ def fit_command(
         result = clv(table.frame, model=model.value, spend=spend.value if spend else None,
                      time_unit=time_unit.value if time_unit else None, duration=duration, event=event,
                      cohort=cohort, score_customers=score, horizon=horizon, margin=margin,
-                     discount_rate=discount_rate, id=id)
+                     discount_rate=discount_rate, id=id, frequency=frequency, recency=recency, age=age,
+                     monetary=monetary)
         params = result.model.to_dict()
         if score:
             if params_out:
@@ -118,7 +124,8 @@ def score_command(
     id: opt.Id = "customer_id",
     params: Annotated[str, typer.Option(help="PARAMS.json written by segment clv fit.",
                                         rich_help_panel=opt.IO_PANEL)] = ...,  # type: ignore[assignment]
-    duration: Duration = "duration", event: Event = "event",
+    frequency: Frequency = "frequency_btyd", recency: Recency = "recency_btyd", age: Age = "T",
+    monetary: Monetary = "monetary_value", duration: Duration = "duration", event: Event = "event",
     horizon: Horizon = None, margin: Margin = 0.3, discount_rate: Discount = 0.01,
     verbose: opt.Verbose = False, quiet: opt.Quiet = False,
 ) -> None:
@@ -130,7 +137,8 @@ def score_command(
         table = run.read(input, fmt=from_, string_columns=[id])
         run.check_outputs(output, to=to)
         out = score(table.frame, fitted, horizon=horizon, margin=margin, discount_rate=discount_rate,
-                    duration=duration, event=event, id=id)
+                    duration=duration, event=event, id=id, frequency=frequency, recency=recency, age=age,
+                    monetary=monetary)
         run.write(out, output, to, details={"params": fitted.to_dict()})
         run.summary(value_summary(out))
 

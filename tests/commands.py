@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tests.conftest import FIXTURES
+
 
 @dataclass(frozen=True)
 class CommandCase:
@@ -27,6 +29,8 @@ class CommandCase:
 
 _USAGE = ("--voice", "voice_min", "--data", "data_mb", "--revenue", "revenue")
 
+_BTYD = ("--frequency", "frequency_btyd", "--recency", "recency_btyd", "--age", "T", "--monetary", "monetary_value")
+
 CASES = [
     CommandCase("rfm", "tx_small.csv", side_option=("--thresholds",)),
     CommandCase("lifecycle", "lifecycle_small.csv", _USAGE, side_option=("--kpis",)),
@@ -37,5 +41,7 @@ CASES = [
     CommandCase("rules", "rules_small.csv", ("--target", "churn"), side_option=("--item-table",)),
     CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),
                 column_option="--segment", column_value="plan", side_option=("--pairs", "--merge-map", "--json")),
+    CommandCase("clv fit", "clv_btyd_small.csv", (*_BTYD, "--spend", "gamma-gamma", "--score")),
+    CommandCase("clv score", "clv_btyd_small.csv", (*_BTYD, "--params", str(FIXTURES / "clv_params_small.json"))),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),
 ]

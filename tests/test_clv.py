@@ -221,9 +221,9 @@ def _btyd(**changes) -> pl.DataFrame:
 
 @pytest.mark.parametrize("args, frame, message", [
     ((), _btyd(frequency_btyd=pl.when(pl.int_range(pl.len()) == 3).then(400).otherwise(pl.col("frequency_btyd"))),
-     "frequency_btyd exceeds T"),
+     "'frequency_btyd' exceeds --age 'T'"),
     ((), _btyd(recency_btyd=pl.when(pl.int_range(pl.len()) == 3).then(999).otherwise(pl.col("recency_btyd"))),
-     "recency_btyd (first to last purchase) exceeds T"),
+     "(first to last purchase) exceeds --age"),
     ((), _btyd().head(49), "49 customers: a fit needs at least 50"),
     (("--model", "sbg", "--event", "churned", "--cohort", "plan"), None, "no churn"),
     (("--model", "sbg", "--event", "plan"), None, "events are 1/yes"),

@@ -64,13 +64,14 @@ def expected_purchases(params: dict[str, float], t: float, x: np.ndarray, tx: np
         return np.zeros(np.shape(x))
     c = a + b + x - 1
     z = t / (alpha + T + t)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        log_h = np.log(hyp2f1(r + x, b + x, c, z))
-        # Euler's transformation where the series overflows for large x.
-        alt = np.log(hyp2f1(c - (r + x), c - (b + x), c, z)) + (c - (r + x) - (b + x)) * np.log1p(-z)
-    log_h = np.where(np.isfinite(log_h), log_h, alt)
     ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + T + t))
-    numerator = (a + b + x - 1) / (a - 1) * -np.expm1(log_h + ratio)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # The hypergeometric term is negative when a + b + x - 1 < 0: no logarithm of it.
+        term = hyp2f1(r + x, b + x, c, z) * np.exp(ratio)
+        # Euler's transformation where the series overflows for large x.
+        alt = hyp2f1(c - (r + x), c - (b + x), c, z) * np.exp((c - (r + x) - (b + x)) * np.log1p(-z) + ratio)
+    term = np.where(np.isfinite(term), term, alt)
+    numerator = (a + b + x - 1) / (a - 1) * (1 - term)
     return numerator * p_alive(params, x, tx, T)
 
 

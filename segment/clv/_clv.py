@@ -100,7 +100,8 @@ class CLVResult:
 
 def fit(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str | None = None,
         time_unit: str | None = None, duration: str = "duration", event: str = "event",
-        cohort: str | None = None, id: str | None = None) -> CLVModel:
+        cohort: str | None = None, id: str | None = None, frequency: str = "frequency_btyd",
+        recency: str = "recency_btyd", age: str = "T", monetary: str = "monetary_value") -> CLVModel:
     """Fit a CLV model by maximum likelihood.
 
     Parameters
@@ -122,6 +123,10 @@ def fit(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str 
         besides the pooled fit.
     id
         Customer key column, checked to exist when given.
+    frequency, recency, age, monetary
+        bgnbd: the ``rfm --btyd`` columns (repeat purchase days, days from
+        the first to the last purchase, days from the first purchase to the
+        end, mean spend per repeat purchase).
 
     Examples
     --------
@@ -153,7 +158,8 @@ def fit(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str 
     if cohort:
         raise OptionError("--cohort applies to --model sbg or bdw")
     unit = time_unit or "week"
-    data = btyd_arrays(lf, time_unit=unit, spend=bool(spend))
+    data = btyd_arrays(lf, time_unit=unit, spend=bool(spend), frequency=frequency, recency=recency, age=age,
+                       monetary=monetary)
     return CLVModel(model, unit, _fit_bgnbd(data), _fit_spend(data) if spend else None)
 
 
@@ -220,7 +226,8 @@ def _fit_survival(model: str, d: np.ndarray, e: np.ndarray, who: str) -> Fit:
 
 def score(frame: pl.LazyFrame | pl.DataFrame, model: CLVModel, *, horizon: int | None = None,
           margin: float = 0.3, discount_rate: float = 0.01, duration: str = "duration",
-          event: str = "event", id: str | None = None) -> pl.DataFrame:
+          event: str = "event", id: str | None = None, frequency: str = "frequency_btyd",
+          recency: str = "recency_btyd", age: str = "T", monetary: str = "monetary_value") -> pl.DataFrame:
     """Per customer: the input's columns and the model's predictions.
 
     bgnbd: ``p_alive``, ``expected_purchases`` in the next *horizon* periods
@@ -244,16 +251,17 @@ def score(frame: pl.LazyFrame | pl.DataFrame, model: CLVModel, *, horizon: int |
             raise OptionError("--discount-rate must be above 0 for sbg/bdw: without discounting the "
                               "expected residual lifetime can be infinite")
         return _score_contractual(df, model, margin, discount_rate, duration, event)
-    data = btyd_arrays(df.lazy(), time_unit=model.time_unit, spend=model.spend is not None) \
-        if df.height >= MIN_CUSTOMERS else _small(df, model)
+    columns = dict(frequency=frequency, recency=recency, age=age, monetary=monetary)
+    data = btyd_arrays(df.lazy(), time_unit=model.time_unit, spend=model.spend is not None, **columns) \
+        if df.height >= MIN_CUSTOMERS else _small(df, model, columns)
     return df.with_columns(**_score_bgnbd(model, data, horizon or HORIZON[model.time_unit], margin,
                                           discount_rate))
 
 
-def _small(df: pl.DataFrame, model: CLVModel) -> dict[str, np.ndarray]:
+def _small(df: pl.DataFrame, model: CLVModel, columns: dict[str, str]) -> dict[str, np.ndarray]:
     """Scoring needs no minimum: check the columns on a frame padded past the fit minimum, keep the rows."""
     padded = pl.concat([df] * (MIN_CUSTOMERS // max(df.height, 1) + 1)) if df.height else df
-    data = btyd_arrays(padded.lazy(), time_unit=model.time_unit, spend=model.spend is not None)
+    data = btyd_arrays(padded.lazy(), time_unit=model.time_unit, spend=model.spend is not None, **columns)
     return {k: v[: df.height] for k, v in data.items()}
 
 
@@ -303,10 +311,13 @@ def _score_contractual(df: pl.DataFrame, model: CLVModel, margin: float, discoun
 def clv(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str | None = None,
         time_unit: str | None = None, duration: str = "duration", event: str = "event",
         cohort: str | None = None, score_customers: bool = False, horizon: int | None = None,
-        margin: float = 0.3, discount_rate: float = 0.01, id: str | None = None) -> CLVResult:
+        margin: float = 0.3, discount_rate: float = 0.01, id: str | None = None,
+        frequency: str = "frequency_btyd", recency: str = "recency_btyd", age: str = "T",
+        monetary: str = "monetary_value") -> CLVResult:
     """Fit (:func:`fit`) and, with *score_customers*, score the same customers (:func:`score`)."""
+    columns = dict(frequency=frequency, recency=recency, age=age, monetary=monetary)
     fitted = fit(frame, model=model, spend=spend, time_unit=time_unit, duration=duration, event=event,
-                 cohort=cohort, id=id)
+                 cohort=cohort, id=id, **columns)
     table = score(frame, fitted, horizon=horizon, margin=margin, discount_rate=discount_rate,
-                  duration=duration, event=event) if score_customers else None
+                  duration=duration, event=event, **columns) if score_customers else None
     return CLVResult(fitted, table)

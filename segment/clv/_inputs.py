@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from segment.columns import first_offender, require_columns, require_numeric
+from segment.columns import first_offender, report_missing, require_columns, require_numeric
 from segment.errors import DataError, OptionError
 
 MIN_CUSTOMERS = 50
@@ -16,35 +16,42 @@ DAYS = {"day": 1.0, "week": 7.0, "month": 365.2425 / 12}
 EVENT_WORDS = {"1": 1, "0": 0, "yes": 1, "no": 0, "true": 1, "false": 0, "y": 1, "n": 0}
 
 
-def btyd_arrays(frame: pl.LazyFrame, *, time_unit: str, spend: bool) -> dict[str, np.ndarray]:
+def btyd_arrays(frame: pl.LazyFrame, *, time_unit: str, spend: bool, frequency: str = "frequency_btyd",
+                recency: str = "recency_btyd", age: str = "T", monetary: str = SPEND) -> dict[str, np.ndarray]:
     """``x``, ``tx``, ``T`` (in *time_unit*) and, with *spend*, ``m``: checked ``rfm --btyd`` columns."""
     if time_unit not in DAYS:
         raise OptionError(f"--time-unit must be one of {', '.join(DAYS)}, got {time_unit!r}")
-    columns = [*BTYD, SPEND] if spend else list(BTYD)
-    require_columns(frame, {c: c for c in columns})
-    for c in columns:
-        frame = require_numeric(frame, c)
+    roles = {"frequency": frequency, "recency": recency, "age": age, **({"monetary": monetary} if spend else {})}
+    require_columns(frame, roles)
+    for role, c in roles.items():
+        frame = require_numeric(frame, c, option=f"--{role}")
+    columns = list(dict.fromkeys(roles.values()))
     hint = "; make the input with segment rfm --btyd"
-    x, tx, T = (pl.col(c) for c in BTYD)
+    x, tx, T = pl.col(frequency), pl.col(recency), pl.col(age)
     checks = [(pl.col(c).is_null() | pl.col(c).is_nan(), c, f"column {c!r} is empty") for c in columns]
     checks += [(pl.col(c) < 0, c, f"column {c!r} is negative") for c in columns]
     checks += [
-        (x != x.round(), "frequency_btyd", "frequency_btyd must count whole repeat purchases"),
-        (tx > T, "recency_btyd", "recency_btyd (first to last purchase) exceeds T (first purchase to the end)"),
-        (x > T, "frequency_btyd", "frequency_btyd exceeds T: more repeat purchase days than days observed"),
-        ((x > 0) & (tx == 0), "recency_btyd", "a customer with repeat purchases has recency_btyd 0"),
-        ((x == 0) & (tx > 0), "recency_btyd", "a customer without repeat purchases has recency_btyd above 0"),
+        (x != x.round(), frequency, f"--frequency {frequency!r} must count whole repeat purchases"),
+        (tx > T, recency, f"--recency {recency!r} (first to last purchase) exceeds --age {age!r} "
+                          "(first purchase to the end)"),
+        (x > T, frequency, f"--frequency {frequency!r} exceeds --age {age!r}: more repeat purchase days "
+                           "than days observed"),
+        ((x > 0) & (tx == 0), recency, f"a customer with repeat purchases has --recency {recency!r} 0"),
+        ((x == 0) & (tx > 0), recency, f"a customer without repeat purchases has --recency {recency!r} above 0"),
     ]
     df = frame.select(columns).collect()
+    report_missing(df, columns)  # then the policy: an error naming the first empty row
     _first_failure(df, checks, hint)
     if df.height < MIN_CUSTOMERS:
         raise DataError(f"{df.height} customers: a fit needs at least {MIN_CUSTOMERS}")
     days = DAYS[time_unit]
-    out = {"x": df["frequency_btyd"].to_numpy().astype(float),
-           "tx": df["recency_btyd"].to_numpy().astype(float) / days,
-           "T": df["T"].to_numpy().astype(float) / days}
+    out = {"x": df[frequency].to_numpy().astype(float),
+           "tx": df[recency].to_numpy().astype(float) / days,
+           "T": df[age].to_numpy().astype(float) / days}
     if spend:
-        out["m"] = df[SPEND].to_numpy().astype(float)
+        # Money to 1e-9: an xlsx or text copy keeps 15 significant digits, and the same customers
+        # must give the same fit whatever the file format.
+        out["m"] = np.round(df[monetary].to_numpy().astype(float), 9)
     return out
 
 
@@ -52,6 +59,7 @@ def duration_event(frame: pl.LazyFrame, *, duration: str, event: str) -> tuple[n
     """Whole periods completed (integers >= 0) and churn flags (0/1, yes/no) as arrays."""
     require_columns(frame, {"duration": duration, "event": event})
     frame = require_numeric(frame, duration, option="--duration")
+    report_missing(frame, [duration, event])  # then the policy: an error naming the first empty row
     bad = first_offender(frame, pl.col(duration).is_null() | pl.col(duration).is_nan(), duration)
     if bad:
         raise DataError(f"--duration column {duration!r} is empty in row {bad[0]}; fill or drop that row")
@@ -59,6 +67,9 @@ def duration_event(frame: pl.LazyFrame, *, duration: str, event: str) -> tuple[n
     if bad:
         raise DataError(f"--duration column {duration!r} holds {bad[1]} in row {bad[0]}: durations are whole "
                         "periods completed (integers >= 0)")
+    bad = first_offender(frame, pl.col(event).is_null(), event)
+    if bad:
+        raise DataError(f"--event column {event!r} is empty in row {bad[0]}; fill or drop that row")
     text = pl.col(event).cast(pl.String).str.strip_chars().str.to_lowercase().str.replace(r"\.0$", "")
     flags = text.replace_strict(EVENT_WORDS, default=None, return_dtype=pl.Int8)
     bad = first_offender(frame, flags.is_null(), event)
