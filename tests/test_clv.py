@@ -226,8 +226,8 @@ def _btyd(**changes) -> pl.DataFrame:
      "(first to last purchase) exceeds --age"),
     ((), _btyd().head(49), "49 customers: a fit needs at least 50"),
     (("--model", "sbg", "--event", "churned", "--cohort", "plan"), None, "no churn"),
-    (("--model", "sbg", "--event", "plan"), None, "events are 1/yes"),
-    (("--model", "sbg", "--event", "churned", "--duration", "half"), None, "integers >= 0"),
+    (("--model", "sbg", "--event", "plan"), None, "events must be 0/1, true/false or yes/no"),
+    (("--model", "sbg", "--event", "churned", "--duration", "half"), None, "whole numbers of periods"),
 ])
 def test_bad_input_is_one_line_exit_2_and_no_output(cli, tmp_path, args, frame, message):
     if frame is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from segment.columns import first_offender, report_missing, require_columns, require_numeric
+from segment.columns import report_missing, require_columns, require_durations, require_events, require_numeric
 from segment.errors import DataError, OptionError
 
 MIN_CUSTOMERS = 50
@@ -13,7 +13,6 @@ BTYD = ("frequency_btyd", "recency_btyd", "T")
 SPEND = "monetary_value"
 # Days per time unit: rfm --btyd counts days; a month is a twelfth of the mean Gregorian year.
 DAYS = {"day": 1.0, "week": 7.0, "month": 365.2425 / 12}
-EVENT_WORDS = {"1": 1, "0": 0, "yes": 1, "no": 0, "true": 1, "false": 0, "y": 1, "n": 0}
 
 
 def btyd_arrays(frame: pl.LazyFrame, *, time_unit: str, spend: bool, frequency: str = "frequency_btyd",
@@ -58,30 +57,14 @@ def btyd_arrays(frame: pl.LazyFrame, *, time_unit: str, spend: bool, frequency: 
 def duration_event(frame: pl.LazyFrame, *, duration: str, event: str) -> tuple[np.ndarray, np.ndarray]:
     """Whole periods completed (integers >= 0) and churn flags (0/1, yes/no) as arrays."""
     require_columns(frame, {"duration": duration, "event": event})
-    frame = require_numeric(frame, duration, option="--duration")
     report_missing(frame, [duration, event])  # then the policy: an error naming the first empty row
-    bad = first_offender(frame, pl.col(duration).is_null() | pl.col(duration).is_nan(), duration)
-    if bad:
-        raise DataError(f"--duration column {duration!r} is empty in row {bad[0]}; fill or drop that row")
-    bad = first_offender(frame, (pl.col(duration) < 0) | (pl.col(duration) != pl.col(duration).round()), duration)
-    if bad:
-        raise DataError(f"--duration column {duration!r} holds {bad[1]} in row {bad[0]}: durations are whole "
-                        "periods completed (integers >= 0)")
-    bad = first_offender(frame, pl.col(event).is_null(), event)
-    if bad:
-        raise DataError(f"--event column {event!r} is empty in row {bad[0]}; fill or drop that row")
-    text = pl.col(event).cast(pl.String).str.strip_chars().str.to_lowercase().str.replace(r"\.0$", "")
-    flags = text.replace_strict(EVENT_WORDS, default=None, return_dtype=pl.Int8)
-    bad = first_offender(frame, flags.is_null(), event)
-    if bad:
-        raise DataError(f"--event column {event!r} holds {bad[1]!r} in row {bad[0]}: events are 1/yes "
-                        "(churned at the end of the period) or 0/no (still active)")
-    df = frame.select(pl.col(duration).cast(pl.Float64), flags.alias(event)).collect()
-    d, e = df[duration].to_numpy(), df[event].to_numpy().astype(bool)
+    frame = require_events(require_durations(frame, duration), event)
+    df = frame.select(duration, event).collect()
+    d, e = df[duration].to_numpy().astype(float), df[event].to_numpy().astype(bool)
     if np.any(e & (d == 0)):
         row = int(np.argmax(e & (d == 0))) + 1
-        raise DataError(f"row {row} churned with --duration 0: a customer who churned at the first renewal "
-                        "has duration 1")
+        raise DataError(f"row {row} churned with duration 0 in {duration!r}: a customer who churned at the first "
+                        "renewal has duration 1 (whole periods completed)")
     return d, e
 
 
