@@ -89,16 +89,26 @@ def test_time_unit_rescales_alpha_only():
     assert day["alpha"] == pytest.approx(7 * week["alpha"], rel=1e-4)
 
 
-def test_clv_is_margin_times_spend_times_discounted_expected_purchases():
+def test_clv_is_margin_times_spend_times_continuously_discounted_expected_purchases():
+    from segment.clv import _bgnbd
+
     btyd = pl.read_csv(FIXTURES / "clv_btyd_small.csv", schema_overrides={"customer_id": pl.String})
     model = fit(btyd, spend="gamma-gamma")
-    two = score(btyd, model, horizon=2, margin=0.25, discount_rate=0.05)
-    one = score(btyd, model, horizon=1)
-    first = one["expected_purchases"].to_numpy()
-    second = two["expected_purchases"].to_numpy() - first
-    by_hand = 0.25 * two["expected_spend"].to_numpy() * (first / 1.05 + second / 1.05**2)
-    np.testing.assert_allclose(two["clv"], by_hand, rtol=1e-12)
-    assert (two["p_alive"] <= 1).all() and (two["p_alive"] > 0).all()
+    scored = score(btyd, model, horizon=26, margin=0.25, discount_rate=0.05)
+    x = btyd["frequency_btyd"].to_numpy().astype(float)
+    tx, T = btyd["recency_btyd"].to_numpy() / 7, btyd["T"].to_numpy() / 7
+    # The Stieltjes sum of (1.05)^-t over dE[X(t)] on a fine grid, midpoints discounted.
+    grid = np.linspace(0, 26, 2601)
+    previous, by_hand = np.zeros_like(x), np.zeros_like(x)
+    for lo, hi in zip(grid[:-1], grid[1:]):
+        now = _bgnbd.expected_purchases(model.fit.params, hi, x, tx, T)
+        by_hand += (now - previous) * 1.05 ** (-(lo + hi) / 2)
+        previous = now
+    np.testing.assert_allclose(scored["expected_purchases"], previous, rtol=1e-12)
+    np.testing.assert_allclose(scored["clv"], 0.25 * scored["expected_spend"].to_numpy() * by_hand, rtol=1e-5)
+    assert (scored["p_alive"] <= 1).all() and (scored["p_alive"] > 0).all()
+    undiscounted = score(btyd, model, horizon=26, margin=0.25, discount_rate=0)
+    np.testing.assert_allclose(undiscounted["clv"], 0.25 * scored["expected_spend"].to_numpy() * previous, rtol=1e-12)
 
 
 def _simulate_bgnbd(n: int, r: float, alpha: float, a: float, b: float, seed: int) -> pl.DataFrame:

@@ -13,29 +13,43 @@ import numpy as np
 NAMES = ("r", "alpha", "a", "b")
 
 
-def loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> float:
-    """Weighted log-likelihood (``w`` customers share each ``x, tx, T``).
+class Prepared:
+    """Customers grouped for the likelihood: the terms that depend on ``x`` alone are
+    computed once per distinct ``x``, the logarithms of ``alpha + T`` and
+    ``alpha + tx`` once per distinct ``T`` and ``tx`` (a million customers have
+    a few hundred of each)."""
+
+    def __init__(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray):
+        self.xu, self.xi = np.unique(x, return_inverse=True)
+        self.Tu, self.Ti = np.unique(T, return_inverse=True)
+        self.txu, self.txi = np.unique(tx, return_inverse=True)
+        self.w = w
+        self.wx = np.bincount(self.xi, weights=w, minlength=len(self.xu))
+        self.repeat = self.xu > 0
+        self.xs = np.where(self.repeat, self.xu, 1.0)  # x = 0 has no "died" term; keep its log finite
+
+
+def loglik(params: np.ndarray, data: Prepared) -> float:
+    """Weighted log-likelihood (paper eq. 6; ``w`` customers share each ``x, tx, T``).
 
     Examples
     --------
     >>> import numpy as np
     >>> one = np.ones(1)
     >>> # No repeat purchase: P = (alpha / (alpha + T))^r; with r=1, alpha=1, T=1 that is 1/2.
-    >>> round(float(np.exp(loglik(np.array([1.0, 1.0, 1.0, 1.0]), 0 * one, 0 * one, one, one))), 12)
+    >>> round(float(np.exp(loglik(np.array([1.0, 1.0, 1.0, 1.0]), Prepared(0 * one, 0 * one, one, one)))), 12)
     0.5
     """
     from scipy.special import betaln, gammaln
 
     r, alpha, a, b = params
-    ll = (gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b)
-          + _log_bracket(r, alpha, a, b, x, tx, T))
-    return float(np.dot(w, ll))
-
-
-def _log_bracket(r, alpha, a, b, x, tx, T):  # noqa: ANN001, ANN202
-    """log[(alpha+T)^-(r+x) + [x>0] a/(b+x-1) (alpha+tx)^-(r+x)]."""
-    died = _log_died_term(r, alpha, a, b, x, tx)
-    return np.logaddexp(-(r + x) * np.log(alpha + T), died)
+    xu = data.xu
+    per_x = gammaln(r + xu) - gammaln(r) + r * np.log(alpha) + betaln(a, b + xu) - betaln(a, b)
+    rx = (r + xu)[data.xi]
+    alive = -rx * np.log(alpha + data.Tu)[data.Ti]
+    died_x = np.where(data.repeat, np.log(a) - np.log(b + data.xs - 1), -np.inf)
+    died = died_x[data.xi] - rx * np.log(alpha + data.txu)[data.txi]
+    return float(np.dot(data.wx, per_x) + np.dot(data.w, np.logaddexp(alive, died)))
 
 
 def _log_died_term(r, alpha, a, b, x, tx):  # noqa: ANN001, ANN202
@@ -57,6 +71,11 @@ def p_alive(params: dict[str, float], x: np.ndarray, tx: np.ndarray, T: np.ndarr
 def expected_purchases(params: dict[str, float], t: float, x: np.ndarray, tx: np.ndarray,
                        T: np.ndarray) -> np.ndarray:
     """Expected purchases in the next *t* periods given each customer's history (paper eq. 10)."""
+    return _if_alive(params, t, x, T) * p_alive(params, x, tx, T)
+
+
+def _if_alive(params: dict[str, float], t: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Eq. 10's numerator: expected purchases in the next *t* periods of a customer alive now."""
     from scipy.special import hyp2f1
 
     r, alpha, a, b = (params[k] for k in NAMES)
@@ -71,8 +90,38 @@ def expected_purchases(params: dict[str, float], t: float, x: np.ndarray, tx: np
         # Euler's transformation where the series overflows for large x.
         alt = hyp2f1(c - (r + x), c - (b + x), c, z) * np.exp((c - (r + x) - (b + x)) * np.log1p(-z) + ratio)
     term = np.where(np.isfinite(term), term, alt)
-    numerator = (a + b + x - 1) / (a - 1) * (1 - term)
-    return numerator * p_alive(params, x, tx, T)
+    return (a + b + x - 1) / (a - 1) * (1 - term)
+
+
+def discounted_purchases(params: dict[str, float], horizon: float, rate: float, x: np.ndarray, tx: np.ndarray,
+                         T: np.ndarray, nodes: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Expected purchases in the next *horizon* periods, and the same discounted continuously.
+
+    The discounted count is ``integral_0^H (1 + rate)^-t dE[X(t)]``, which by
+    parts is ``v^H E(H) + delta integral_0^H v^t E(t) dt`` (``v^t = e^(-delta t)``,
+    ``delta = ln(1 + rate)``); E(t) is smooth, so Gauss-Legendre on *nodes*
+    points is exact to about 1e-10 for horizons of a few years.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.43}
+    >>> one = np.ones(1)
+    >>> plain, same = discounted_purchases(p, 52.0, 0.0, 2 * one, 30 * one, 39 * one)
+    >>> bool(plain[0] == same[0] > 0)
+    True
+    """
+    alive = p_alive(params, x, tx, T)
+    end = _if_alive(params, horizon, x, T)
+    if rate == 0:
+        return end * alive, end * alive
+    delta = np.log1p(rate)
+    u, weights = np.polynomial.legendre.leggauss(nodes)
+    integral = np.zeros(np.shape(x))
+    for uk, wk in zip(u, weights):
+        t = horizon / 2 * (uk + 1)
+        integral += wk * horizon / 2 * np.exp(-delta * t) * _if_alive(params, t, x, T)
+    return end * alive, (np.exp(-delta * horizon) * end + delta * integral) * alive
 
 
 def start(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -164,20 +164,27 @@ def fit(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str 
 
 
 def _unique(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """The distinct rows of *columns*, how many customers share each, and each customer's row.
+    """The distinct rows of *columns* (sorted), how many customers share each, and each customer's row.
 
     The likelihood and the predictions depend on these columns only, so
-    they are computed once per distinct row.
+    they are computed once per distinct row. Sorted, so that the same
+    customers in any order give the same sums, bit for bit.
     """
-    stacked = np.column_stack(columns)
-    rows, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
-    return [rows[:, i] for i in range(rows.shape[1])], counts.astype(float), inverse.reshape(-1)
+    names = [f"c{i}" for i in range(len(columns))]
+    frame = pl.DataFrame(dict(zip(names, columns)))
+    groups = (frame.with_row_index("_row").group_by(names).agg(pl.len().alias("_n"), pl.col("_row"))
+              .sort(names).with_row_index("_u"))
+    inverse = np.empty(frame.height, dtype=np.int64)
+    pairs = groups.select("_u", "_row").explode("_row")
+    inverse[pairs["_row"].to_numpy()] = pairs["_u"].to_numpy()
+    return [groups[c].to_numpy() for c in names], groups["_n"].to_numpy().astype(float), inverse
 
 
 def _fit_bgnbd(data: dict[str, np.ndarray]) -> Fit:
     (x, tx, T), w, _ = _unique(data["x"], data["tx"], data["T"])
     n = int(w.sum())
-    return maximize(lambda p: _bgnbd.loglik(p, x, tx, T, w), _bgnbd.NAMES, _bgnbd.start(x, tx, T, w),
+    prepared = _bgnbd.Prepared(x, tx, T, w)
+    return maximize(lambda p: _bgnbd.loglik(p, prepared), _bgnbd.NAMES, _bgnbd.start(x, tx, T, w),
                     n=n, what="BG/NBD", scale=n)
 
 
@@ -188,7 +195,8 @@ def _fit_spend(data: dict[str, np.ndarray]) -> tuple[str, Fit]:
                         f"fit needs at least {MIN_CUSTOMERS}")
     (x, m), w, _ = _unique(data["x"][keep], data["m"][keep])
     n = int(w.sum())
-    return "gamma-gamma", maximize(lambda p: _gammagamma.loglik(p, x, m, w), _gammagamma.NAMES,
+    prepared = _gammagamma.Prepared(x, m, w)
+    return "gamma-gamma", maximize(lambda p: _gammagamma.loglik(p, prepared), _gammagamma.NAMES,
                                    _gammagamma.start(m, w), n=n, what="Gamma-Gamma", scale=n)
 
 
@@ -233,7 +241,7 @@ def score(frame: pl.LazyFrame | pl.DataFrame, model: CLVModel, *, horizon: int |
     bgnbd: ``p_alive``, ``expected_purchases`` in the next *horizon* periods
     (default one year), and with a spend model ``expected_spend`` (per
     purchase) and ``clv`` = margin x expected spend x the expected purchases
-    of each period discounted by ``(1 + discount_rate)`` per period.
+    in the horizon, discounted continuously at ``(1 + discount_rate)`` per period.
     sbg/bdw: ``retention_next``, ``derl`` and ``clv`` = margin x DERL, where
     *margin* is the money a period brings (0 for customers who churned).
     """
@@ -270,13 +278,8 @@ def _score_bgnbd(model: CLVModel, data: dict[str, np.ndarray], horizon: int, mar
     params = model.fit.params
     (x, tx, T), _, index = _unique(data["x"], data["tx"], data["T"])
     out = {"p_alive": pl.Series(_bgnbd.p_alive(params, x, tx, T)[index])}
-    previous = np.zeros_like(x)
-    discounted = np.zeros_like(x)
-    for i in range(1, horizon + 1):
-        now = _bgnbd.expected_purchases(params, float(i), x, tx, T)
-        discounted += (now - previous) / (1 + discount_rate) ** i
-        previous = now
-    out["expected_purchases"] = pl.Series(previous[index])
+    expected, discounted = _bgnbd.discounted_purchases(params, float(horizon), discount_rate, x, tx, T)
+    out["expected_purchases"] = pl.Series(expected[index])
     if model.spend:
         spend = _gammagamma.expected_spend(model.spend[1].params, data["x"], data["m"])
         out["expected_spend"] = pl.Series(spend)
