@@ -44,6 +44,7 @@ class TimeUnit(str, Enum):
     day = "day"
     week = "week"
     month = "month"
+    year = "year"
 
 
 def _col(help: str) -> Any:

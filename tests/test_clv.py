@@ -154,7 +154,7 @@ def test_sbg_per_cohort_gives_fader_hardie_2007_and_projects_their_holdout_years
     _fader_hardie().with_row_index("customer_id").write_csv(path)
     out = tmp_path / "params.json"
     res = cli(["clv", "fit", path, "--model", "sbg", "--duration", "years", "--event", "churned",
-               "--cohort", "cohort", "--time-unit", "month", "-o", out])
+               "--cohort", "cohort", "--time-unit", "year", "-o", out])
     assert res.exit_code == 0, res.stderr
     params = json.loads(out.read_text())
     assert params["model"] == "sbg" and params["converged"] is True and params["cohort"] == "cohort"

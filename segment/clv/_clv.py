@@ -18,9 +18,9 @@ from ._mle import Fit, maximize
 MODELS = ("bgnbd", "pareto-nbd", "sbg", "bdw")
 CONTRACTUAL = ("sbg", "bdw")
 SPEND_MODELS = ("gamma-gamma",)
-TIME_UNITS = ("day", "week", "month")
+TIME_UNITS = ("day", "week", "month", "year")
 # One year ahead by default, in the model's time unit.
-HORIZON = {"day": 365, "week": 52, "month": 12}
+HORIZON = {"day": 365, "week": 52, "month": 12, "year": 1}
 # Distinct histories above which the BG/NBD fit starts from a fit on a systematic subset of them.
 WARM_START_ROWS = 20_000
 NAMES = {"bgnbd": _bgnbd.NAMES, "sbg": _sbg.SBG, "bdw": _sbg.BDW}
@@ -118,8 +118,8 @@ def fit(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str 
     spend
         ``gamma-gamma`` to fit the spend per repeat purchase as well (bgnbd).
     time_unit
-        ``day``, ``week`` (default for bgnbd) or ``month`` (default for sbg/bdw,
-        where it only labels the periods).
+        ``day``, ``week`` (default for bgnbd), ``month`` (default for sbg/bdw,
+        where it only labels the periods) or ``year``.
     cohort
         sbg/bdw: fit each value of this column apart (acquisition cohorts),
         besides the pooled fit.

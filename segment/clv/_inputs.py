@@ -12,7 +12,7 @@ MIN_CUSTOMERS = 50
 BTYD = ("frequency_btyd", "recency_btyd", "T")
 SPEND = "monetary_value"
 # Days per time unit: rfm --btyd counts days; a month is a twelfth of the mean Gregorian year.
-DAYS = {"day": 1.0, "week": 7.0, "month": 365.2425 / 12}
+DAYS = {"day": 1.0, "week": 7.0, "month": 365.2425 / 12, "year": 365.2425}
 
 
 def btyd_arrays(frame: pl.LazyFrame, *, time_unit: str, spend: bool, frequency: str = "frequency_btyd",
