@@ -90,26 +90,32 @@ def fit_command(
     score: Annotated[bool, typer.Option("--score", help="Also score the customers: -o is then the table.")] = False,
     params_out: Annotated[str | None, typer.Option(help="With --score: write PARAMS.json here.",
                                                    rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
+    curves: Annotated[str | None, typer.Option(
+        help="sbg/bdw: write actual (Kaplan-Meier) and fitted survival per cohort and period to FILE.",
+        rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
     horizon: Horizon = None, margin: Margin = 0.3, discount_rate: Discount = 0.01,
     verbose: opt.Verbose = False, quiet: opt.Quiet = False,
 ) -> None:
     """Fit a CLV model by maximum likelihood: PARAMS.json (parameters, standard errors, log-likelihood)."""
-    from segment.clv import clv
+    from segment.clv import clv, survival_curves
 
     with Run(f"{NAME} fit") as run:
         if params_out and not score:
             raise OptionError("--params-out goes with --score (without it, -o is PARAMS.json)")
         table = run.read(input, fmt=from_, string_columns=[id])
         if score:
-            run.check_outputs(output, to=to, documents=(params_out,))
+            run.check_outputs(output, curves, to=to, documents=(params_out,))
         else:
-            run.check_outputs(None, to=to, documents=(output,))
+            run.check_outputs(None, curves, to=to, documents=(output,))
         result = clv(table.frame, model=model.value, spend=spend.value if spend else None,
                      time_unit=time_unit.value if time_unit else None, duration=duration, event=event,
                      cohort=cohort, score_customers=score, horizon=horizon, margin=margin,
                      discount_rate=discount_rate, id=id, frequency=frequency, recency=recency, age=age,
                      monetary=monetary)
         params = result.model.to_dict()
+        if curves:
+            run.write_side(survival_curves(table.frame, result.model, duration=duration, event=event), curves,
+                           role="curves", details={"params": params})
         if score:
             if params_out:
                 run.write_json(params, params_out, role="params-out", rows=result.model.fit.n)

@@ -175,6 +175,23 @@ def test_sbg_per_cohort_gives_fader_hardie_2007_and_projects_their_holdout_years
         np.testing.assert_allclose(kept, [(b + t) / (a + b + t) for t in (0, 1, 7)], rtol=1e-12)
 
 
+@pytest.mark.shared
+def test_cohort_curves_put_the_actual_survivors_beside_the_fitted_ones(cli, tmp_path):
+    path, curves = tmp_path / "fh.csv", tmp_path / "curves.csv"
+    _fader_hardie().with_row_index("customer_id").write_csv(path)
+    res = cli(["clv", "fit", path, "--model", "sbg", "--duration", "years", "--event", "churned",
+               "--cohort", "cohort", "--curves", curves, "-o", tmp_path / "p.json"])
+    assert res.exit_code == 0, res.stderr
+    table = pl.read_csv(curves)
+    survivors = pl.read_csv(shared("fader-hardie-2007", "survivors.csv"))
+    for cohort in ("regular", "high_end"):
+        rows = table.filter(pl.col("cohort") == cohort).sort("period")
+        # Everybody censored is censored after the last year, so Kaplan-Meier is survivors / 1000.
+        np.testing.assert_allclose(rows["actual"], survivors[cohort] / 1000, rtol=1e-12)
+        assert (rows["fitted"] - rows["actual"]).abs().max() < 0.025
+    assert set(table["cohort"]) == {"all", "regular", "high_end"}
+
+
 def test_derl_is_the_discounted_sum_of_future_survival():
     from segment.clv import _sbg
 

@@ -325,6 +325,48 @@ def _score_contractual(df: pl.DataFrame, model: CLVModel, margin: float, discoun
                            clv=pl.Series(np.where(active, margin * derl, 0.0)))
 
 
+def survival_curves(frame: pl.LazyFrame | pl.DataFrame, model: CLVModel, *, duration: str = "duration",
+                    event: str = "event") -> pl.DataFrame:
+    """Per cohort (``all`` for the pooled fit) and period: the actual survival against the fitted one.
+
+    ``actual`` is the Kaplan-Meier estimate from the customers' durations
+    (censored customers leave the risk set after their last period);
+    ``fitted`` is the model's ``S(t)``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> survivors = [1000, 631, 468, 382, 326, 289, 262, 241]
+    >>> d = [t for t in range(1, 8) for _ in range(survivors[t - 1] - survivors[t])] + [7] * 241
+    >>> frame = pl.DataFrame({"duration": d, "event": [1] * 759 + [0] * 241})
+    >>> curves = survival_curves(frame, fit(frame, model="sbg"))
+    >>> curves.filter(pl.col("period") == 7).select("at_risk", "churned", pl.col("actual").round(9)).row(0)
+    (262, 21, 0.241)
+    """
+    if model.model not in CONTRACTUAL:
+        raise OptionError("survival curves are for --model sbg or bdw")
+    lf = frame.lazy()
+    d, e = duration_event(lf, duration=duration, event=event)
+    groups = {"all": (np.ones(len(d), dtype=bool), model.fit)}
+    if model.cohort:
+        require_columns(lf, {"cohort": model.cohort})
+        labels = lf.select(pl.col(model.cohort).cast(pl.String).fill_null("(missing)")).collect().to_series().to_numpy()
+        groups.update({k: (labels == k, f) for k, f in model.cohorts.items()})
+    parts = []
+    for name, (mask, fitted) in groups.items():
+        dd, ee = d[mask], e[mask]
+        periods = np.arange(0, int(dd.max()) + 1 if len(dd) else 1)
+        at_risk = np.array([(dd >= t).sum() for t in periods])
+        churned = np.array([((dd == t) & ee).sum() for t in periods])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            actual = np.cumprod(np.where(at_risk > 0, 1 - churned / np.maximum(at_risk, 1), 1.0))
+        p = fitted.params
+        model_s = np.exp(_sbg.log_survival(p["alpha"], p["beta"], p.get("c", 1.0), periods.astype(float)))
+        parts.append(pl.DataFrame({"cohort": name, "period": periods, "at_risk": at_risk, "churned": churned,
+                                   "actual": actual, "fitted": model_s}))
+    return pl.concat(parts)
+
+
 def clv(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str | None = None,
         time_unit: str | None = None, duration: str = "duration", event: str = "event",
         cohort: str | None = None, score_customers: bool = False, horizon: int | None = None,
