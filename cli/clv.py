@@ -90,6 +90,13 @@ def fit_command(
     score: Annotated[bool, typer.Option("--score", help="Also score the customers: -o is then the table.")] = False,
     params_out: Annotated[str | None, typer.Option(help="With --score: write PARAMS.json here.",
                                                    rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
+    backtest: Annotated[str | None, typer.Option(
+        help="bgnbd: write predicted against actual holdout purchases per group to FILE (input from rfm --btyd "
+             "--frequency days --as-of CAL --holdout-end END).", rich_help_panel=opt.IO_PANEL,
+        show_default=False)] = None,
+    by: Annotated[str | None, typer.Option(help="--backtest groups: this column [default: calibration repeat "
+                                                "purchases 0-7+].", rich_help_panel=opt.COLUMNS_PANEL,
+                                           show_default=False)] = None,
     curves: Annotated[str | None, typer.Option(
         help="sbg/bdw: write actual (Kaplan-Meier) and fitted survival per cohort and period to FILE.",
         rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
@@ -97,6 +104,7 @@ def fit_command(
     verbose: opt.Verbose = False, quiet: opt.Quiet = False,
 ) -> None:
     """Fit a CLV model by maximum likelihood: PARAMS.json (parameters, standard errors, log-likelihood)."""
+    from segment.clv import backtest as holdout_table
     from segment.clv import clv, survival_curves
 
     with Run(f"{NAME} fit") as run:
@@ -104,9 +112,9 @@ def fit_command(
             raise OptionError("--params-out goes with --score (without it, -o is PARAMS.json)")
         table = run.read(input, fmt=from_, string_columns=[id])
         if score:
-            run.check_outputs(output, curves, to=to, documents=(params_out,))
+            run.check_outputs(output, curves, backtest, to=to, documents=(params_out,))
         else:
-            run.check_outputs(None, curves, to=to, documents=(output,))
+            run.check_outputs(None, curves, backtest, to=to, documents=(output,))
         result = clv(table.frame, model=model.value, spend=spend.value if spend else None,
                      time_unit=time_unit.value if time_unit else None, duration=duration, event=event,
                      cohort=cohort, score_customers=score, horizon=horizon, margin=margin,
@@ -116,6 +124,9 @@ def fit_command(
         if curves:
             run.write_side(survival_curves(table.frame, result.model, duration=duration, event=event), curves,
                            role="curves", details={"params": params})
+        if backtest:
+            run.write_side(holdout_table(table.frame, result.model, by=by, frequency=frequency, recency=recency,
+                                         age=age), backtest, role="backtest", details={"params": params})
         if score:
             if params_out:
                 run.write_json(params, params_out, role="params-out", rows=result.model.fit.n)

@@ -81,6 +81,33 @@ def test_p_alive_expected_purchases_and_standard_errors_equal_lifetimes(cdnow_bt
     np.testing.assert_allclose(scored["expected_spend"], spend, rtol=1e-9)
 
 
+@pytest.mark.shared
+def test_backtest_on_cdnow_holdout_weeks_40_to_78(cdnow_model, tmp_path):
+    from segment.clv import backtest
+    from segment.rfm import rfm
+
+    path = shared("cdnow", "CDNOW_sample.txt")
+    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    tx = pl.DataFrame({"customer_id": [r[1] for r in rows], "date": [r[2] for r in rows],
+                       "amount": [float(r[4]) for r in rows]}).with_columns(pl.col("date").str.to_date("%Y%m%d"))
+    table = rfm(tx, as_of="1997-09-30", holdout_end="1998-06-30", btyd=True, frequency="days", segments=None).table
+    got = backtest(table, cdnow_model)
+    assert got["group"].to_list() == ["0", "1", "2", "3", "4", "5", "6", "7+"]
+    assert got["customers"].sum() == 2357
+    # Actual: purchase days after the calibration, counted here from the log.
+    later = tx.filter(pl.col("date") > pl.date(1997, 9, 30)).select("customer_id", "date").unique().height
+    assert got["actual_total"].sum() == later
+    # Predicted: eq. 10 over the 39 holdout weeks (273 days), as lifetimes computes it, per group.
+    x = table["frequency_btyd"].to_numpy().astype(float)
+    tx_, T = table["recency_btyd"].to_numpy() / 7, table["T"].to_numpy() / 7
+    from segment.clv import _bgnbd
+
+    expected = _bgnbd.expected_purchases(cdnow_model.fit.params, 39.0, x, tx_, T)
+    assert got["predicted_total"].sum() == pytest.approx(expected.sum(), rel=1e-12)
+    # The BG/NBD tracks the holdout within 15% in total (Fader, Hardie & Lee 2005, Figure 4).
+    assert got["predicted_total"].sum() == pytest.approx(got["actual_total"].sum(), rel=0.15)
+
+
 def test_time_unit_rescales_alpha_only():
     btyd = pl.read_csv(FIXTURES / "clv_btyd_small.csv", schema_overrides={"customer_id": pl.String})
     week = fit(btyd, time_unit="week").fit.params

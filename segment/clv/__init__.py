@@ -8,6 +8,6 @@ duration and churn per customer, per acquisition cohort.
 >>> from segment.clv import clv, fit, score  # doctest: +SKIP
 """
 
-from segment.clv._clv import CLVModel, CLVResult, HORIZON, MODELS, TIME_UNITS, clv, fit, score, survival_curves
+from segment.clv._clv import CLVModel, CLVResult, HORIZON, MODELS, TIME_UNITS, backtest, clv, fit, score, survival_curves
 
-__all__ = ["CLVModel", "CLVResult", "HORIZON", "MODELS", "TIME_UNITS", "clv", "fit", "score", "survival_curves"]
+__all__ = ["CLVModel", "CLVResult", "HORIZON", "MODELS", "TIME_UNITS", "backtest", "clv", "fit", "score", "survival_curves"]

@@ -12,7 +12,7 @@ from segment.columns import require_columns
 from segment.errors import DataError, OptionError
 
 from . import _bgnbd, _gammagamma, _sbg
-from ._inputs import MIN_CUSTOMERS, btyd_arrays, duration_event
+from ._inputs import DAYS, MIN_CUSTOMERS, btyd_arrays, duration_event
 from ._mle import Fit, maximize
 
 MODELS = ("bgnbd", "pareto-nbd", "sbg", "bdw")
@@ -365,6 +365,42 @@ def survival_curves(frame: pl.LazyFrame | pl.DataFrame, model: CLVModel, *, dura
         parts.append(pl.DataFrame({"cohort": name, "period": periods, "at_risk": at_risk, "churned": churned,
                                    "actual": actual, "fitted": model_s}))
     return pl.concat(parts)
+
+
+def backtest(frame: pl.LazyFrame | pl.DataFrame, model: CLVModel, *, by: str | None = None,
+             holdout: str = "frequency_holdout", holdout_days: str = "duration_holdout", top: int = 7,
+             frequency: str = "frequency_btyd", recency: str = "recency_btyd", age: str = "T") -> pl.DataFrame:
+    """Predicted against actual repeat purchases in a holdout period, per customer group.
+
+    The input is ``segment rfm --btyd --frequency days --as-of CAL --holdout-end END``
+    output: *holdout* counts each customer's purchase days after ``CAL``,
+    *holdout_days* the days of the holdout window. Groups are the values of
+    *by*, or else the calibration repeat purchases 0, 1, ..., *top* and
+    ``{top}+`` (Fader, Hardie & Lee's 2005 check of the BG/NBD on CDNOW).
+    """
+    if model.model in CONTRACTUAL:
+        raise OptionError("--backtest compares purchases; for sbg/bdw read --curves")
+    lf = frame.lazy()
+    require_columns(lf, {"holdout": holdout, "holdout days": holdout_days, **({"by": by} if by else {})})
+    data = btyd_arrays(lf, time_unit=model.time_unit, spend=False, frequency=frequency, recency=recency, age=age)
+    extra = lf.select(pl.col(holdout).cast(pl.Float64), pl.col(holdout_days).cast(pl.Float64),
+                      *([pl.col(by).cast(pl.String).fill_null("(missing)").alias("_by")] if by else [])).collect()
+    span = extra[holdout_days].to_numpy() / DAYS[model.time_unit]
+    predicted = np.zeros(len(span))
+    for t in np.unique(span):
+        rows = span == t
+        predicted[rows] = _bgnbd.expected_purchases(model.fit.params, float(t), data["x"][rows], data["tx"][rows],
+                                                    data["T"][rows])
+    if by:
+        group = extra["_by"]
+    else:
+        x = data["x"].astype(np.int64)
+        group = pl.Series([str(v) if v < top else f"{top}+" for v in x])
+    table = pl.DataFrame({"group": group, "actual": extra[holdout], "predicted": predicted})
+    return (table.group_by("group").agg(customers=pl.len(), actual=pl.col("actual").mean(),
+                                        predicted=pl.col("predicted").mean(),
+                                        actual_total=pl.col("actual").sum(), predicted_total=pl.col("predicted").sum())
+            .sort("group"))
 
 
 def clv(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str | None = None,
