@@ -32,6 +32,7 @@ app = typer.Typer(name=NAME, cls=SegmentGroup, help=HELP, no_args_is_help=True, 
 
 class Model(str, Enum):
     bgnbd = "bgnbd"
+    pareto_nbd = "pareto-nbd"
     sbg = "sbg"
     bdw = "bdw"
 

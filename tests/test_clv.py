@@ -108,6 +108,37 @@ def test_backtest_on_cdnow_holdout_weeks_40_to_78(cdnow_model, tmp_path):
     assert got["predicted_total"].sum() == pytest.approx(got["actual_total"].sum(), rel=0.15)
 
 
+@pytest.mark.shared
+def test_pareto_nbd_on_cdnow_gives_the_published_parameters_and_lifetimes_predictions(cdnow_btyd):
+    model = fit(cdnow_btyd, model="pareto-nbd")
+    p = model.fit.params
+    # Fader, Hardie & Lee (2005, "Counting your customers the easy way"), three decimals.
+    assert {k: round(v, 3) for k, v in p.items()} == {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
+    lifetimes = pytest.importorskip("lifetimes")
+    df = cdnow_btyd.to_pandas()
+    x, tx, T = df["frequency_btyd"], df["recency_btyd"] / 7, df["T"] / 7
+    pnbd = lifetimes.ParetoNBDFitter()
+    pnbd.params_ = __import__("pandas").Series(p)
+    scored = score(cdnow_btyd, model, horizon=39)
+    np.testing.assert_allclose(scored["p_alive"], pnbd.conditional_probability_alive(x, tx, T), atol=1e-6)
+    expected = pnbd.conditional_expected_number_of_purchases_up_to_time(39, x, tx, T)
+    np.testing.assert_allclose(scored["expected_purchases"], expected, atol=1e-6)
+
+
+def test_pareto_nbd_likelihood_is_finite_where_its_terms_cancel():
+    from segment.clv import _paretonbd
+
+    x = np.array([0.0, 3, 3, 40])
+    tx = np.array([0.0, 10, 30, 30])  # a purchase at the very end: A0 = 0 exactly
+    T = np.array([30.0, 30, 30, 30])
+    for params in ([0.5, 10.0, 0.6, 10.0], [0.5, 10.0, 0.6, 10.0 + 1e-12], [0.5, 1.0, 3.0, 200.0], [5.0, 300.0, 0.1, 1.0]):
+        value = _paretonbd.loglik(np.array(params), x, tx, T, np.ones(4))
+        assert np.isfinite(value), params
+        alive = _paretonbd.p_alive(dict(zip(_paretonbd.NAMES, params)), x, tx, T)
+        assert np.all((alive > 0) & (alive <= 1))
+        assert alive[2] == 1.0  # last purchase at the end: certainly alive
+
+
 def test_time_unit_rescales_alpha_only():
     btyd = pl.read_csv(FIXTURES / "clv_btyd_small.csv", schema_overrides={"customer_id": pl.String})
     week = fit(btyd, time_unit="week").fit.params

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._discount import discounted
+
 NAMES = ("r", "alpha", "a", "b")
 
 
@@ -145,10 +147,7 @@ def discounted_purchases(params: dict[str, float], horizon: float, rate: float, 
                          T: np.ndarray, nodes: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """Expected purchases in the next *horizon* periods, and the same discounted continuously.
 
-    The discounted count is ``integral_0^H (1 + rate)^-t dE[X(t)]``, which by
-    parts is ``v^H E(H) + delta integral_0^H v^t E(t) dt`` (``v^t = e^(-delta t)``,
-    ``delta = ln(1 + rate)``); E(t) is smooth, so Gauss-Legendre on *nodes*
-    points is exact to about 1e-10 for horizons of a few years.
+    See :func:`segment.clv._discount.discounted`.
 
     Examples
     --------
@@ -159,17 +158,7 @@ def discounted_purchases(params: dict[str, float], horizon: float, rate: float, 
     >>> bool(plain[0] == same[0] > 0)
     True
     """
-    alive = p_alive(params, x, tx, T)
-    end = _if_alive(params, horizon, x, T)
-    if rate == 0:
-        return end * alive, end * alive
-    delta = np.log1p(rate)
-    u, weights = np.polynomial.legendre.leggauss(nodes)
-    integral = np.zeros(np.shape(x))
-    for uk, wk in zip(u, weights):
-        t = horizon / 2 * (uk + 1)
-        integral += wk * horizon / 2 * np.exp(-delta * t) * _if_alive(params, t, x, T)
-    return end * alive, (np.exp(-delta * horizon) * end + delta * integral) * alive
+    return discounted(lambda t: _if_alive(params, t, x, T), p_alive(params, x, tx, T), horizon, rate, nodes)
 
 
 def start(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import polars as pl
 from segment.columns import require_columns
 from segment.errors import DataError, OptionError
 
-from . import _bgnbd, _gammagamma, _sbg
+from . import _bgnbd, _gammagamma, _paretonbd, _sbg
 from ._inputs import DAYS, MIN_CUSTOMERS, btyd_arrays, duration_event
 from ._mle import Fit, maximize
 
@@ -23,7 +23,8 @@ TIME_UNITS = ("day", "week", "month", "year")
 HORIZON = {"day": 365, "week": 52, "month": 12, "year": 1}
 # Distinct histories above which the BG/NBD fit starts from a fit on a systematic subset of them.
 WARM_START_ROWS = 20_000
-NAMES = {"bgnbd": _bgnbd.NAMES, "sbg": _sbg.SBG, "bdw": _sbg.BDW}
+NAMES = {"bgnbd": _bgnbd.NAMES, "pareto-nbd": _paretonbd.NAMES, "sbg": _sbg.SBG, "bdw": _sbg.BDW}
+PURCHASES = {"bgnbd": _bgnbd, "pareto-nbd": _paretonbd}
 LABEL = {"bgnbd": "BG/NBD", "pareto-nbd": "Pareto/NBD", "sbg": "sBG", "bdw": "BdW", "gamma-gamma": "Gamma-Gamma"}
 
 
@@ -147,8 +148,6 @@ def fit(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str 
         raise OptionError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
     if spend is not None and spend not in SPEND_MODELS:
         raise OptionError(f"--spend must be gamma-gamma, got {spend!r}")
-    if model == "pareto-nbd":
-        raise OptionError("--model pareto-nbd is not available yet; use --model bgnbd")
     if model in CONTRACTUAL:
         if spend:
             raise OptionError(f"--spend models spend per purchase; --model {model} values a period's margin "
@@ -162,7 +161,8 @@ def fit(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str 
     unit = time_unit or "week"
     data = btyd_arrays(lf, time_unit=unit, spend=bool(spend), frequency=frequency, recency=recency, age=age,
                        monetary=monetary)
-    return CLVModel(model, unit, _fit_bgnbd(data), _fit_spend(data) if spend else None)
+    purchases = _fit_bgnbd(data) if model == "bgnbd" else _fit_pareto(data)
+    return CLVModel(model, unit, purchases, _fit_spend(data) if spend else None)
 
 
 def _unique(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
@@ -194,6 +194,13 @@ def _fit_bgnbd(data: dict[str, np.ndarray]) -> Fit:
         start = _maximize_bgnbd(few, start, int(w[::k].sum()), "BG/NBD (warm start)")
         start = np.array([start.params[k] for k in _bgnbd.NAMES])
     return _maximize_bgnbd(_bgnbd.Prepared(x, tx, T, w), start, n, "BG/NBD")
+
+
+def _fit_pareto(data: dict[str, np.ndarray]) -> Fit:
+    (x, tx, T), w, _ = _unique(data["x"], data["tx"], data["T"])
+    n = int(w.sum())
+    return maximize(lambda p: _paretonbd.loglik(p, x, tx, T, w), _paretonbd.NAMES, _paretonbd.start(x, tx, T, w),
+                    n=n, what="Pareto/NBD", scale=n)
 
 
 def _maximize_bgnbd(prepared: _bgnbd.Prepared, start: np.ndarray, n: int, what: str) -> Fit:
@@ -291,8 +298,9 @@ def _score_bgnbd(model: CLVModel, data: dict[str, np.ndarray], horizon: int, mar
                  discount_rate: float) -> dict[str, pl.Series]:
     params = model.fit.params
     (x, tx, T), _, index = _unique(data["x"], data["tx"], data["T"])
-    out = {"p_alive": pl.Series(_bgnbd.p_alive(params, x, tx, T)[index])}
-    expected, discounted = _bgnbd.discounted_purchases(params, float(horizon), discount_rate, x, tx, T)
+    kind = PURCHASES[model.model]
+    out = {"p_alive": pl.Series(kind.p_alive(params, x, tx, T)[index])}
+    expected, discounted = kind.discounted_purchases(params, float(horizon), discount_rate, x, tx, T)
     out["expected_purchases"] = pl.Series(expected[index])
     if model.spend:
         spend = _gammagamma.expected_spend(model.spend[1].params, data["x"], data["m"])
@@ -389,7 +397,7 @@ def backtest(frame: pl.LazyFrame | pl.DataFrame, model: CLVModel, *, by: str | N
     predicted = np.zeros(len(span))
     for t in np.unique(span):
         rows = span == t
-        predicted[rows] = _bgnbd.expected_purchases(model.fit.params, float(t), data["x"][rows], data["tx"][rows],
+        predicted[rows] = PURCHASES[model.model].expected_purchases(model.fit.params, float(t), data["x"][rows], data["tx"][rows],
                                                     data["T"][rows])
     if by:
         group = extra["_by"]
