@@ -14,6 +14,7 @@ from segment.errors import DataError, InputError, OptionError
 
 from . import options as opt
 from .errors import SegmentGroup
+from .lifecycle import _with_panel_options
 from .reading import ReadingCommand
 from .render import frame_table
 from .run import Run
@@ -71,12 +72,13 @@ Discount = Annotated[float, _value("Discount rate per period of --time-unit.")]
 
 
 @app.command("fit", cls=ReadingCommand)
+@_with_panel_options
 def fit_command(
     input: opt.Input = "-",
     output: Annotated[str | None, typer.Option(
         "--output", "-o", help="PARAMS.json (or, with --score, the scored table). Default: stdout.",
         rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
-    to: opt.To = None, from_: opt.From = None, id: opt.Id = "customer_id",
+    to: opt.To = None, from_: opt.From = None,
     model: Annotated[Model, typer.Option(help="bgnbd (rfm --btyd input), sbg or bdw (duration and event).",
                                          rich_help_panel=MODEL_PANEL)] = Model.bgnbd,
     spend: Annotated[Spend | None, typer.Option(help="Also fit spend per repeat purchase (bgnbd).",
@@ -86,8 +88,13 @@ def fit_command(
         rich_help_panel=MODEL_PANEL, show_default=False)] = None,
     frequency: Frequency = "frequency_btyd", recency: Recency = "recency_btyd", age: Age = "T",
     monetary: Monetary = "monetary_value", duration: Duration = "duration", event: Event = "event",
-    cohort: Annotated[str | None, typer.Option(help="sbg/bdw: fit each acquisition cohort (this column) apart.",
+    cohort: Annotated[str | None, typer.Option(help="sbg/bdw: fit each acquisition cohort (this column) apart; "
+                                                    "'cohort' from a panel is the first month.",
                                                rich_help_panel=opt.COLUMNS_PANEL, show_default=False)] = None,
+    entry: Annotated[str | None, typer.Option(help="sbg/bdw: periods lived before the data saw the customer "
+                                                   "(left truncation).", rich_help_panel=opt.COLUMNS_PANEL,
+                                              show_default=False)] = None,
+    panel: dict[str, Any] = None,  # type: ignore[assignment]
     score: Annotated[bool, typer.Option("--score", help="Also score the customers: -o is then the table.")] = False,
     params_out: Annotated[str | None, typer.Option(help="With --score: write PARAMS.json here.",
                                                    rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
@@ -104,14 +111,19 @@ def fit_command(
     horizon: Horizon = None, margin: Margin = 0.3, discount_rate: Discount = 0.01,
     verbose: opt.Verbose = False, quiet: opt.Quiet = False,
 ) -> None:
-    """Fit a CLV model by maximum likelihood: PARAMS.json (parameters, standard errors, log-likelihood)."""
+    """Fit a CLV model by maximum likelihood: PARAMS.json (parameters, standard errors, log-likelihood).
+
+    sbg/bdw also take a monthly usage panel (usage columns such as --voice): each line's months lived
+    and churn come from the lifecycle rules (see segment lifecycle)."""
     from segment.clv import backtest as holdout_table
     from segment.clv import clv, survival_curves
 
     with Run(f"{NAME} fit") as run:
         if params_out and not score:
             raise OptionError("--params-out goes with --score (without it, -o is PARAMS.json)")
-        table = run.read(input, fmt=from_, string_columns=[id])
+        id = panel["id"]
+        usage = any(panel[k] for k in ("voice", "data", "revenue", "metrics"))
+        table = run.read(input, fmt=from_, string_columns=[c for c in (id, panel["identity"]) if c])
         if score:
             run.check_outputs(output, curves, backtest, to=to, documents=(params_out,))
         else:
@@ -120,10 +132,12 @@ def fit_command(
                      time_unit=time_unit.value if time_unit else None, duration=duration, event=event,
                      cohort=cohort, score_customers=score, horizon=horizon, margin=margin,
                      discount_rate=discount_rate, id=id, frequency=frequency, recency=recency, age=age,
-                     monetary=monetary)
+                     monetary=monetary, panel=panel if usage else None, entry=entry)
         params = result.model.to_dict()
         if curves:
-            run.write_side(survival_curves(table.frame, result.model, duration=duration, event=event), curves,
+            lines = result.lifetimes if result.lifetimes is not None else table.frame
+            columns = ("duration", "event") if result.lifetimes is not None else (duration, event)
+            run.write_side(survival_curves(lines, result.model, duration=columns[0], event=columns[1]), curves,
                            role="curves", details={"params": params})
         if backtest:
             run.write_side(holdout_table(table.frame, result.model, by=by, frequency=frequency, recency=recency,

@@ -11,7 +11,7 @@ import pytest
 
 from segment.clv import CLVModel, fit, score
 from segment.errors import DataError, OptionError
-from tests.conftest import FIXTURES, shared
+from tests.conftest import FIXTURES, ROOT, shared
 
 # Fader & Hardie (2007), Table 1: survivors in years 8-12, after the 7 years in survivors.csv
 # (the paper's holdout for its projections).
@@ -278,6 +278,48 @@ def test_bdw_with_c_one_has_the_sbg_likelihood_and_finds_c_near_one_on_sbg_data(
     assert abs(bdw.params["c"] - 1) < 3 * bdw.se["c"]
     sbg = fit(frame, model="sbg").fit
     assert abs(sbg.params["alpha"] - 1.2) < 3 * sbg.se["alpha"] and abs(sbg.params["beta"] - 3.0) < 3 * sbg.se["beta"]
+
+
+def test_left_truncated_sbg_recovers_the_planted_parameters_and_ignoring_it_does_not():
+    # Customers are seen only from a start date: those who joined earlier are in the data only
+    # because they survived until then (left truncation), and have lived `entry` periods already.
+    rng = np.random.default_rng(11)
+    n = 20_000
+    lifetime = rng.geometric(rng.beta(1.0, 3.0, n))
+    entry = rng.integers(0, 8, n)
+    seen = lifetime > entry
+    lifetime, entry = lifetime[seen], entry[seen]
+    end = entry + 6
+    frame = pl.DataFrame({"duration": np.minimum(lifetime, end), "event": (lifetime <= end).astype(int), "entry": entry})
+    fair = fit(frame, model="sbg", entry="entry").fit
+    for k, v in {"alpha": 1.0, "beta": 3.0}.items():
+        assert abs(fair.params[k] - v) < 3 * fair.se[k], (k, fair.params[k], fair.se[k])
+    # Ignoring it, the survivors of the early periods look like new customers: churn at the first
+    # renewal (alpha / (alpha + beta), truly 0.25) comes out far too low.
+    naive = fit(frame, model="sbg").fit.params
+    assert naive["alpha"] / (naive["alpha"] + naive["beta"]) < 0.15
+    assert fair.params["alpha"] / (fair.params["alpha"] + fair.params["beta"]) == pytest.approx(0.25, abs=0.02)
+
+
+def test_a_panel_is_fitted_on_its_lines_lifetimes(cli, tmp_path):
+    from segment.lifecycle import durations
+
+    panel = pl.read_parquet(ROOT / "examples" / "data" / "synth" / "panel.parquet")
+    kw = {"id": "customer_id", "voice": "voice_min", "data": "data_mb", "status": "status",
+          "activation": "activation"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lines = durations(panel, **kw)
+        direct = fit(panel, model="sbg", panel=kw).fit
+    two_step = fit(lines, model="sbg", entry="entry").fit
+    assert direct.params == two_step.params and direct.n == lines.height
+    out = tmp_path / "lines.csv"
+    res = cli(["clv", "fit", ROOT / "examples" / "data" / "synth" / "panel.parquet", "--model", "sbg",
+               "--voice", "voice_min", "--data", "data_mb", "--status", "status", "--activation", "activation",
+               "--score", "--margin", "20", "-o", out])
+    assert res.exit_code == 0, res.stderr
+    scored = pl.read_csv(out)
+    assert scored.height == lines.height and {"duration", "event", "entry", "derl", "clv"} <= set(scored.columns)
 
 
 def test_fit_then_score_equals_fit_with_score(cli, tmp_path):

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from segment.columns import require_columns
+from segment.columns import require_columns, require_durations
 from segment.errors import DataError, OptionError
 
 from . import _bgnbd, _gammagamma, _paretonbd, _sbg
@@ -99,12 +99,15 @@ class CLVResult:
     model: CLVModel
     table: pl.DataFrame | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    #: With a panel: the per-line durations the model was fitted on.
+    lifetimes: pl.DataFrame | None = None
 
 
 def fit(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str | None = None,
         time_unit: str | None = None, duration: str = "duration", event: str = "event",
         cohort: str | None = None, id: str | None = None, frequency: str = "frequency_btyd",
-        recency: str = "recency_btyd", age: str = "T", monetary: str = "monetary_value") -> CLVModel:
+        recency: str = "recency_btyd", age: str = "T", monetary: str = "monetary_value",
+        panel: dict[str, Any] | None = None, entry: str | None = None) -> CLVModel:
     """Fit a CLV model by maximum likelihood.
 
     Parameters
@@ -126,6 +129,15 @@ def fit(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str 
         besides the pooled fit.
     id
         Customer key column, checked to exist when given.
+    panel
+        sbg/bdw: *frame* is a monthly usage panel, and this holds
+        :func:`segment.lifecycle.durations`' keywords (``id``, ``voice`` ...):
+        each line's months lived and churn come from the lifecycle rules,
+        lines activated before the panel are left-truncated, and the
+        ``cohort`` column (first month) is there for *cohort*.
+    entry
+        sbg/bdw: column of the periods a customer had already lived when the
+        data began to see them (left truncation; 0 = seen from the start).
     frequency, recency, age, monetary
         bgnbd: the ``rfm --btyd`` columns (repeat purchase days, days from
         the first to the last purchase, days from the first purchase to the
@@ -155,7 +167,9 @@ def fit(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str 
         unit = time_unit or "month"
         if unit not in TIME_UNITS:
             raise OptionError(f"--time-unit must be one of {', '.join(TIME_UNITS)}, got {unit!r}")
-        return _fit_contractual(lf, model, unit, duration, event, cohort)
+        if panel is not None:
+            lf, duration, event, entry = from_panel(lf, panel), "duration", "event", "entry"
+        return _fit_contractual(lf, model, unit, duration, event, cohort, entry)
     if cohort:
         raise OptionError("--cohort applies to --model sbg or bdw")
     unit = time_unit or "week"
@@ -221,23 +235,39 @@ def _fit_spend(data: dict[str, np.ndarray]) -> tuple[str, Fit]:
                                    gradient=lambda p: _gammagamma.gradient(p, prepared))
 
 
+def from_panel(frame: pl.LazyFrame | pl.DataFrame, panel: dict[str, Any]) -> pl.LazyFrame:
+    """One row per line of a monthly panel: ``cohort`` (first month, as text), ``duration``,
+    ``event``, ``entry``, by the lifecycle rules (:func:`segment.lifecycle.durations`)."""
+    from segment.lifecycle import durations
+
+    return durations(frame, **panel).with_columns(pl.col("cohort").cast(pl.String)).lazy()
+
+
 def _fit_contractual(lf: pl.LazyFrame, model: str, unit: str, duration: str, event: str,
-                     cohort: str | None) -> CLVModel:
+                     cohort: str | None, entry_column: str | None = None) -> CLVModel:
     d, e = duration_event(lf, duration=duration, event=event)
+    entry = np.zeros(len(d))
+    if entry_column:
+        entry = require_durations(lf, entry_column, option="--entry").select(entry_column).collect() \
+            .to_series().to_numpy().astype(float)
+        bad = np.flatnonzero(entry > d)
+        if len(bad):
+            raise DataError(f"row {bad[0] + 1}: --entry {entry_column!r} ({entry[bad[0]]:g}) exceeds the duration "
+                            f"({d[bad[0]]:g}); a customer cannot have lived longer before the data than in all")
     groups = None
     if cohort:
         require_columns(lf, {"cohort": cohort})
         groups = lf.select(pl.col(cohort).cast(pl.String).fill_null("(missing)")).collect().to_series().to_numpy()
-    pooled = _fit_survival(model, d, e, "all customers")
+    pooled = _fit_survival(model, d, e, "all customers", entry)
     cohorts = {}
     if groups is not None:
         for g in sorted(set(groups)):
             mask = groups == g
-            cohorts[g] = _fit_survival(model, d[mask], e[mask], f"cohort {g!r}")
+            cohorts[g] = _fit_survival(model, d[mask], e[mask], f"cohort {g!r}", entry[mask])
     return CLVModel(model, unit, pooled, None, cohort, cohorts)
 
 
-def _fit_survival(model: str, d: np.ndarray, e: np.ndarray, who: str) -> Fit:
+def _fit_survival(model: str, d: np.ndarray, e: np.ndarray, who: str, entry: np.ndarray) -> Fit:
     if len(d) < MIN_CUSTOMERS:
         raise DataError(f"{who}: {len(d)} customers; a fit needs at least {MIN_CUSTOMERS}")
     if not e.any():
@@ -246,10 +276,11 @@ def _fit_survival(model: str, d: np.ndarray, e: np.ndarray, who: str) -> Fit:
     if e.all():
         raise DataError(f"{who}: every customer churned (no --event 0), so the {LABEL[model]} model cannot be "
                         "fitted; include the customers still active")
-    (dd, ee), w, _ = _unique(d, e.astype(float))
+    (dd, ee, en), w, _ = _unique(d, e.astype(float), entry)
     names = NAMES[model]
     start = np.array([1.0, 1.0, 1.0][: len(names)])
-    return maximize(lambda p: _sbg.loglik(p, dd, ee.astype(bool), w), names, start, n=len(d),
+    truncated = en if en.any() else None
+    return maximize(lambda p: _sbg.loglik(p, dd, ee.astype(bool), w, truncated), names, start, n=len(d),
                     what=f"{LABEL[model]} ({who})", scale=len(d))
 
 
@@ -416,11 +447,20 @@ def clv(frame: pl.LazyFrame | pl.DataFrame, *, model: str = "bgnbd", spend: str 
         cohort: str | None = None, score_customers: bool = False, horizon: int | None = None,
         margin: float = 0.3, discount_rate: float = 0.01, id: str | None = None,
         frequency: str = "frequency_btyd", recency: str = "recency_btyd", age: str = "T",
-        monetary: str = "monetary_value") -> CLVResult:
-    """Fit (:func:`fit`) and, with *score_customers*, score the same customers (:func:`score`)."""
+        monetary: str = "monetary_value", panel: dict[str, Any] | None = None,
+        entry: str | None = None) -> CLVResult:
+    """Fit (:func:`fit`) and, with *score_customers*, score the same customers (:func:`score`).
+
+    With *panel* (sbg/bdw), the customers are the lines of a monthly panel,
+    one row each (:func:`from_panel`).
+    """
     columns = dict(frequency=frequency, recency=recency, age=age, monetary=monetary)
+    if panel is not None:
+        if model not in CONTRACTUAL:
+            raise OptionError("a monthly panel (usage columns such as --voice) is input for --model sbg or bdw")
+        frame, duration, event, entry = from_panel(frame, panel).collect(), "duration", "event", "entry"
     fitted = fit(frame, model=model, spend=spend, time_unit=time_unit, duration=duration, event=event,
-                 cohort=cohort, id=id, **columns)
+                 cohort=cohort, id=id, entry=entry, **columns)
     table = score(frame, fitted, horizon=horizon, margin=margin, discount_rate=discount_rate,
                   duration=duration, event=event, **columns) if score_customers else None
-    return CLVResult(fitted, table)
+    return CLVResult(fitted, table, lifetimes=frame if panel is not None else None)

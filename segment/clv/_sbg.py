@@ -31,14 +31,31 @@ def log_survival(alpha: float, beta: float, c: float, t: np.ndarray) -> np.ndarr
     return betaln(alpha, beta + np.power(t, c)) - betaln(alpha, beta)
 
 
-def loglik(params: np.ndarray, duration: np.ndarray, event: np.ndarray, w: np.ndarray) -> float:
-    """Weighted log-likelihood: P(churn at t) = S(t-1) - S(t) for events, S(t) for the censored."""
+def loglik(params: np.ndarray, duration: np.ndarray, event: np.ndarray, w: np.ndarray,
+           entry: np.ndarray | None = None) -> float:
+    """Weighted log-likelihood: P(churn at t) = S(t-1) - S(t) for events, S(t) for the censored.
+
+    *entry*: periods a customer had lived before the data could see them
+    (left truncation): their likelihood is conditional on surviving those,
+    divided by S(entry).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> # alpha = beta = 1: P(T = 2) = S(1) - S(2) = 1/2 - 1/3; given T > 1 it is (1/6) / (1/2).
+    >>> one = np.ones(1)
+    >>> round(float(np.exp(loglik(np.array([1.0, 1.0]), 2 * one, one > 0, one, entry=one))), 12)
+    0.333333333333
+    """
     alpha, beta, c = (*params, 1.0)[:3] if len(params) == 2 else params
     now = log_survival(alpha, beta, c, duration)
     before = log_survival(alpha, beta, c, np.maximum(duration - 1, 0))
     with np.errstate(divide="ignore", invalid="ignore"):
         churned = before + np.log(-np.expm1(now - before))
-    return float(np.dot(w, np.where(event, churned, now)))
+    ll = np.where(event, churned, now)
+    if entry is not None:
+        ll = ll - log_survival(alpha, beta, c, entry)
+    return float(np.dot(w, ll))
 
 
 def retention(params: dict[str, float], duration: np.ndarray) -> np.ndarray:
