@@ -21,8 +21,8 @@ SPEND_MODELS = ("gamma-gamma",)
 TIME_UNITS = ("day", "week", "month", "year")
 # One year ahead by default, in the model's time unit.
 HORIZON = {"day": 365, "week": 52, "month": 12, "year": 1}
-# Distinct histories above which the BG/NBD fit starts from a fit on a systematic subset of them.
-WARM_START_ROWS = 20_000
+# Distinct rows above which a BG/NBD or Gamma-Gamma fit starts from a fit on a systematic subset of them.
+WARM_START_ROWS = 5_000
 NAMES = {"bgnbd": _bgnbd.NAMES, "pareto-nbd": _paretonbd.NAMES, "sbg": _sbg.SBG, "bdw": _sbg.BDW}
 PURCHASES = {"bgnbd": _bgnbd, "pareto-nbd": _paretonbd}
 LABEL = {"bgnbd": "BG/NBD", "pareto-nbd": "Pareto/NBD", "sbg": "sBG", "bdw": "BdW", "gamma-gamma": "Gamma-Gamma"}
@@ -198,16 +198,31 @@ def _unique(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndar
 
 def _fit_bgnbd(data: dict[str, np.ndarray]) -> Fit:
     (x, tx, T), w, _ = _unique(data["x"], data["tx"], data["T"])
+    return _fit_grouped(_bgnbd, [x, tx, T], w, _bgnbd.start(x, tx, T, w), "BG/NBD")
+
+
+def _fit_grouped(kind: Any, columns: list[np.ndarray], w: np.ndarray, start: np.ndarray, what: str) -> Fit:
+    """Fit a model with an analytic gradient (``kind``: its module) on distinct rows with weights.
+
+    A large fit starts where every k-th distinct row puts it, with that fit's
+    curvature: Newton steps then settle it in a few evaluations on the whole data.
+    """
     n = int(w.sum())
-    start = _bgnbd.start(x, tx, T, w)
-    if len(x) > WARM_START_ROWS:
-        # Start a large fit where every k-th distinct history puts it: BFGS then needs a
-        # few steps on the whole data instead of a few dozen.
-        k = len(x) // WARM_START_ROWS + 1
-        few = _bgnbd.Prepared(x[::k], tx[::k], T[::k], w[::k])
-        start = _maximize_bgnbd(few, start, int(w[::k].sum()), "BG/NBD (warm start)")
-        start = np.array([start.params[k] for k in _bgnbd.NAMES])
-    return _maximize_bgnbd(_bgnbd.Prepared(x, tx, T, w), start, n, "BG/NBD")
+    hess_inv = None
+    if len(w) > WARM_START_ROWS:
+        k = len(w) // WARM_START_ROWS + 1
+        n_few = int(w[::k].sum())
+        few = _maximize(kind, kind.Prepared(*[c[::k] for c in columns], w[::k]), start, n_few,
+                        f"{what} (warm start)")
+        start = np.array([few.params[name] for name in kind.NAMES])
+        hess_inv = few.cov_log * n_few if few.cov_log is not None else None
+    return _maximize(kind, kind.Prepared(*columns, w), start, n, what, hess_inv)
+
+
+def _maximize(kind: Any, prepared: Any, start: np.ndarray, n: int, what: str,
+              hess_inv: np.ndarray | None = None) -> Fit:
+    return maximize(lambda p: kind.loglik(p, prepared), kind.NAMES, start, n=n, what=what, scale=n,
+                    gradient=lambda p: kind.gradient(p, prepared), hess_inv=hess_inv)
 
 
 def _fit_pareto(data: dict[str, np.ndarray]) -> Fit:
@@ -217,22 +232,13 @@ def _fit_pareto(data: dict[str, np.ndarray]) -> Fit:
                     n=n, what="Pareto/NBD", scale=n)
 
 
-def _maximize_bgnbd(prepared: _bgnbd.Prepared, start: np.ndarray, n: int, what: str) -> Fit:
-    return maximize(lambda p: _bgnbd.loglik(p, prepared), _bgnbd.NAMES, start, n=n, what=what, scale=n,
-                    gradient=lambda p: _bgnbd.gradient(p, prepared))
-
-
 def _fit_spend(data: dict[str, np.ndarray]) -> tuple[str, Fit]:
     keep = (data["x"] > 0) & (data["m"] > 0)
     if keep.sum() < MIN_CUSTOMERS:
         raise DataError(f"{int(keep.sum())} repeat buyers with a positive monetary_value: the Gamma-Gamma "
                         f"fit needs at least {MIN_CUSTOMERS}")
     (x, m), w, _ = _unique(data["x"][keep], data["m"][keep])
-    n = int(w.sum())
-    prepared = _gammagamma.Prepared(x, m, w)
-    return "gamma-gamma", maximize(lambda p: _gammagamma.loglik(p, prepared), _gammagamma.NAMES,
-                                   _gammagamma.start(m, w), n=n, what="Gamma-Gamma", scale=n,
-                                   gradient=lambda p: _gammagamma.gradient(p, prepared))
+    return "gamma-gamma", _fit_grouped(_gammagamma, [x, m], w, _gammagamma.start(m, w), "Gamma-Gamma")
 
 
 def from_panel(frame: pl.LazyFrame | pl.DataFrame, panel: dict[str, Any]) -> pl.LazyFrame:
