@@ -79,12 +79,14 @@ def fit_command(
         "--output", "-o", help="PARAMS.json (or, with --score, the scored table). Default: stdout.",
         rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
     to: opt.To = None, from_: opt.From = None,
-    model: Annotated[Model, typer.Option(help="bgnbd (rfm --btyd input), sbg or bdw (duration and event).",
+    model: Annotated[Model, typer.Option(help="bgnbd or pareto-nbd (rfm --btyd input); sbg or bdw (duration and event, or a "
+                                              "monthly panel).",
                                          rich_help_panel=MODEL_PANEL)] = Model.bgnbd,
     spend: Annotated[Spend | None, typer.Option(help="Also fit spend per repeat purchase (bgnbd).",
                                                 rich_help_panel=MODEL_PANEL, show_default=False)] = None,
     time_unit: Annotated[TimeUnit | None, typer.Option(
-        help="Period of the model: rfm --btyd days become this unit [default: week; month for sbg/bdw].",
+        help="Period of the model: rfm --btyd days become this unit (day, week, month, year) "
+             "[default: week; month for sbg/bdw].",
         rich_help_panel=MODEL_PANEL, show_default=False)] = None,
     frequency: Frequency = "frequency_btyd", recency: Recency = "recency_btyd", age: Age = "T",
     monetary: Monetary = "monetary_value", duration: Duration = "duration", event: Event = "event",
