@@ -195,6 +195,18 @@ def test_simulated_bgnbd_parameters_are_recovered_within_their_standard_errors()
         assert abs(model.fit.params[k] - v) < 3 * model.fit.se[k], (k, model.fit.params[k], model.fit.se[k])
 
 
+def test_simulated_gamma_gamma_parameters_are_recovered_within_their_standard_errors():
+    rng = np.random.default_rng(8)
+    n, truth = 5000, {"p": 6.0, "q": 3.8, "gamma": 15.0}
+    x = rng.integers(1, 12, n).astype(float)
+    nu = rng.gamma(truth["q"], 1 / truth["gamma"], n)
+    m = rng.gamma(truth["p"] * x, 1 / nu) / x
+    frame = pl.DataFrame({"frequency_btyd": x, "recency_btyd": x * 3, "T": np.full(n, 400.0), "monetary_value": m})
+    spend = fit(frame, spend="gamma-gamma").spend[1]
+    for k, v in truth.items():
+        assert abs(spend.params[k] - v) < 3 * spend.se[k], (k, spend.params[k], spend.se[k])
+
+
 def _fader_hardie() -> pl.DataFrame:
     """One row per customer of the two 2007 cohorts: churned at the end of year t, or active after 7."""
     survivors = pl.read_csv(shared("fader-hardie-2007", "survivors.csv"))
