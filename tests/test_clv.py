@@ -197,12 +197,12 @@ def test_simulated_bgnbd_parameters_are_recovered_within_their_standard_errors()
 
 def test_simulated_gamma_gamma_parameters_are_recovered_within_their_standard_errors():
     rng = np.random.default_rng(8)
-    n, truth = 5000, {"p": 6.0, "q": 3.8, "gamma": 15.0}
-    x = rng.integers(1, 12, n).astype(float)
-    nu = rng.gamma(truth["q"], 1 / truth["gamma"], n)
-    m = rng.gamma(truth["p"] * x, 1 / nu) / x
-    frame = pl.DataFrame({"frequency_btyd": x, "recency_btyd": x * 3, "T": np.full(n, 400.0), "monetary_value": m})
-    spend = fit(frame, spend="gamma-gamma").spend[1]
+    truth = {"p": 6.0, "q": 3.8, "gamma": 15.0}
+    frame = _simulate_bgnbd(8000, 0.8, 20.0, 0.7, 2.5, seed=4)
+    x = frame["frequency_btyd"].to_numpy()
+    nu = rng.gamma(truth["q"], 1 / truth["gamma"], len(x))
+    m = np.where(x > 0, rng.gamma(truth["p"] * np.maximum(x, 1), 1 / nu) / np.maximum(x, 1), 0.0)
+    spend = fit(frame.with_columns(monetary_value=m), spend="gamma-gamma", time_unit="day").spend[1]
     for k, v in truth.items():
         assert abs(spend.params[k] - v) < 3 * spend.se[k], (k, spend.params[k], spend.se[k])
 
