@@ -318,17 +318,10 @@ def score(frame: pl.LazyFrame | pl.DataFrame, model: CLVModel, *, horizon: int |
                               "expected residual lifetime can be infinite")
         return _score_contractual(df, model, margin, discount_rate, duration, event)
     columns = dict(frequency=frequency, recency=recency, age=age, monetary=monetary)
-    data = btyd_arrays(df.lazy(), time_unit=model.time_unit, spend=model.spend is not None, **columns) \
-        if df.height >= MIN_CUSTOMERS else _small(df, model, columns)
+    # Scoring has no minimum: a fitted model scores any number of customers.
+    data = btyd_arrays(df.lazy(), time_unit=model.time_unit, spend=model.spend is not None, minimum=0, **columns)
     return df.with_columns(**_score_bgnbd(model, data, horizon or HORIZON[model.time_unit], margin,
                                           discount_rate))
-
-
-def _small(df: pl.DataFrame, model: CLVModel, columns: dict[str, str]) -> dict[str, np.ndarray]:
-    """Scoring needs no minimum: check the columns on a frame padded past the fit minimum, keep the rows."""
-    padded = pl.concat([df] * (MIN_CUSTOMERS // max(df.height, 1) + 1)) if df.height else df
-    data = btyd_arrays(padded.lazy(), time_unit=model.time_unit, spend=model.spend is not None, **columns)
-    return {k: v[: df.height] for k, v in data.items()}
 
 
 def _score_bgnbd(model: CLVModel, data: dict[str, np.ndarray], horizon: int, margin: float,
@@ -427,7 +420,8 @@ def backtest(frame: pl.LazyFrame | pl.DataFrame, model: CLVModel, *, by: str | N
         raise OptionError("--backtest compares purchases; for sbg/bdw read --curves")
     lf = frame.lazy()
     require_columns(lf, {"holdout": holdout, "holdout days": holdout_days, **({"by": by} if by else {})})
-    data = btyd_arrays(lf, time_unit=model.time_unit, spend=False, frequency=frequency, recency=recency, age=age)
+    data = btyd_arrays(lf, time_unit=model.time_unit, spend=False, frequency=frequency, recency=recency, age=age,
+                       minimum=0)
     extra = lf.select(pl.col(holdout).cast(pl.Float64), pl.col(holdout_days).cast(pl.Float64),
                       *([pl.col(by).cast(pl.String).fill_null("(missing)").alias("_by")] if by else [])).collect()
     span = extra[holdout_days].to_numpy() / DAYS[model.time_unit]

@@ -16,7 +16,8 @@ DAYS = {"day": 1.0, "week": 7.0, "month": 365.2425 / 12, "year": 365.2425}
 
 
 def btyd_arrays(frame: pl.LazyFrame, *, time_unit: str, spend: bool, frequency: str = "frequency_btyd",
-                recency: str = "recency_btyd", age: str = "T", monetary: str = SPEND) -> dict[str, np.ndarray]:
+                recency: str = "recency_btyd", age: str = "T", monetary: str = SPEND,
+                minimum: int = MIN_CUSTOMERS) -> dict[str, np.ndarray]:
     """``x``, ``tx``, ``T`` (in *time_unit*) and, with *spend*, ``m``: checked ``rfm --btyd`` columns."""
     if time_unit not in DAYS:
         raise OptionError(f"--time-unit must be one of {', '.join(DAYS)}, got {time_unit!r}")
@@ -41,8 +42,8 @@ def btyd_arrays(frame: pl.LazyFrame, *, time_unit: str, spend: bool, frequency: 
     df = frame.select(columns).collect()
     report_missing(df, columns)  # then the policy: an error naming the first empty row
     _first_failure(df, checks, hint)
-    if df.height < MIN_CUSTOMERS:
-        raise DataError(f"{df.height} customers: a fit needs at least {MIN_CUSTOMERS}")
+    if df.height < minimum:
+        raise DataError(f"{df.height} customers: a fit needs at least {minimum}")
     days = DAYS[time_unit]
     out = {"x": df[frequency].to_numpy().astype(float),
            "tx": df[recency].to_numpy().astype(float) / days,
