@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._discount import discounted
 
 NAMES = ("r", "alpha", "a", "b")
 
@@ -121,10 +120,10 @@ def p_alive(params: dict[str, float], x: np.ndarray, tx: np.ndarray, T: np.ndarr
 def expected_purchases(params: dict[str, float], t: float, x: np.ndarray, tx: np.ndarray,
                        T: np.ndarray) -> np.ndarray:
     """Expected purchases in the next *t* periods given each customer's history (paper eq. 10)."""
-    return _if_alive(params, t, x, T) * p_alive(params, x, tx, T)
+    return if_alive(params, t, x, T) * p_alive(params, x, tx, T)
 
 
-def _if_alive(params: dict[str, float], t: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+def if_alive(params: dict[str, float], t: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """Eq. 10's numerator: expected purchases in the next *t* periods of a customer alive now."""
     from scipy.special import hyp2f1
 
@@ -141,24 +140,6 @@ def _if_alive(params: dict[str, float], t: float, x: np.ndarray, T: np.ndarray) 
         alt = hyp2f1(c - (r + x), c - (b + x), c, z) * np.exp((c - (r + x) - (b + x)) * np.log1p(-z) + ratio)
     term = np.where(np.isfinite(term), term, alt)
     return (a + b + x - 1) / (a - 1) * (1 - term)
-
-
-def discounted_purchases(params: dict[str, float], horizon: float, rate: float, x: np.ndarray, tx: np.ndarray,
-                         T: np.ndarray, nodes: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    """Expected purchases in the next *horizon* periods, and the same discounted continuously.
-
-    See :func:`segment.clv._discount.discounted`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> p = {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.43}
-    >>> one = np.ones(1)
-    >>> plain, same = discounted_purchases(p, 52.0, 0.0, 2 * one, 30 * one, 39 * one)
-    >>> bool(plain[0] == same[0] > 0)
-    True
-    """
-    return discounted(lambda t: _if_alive(params, t, x, T), p_alive(params, x, tx, T), horizon, rate, nodes)
 
 
 def start(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:

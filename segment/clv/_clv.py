@@ -12,6 +12,7 @@ from segment.columns import require_columns, require_durations
 from segment.errors import DataError, OptionError
 
 from . import _bgnbd, _gammagamma, _paretonbd, _sbg
+from ._discount import discounted
 from ._inputs import DAYS, MIN_CUSTOMERS, btyd_arrays, duration_event
 from ._mle import Fit, maximize
 
@@ -329,13 +330,17 @@ def _score_bgnbd(model: CLVModel, data: dict[str, np.ndarray], horizon: int, mar
     params = model.fit.params
     (x, tx, T), _, index = _unique(data["x"], data["tx"], data["T"])
     kind = PURCHASES[model.model]
-    out = {"p_alive": pl.Series(kind.p_alive(params, x, tx, T)[index])}
-    expected, discounted = kind.discounted_purchases(params, float(horizon), discount_rate, x, tx, T)
+    alive = kind.p_alive(params, x, tx, T)
+    out = {"p_alive": pl.Series(alive[index])}
+    # Purchases of a customer alive now depend on x and T only: far fewer pairs than histories.
+    (xs, Ts), _, pair = _unique(x, T)
+    expected, discounted_count = discounted(lambda t: kind.if_alive(params, t, xs, Ts)[pair], alive,
+                                            float(horizon), discount_rate)
     out["expected_purchases"] = pl.Series(expected[index])
     if model.spend:
         spend = _gammagamma.expected_spend(model.spend[1].params, data["x"], data["m"])
         out["expected_spend"] = pl.Series(spend)
-        out["clv"] = pl.Series(margin * spend * discounted[index])
+        out["clv"] = pl.Series(margin * spend * discounted_count[index])
     return out
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._discount import discounted
 
 NAMES = ("r", "alpha", "s", "beta")
 
@@ -68,7 +67,7 @@ def p_alive(params: dict[str, float], x: np.ndarray, tx: np.ndarray, T: np.ndarr
     return expit(alive - dead)
 
 
-def _if_alive(params: dict[str, float], t: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+def if_alive(params: dict[str, float], t: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
     r, alpha, s, beta = (params[k] for k in NAMES)
     ratio = np.log(beta + T) - np.log(beta + T + t)
     scale = (r + x) * (beta + T) / (alpha + T)
@@ -80,13 +79,7 @@ def _if_alive(params: dict[str, float], t: float, x: np.ndarray, T: np.ndarray) 
 def expected_purchases(params: dict[str, float], t: float, x: np.ndarray, tx: np.ndarray,
                        T: np.ndarray) -> np.ndarray:
     """Expected purchases in the next *t* periods given each customer's history (the note's eq. 41)."""
-    return _if_alive(params, t, x, T) * p_alive(params, x, tx, T)
-
-
-def discounted_purchases(params: dict[str, float], horizon: float, rate: float, x: np.ndarray, tx: np.ndarray,
-                         T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Expected purchases in the horizon, and the same discounted continuously."""
-    return discounted(lambda t: _if_alive(params, t, x, T), p_alive(params, x, tx, T), horizon, rate)
+    return if_alive(params, t, x, T) * p_alive(params, x, tx, T)
 
 
 def start(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
