@@ -34,12 +34,14 @@ import json
 import os
 import shutil
 import socket
+import sys
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import numpy as np
 import polars as pl
 
 from segment.errors import ColumnNotFoundError, EngineError, InputError, OutputError, SegmentError
@@ -84,6 +86,9 @@ def session(master: str | None = None, conf: Iterable[tuple[str, str]] = ()) -> 
         raise EngineError("--engine spark needs a Java runtime (17 or later): no java on PATH and JAVA_HOME is "
                           "not set; install one (e.g. openjdk-17-jre-headless) or set JAVA_HOME")
     _check_reachable(master)
+    if master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
+        # Local workers run this interpreter (its polars); a cluster's come from its own settings.
+        os.environ["PYSPARK_PYTHON"] = sys.executable
     builder = SparkSession.builder.master(master).appName("segment")
     for key, value in {**DEFAULT_CONF, **dict(conf)}.items():
         builder = builder.config(key, value)
@@ -263,3 +268,107 @@ def segment_error(exc: BaseException, columns: Iterable[str] = ()) -> SegmentErr
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+#: Up to this many distinct values, :func:`tie_breaks` counts every value; above, it counts near the boundaries.
+EXACT_DISTINCT = 100_000
+
+
+def tie_breaks(frame: Any, column: str, bins: int, *, spread: bool = False, exact_distinct: int = EXACT_DISTINCT,
+               grid: int = 1000, accuracy: int = 100_000) -> list[float]:
+    """:func:`segment.binning.balanced_breaks` of a Spark column, without collecting one value per row.
+
+    Few distinct values: their counts come back to the driver. Many: two
+    passes. Approximate percentiles (``percentile_approx`` on a grid of
+    *grid* quantiles) place a window of values around each boundary's
+    target; exact counts of the values in the windows, and of the rows
+    below each window, make a table in which the values between windows are
+    collapsed (:func:`segment.binning.breaks_from_counts`). When the rule
+    reads a collapsed entry (a target outside its window, e.g. after a huge
+    tie block), that window widens and the counts are taken again. The
+    breaks equal the polars ones exactly. No sort or window over the whole
+    column: every pass is an aggregation.
+    """
+    from pyspark.sql import functions as F
+
+    from segment.binning import breaks_from_counts
+
+    x = F.col(column).cast("double")
+    values = frame.select(x.alias("v")).where(F.col("v").isNotNull())
+    counts = to_polars(values.groupBy("v").count().limit(exact_distinct + 1)).sort("v")
+    if counts.height == 0:
+        return []
+    if counts.height <= exact_distinct:
+        return breaks_from_counts(counts["v"].to_numpy(), counts["count"].to_numpy(), bins, spread=spread)
+    n = values.count()
+    edges = values.agg(F.percentile_approx("v", [i / grid for i in range(grid + 1)], accuracy)).first()[0]
+    # Windows in grid steps around each equal-share target, and the top values (the rule's last-bins guard).
+    windows = {(max(0, round(grid * q) - 2), min(grid, round(grid * q) + 2)) for q in
+               (k / bins for k in range(1, bins))} | {(grid - 2, grid)}
+    while True:
+        distinct, counts = _windowed_counts(values, edges, sorted(windows), int(n))
+        trace: list[tuple[float, int, int]] = []
+        breaks = breaks_from_counts(distinct, counts, bins, spread=spread, trace=trace)
+        missed = [t for t, j, end in trace if distinct[j] != distinct[j] or distinct[end + 1] != distinct[end + 1]]
+        top_real = len(distinct) - (np.flatnonzero(np.isnan(distinct))[-1] + 1 if np.isnan(distinct).any() else 0)
+        if not missed and top_real > bins:
+            return breaks
+        if top_real <= bins:
+            lo = min(lo for lo, hi in windows if hi == grid)
+            windows.add((max(0, 2 * lo - grid), grid))
+        for target in missed:
+            at = round(grid * target / n)
+            wide = max(hi - lo for lo, hi in windows if lo <= at <= hi) if any(
+                lo <= at <= hi for lo, hi in windows) else 2
+            windows.add((max(0, at - wide), min(grid, at + wide)))
+
+
+def _windowed_counts(values: Any, edges: list[float], windows: list[tuple[int, int]], n: int) -> tuple[Any, Any]:
+    """Exact counts of the values inside the windows (grid positions), the rest collapsed into NaN entries."""
+    from pyspark.sql import functions as F
+
+    grid = len(edges) - 1
+    # Merged by value, not by grid position: a tie block spans several grid steps.
+    bounds: list[list[float | None]] = []
+    for lo, hi in sorted(windows):
+        low, high = (edges[lo] if lo > 0 else None), (edges[hi] if hi < grid else None)
+        last = bounds[-1] if bounds else None
+        if last is not None and (low is None or last[1] is None or low <= last[1]):
+            last[1] = None if high is None or last[1] is None else max(last[1], high)
+        else:
+            bounds.append([low, high])
+    v = F.col("v")
+
+    def inside(lo: float | None, hi: float | None) -> Any:
+        cond = F.lit(True)
+        if lo is not None:
+            cond = cond & (v >= lo)
+        if hi is not None:
+            cond = cond & (v <= hi)
+        return cond
+
+    cond = inside(*bounds[0])
+    for b in bounds[1:]:
+        cond = cond | inside(*b)
+    real = to_polars(values.where(cond).groupBy("v").count()).sort("v")
+    below = values.agg(*[F.count(F.when(v < lo, 1)) if lo is not None else F.lit(0) for lo, _ in bounds]).first()
+    distinct, counts = [], []
+    seen = 0
+    vals, cnts = real["v"].to_numpy(), real["count"].to_numpy()
+    for (lo, hi), before in zip(bounds, below, strict=True):
+        if before > seen:
+            distinct.append(np.nan)
+            counts.append(before - seen)
+            seen = before
+        keep = np.ones(vals.size, dtype=bool)
+        if lo is not None:
+            keep &= vals >= lo
+        if hi is not None:
+            keep &= vals <= hi
+        distinct.extend(vals[keep].tolist())
+        counts.extend(cnts[keep].tolist())
+        seen += int(cnts[keep].sum())
+    if seen < n:
+        distinct.append(np.nan)
+        counts.append(n - seen)
+    return np.array(distinct, dtype=np.float64), np.array(counts, dtype=np.int64)

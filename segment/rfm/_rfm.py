@@ -58,9 +58,9 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import date as Date
 from datetime import timedelta
-from collections.abc import Callable
 from typing import Any, Literal
 
 import polars as pl
@@ -69,6 +69,7 @@ from segment import binning
 from segment.columns import first_offender, transaction_columns, warn_missing
 from segment.errors import DataError, EmptyInputError, OptionError, SegmentWarning
 from segment.rfm._segments import SegmentRule, check_fits, default_segments, segment_expr
+from segment.spark import is_spark
 
 METRICS = ("recency", "frequency", "monetary")
 SCORE_COLUMNS = ("r_score", "f_score", "m_score", "rfm_cell", "rfm_score")
@@ -83,7 +84,8 @@ class RFMResult:
     Attributes
     ----------
     table : pl.DataFrame
-        One row per customer, sorted by id.
+        One row per customer, sorted by id. A Spark DataFrame (not
+        collected) when the input was one.
     thresholds : pl.DataFrame
         Per metric and score: customers, share, and the value range covered
         (recency in days). Shows the breakpoints actually used.
@@ -182,10 +184,17 @@ def rfm(
     if order and (frequency == "days" or btyd):
         raise OptionError("--order counts orders; it does not combine with --frequency days or --btyd "
                           "(which count purchase days)")
-    lf = transaction_columns(transactions, id=id, date=date, amount=amount, quantity=quantity, order=order,
-                             date_format=date_format)
     cutoff = None if as_of is None else (_parse_as_of(as_of) if isinstance(as_of, str) else as_of)
     until = _holdout_end(holdout_end, cutoff)
+    if is_spark(transactions):
+        from segment.rfm._spark import rfm_spark
+
+        return rfm_spark(transactions, id=id, date=date, amount=amount, quantity=quantity, order=order,
+                         cutoff=cutoff, bins=bins, frequency=frequency, monetary=monetary, returns=returns,
+                         breaks=breaks, segments=segments, btyd=btyd, holdout=until, strict=strict,
+                         date_format=date_format)
+    lf = transaction_columns(transactions, id=id, date=date, amount=amount, quantity=quantity, order=order,
+                             date_format=date_format)
     scored = lf if cutoff is None else lf.filter(pl.col(date) <= cutoff)
     if returns == "drop":
         scored = scored.filter(pl.col(amount) >= 0)
@@ -418,22 +427,22 @@ def _counts(per_customer: pl.DataFrame) -> dict[str, int]:
 
 def _breaks(table: pl.DataFrame, bins: int, breaks: dict[str, list[float]] | None) -> dict[str, list[float]]:
     """The breakpoints used per metric: given, or tie-respecting quantiles of *table*."""
-    return metric_breaks(lambda values, spread: binning.balanced_breaks(table.select(values).to_series(), bins,
-                                                                       spread=spread), breaks)
+    return metric_breaks(lambda col, negate: binning.balanced_breaks(-table[col] if negate else table[col], bins,
+                                                                    spread=True), breaks)
 
 
-def metric_breaks(find: Callable[[pl.Expr, bool], list[float]],
+def metric_breaks(find: Callable[[str, bool], list[float]],
                   breaks: dict[str, list[float]] | None) -> dict[str, list[float]]:
-    """The breakpoints per metric: given in *breaks*, else ``find(values, spread=True)``.
+    """The breakpoints per metric: given in *breaks*, else ``find(column, negate)`` (spread quantiles).
 
-    Recency is binned on its negation so that "higher value, higher score"
-    holds for all three and ties are treated the same way; its breaks are
-    reported in days.
+    Recency is binned on its negation (``negate``) so that "higher value,
+    higher score" holds for all three and ties are treated the same way;
+    its breaks are reported in days.
     """
     breaks = breaks or {}
-    used = {"r": list(breaks["r"]) if "r" in breaks else sorted(-b for b in find(-pl.col("recency"), True))}
+    used = {"r": list(breaks["r"]) if "r" in breaks else sorted(-b for b in find("recency", True))}
     for key, col in (("f", "frequency"), ("m", "monetary")):
-        used[key] = list(breaks[key]) if key in breaks else find(pl.col(col), True)
+        used[key] = list(breaks[key]) if key in breaks else find(col, False)
     return used
 
 
