@@ -250,6 +250,13 @@ def dataset_provenance(path: str | Path) -> dict[str, Any] | None:
     return json.loads(sidecar.read_text()) if sidecar.exists() else None
 
 
+def input_provenance(path: str) -> dict[str, Any] | None:
+    """The provenance of a local Parquet directory written by segment (its ``_segment.json``), else None."""
+    if not _is_local(path) or not (_local(path) / SIDECAR).is_file():
+        return None
+    return json.loads((_local(path) / SIDECAR).read_text())
+
+
 def segment_error(exc: BaseException, columns: Iterable[str] = ()) -> SegmentError | None:
     """The :class:`SegmentError` a Spark analysis error stands for (a missing column), else None."""
     params: dict[str, str] = {}
