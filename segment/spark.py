@@ -36,6 +36,7 @@ import shutil
 import socket
 import sys
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,8 @@ def session(master: str | None = None, conf: Iterable[tuple[str, str]] = ()) -> 
     if master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
         # Local workers run this interpreter (its polars); a cluster's come from its own settings.
         os.environ["PYSPARK_PYTHON"] = sys.executable
+    # PySpark warns that it does not fully support pandas 3 (the project's pin); no pandas path is used here.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     builder = SparkSession.builder.master(master).appName("segment")
     for key, value in {**DEFAULT_CONF, **dict(conf)}.items():
         builder = builder.config(key, value)
