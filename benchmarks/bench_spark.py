@@ -92,7 +92,7 @@ def main() -> None:
                                    f"rfm spark {label}", 1e9, peer=f"rfm polars {label}"),
                     harness.Target(f"validate-segment {label}: spark / polars (no target: reported)", "ratio",
                                    f"validate spark {label}", 1e9, peer=f"validate polars {label}")]
-    harness.report("spark", f"`--engine spark` (local[2]) against `--engine polars`: rfm and validate-segment, "
+    harness.report(f"spark_{args.sizes.replace(',', '_')}", f"`--engine spark` (local[2]) against `--engine polars`: rfm and validate-segment, "
                             f"{args.sizes} transactions", results, peer=f"rfm polars {label}", targets=targets,
                    checks=checks,
                    notes="Spark is slower on this 2-core machine, as expected: see the start-up row for its fixed "
