@@ -73,10 +73,12 @@ def main() -> None:
             c(f"rfm spark {label}", harness.segment("rfm", str(data), "-o", str(paths["spark"]), "-q", *SPARK),
               tree=True),
             c(f"validate polars {label}", harness.segment("validate-segment", str(paths["polars"]), *validate,
-                                                          "--json", str(paths["vjson_polars"]), "-o", "/dev/null"),
+                                                          "--json", str(paths["vjson_polars"]), "-o",
+                                                          str(OUT / f"validate-{size}-polars.csv")),
               tree=True),
             c(f"validate spark {label}", harness.segment("validate-segment", str(paths["spark"]), *validate, *SPARK,
-                                                         "--json", str(paths["vjson_spark"]), "-o", "/dev/null"),
+                                                         "--json", str(paths["vjson_spark"]), "-o",
+                                                         str(OUT / f"validate-{size}-spark.csv")),
               tree=True),
         ]
         checks_of.append((paths, size))

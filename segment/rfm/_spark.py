@@ -90,9 +90,11 @@ def rfm_spark(frame: Any, *, id: str, date: str, amount: str, quantity: str | No
               "r_score": pl.Int8, "f_score": pl.Int8, "m_score": pl.Int8, "rfm_cell": pl.String,
               "rfm_score": pl.Int16, **({"segment": pl.String} if rules is not None else {})}
     schema[id] = _polars_type(types[id])
-    result = engine.map_polars(table, lambda df: score_plan(df.lazy(), used, rules).collect(), schema)
-    result = result.orderBy(id)
-    return RFMResult(result, _thresholds(result), used, as_of, stats)
+    # Cached: the thresholds, the written table and the summary all read it; the Python step runs once.
+    result = engine.map_polars(table, lambda df: score_plan(df.lazy(), used, rules).collect(), schema).cache()
+    thresholds = _thresholds(result)
+    per_customer.unpersist()
+    return RFMResult(result.orderBy(id), thresholds, used, as_of, stats)
 
 
 def _date(col: Any, dtype: str, fmt: str | None) -> Any:
