@@ -99,13 +99,9 @@ class NumericStats:
                        rank_sum=self.rank_sum.copy(), median=self.median.copy())
 
 
-def count_stats(data: pl.DataFrame, y: str, k: int, c: int, weight: str | None = None) -> CountStats:
-    """Counts of level codes ``0..c-1`` of *y* per segment code ``0..k-1``.
-
-    With *weight*, each row stands for that many rows (a table already
-    counted per segment and value, e.g. by Spark).
-    """
-    cells = (
+def _cells(data: pl.DataFrame, y: str, weight: str | None) -> pl.DataFrame:
+    """Rows per (segment, value of *y*), nulls left out: columns SEG, *y*, ``n``."""
+    return (
         data.lazy()
         .select(SEG, y, *([weight] if weight else []))
         .drop_nulls()
@@ -113,6 +109,15 @@ def count_stats(data: pl.DataFrame, y: str, k: int, c: int, weight: str | None =
         .agg((pl.col(weight).sum() if weight else pl.len()).cast(pl.Int64).alias("n"))
         .collect()
     )
+
+
+def count_stats(data: pl.DataFrame, y: str, k: int, c: int, weight: str | None = None) -> CountStats:
+    """Counts of level codes ``0..c-1`` of *y* per segment code ``0..k-1``.
+
+    With *weight*, each row stands for that many rows (a table already
+    counted per segment and value, e.g. by Spark).
+    """
+    cells = _cells(data, y, weight)
     counts = np.zeros((k, c), dtype=np.int64)
     counts[cells[SEG].to_numpy(), cells[y].to_numpy()] = cells["n"].to_numpy()
     return CountStats(counts)
@@ -125,14 +130,7 @@ def numeric_stats(data: pl.DataFrame, y: str, k: int, weight: str | None = None)
     counted elsewhere (*weight*: rows each row stands for) gives the same
     statistics as the rows themselves; see :func:`numeric_stats_from_cells`.
     """
-    cells = (
-        data.lazy()
-        .select(SEG, y, *([weight] if weight else []))
-        .drop_nulls()
-        .group_by(SEG, y)
-        .agg((pl.col(weight).sum() if weight else pl.len()).cast(pl.Int64).alias("n"))
-        .collect()
-    )
+    cells = _cells(data, y, weight)
     return numeric_stats_from_cells(cells[SEG].to_numpy(), cells[y].to_numpy(), cells["n"].to_numpy(), k)
 
 
