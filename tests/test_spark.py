@@ -23,6 +23,7 @@ from polars.testing import assert_frame_equal
 
 from segment import binning
 from segment import spark as engine
+from segment.columns import require_columns
 from segment.errors import SegmentError
 from segment.rfm import rfm
 from segment.validate import validate_segment
@@ -228,3 +229,18 @@ def test_unreachable_master_is_one_line_and_exit_2(tmp_path):
 def test_bad_spark_conf_names_the_form():
     with pytest.raises(SegmentError, match="--spark-conf takes key=value"):
         engine.parse_conf(["no-equals"])
+
+
+@needs_spark
+def test_spark_analysis_error_for_a_missing_column_maps_to_the_polars_message(spark):
+    from pyspark.errors import AnalysisException
+
+    frame = spark.createDataFrame(pl.DataFrame({"customer_id": ["a"], "amount": [1.0]}).to_arrow())
+    with pytest.raises(AnalysisException) as caught:
+        frame.select("amout").collect()
+    mapped = engine.segment_error(caught.value, frame.columns)
+    polars_frame = pl.DataFrame({"customer_id": ["a"], "amount": [1.0]})
+    with pytest.raises(SegmentError) as on_polars:
+        require_columns(polars_frame, {"amount": "amout"})
+    assert str(mapped) == str(on_polars.value).replace("amount column", "column")
+    assert "did you mean 'amount'?" in str(mapped)
