@@ -24,7 +24,7 @@ COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth")
 SHARED = ("stats", "io", "errors", "columns", "binning", "spark")
 # A command package may build on another's *public* API only where declared
 # here (one way, no cycles): e.g. churn features stage customers with lifecycle.
-USES: dict[str, set[str]] = {}
+USES: dict[str, set[str]] = {"survival": {"lifecycle"}}
 SOURCES = (("segment", "segment"), ("cli", "segment_cli"))  # folder, import name
 
 
