@@ -134,7 +134,9 @@ def rfm(
     ----------
     transactions
         One row per transaction: customer id, date (or datetime, or text),
-        amount. Extra columns are ignored.
+        amount. Extra columns are ignored. A PySpark DataFrame runs on its
+        Spark session (:mod:`segment.rfm._spark`; not with *btyd* or
+        *holdout_end*), and ``table`` is then a Spark DataFrame.
     id, date, amount
         Column names.
     quantity

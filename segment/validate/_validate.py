@@ -180,6 +180,8 @@ def validate_segment(
     ----------
     frame
         One row per customer (or unit): the segment label and the outcomes.
+        A PySpark DataFrame is counted on its Spark session
+        (:mod:`segment.validate._spark`; not with *holdout* or *bootstrap*).
     segment
         Column holding the segment label (any type; nulls are left out).
     outcomes
