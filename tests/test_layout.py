@@ -20,11 +20,11 @@ import pytest
 import segment
 from tests.conftest import ROOT
 
-COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth")
+COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth", "churn")
 SHARED = ("stats", "io", "errors", "columns", "binning", "spark")
 # A command package may build on another's *public* API only where declared
 # here (one way, no cycles): e.g. churn features stage customers with lifecycle.
-USES: dict[str, set[str]] = {"survival": {"lifecycle"}}
+USES: dict[str, set[str]] = {"survival": {"lifecycle"}, "churn": {"lifecycle"}}
 SOURCES = (("segment", "segment"), ("cli", "segment_cli"))  # folder, import name
 
 
@@ -153,7 +153,8 @@ def test_the_command_line_installs_as_segment_cli():
 
 PUBLIC = [("segment.rfm", "rfm", "RFMResult"), ("segment.cluster", "cluster", "ClusterResult"),
           ("segment.rules", "rules", "RulesResult"), ("segment.lifecycle", "lifecycle", "Lifecycle"),
-          ("segment.validate", "validate_segment", "ValidationResult"), ("segment.synth", "synth", "Synth")]
+          ("segment.validate", "validate_segment", "ValidationResult"), ("segment.synth", "synth", "Synth"),
+          ("segment.churn", "churn", "Features")]
 
 
 @pytest.mark.parametrize("package, function, result", PUBLIC)
