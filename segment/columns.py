@@ -39,8 +39,12 @@ _DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
 
 
 def require_columns(frame: pl.LazyFrame | pl.DataFrame, roles: Mapping[str, str]) -> None:
-    """Check that every column named in *roles* (role -> column) exists."""
-    names = frame.collect_schema().names()
+    """Check that every column named in *roles* (role -> column) exists.
+
+    *frame* may also be a Spark DataFrame (anything with ``columns``): the
+    message is the same whichever engine holds the data.
+    """
+    names = frame.collect_schema().names() if hasattr(frame, "collect_schema") else list(frame.columns)
     for role, column in roles.items():
         if column not in names:
             raise ColumnNotFoundError(column, names, role=role)

@@ -21,7 +21,7 @@ import segment
 from tests.conftest import ROOT
 
 COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth", "churn", "campaign", "clv")
-SHARED = ("stats", "io", "errors", "columns", "binning")
+SHARED = ("stats", "io", "errors", "columns", "binning", "spark")
 # A command package may build on another's *public* API only where declared
 # here (one way, no cycles): e.g. churn features stage customers with lifecycle.
 USES: dict[str, set[str]] = {"survival": {"lifecycle"}, "churn": {"lifecycle"}, "clv": {"lifecycle"}}
