@@ -20,7 +20,7 @@ import pytest
 import segment
 from tests.conftest import ROOT
 
-COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth")
+COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth", "survival")
 SHARED = ("stats", "io", "errors", "columns", "binning")
 # A command package may build on another's *public* API only where declared
 # here (one way, no cycles): e.g. churn features stage customers with lifecycle.
@@ -153,7 +153,8 @@ def test_the_command_line_installs_as_segment_cli():
 
 PUBLIC = [("segment.rfm", "rfm", "RFMResult"), ("segment.cluster", "cluster", "ClusterResult"),
           ("segment.rules", "rules", "RulesResult"), ("segment.lifecycle", "lifecycle", "Lifecycle"),
-          ("segment.validate", "validate_segment", "ValidationResult"), ("segment.synth", "synth", "Synth")]
+          ("segment.validate", "validate_segment", "ValidationResult"), ("segment.synth", "synth", "Synth"),
+          ("segment.survival", "survival", "SurvivalResult")]
 
 
 @pytest.mark.parametrize("package, function, result", PUBLIC)

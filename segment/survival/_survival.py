@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from segment.columns import report_missing, require_columns, require_durations, require_events
+from segment.columns import count_missing, require_columns, require_durations, require_events, warn_missing
 from segment.errors import EmptyInputError, OptionError
 from segment.stats.survival import LogRank, kaplan_meier, logrank, median_lifetime, pairwise_logrank, survival_at
 
@@ -197,23 +197,19 @@ def _from_snapshot(lf: pl.LazyFrame, duration: str | None, event: str | None,
                           "or usage columns such as --voice (a monthly panel)")
     require_columns(lf, {"duration": duration, "event": event, **({"by": by} if by else {})})
     cols = list(dict.fromkeys([duration, event, *([by] if by else [])]))
-    lf = lf.select(cols)
-    lf = require_durations(lf, duration)
-    lf = require_events(lf, event)
+    lf = require_events(require_durations(lf.select(cols), duration, allow_null=True), event, allow_null=True)
     group = pl.col(by).cast(pl.String) if by else pl.lit(ALL)
     df = lf.select(group.alias(_G), pl.col(duration).alias("duration"), pl.col(event).alias("event")).collect()
     rows = df.height
-    if by:
-        df = _drop_missing_groups(df, by)
-    return df, rows
+    counts = count_missing(df, ["duration", "event", *([_G] if by else [])])
+    names = {"duration": duration, "event": event, _G: by}
+    warn_missing({names[k]: v for k, v in counts.items()}, then="those rows are left out", stacklevel=3)
+    return df.drop_nulls(), rows
 
 
 def _drop_missing_groups(df: pl.DataFrame, by: str) -> pl.DataFrame:
-    if df[_G].null_count():
-        report_missing(df.select(pl.col(_G).alias(by)), [by])
-        # Called here so that the warning says what happens to those rows.
-        df = df.filter(pl.col(_G).is_not_null())
-    return df
+    warn_missing({by: df[_G].null_count()}, then="those rows are left out", stacklevel=4)
+    return df.filter(pl.col(_G).is_not_null())
 
 
 def _from_panel(lf: pl.LazyFrame, panel: Mapping[str, Any], by: str | None, since: str | None,
