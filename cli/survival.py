@@ -98,13 +98,16 @@ def survival_report(result: Any) -> list[Any]:
     from segment.stats.pvalue import format_p
 
     stats = result.stats
-    caption = (f"{stats['lines']:,} lines, {stats['events']:,} events; median and survival from Kaplan-Meier "
-               f"(95% band: log-log Greenwood); "
-               "no median where survival stays above one half")
-    out = [frame_table(result.summary, title="Survival by group", digits=3, caption=caption)]
+    caption = (f"{stats['lines']:,} lines, {stats['events']:,} events; median lifetime in months (blank: more "
+               "than half are still there); blank share: nobody followed that long")
+    # Narrow enough for an 80-column terminal: shares as percentages under short headers.
+    shares = [c for c in result.summary.columns if c.startswith("survival_")]
+    view = result.summary.select("group", "lines", "events", pl.col("median_lifetime").alias("median"),
+                                 *(pl.col(c).mul(100).alias(f"{c.removeprefix('survival_')} mo %") for c in shares))
+    out = [frame_table(view, title="Share still there after N months (Kaplan-Meier)", digits=1, caption=caption)]
     if result.logrank is not None:
         test = result.logrank
-        text = f"log-rank across {stats['groups']} groups: chi2 = {test.statistic:.1f}, df = {test.df}, p {_p(test.pvalue)}"
+        text = f"log-rank across {stats['groups']} groups: chi2 = {test.statistic:.1f}, df = {test.df}, p {_p(test.pvalue)}; pairs adjusted: {result.params['correction']}"
         pairs = result.pairs.with_columns(pl.col("p_value", "p_adjusted").map_elements(format_p, return_dtype=pl.String))
         out.append(frame_table(pairs, title="Pairwise log-rank", digits=1, caption=text))
     return out

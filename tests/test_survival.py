@@ -162,3 +162,33 @@ def test_curves_equal_kaplan_meier_of_the_lines_with_their_entry():
     assert lines["entry"].max() > 0
     expected = kaplan_meier(lines["duration"].to_numpy(), lines["event"].to_numpy(), lines["entry"].to_numpy())
     assert res.curves.drop("group").equals(expected)
+
+
+@pytest.mark.parametrize("fixture, args, message", [
+    ("survival_negative_duration.csv", (), "duration column 'tenure' holds -2 in row 2"),
+    ("survival_fractional_duration.csv", (), "duration column 'tenure' holds 2.5 in row 2; durations must be whole"),
+    ("survival_bad_event.csv", (), "event column 'churn' holds 'maybe' in row 3"),
+    ("survival_small.csv", ("--at", "3,six"), "--at takes whole months"),
+    ("survival_small.csv", ("--calendar", "cal.csv"), "--calendar needs a monthly panel"),
+    ("survival_small.csv", ("--voice", "tenure"), "give either --duration and --event"),
+])
+def test_cli_bad_input_is_one_line_exit_2_and_nothing_written(cli, tmp_path, fixture, args, message):
+    target = tmp_path / "curves.csv"
+    result = cli(["survival", FIXTURES / fixture, "--duration", "tenure", "--event", "churn", *args, "-o", target])
+    assert result.exit_code == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+    assert not target.exists() and not (tmp_path / "cal.csv").exists()
+
+
+def test_cli_writes_curves_summary_pairs_and_calendar(cli, tmp_path):
+    panel = tmp_path / "panel.csv"
+    _panel().write_csv(panel)
+    result = cli(["survival", panel, "--voice", "voice", "--by", "plan", "--calendar", tmp_path / "cal.csv",
+                  "--summary", tmp_path / "summary.csv", "--pairs", tmp_path / "pairs.csv", "--correction", "bh",
+                  "-o", tmp_path / "curves.csv"])
+    assert result.exit_code == 0, result.stderr
+    assert pl.read_csv(tmp_path / "curves.csv").columns == COLUMNS
+    assert pl.read_csv(tmp_path / "cal.csv").columns == ["group", "month", "at_risk", "events", "hazard"]
+    assert pl.read_csv(tmp_path / "pairs.csv").columns == ["group_a", "group_b", "statistic", "p_value", "p_adjusted"]
+    assert "log-rank across 2 groups" in result.stderr

@@ -39,6 +39,7 @@ import polars as pl
 
 from segment.columns import count_missing, require_columns, require_durations, require_events, warn_missing
 from segment.errors import EmptyInputError, OptionError
+from segment.lifecycle import STAGES
 from segment.stats.survival import LogRank, kaplan_meier, logrank, median_lifetime, pairwise_logrank, survival_at
 
 #: Months after which the summary gives the share of lines still there.
@@ -158,6 +159,8 @@ def survival(
         raise EmptyInputError("no customers to follow: the input has no rows with a duration"
                               if panel is None else "no line has any usage in the panel")
     names = sorted(lines[_G].unique().to_list())
+    if by == "stage" and since is not None:  # lifecycle order, not alphabetical
+        names = [s for s in STAGES if s in names]
     if len(names) > _MAX_GROUPS:
         raise OptionError(f"--by {by!r} has {len(names):,} distinct values; survival curves compare at most "
                           f"{_MAX_GROUPS} groups: choose a segment column")
