@@ -7,6 +7,9 @@ each entry, csvkit-style. A new command adds one line here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+_FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @dataclass(frozen=True)
@@ -20,12 +23,18 @@ class CommandCase:
     writes_table: bool = True  # honours -o / --to
     # An option that writes a second table to a file (e.g. --profile).
     side_option: tuple[str, ...] = ()
+    # False where the input's column names are fixed by something else (a fitted model's features).
+    free_names: bool = True
 
     def __str__(self) -> str:
         return self.name
 
 
 _USAGE = ("--voice", "voice_min", "--data", "data_mb", "--revenue", "revenue")
+# join's second table: Parquet, so that the reading options given for each extract of the first leave it alone.
+_PLANS = str(_FIXTURES / "campaign_plans.parquet")
+_OUTCOMES = str(_FIXTURES / "campaign_outcomes.parquet")
+_LEVERS = str(_FIXTURES / "campaign_levers.toml")
 
 CASES = [
     CommandCase("rfm", "tx_small.csv", side_option=("--thresholds",)),
@@ -39,5 +48,18 @@ CASES = [
     CommandCase("rules", "rules_small.csv", ("--target", "churn"), side_option=("--item-table",)),
     CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),
                 column_option="--segment", column_value="plan", side_option=("--pairs", "--merge-map", "--json")),
+    CommandCase("churn features", "churn_panel_small.csv", ("--as-of", "2023-09", *_USAGE, "--category", "plan")),
+    CommandCase("churn score", "churn_features_small.csv", ("--model", str(_FIXTURES / "churn_model")),
+                free_names=False),
+    CommandCase("churn evaluate", "churn_scores_small.csv", ("--score", "p_churn"), column_option="--target",
+                column_value="churn"),
+    # join's --id must name a column of every table: the extract cases rename only the first.
+    CommandCase("join", "campaign_customers.csv", (_PLANS,), column_option=None),
+    CommandCase("matrix", "campaign_customers.csv", ("--value", "clv", "--outcome", "churn", "--levers", _LEVERS),
+                column_option="--rows", column_value="stage", side_option=("--customers",)),
+    # The outcomes are Parquet, so that the reading options given for each extract of the call list leave them
+    # alone; --id must name a column of both tables, and the extract cases rename only the call list's.
+    CommandCase("churn effect", "campaign_calls_ab.csv", (_OUTCOMES, "--value", "value_kept"), column_option=None),
+    CommandCase("sample", "campaign_call_list.csv", ("--control", "20%", "--seed", "1")),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),
 ]

@@ -20,11 +20,11 @@ import pytest
 import segment
 from tests.conftest import ROOT
 
-COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth", "survival")
+COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth", "churn", "campaign", "survival")
 SHARED = ("stats", "io", "errors", "columns", "binning")
 # A command package may build on another's *public* API only where declared
 # here (one way, no cycles): e.g. churn features stage customers with lifecycle.
-USES: dict[str, set[str]] = {"survival": {"lifecycle"}}
+USES: dict[str, set[str]] = {"survival": {"lifecycle"}, "churn": {"lifecycle"}}
 SOURCES = (("segment", "segment"), ("cli", "segment_cli"))  # folder, import name
 
 
@@ -154,6 +154,7 @@ def test_the_command_line_installs_as_segment_cli():
 PUBLIC = [("segment.rfm", "rfm", "RFMResult"), ("segment.cluster", "cluster", "ClusterResult"),
           ("segment.rules", "rules", "RulesResult"), ("segment.lifecycle", "lifecycle", "Lifecycle"),
           ("segment.validate", "validate_segment", "ValidationResult"), ("segment.synth", "synth", "Synth"),
+          ("segment.churn", "churn", "Features"), ("segment.campaign", "effect", "EffectResult"),
           ("segment.survival", "survival", "SurvivalResult")]
 
 
