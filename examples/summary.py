@@ -33,6 +33,27 @@ def rules(name: str, top: int = 3) -> list[str]:
     return lines
 
 
+def clv_lines() -> list[str]:
+    value = pl.read_parquet(OUT / "clv.parquet")
+    params = json.loads((OUT / "clv_params.json").read_text())["params"]
+    top = (value.group_by("segment").agg(pl.col("clv").mean()).sort("clv", descending=True).head(3)
+           .iter_rows())
+    subscribers = pl.read_csv(OUT / "subscriber_clv.csv").filter(~pl.col("churned").is_in(["yes"]))
+    return [
+        "CLV (CDNOW to 1997-09-30: BG/NBD + Gamma-Gamma, one year ahead, 30% margin)",
+        f"  BG/NBD r {params['r']:.3f}, alpha {params['alpha']:.3f}, a {params['a']:.3f}, b {params['b']:.3f}; "
+        f"total clv {value['clv'].sum():,.0f}",
+        "  highest mean clv: " + ", ".join(f"{s} {v:.1f}" for s, v in top),
+        f"  RFM segments differ in clv: {verdict_row('clv_by_segment.csv', 'clv')}",
+        f"  subscribers (sBG per cohort): mean DERL of the active {subscribers['derl'].mean():.2f} years",
+    ]
+
+
+def verdict_row(name: str, outcome: str) -> str:
+    row = pl.read_csv(OUT / name).filter(pl.col("outcome") == outcome)
+    return str(row["verdict"][0]) if row.height else "n/a"
+
+
 def main() -> None:
     clusters = pl.read_parquet(OUT / "value_clusters.parquet")
     stages = pl.read_parquet(OUT / "stages.parquet")
@@ -60,6 +81,8 @@ def main() -> None:
         "",
         "Survival (Telco tenure by contract; synth lines by their stage in 2024-06)",
         *survival(),
+        "",
+        *clv_lines(),
     ]
     print("\n".join(report))
 
