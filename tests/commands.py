@@ -46,6 +46,8 @@ CASES = [
     CommandCase("lifecycle transitions", "lifecycle_small.csv", (*_USAGE, "--project", "2"),
                 side_option=("--projection",)),
     CommandCase("lifecycle panel", "tx_small.csv"),
+    CommandCase("survival", "survival_small.csv", ("--duration", "tenure", "--event", "churn", "--by", "contract"),
+                column_option="--duration", column_value="tenure", side_option=("--summary", "--pairs")),
     CommandCase("cluster", "cluster_customers.csv", side_option=("--profile",)),
     CommandCase("rules", "rules_small.csv", ("--target", "churn"), side_option=("--item-table",)),
     CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),

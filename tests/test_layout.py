@@ -20,7 +20,7 @@ import pytest
 import segment
 from tests.conftest import ROOT
 
-COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth", "churn", "campaign", "clv")
+COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth", "churn", "campaign", "clv", "survival")
 SHARED = ("stats", "io", "errors", "columns", "binning", "spark")
 # A command package may build on another's *public* API only where declared
 # here (one way, no cycles): e.g. churn features stage customers with lifecycle.
@@ -155,7 +155,8 @@ PUBLIC = [("segment.rfm", "rfm", "RFMResult"), ("segment.cluster", "cluster", "C
           ("segment.rules", "rules", "RulesResult"), ("segment.lifecycle", "lifecycle", "Lifecycle"),
           ("segment.validate", "validate_segment", "ValidationResult"), ("segment.synth", "synth", "Synth"),
           ("segment.churn", "churn", "Features"), ("segment.campaign", "effect", "EffectResult"),
-          ("segment.clv", "clv", "CLVResult")]
+          ("segment.clv", "clv", "CLVResult"),
+          ("segment.survival", "survival", "SurvivalResult")]
 
 
 @pytest.mark.parametrize("package, function, result", PUBLIC)
