@@ -11,6 +11,8 @@ from pathlib import Path
 
 _FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+from tests.conftest import FIXTURES
+
 
 @dataclass(frozen=True)
 class CommandCase:
@@ -38,6 +40,8 @@ _PLANS = str(_FIXTURES / "campaign_plans.parquet")
 _OUTCOMES = str(_FIXTURES / "campaign_outcomes.parquet")
 _LEVERS = str(_FIXTURES / "campaign_levers.toml")
 
+_BTYD = ("--frequency", "frequency_btyd", "--recency", "recency_btyd", "--age", "T", "--monetary", "monetary_value")
+
 CASES = [
     CommandCase("rfm", "tx_small.csv", side_option=("--thresholds",)),
     CommandCase("lifecycle", "lifecycle_small.csv", _USAGE, side_option=("--kpis",)),
@@ -48,10 +52,14 @@ CASES = [
                                                "--status", "status", "--cost", "cost", "--product", "product"),
                 column_option="--account", column_value="account_id", side_option=("--kpis",),
                 label="lifecycle --scheme b2b"),
+    CommandCase("survival", "survival_small.csv", ("--duration", "tenure", "--event", "churn", "--by", "contract"),
+                column_option="--duration", column_value="tenure", side_option=("--summary", "--pairs")),
     CommandCase("cluster", "cluster_customers.csv", side_option=("--profile",)),
     CommandCase("rules", "rules_small.csv", ("--target", "churn"), side_option=("--item-table",)),
     CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),
                 column_option="--segment", column_value="plan", side_option=("--pairs", "--merge-map", "--json")),
+    CommandCase("clv fit", "clv_btyd_small.csv", (*_BTYD, "--spend", "gamma-gamma", "--score")),
+    CommandCase("clv score", "clv_btyd_small.csv", (*_BTYD, "--params", str(FIXTURES / "clv_params_small.json"))),
     CommandCase("churn features", "churn_panel_small.csv", ("--as-of", "2023-09", *_USAGE, "--category", "plan")),
     CommandCase("churn score", "churn_features_small.csv", ("--model", str(_FIXTURES / "churn_model")),
                 free_names=False),

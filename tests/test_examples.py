@@ -64,7 +64,7 @@ def test_recipe_builds_every_output(built):
                  "publish/value_provenance.txt", "retail_rfm.parquet", "cdnow_rfm.parquet", "telco_rules.csv",
                  "synth_rules.csv", "contract_check.csv", "stages.parquet", "kpis.csv", "transitions.csv",
                  "stages_check.csv", "retail_stages.parquet", "pipeline_check.csv", "b2b_stages.parquet", "b2b_kpis.csv",
-                 "b2b_profit_check.csv"):
+                 "b2b_profit_check.csv", "telco_survival.csv", "stage_survival.csv", "stage_calendar.csv"):
         assert (out / name).stat().st_size > 0, name
     assert not list(out.rglob("*.part")), "temporary files left behind"
 
@@ -83,7 +83,7 @@ def test_touching_an_input_reruns_only_what_depends_on_it(built):
     try:
         planned = make(built, "-n", "all").stdout
         steps = [ln for ln in planned.splitlines() if " -m segment_cli " in ln]
-        assert len(steps) == 2 and all("telco_churn.csv" in s for s in steps), planned
+        assert len(steps) == 3 and all("telco_churn.csv" in s for s in steps), planned
     finally:
         os.utime(telco, (stat.st_atime, stat.st_mtime))
 
@@ -107,6 +107,7 @@ def test_summary_reads_like_a_report(built):
     assert proc.returncode == 0, proc.stderr
     assert "gate: VALID" in proc.stdout and "contract as a segment: VALID" in proc.stdout
     assert "stages:" in proc.stdout and "significant productive rules" in proc.stdout
+    assert "month-to-month median lifetime 35 months" in proc.stdout
 
 
 def test_rebuilding_from_scratch_gives_identical_bytes(built, tmp_path):
