@@ -147,13 +147,13 @@ def bar_chart(name: str, title: str, data: pl.DataFrame, category: str, value: s
 def heatmap_chart(name: str, title: str, data: pl.DataFrame, x: str, y: str, color: str, *,
                   x_title: str | None = None, y_title: str | None = None, color_title: str | None = None,
                   text: str | None = None, text_format: str = ".2f", scheme: str = "blues",
-                  domain_mid: float | None = None, x_sort: Any = None, y_sort: Any = None,
+                  domain: tuple[float, float] | None = None, x_sort: Any = None, y_sort: Any = None,
                   x_type: str = "ordinal", y_type: str = "ordinal", subtitle: str | None = None,
                   cell: int = 40) -> Chart:
     """Cells coloured by *color*, optionally labelled with *text*."""
     scale: dict[str, Any] = {"scheme": scheme}
-    if domain_mid is not None:
-        scale["domainMid"] = domain_mid
+    if domain is not None:
+        scale["domain"] = list(domain)
     xs = _enc(x, x_type, x_title or x)
     ys = _enc(y, y_type, y_title or y)
     if x_sort is not None:

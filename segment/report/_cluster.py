@@ -58,7 +58,7 @@ def differences(frame: pl.LazyFrame) -> Chart:
     order = data.unique("cluster", maintain_order=True)["label"].to_list()
     return heatmap_chart("profile", "How each cluster differs from the rest (standardised difference)", data,
                          "feature", "label", "shown", y_title="cluster", color_title="d", text="d",
-                         text_format="+.1f", scheme="redblue", domain_mid=0.0, y_sort=order, x_sort=features,
+                         text_format="+.1f", scheme="redblue", domain=(-CLIP, CLIP), y_sort=order, x_sort=features,
                          x_type="nominal", y_type="nominal", cell=70,
                          subtitle=f"Cohen's d on the clustered scale; |d| >= 0.5 is a medium effect; "
                                   f"colours stop at +-{CLIP:g}")
@@ -90,7 +90,7 @@ def stability(frame: pl.LazyFrame) -> Chart | None:
 KINDS = (
     Kind("cluster", "Clusters", "cluster", None, ("cluster", "cluster_probability", "outlier_score"),
          charts=(("sizes", "sizes with noise", sizes),),
-         tables=(), per_customer=True, call_order=("cluster", False)),
+         per_customer=True, call_order=("cluster", False), keeps_input=True),
     Kind("cluster-profile", "Cluster profile", "cluster", "profile", ("cluster", "customers", "share", "distinctive"),
          charts=(("profile", "profile heatmap (standardised differences)", differences),
                  ("sizes", "sizes with noise", profile_sizes),

@@ -47,6 +47,9 @@ class Kind:
         Order of the rows ``include_rows`` shows (a call list's top first).
     excludes : tuple of str
         Columns a table of this kind never has (tells a snapshot from a history).
+    keeps_input : bool
+        The command adds its columns to its input's (``cluster``): a table
+        with its signature was made by it last, whatever else it holds.
     """
 
     name: str
@@ -59,6 +62,7 @@ class Kind:
     per_customer: bool = False
     call_order: tuple[str, bool] | None = None
     excludes: tuple[str, ...] = ()
+    keeps_input: bool = False
 
     def fits(self, columns: Sequence[str]) -> bool:
         """The columns carry this kind's signature."""
@@ -90,8 +94,8 @@ def find_kind(kinds: Sequence[Kind], columns: Sequence[str], provenance: dict[st
             return fitting[0]
     fitting = [k for k in kinds if k.fits(columns)]
     if fitting:
-        # The most specific signature wins: a cluster of an RFM table also has RFM's columns.
-        return max(fitting, key=lambda k: len(k.signature))
+        # A cluster of an RFM table also has RFM's columns: the last step wins, then the most specific.
+        return max(fitting, key=lambda k: (k.keeps_input, len(k.signature)))
     made_by = f" (written by segment {provenance['command']})" if provenance and provenance.get("command") else ""
     raise InputError(f"{name}{made_by} is not a table segment knows how to chart; "
                      f"name its kind with --kind, one of {names}")

@@ -28,7 +28,7 @@ def _month(frame: pl.LazyFrame) -> pl.LazyFrame:
 def _shares_chart(data: pl.DataFrame) -> Chart:
     title = "Stage shares by month"
     body = {"mark": {"type": "area"},
-            "encoding": {"x": _enc("month", "temporal", "month", timeUnit="yearmonth"),
+            "encoding": {"x": _enc("month", "temporal", "month", timeUnit="yearmonth", axis={"format": "%b %Y"}),
                          "y": _enc("share", "quantitative", "share of customers", stack="normalize",
                                    axis={"format": "%"}),
                          "color": _enc("stage", "nominal", "stage", scale=_STAGE_COLORS, sort=list(STAGES)),
@@ -64,7 +64,7 @@ def kpi_lines(frame: pl.LazyFrame) -> Chart:
             .select("month", "stage", *[pl.col(c).cast(pl.Float64) for c, _, _ in kpis])
             .with_columns(order=_stage_sort()).sort("month", "order").collect())
     views = [{"mark": {"type": "line", "point": {"size": 12}}, "width": 460, "height": 150, "title": label,
-              "encoding": {"x": _enc("month", "temporal", None, timeUnit="yearmonth"),
+              "encoding": {"x": _enc("month", "temporal", "month", timeUnit="yearmonth", axis={"format": "%b %Y"}),
                            "y": _enc(c, "quantitative", label, **({"axis": {"format": "%"}} if fmt == ".1%" else {})),
                            "color": _enc("stage", "nominal", "stage", scale=_STAGE_COLORS, sort=list(STAGES)),
                            "tooltip": [_enc("month", "temporal", timeUnit="yearmonth"), _enc("stage", "nominal"),

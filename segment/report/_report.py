@@ -85,7 +85,8 @@ def kind_of(source: Source) -> Kind:
 
 def _checked(source: Source, kind: Kind) -> None:
     if source.kind is not None:  # a forced kind still needs its columns
-        require_columns(source.frame, {f"{kind.name} table": c for c in kind.signature})
+        for column in kind.signature:
+            require_columns(source.frame, {f"{kind.name} table": column})
 
 
 def charts_of(source: Source, kind: Kind | None = None, rows: int | None = None) -> list[Chart]:
@@ -257,7 +258,7 @@ def _chart_html(chart: Chart, chart_id: str) -> str:
 
 def _provenance_html(source: Source, kind: Kind) -> str:
     if source.provenance:
-        record = html.escape(json.dumps(source.provenance, indent=1, sort_keys=True, default=str))
+        record = html.escape(json.dumps(source.provenance, indent=1, sort_keys=True, default=str), quote=False)
         how = f"kind {kind.name}" + (" (given)" if source.kind else " (from provenance)")
         return f"<details><summary>Provenance: {how}</summary><pre>{record}</pre></details>"
     how = "given with --kind" if source.kind else "recognised from its columns"
