@@ -35,19 +35,17 @@ def command(
     quiet: opt.Quiet = False,
 ) -> None:
     """Draw the natural chart of a table segment wrote (kind from its provenance or columns)."""
-    from segment.columns import report_missing
     from segment.errors import OptionError
     from segment.report import Source, kind_of, plot
 
     with Run(NAME) as run:
         table = run.read(input, fmt=from_, header_only=True)
+        run.check_outputs(None, data, documents=(output,) if output not in (None, "-") else ())
         suffix = Path(output).suffix.lower() if output and output != "-" else ".svg"
         if suffix not in CHART_FORMATS:
             raise OptionError(f"cannot tell the chart format of {output!r}; use a name ending in "
                               f"{', '.join(CHART_FORMATS)}")
-        run.check_outputs(None, data, documents=(output,))
         source = Source(table.name, table.frame, table.provenance, kind)
-        report_missing(table.frame, kind_of(source).signature)
         figure = plot(source, chart=chart)
         body = render(figure, suffix, scale)
         if data:

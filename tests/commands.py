@@ -37,5 +37,7 @@ CASES = [
     CommandCase("rules", "rules_small.csv", ("--target", "churn"), side_option=("--item-table",)),
     CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),
                 column_option="--segment", column_value="plan", side_option=("--pairs", "--merge-map", "--json")),
+    CommandCase("plot", "rfm_scores.csv", column_option=None, writes_table=False, side_option=("--data",)),
+    CommandCase("report", "rfm_scores.csv", column_option=None, writes_table=False),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),
 ]

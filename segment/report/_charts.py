@@ -69,7 +69,7 @@ class Chart:
         """Draw the chart as SVG (vl-convert; no browser, no network)."""
         import vl_convert
 
-        return vl_convert.vegalite_to_svg(self.spec, vl_version=VEGA_LITE)
+        return scoped_ids(vl_convert.vegalite_to_svg(self.spec, vl_version=VEGA_LITE), f"{self.name}-")
 
     def png(self, scale: float = 2.0) -> bytes:
         """Draw the chart as PNG at *scale* times its size in pixels."""
@@ -249,12 +249,20 @@ ChartFn = Callable[[pl.LazyFrame], "Chart | None"]
 
 
 def scoped_ids(svg: str, prefix: str) -> str:
-    """Give every ``id`` of an SVG a prefix (and every reference to it), so that many
-    charts inlined in one page do not share clip paths or gradients.
+    """Number the ids of an SVG in order of appearance, behind a prefix (and every reference
+    to them): Vega counts gradients per process, so the same chart would otherwise get other
+    ids after other charts, and many charts inlined in one page would share clip paths.
 
-    >>> scoped_ids('<clipPath id="clip1"/><g clip-path="url(#clip1)"/>', "c2-")
-    '<clipPath id="c2-clip1"/><g clip-path="url(#c2-clip1)"/>'
+    >>> scoped_ids('<linearGradient id="gradient_7"/><path fill="url(#gradient_7)"/>', "c2-")
+    '<linearGradient id="c2-1"/><path fill="url(#c2-1)"/>'
     """
-    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
-    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
-    return re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', svg)
+    names: dict[str, str] = {}
+    for found in re.findall(r'\bid="([^"]+)"', svg):
+        names.setdefault(found, f"{prefix}{len(names) + 1}")
+
+    def swap(match: re.Match[str]) -> str:
+        return match.group(1) + names.get(match.group(2), match.group(2)) + match.group(3)
+
+    svg = re.sub(r'(\bid=")([^"]+)(")', swap, svg)
+    svg = re.sub(r"(url\(#)([^)]+)(\))", swap, svg)
+    return re.sub(r'(href="#)([^"]+)(")', swap, svg)

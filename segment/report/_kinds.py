@@ -70,7 +70,7 @@ class Kind:
 
 
 def find_kind(kinds: Sequence[Kind], columns: Sequence[str], provenance: dict[str, Any] | None = None,
-              kind: str | None = None, name: str = "the table") -> Kind:
+              kind: str | None = None, name: str = "the table", empty: bool = False) -> Kind:
     """The kind of a table: *kind* if given, else from provenance, else from the columns.
 
     Raises
@@ -97,5 +97,6 @@ def find_kind(kinds: Sequence[Kind], columns: Sequence[str], provenance: dict[st
         # A cluster of an RFM table also has RFM's columns: the last step wins, then the most specific.
         return max(fitting, key=lambda k: (k.keeps_input, len(k.signature)))
     made_by = f" (written by segment {provenance['command']})" if provenance and provenance.get("command") else ""
-    raise InputError(f"{name}{made_by} is not a table segment knows how to chart; "
+    rows = " has a header but no data rows, and" if empty else ""
+    raise InputError(f"input {name!r}{made_by}{rows} is not a table segment knows how to chart; "
                      f"name its kind with --kind, one of {names}")

@@ -10,8 +10,8 @@ from typing import Any
 
 import polars as pl
 
-from segment.columns import require_columns
-from segment.errors import OptionError
+from segment.columns import report_missing, require_columns
+from segment.errors import InputError, OptionError
 from segment.report import _cluster, _lifecycle, _rfm, _rules, _validate
 from segment.report._charts import NO_ROWS, Chart, note_chart, scoped_ids
 from segment.report._kinds import Kind, find_kind
@@ -80,7 +80,14 @@ class Report:
 
 def kind_of(source: Source) -> Kind:
     """The kind of *source*: forced, from provenance, or from the columns (see :func:`find_kind`)."""
-    return find_kind(KINDS, source.frame.collect_schema().names(), source.provenance, source.kind, source.name)
+    try:
+        return find_kind(KINDS, source.frame.collect_schema().names(), source.provenance, source.kind, source.name)
+    except InputError:
+        if source.frame.head(1).collect().height:
+            raise
+        # An empty table of another kind reads like an unknown one: say both.
+        return find_kind(KINDS, source.frame.collect_schema().names(), source.provenance, source.kind,
+                         source.name, empty=True)
 
 
 def _checked(source: Source, kind: Kind) -> None:
@@ -95,6 +102,7 @@ def charts_of(source: Source, kind: Kind | None = None, rows: int | None = None)
     _checked(source, kind)
     if rows is None:
         rows = source.frame.select(pl.len()).collect().item()
+    report_missing(source.frame, kind.signature)  # charts leave missing values out, as each maker says
     out = []
     for name, title, make in kind.charts:
         if rows == 0:
