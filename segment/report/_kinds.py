@@ -47,6 +47,8 @@ class Kind:
         Order of the rows ``include_rows`` shows (a call list's top first).
     excludes : tuple of str
         Columns a table of this kind never has (tells a snapshot from a history).
+    may_be_null : tuple of str
+        Signature columns that are empty by design in some rows (not reported as missing).
     keeps_input : bool
         The command adds its columns to its input's (``cluster``): a table
         with its signature was made by it last, whatever else it holds.
@@ -62,6 +64,7 @@ class Kind:
     per_customer: bool = False
     call_order: tuple[str, bool] | None = None
     excludes: tuple[str, ...] = ()
+    may_be_null: tuple[str, ...] = ()
     keeps_input: bool = False
 
     def fits(self, columns: Sequence[str]) -> bool:

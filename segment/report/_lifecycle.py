@@ -141,7 +141,7 @@ KINDS = (
          call_order=("month", True)),
     Kind("lifecycle-kpis", "Lifecycle KPIs", "lifecycle", "kpis", ("month", "stage", "customers", "share", "entered"),
          charts=(("shares", "stage shares by month (stacked area)", shares_from_kpis),
-                 ("kpis", "KPI lines", kpi_lines))),
+                 ("kpis", "KPI lines", kpi_lines)), may_be_null=("entered",)),
     Kind("lifecycle-transitions", "Stage transitions", "lifecycle transitions", None,
          ("from", "to", "moves", "probability"),
          charts=(("matrix", "transition matrix heatmap", matrix),), tables=(("Transition matrix", matrix_table),)),

@@ -102,7 +102,7 @@ def charts_of(source: Source, kind: Kind | None = None, rows: int | None = None)
     _checked(source, kind)
     if rows is None:
         rows = source.frame.select(pl.len()).collect().item()
-    report_missing(source.frame, kind.signature)  # charts leave missing values out, as each maker says
+    report_missing(source.frame, [c for c in kind.signature if c not in kind.may_be_null])  # charts leave missing values out, as each maker says
     out = []
     for name, title, make in kind.charts:
         if rows == 0:
@@ -122,7 +122,8 @@ def plot(source: Source, *, chart: str | None = None) -> Chart:
     source
         The table and its provenance; ``source.kind`` forces a kind.
     chart
-        One of the kind's chart names (``rxf``, ``segments`` ...); default the first.
+        One of the kind's chart names (``rxf``, ``segments`` ...), or several separated by
+        commas, side by side; default the first.
 
     Raises
     ------
@@ -141,6 +142,8 @@ def plot(source: Source, *, chart: str | None = None) -> Chart:
     """
     kind = kind_of(source)
     names = [n for n, _, _ in kind.charts]
+    if chart is not None and "," in chart:
+        return combined(kind.title, [plot(source, chart=c.strip()) for c in chart.split(",")])
     if chart is not None and chart not in names:
         raise OptionError(f"unknown --chart {chart!r} for a {kind.name} table; use one of {', '.join(names)}")
     charts = charts_of(source, kind)
@@ -150,6 +153,19 @@ def plot(source: Source, *, chart: str | None = None) -> Chart:
         why = f"the {wanted!r} chart needs columns this table lacks" if wanted else "no chart"
         return note_chart(wanted or kind.name, kind.title, why)
     return found[0]
+
+
+def combined(title: str, charts: Sequence[Chart]) -> Chart:
+    """Several charts side by side in one figure (``--chart rxf,segments``), each with its own data."""
+    views = []
+    for c in charts:
+        view = {k: v for k, v in c.spec.items() if k not in ("$schema", "config", "background")}
+        views.append(view)
+    first = charts[0].spec
+    spec = {"$schema": first["$schema"], "background": first["background"], "config": first["config"],
+            "hconcat": views, "spacing": 40, "resolve": {"scale": {"color": "independent"}}}
+    data = pl.concat([c.data.with_columns(chart=pl.lit(c.name)) for c in charts], how="diagonal_relaxed")
+    return Chart(",".join(c.name for c in charts), title, spec, data.select("chart", pl.exclude("chart")))
 
 
 def report(sources: Sequence[Source], *, title: str = "segment report", include_rows: int = 0,
