@@ -196,7 +196,7 @@ def histogram_panels(name: str, title: str, data: pl.DataFrame, panels: list[tup
 def nice_step(span: float, bins: int) -> float:
     """A round bin width (1, 2 or 5 times a power of ten) giving about *bins* bins over *span*.
 
-    >>> nice_step(1000, 30), nice_step(7, 30), nice_step(0, 30)
+    >>> nice_step(1000, 30), nice_step(6, 30), nice_step(0, 30)
     (50.0, 0.2, 1.0)
     """
     if not span > 0:
