@@ -217,8 +217,14 @@ def test_an_empty_table_gives_a_no_rows_note_not_a_crash(name):
 ALL = list(FIXTURE_KINDS)
 
 
-def test_report_follows_the_workflow_whatever_the_input_order():
-    rep = report([source(n) for n in reversed(ALL)])
+@pytest.fixture(scope="module")
+def everything():
+    """A report of every kind, inputs in reverse order (drawn once: each chart takes a moment)."""
+    return report([source(n) for n in reversed(ALL)])
+
+
+def test_report_follows_the_workflow_whatever_the_input_order(everything):
+    rep = everything
     order = [k.name for k in KINDS]
     got = [s.kind.name for s in rep.sections]
     assert got == sorted(got, key=order.index)
@@ -234,8 +240,8 @@ def test_report_holds_no_customer_rows_unless_asked():
     assert sum(f">{i}<" in asked.html for i in ids) == 3
 
 
-def test_report_is_self_contained_and_says_where_each_table_came_from():
-    rep = report([source(n) for n in ALL])
+def test_report_is_self_contained_and_says_where_each_table_came_from(everything):
+    rep = everything
     page = rep.html
     assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/", "")
     assert "https://" not in page and "@import" not in page and "url(http" not in page
@@ -244,10 +250,10 @@ def test_report_is_self_contained_and_says_where_each_table_came_from():
     assert '"command": "validate-segment"' in page  # provenance, escaped as text in <pre>
 
 
-def test_svg_ids_are_unique_across_the_page():
+def test_svg_ids_are_unique_across_the_page(everything):
     import re
 
-    page = report([source(n) for n in ALL]).html
+    page = everything.html
     ids = re.findall(r'\bid="([^"]+)"', page)
     assert len(ids) == len(set(ids))
 
