@@ -26,7 +26,8 @@ def command(
         help="What the table is (rfm, cluster-profile, rules, lifecycle-kpis ...; see docs/report.md), "
              "overriding its provenance and columns.", show_default=False)] = None,
     chart: Annotated[str | None, typer.Option(
-        help="Which of the kind's charts (e.g. rfm: rxf, segments, histograms). Default: the first.",
+        help="Which of the kind's charts (e.g. rfm: rxf, segments, histograms), or several side by side "
+             "(rxf,segments). Default: the first.",
         show_default=False)] = None,
     data: Annotated[str | None, typer.Option(
         help="Also write the data behind the chart (aggregated) to FILE.", rich_help_panel=opt.IO_PANEL,
