@@ -31,6 +31,9 @@ FIXTURE_KINDS = {
     "lifecycle_transitions.parquet": "lifecycle-transitions", "lifecycle_projection.parquet": "lifecycle-projection",
     "validate.parquet": "validate-segment", "validate_profile.parquet": "validate-profile",
     "validate_merge_map.parquet": "validate-merge-map", "validate_pairs.parquet": "validate-pairs",
+    # Made by hand with the columns issues 18 and 20 give, until churn, survival and clv land.
+    "churn_score_hand_made.parquet": "churn-score", "survival_hand_made.parquet": "survival",
+    "clv_hand_made.parquet": "clv",
 }
 
 
@@ -176,6 +179,34 @@ def test_estimates_carry_their_intervals():
     data = plot(source("validate_profile.parquet")).data
     assert data["ci_low"].null_count() == 0
     assert (data["ci_low"] <= data["value"]).all() and (data["value"] <= data["ci_high"]).all()
+
+
+def test_kaplan_meier_steps_with_bands_and_median_lifetimes():
+    figure = plot(source("survival_hand_made.parquet"))
+    layers = figure.spec["layer"]
+    assert [layer["mark"]["interpolate"] for layer in layers] == ["step-after", "step-after"]
+    assert layers[0]["encoding"]["y2"]["field"] == "upper"
+    table = dict(next(t for k in KINDS if k.name == "survival" for _, t in k.tables)(
+        source("survival_hand_made.parquet").frame).select("group", "median_lifetime").rows())
+    # month-to-month: 10 at risk lose 3 -> S(1) = 0.7; 7 lose 2 -> S(2) = 0.7 * 5/7 = 0.5, the median.
+    assert table == {"month-to-month": 2, "two year": None}
+
+
+def test_clv_by_segment_is_five_numbers_per_segment():
+    frame = pl.read_parquet(REPORT / "clv_hand_made.parquet")
+    data = plot(source("clv_hand_made.parquet")).data
+    import numpy as np
+
+    for row in data.iter_rows(named=True):
+        values = frame.filter(pl.col("segment") == row["segment"])["clv"].to_numpy()
+        assert row["customers"] == len(values)
+        assert [row[k] for k in ("p10", "p25", "median", "p75", "p90")] == pytest.approx(
+            np.percentile(values, [10, 25, 50, 75, 90]))
+
+
+def test_churn_alerts_count_customers_red_first():
+    data = plot(source("churn_score_hand_made.parquet")).data
+    assert data["alert"].to_list() == ["red", "amber", "green"] and data["customers"].to_list() == [4, 4, 32]
 
 
 def test_rules_scatter_is_support_vs_confidence_coloured_by_lift():

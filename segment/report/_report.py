@@ -12,13 +12,14 @@ import polars as pl
 
 from segment.columns import report_missing, require_columns
 from segment.errors import InputError, OptionError
-from segment.report import _cluster, _lifecycle, _rfm, _rules, _validate
+from segment.report import _churn, _cluster, _clv, _lifecycle, _rfm, _rules, _survival, _validate
 from segment.report._charts import NO_ROWS, Chart, note_chart, scoped_ids
 from segment.report._kinds import Kind, find_kind
 
 #: Every kind of table that can be charted, in the analyst's workflow order (the order of a report).
 #: A new command adds its module's KINDS here.
-KINDS: tuple[Kind, ...] = (*_rfm.KINDS, *_cluster.KINDS, *_rules.KINDS, *_lifecycle.KINDS, *_validate.KINDS)
+KINDS: tuple[Kind, ...] = (*_rfm.KINDS, *_cluster.KINDS, *_rules.KINDS, *_churn.KINDS, *_lifecycle.KINDS,
+                           *_survival.KINDS, *_clv.KINDS, *_validate.KINDS)
 #: Rows of a table shown as the data behind a chart, at most.
 DATA_ROWS = 200
 
