@@ -151,7 +151,8 @@ def plot(source: Source, *, chart: str | None = None) -> Chart:
     wanted = chart or names[0] if names else None
     found = [c for c in charts if c.name == wanted] or ([] if chart else charts[:1])
     if not found:
-        why = f"the {wanted!r} chart needs columns this table lacks" if wanted else "no chart"
+        why = (f"the {wanted!r} chart needs columns this table lacks" if wanted
+               else f"a {kind.name} table has no chart: segment report shows it as a table")
         return note_chart(wanted or kind.name, kind.title, why)
     return found[0]
 
