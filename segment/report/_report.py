@@ -97,8 +97,9 @@ def _checked(source: Source, kind: Kind) -> None:
             require_columns(source.frame, {f"{kind.name} table": column})
 
 
-def charts_of(source: Source, kind: Kind | None = None, rows: int | None = None) -> list[Chart]:
-    """Every chart of *source* that its columns allow; a "no rows" note for each when it is empty."""
+def charts_of(source: Source, kind: Kind | None = None, rows: int | None = None, only: str | None = None) -> list[Chart]:
+    """Every chart of *source* (or the one named *only*) that its columns allow; a "no rows"
+    note for each when it is empty."""
     kind = kind or kind_of(source)
     _checked(source, kind)
     if rows is None:
@@ -106,6 +107,8 @@ def charts_of(source: Source, kind: Kind | None = None, rows: int | None = None)
     report_missing(source.frame, [c for c in kind.signature if c not in kind.may_be_null])  # charts leave missing values out, as each maker says
     out = []
     for name, title, make in kind.charts:
+        if only is not None and name != only:
+            continue
         if rows == 0:
             out.append(note_chart(name, title, NO_ROWS))
             continue
@@ -147,9 +150,11 @@ def plot(source: Source, *, chart: str | None = None) -> Chart:
         return combined(kind.title, [plot(source, chart=c.strip()) for c in chart.split(",")])
     if chart is not None and chart not in names:
         raise OptionError(f"unknown --chart {chart!r} for a {kind.name} table; use one of {', '.join(names)}")
-    charts = charts_of(source, kind)
     wanted = chart or names[0] if names else None
-    found = [c for c in charts if c.name == wanted] or ([] if chart else charts[:1])
+    # Draw only the chart asked for: the others would each aggregate the table again.
+    found = [c for c in charts_of(source, kind, only=wanted) if c.name == wanted] if wanted else []
+    if not found and not chart:  # the natural chart needs absent columns: the next one that can be drawn
+        found = charts_of(source, kind)[:1]
     if not found:
         why = (f"the {wanted!r} chart needs columns this table lacks" if wanted
                else f"a {kind.name} table has no chart: segment report shows it as a table")
