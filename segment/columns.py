@@ -298,3 +298,93 @@ def _full_match(sample: pl.Series, fmt: str) -> bool:
     lengths = {"%Y-%m-%d": 10, "%Y%m%d": 8, "%Y/%m/%d": 10, "%Y-%m": 7}
     want = lengths.get(fmt)
     return want is None or bool((sample.str.len_chars() <= want).all())
+
+
+#: Text that means "the event happened" / "it did not" in an event column (compared case-insensitively).
+EVENT_TRUE = ("1", "true", "yes")
+EVENT_FALSE = ("0", "false", "no")
+
+
+def require_durations(frame: pl.LazyFrame, column: str, *, option: str = "--duration",
+                      integer: bool = True) -> pl.LazyFrame:
+    """Return *frame* with *column* as durations: Int64 (or Float64 without *integer*), all >= 0.
+
+    A duration is whole periods completed (months of tenure), so it must be
+    present, finite, not negative and, where *integer*, a whole number
+    (``12.0`` is fine, ``12.5`` is not). The first offending value is named
+    with its 1-based row.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"tenure": ["3", "0", "12.0"]})
+    >>> require_durations(lf, "tenure").collect()["tenure"].to_list()
+    [3, 0, 12]
+    >>> require_durations(pl.LazyFrame({"tenure": [3, -1]}), "tenure").collect()
+    Traceback (most recent call last):
+    ...
+    segment.errors.DataError: duration column 'tenure' holds -1 in row 2; durations must be 0 or more (whole periods completed)
+    >>> require_durations(pl.LazyFrame({"tenure": [3.0, 2.5]}), "tenure").collect()
+    Traceback (most recent call last):
+    ...
+    segment.errors.DataError: duration column 'tenure' holds 2.5 in row 2; durations must be whole numbers of periods (e.g. months of tenure)
+    """
+    require_columns(frame, {"duration": column})
+    lf = require_numeric(frame, column, option=option)
+    x = pl.col(column)
+    checks = [
+        (x.is_null(), "is empty (null) in row {row}; fill or drop those rows"),
+        (~x.is_finite(), "holds {value} in row {row}; durations must be finite numbers"),
+        (x < 0, "holds {value:g} in row {row}; durations must be 0 or more (whole periods completed)"),
+    ]
+    if integer:
+        checks.append((x != x.floor(), "holds {value:g} in row {row}; durations must be whole numbers of "
+                                       "periods (e.g. months of tenure)"))
+    # One pass finds whether anything is wrong; the row is looked up only then.
+    if lf.select(pl.sum_horizontal(c.sum() for c, _ in checks)).collect().item():
+        for condition, text in checks:
+            bad = first_offender(lf, condition, column)
+            if bad is not None:
+                row, value = bad
+                raise DataError(f"duration column {shown(column)} " + text.format(row=row, value=value))
+    return lf.with_columns(x.cast(pl.Int64) if integer else x)
+
+
+def require_events(frame: pl.LazyFrame, column: str, *, option: str = "--event") -> pl.LazyFrame:
+    """Return *frame* with *column* as Boolean: did the event (churn) happen?
+
+    Accepts a Boolean column, numbers 0/1, and text ``0``/``1``,
+    ``true``/``false``, ``yes``/``no`` in any case (surrounding spaces
+    ignored). Anything else, or a missing value, is an error naming the value
+    and its 1-based row.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"churn": ["Yes", " no", "TRUE", "0"]})
+    >>> require_events(lf, "churn").collect()["churn"].to_list()
+    [True, False, True, False]
+    >>> require_events(pl.LazyFrame({"churn": ["yes", "maybe"]}), "churn").collect()
+    Traceback (most recent call last):
+    ...
+    segment.errors.DataError: event column 'churn' holds 'maybe' in row 2; events must be 0/1, true/false or yes/no (1, true, yes = the event happened)
+    """
+    require_columns(frame, {"event": column})
+    dtype = frame.collect_schema()[column]
+    x = pl.col(column)
+    if dtype == pl.Boolean:
+        parsed = x
+    elif dtype.is_numeric():
+        parsed = pl.when(x == 1).then(True).when(x == 0).then(False)
+    elif is_text(dtype):
+        text = x.cast(pl.String).str.strip_chars().str.to_lowercase()
+        parsed = pl.when(text.is_in(EVENT_TRUE)).then(True).when(text.is_in(EVENT_FALSE)).then(False)
+    else:
+        raise ColumnTypeError(f"event column {shown(column)} must hold 0/1, true/false or yes/no, but it is {dtype}; "
+                              f"choose another column with {option}")
+    bad = first_offender(frame, parsed.is_null(), column)
+    if bad is not None:
+        row, value = bad
+        if value is None:
+            raise DataError(f"event column {shown(column)} is empty (null) in row {row}; fill or drop those rows")
+        raise DataError(f"event column {shown(column)} holds {value!r} in row {row}; events must be 0/1, true/false "
+                        "or yes/no (1, true, yes = the event happened)")
+    return frame.with_columns(parsed.alias(column))

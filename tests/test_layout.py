@@ -25,6 +25,7 @@ SHARED = ("stats", "io", "errors", "columns", "binning")
 # A command package may build on another's *public* API only where declared
 # here (one way, no cycles): e.g. churn features stage customers with lifecycle.
 USES: dict[str, set[str]] = {
+    "survival": {"lifecycle"},
     "report": {"lifecycle"},  # stage order (lifecycle.STAGES) for the charts' axes and colours
 }
 SOURCES = (("segment", "segment"), ("cli", "segment_cli"))  # folder, import name

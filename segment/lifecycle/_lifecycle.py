@@ -92,7 +92,7 @@ from segment.lifecycle._rules import EXIT, NONE, STAGES, Rules, Stages, assign
 
 Progress = Callable[[str, int, int | None], None]
 
-__all__ = ["STAGES", "Lifecycle", "Rules", "lifecycle"]
+__all__ = ["STAGES", "Lifecycle", "Rules", "durations", "lifecycle"]
 
 
 @dataclass
@@ -203,6 +203,12 @@ class Lifecycle:
         at_risk = has_next & staged & (stage != EXIT) & (nxt >= 0)
         cols["churn_next_month"] = pl.Series(churned).set(pl.Series(~at_risk), None)
         return pl.DataFrame(cols)
+
+    def durations(self, since: str | date | None = None, event: str = "churn") -> pl.DataFrame:
+        """Per line: how long it lived and whether it left (see :mod:`segment.lifecycle._durations`)."""
+        from segment.lifecycle._durations import durations_table
+
+        return durations_table(self, since=since, event=event)
 
     def kpis(self) -> pl.DataFrame:
         """Per month and stage: customers, share, entered, next-month churn, revenue, new customers."""
@@ -334,6 +340,35 @@ def lifecycle(
     _check_activation(grid, st)
     _warn_left_censored(grid, st, activation is not None)
     return Lifecycle(grid=grid, stages=st, id=id, metrics=roles, rules=rules, stats=dict(grid.stats))
+
+
+def durations(panel: pl.LazyFrame | pl.DataFrame, *, since: str | date | None = None, event: str = "churn",
+              **options: Any) -> pl.DataFrame:
+    """Per line of a usage panel: ``cohort``, ``end``, ``duration``, ``event``, ``entry`` (and ``stage`` with *since*).
+
+    The lifetimes that survival curves and retention models need, by the
+    lifecycle rules: *options* are :func:`lifecycle`'s keywords (``id``,
+    ``voice``, ``status``, ``exit_after`` ...). See
+    :mod:`segment.lifecycle._durations` for what each column means.
+
+    Parameters
+    ----------
+    since
+        A month: count lifetimes from it, for the lines in a stage other than
+        exit then (``stage`` column).
+    event
+        ``churn`` (an exit of subtype churn; re-entries and number swaps are
+        censored at their exit) or ``exit`` (any exit).
+
+    Examples
+    --------
+    >>> panel = pl.DataFrame({"id": ["a"] * 5 + ["b"] * 2, "month": [1, 2, 3, 4, 5, 4, 5],
+    ...                       "calls": [3.0, 3, 0, 0, 0, 2, 2], "activated": ["2023-12-15"] * 5 + ["2024-04-02"] * 2})
+    >>> panel = panel.with_columns(pl.col("month").map_elements(lambda m: f"2024-{m:02d}", return_dtype=pl.String))
+    >>> durations(panel, id="id", metrics=["calls"], activation="activated").select("id", "duration", "event", "entry").rows()
+    [('a', 3, True, 1), ('b', 2, False, 0)]
+    """
+    return lifecycle(panel, **options).durations(since=since, event=event)
 
 
 def _roles(voice: str | None, data: str | None, revenue: str | None, metrics: Sequence[str]) -> dict[str, str]:
