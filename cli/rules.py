@@ -19,6 +19,7 @@ EXAMPLE = "segment rules snapshot.csv --target churn=Yes -o rules.csv"
 
 MINING = "Mining"
 TESTS = "Tests and filters"
+TEXT = "Complaint texts"
 
 
 class Sort(str, Enum):
@@ -31,6 +32,12 @@ class Sort(str, Enum):
 class Engine(str, Enum):
     bitset = "bitset"
     mlxtend = "mlxtend"
+
+
+class Lang(str, Enum):
+    auto = "auto"
+    zh = "zh"
+    en = "en"
 
 
 def command(
@@ -92,6 +99,25 @@ def command(
                                        rich_help_panel=TESTS)] = Sort.lift,
     top: Annotated[int | None, typer.Option(help="Keep only the first N rules.", rich_help_panel=TESTS,
                                             show_default=False)] = None,
+    text: Annotated[str | None, typer.Option(help="Column of complaint or note texts: its terms become items "
+                                                  "text:TERM, tested like any other item.",
+                                             rich_help_panel=TEXT, show_default=False)] = None,
+    lang: Annotated[Lang, typer.Option(help="Language of the texts: zh (word segmentation), en (words, stop "
+                                            "words, stemming) or auto (zh when a text holds Chinese).",
+                                       rich_help_panel=TEXT)] = Lang.auto,
+    terms: Annotated[str | None, typer.Option(help="Terms file: a word per line is a stop word; word=theme "
+                                                   "groups synonyms into one item (信号=network).",
+                                              rich_help_panel=TEXT, show_default=False)] = None,
+    min_term_count: Annotated[int, typer.Option(help="Keep only terms in at least this many customers.",
+                                                rich_help_panel=TEXT)] = 10,
+    complaints: Annotated[str | None, typer.Option(help="The texts as a table of their own, one row per complaint "
+                                                        "(--id, --text, --date); a customer's terms are the "
+                                                        "union over their complaints.",
+                                                   rich_help_panel=TEXT, show_default=False)] = None,
+    date: Annotated[str, typer.Option(help="Date column of --complaints (used with --since).",
+                                      rich_help_panel=TEXT)] = "date",
+    since: Annotated[str | None, typer.Option(help="Only complaints dated on or after this day, YYYY-MM-DD.",
+                                              rich_help_panel=TEXT, show_default=False)] = None,
     item_table: Annotated[str | None, typer.Option(help="Also write the items used (customers, target rate) "
                                                         "to FILE.", rich_help_panel=opt.IO_PANEL,
                                                    show_default=False)] = None,
@@ -112,6 +138,7 @@ def command(
             run.warn("--old-column-names is deprecated: n_antecedent is now customers, n_rule "
                      "target_customers, with_target target_customers; the option goes in the next release")
         table = run.read(input, fmt=from_, string_columns=[id])
+        texts = run.read(complaints, string_columns=[id]).frame if complaints else None
         run.check_outputs(output, item_table, to=to)
         with run.progress("mining") as report:
             result = rules(table.frame, target=target, id=id, items=split_list(items), exclude=split_list(exclude),
@@ -123,7 +150,9 @@ def command(
                            correction=correction.value, alpha=alpha, keep_redundant=keep_redundant,
                            keep_insignificant=keep_insignificant, productive=productive, merge_same=merge_same,
                            sort=sort.value,
-                           top=top, engine=engine.value, progress=report)
+                           top=top, engine=engine.value, text=text, lang=lang.value,
+                           terms=read_terms(terms), min_term_count=min_term_count, complaints=texts, date=date,
+                           since=since, progress=report)
         details = {**result.params, "stats": result.stats}
         rules_out, items_out = result.table, result.items
         if old_column_names:
@@ -133,6 +162,20 @@ def command(
             run.write_side(items_out, item_table, role="item-table", details=details)
         run.write(rules_out, output, to, details=details)
         run.summary(summary_table(result.table, result.stats, result.params))
+
+
+def read_terms(path: str | None) -> list[str] | None:
+    """Lines of a terms file (UTF-8, a BOM allowed)."""
+    if path is None:
+        return None
+    from pathlib import Path
+
+    from segment.errors import OptionError
+
+    try:
+        return Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise OptionError(f"--terms {path}: cannot read it as UTF-8 text ({err.__class__.__name__})") from None
 
 
 def summary_table(table: pl.DataFrame, stats: dict[str, int], params: dict):
@@ -158,6 +201,10 @@ def summary_table(table: pl.DataFrame, stats: dict[str, int], params: dict):
                f"with {params['min_count']:,}+ in the consequent, {stats['passing_thresholds']:,} pass the "
                f"thresholds, {stats['significant']:,} significant ({stats['productive']:,} productive), "
                f"{stats['non_redundant']:,} not redundant; {stats['written']:,} written")
+    if "text" in params:
+        t = params["text"]
+        caption += (f"; texts: {t['customers_with_text']:,} customers with text, {t['terms']:,} terms, "
+                    f"{t['terms_kept']:,} in {max(params['min_count'], t['min_term_count']):,}+ customers")
     if stats.get("merged_same_customers"):
         caption += f" ({stats['merged_same_customers']:,} merged into same_as: same customers)"
     if marked.any():

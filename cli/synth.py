@@ -10,7 +10,7 @@ import typer
 from . import options as opt
 from .parsing import split_list
 from .render import frame_table
-from .run import Run
+from .run import Run, given_options
 
 NAME = "synth"
 READS_TABLE = False  # it writes tables from a seed
@@ -31,15 +31,23 @@ def command(
     start: Annotated[str, typer.Option(help="First panel month, YYYY-MM.")] = "2023-01",
     tables: Annotated[str | None, typer.Option(
         help="Comma-separated subset of: panel, customers, transactions, truth_panel, truth_customers, "
-        "truth_effects \\[default: all].", show_default=False)] = None,
+        "truth_effects \\[default: all]; with --complaints also complaints, truth_complaints.",
+        show_default=False)] = None,
+    complaints: Annotated[float, typer.Option(
+        help="Also write complaint texts (Chinese and English) with planted themes: the rate at which "
+        "customers who stay mention each theme, scaled (churners mention network, billing and service "
+        "more). 0: no complaint tables.")] = 0.0,
     verbose: opt.Verbose = False,
     quiet: opt.Quiet = False,
 ) -> None:
     """Generate telecom data with planted ground truth: panel, customers, transactions and truth tables."""
     from segment.synth import synth
 
-    with Run(NAME) as run:
-        data = synth(customers, months, seed=seed, start=start, tables=split_list(tables))
+    # --complaints 0 (off) is left out of provenance: files written without complaints stay
+    # byte-identical to those of earlier releases (the bundled sample among them).
+    options = {k: v for k, v in given_options().items() if k != "complaints" or v}
+    with Run(NAME, options) as run:
+        data = synth(customers, months, seed=seed, start=start, tables=split_list(tables), complaints=complaints)
         with run.progress() as report:
             rows = run.write_tables(data.chunks(report), output, data.tables, to, details=data.params())
         run.summary(*summary_tables(rows, data.stats, output))

@@ -45,6 +45,7 @@ import io
 import json
 import os
 import re
+import shutil
 import stat
 import sys
 import tempfile
@@ -866,7 +867,16 @@ def temp_beside(target: Path) -> str:
 
 
 def publish(tmp: str, target: Path) -> None:
-    """Give the finished temporary file the usual permissions and rename it over the target."""
+    """Give the finished temporary file the usual permissions and rename it over the target.
+
+    A device target (``/dev/null``, a FIFO) gets the bytes written into it
+    instead: a rename would replace the device, which as root breaks the machine.
+    """
+    if is_device(target):
+        with open(tmp, "rb") as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        discard(tmp)
+        return
     os.chmod(tmp, 0o666 & ~_umask())
     os.replace(tmp, target)
 

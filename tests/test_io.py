@@ -305,6 +305,17 @@ def test_dev_null_is_written_in_place_never_replaced(tmp_path):
     assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
 
 
+def test_atomic_path_to_dev_null_keeps_the_device():
+    """Regression: `segment plot -o /dev/null` renamed its temporary file over /dev/null."""
+    from pathlib import Path
+
+    from segment.io import atomic_path
+
+    with atomic_path("/dev/null") as tmp:
+        Path(tmp).write_bytes(b"<svg/>")
+    assert not os.path.isfile("/dev/null") and not os.path.exists(tmp)
+
+
 def test_names_differing_only_in_whitespace_are_marked():
     from segment.errors import ColumnNotFoundError
 

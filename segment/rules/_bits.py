@@ -48,6 +48,27 @@ def unpack(words: np.ndarray, n: int) -> np.ndarray:
     return raw[:, :n].T.astype(bool)
 
 
+def masks_by_code(rows: np.ndarray, codes: np.ndarray, n: int, wanted: list[int]) -> list[np.ndarray]:
+    """For each code in *wanted*, a boolean mask over *n* rows: the rows paired with that code.
+
+    *rows* and *codes* are pairs (customer row, item code), in any order and
+    possibly repeated; one sort groups them.
+
+    >>> [m.tolist() for m in masks_by_code(np.array([0, 2, 1, 2]), np.array([1, 0, 1, 1]), 3, [1, 0])]
+    [[True, True, True], [False, False, True]]
+    """
+    order = np.argsort(codes, kind="stable")
+    at = rows[order]
+    bounds = np.searchsorted(codes[order], np.arange(int(codes.max(initial=-1)) + 2))
+    out = []
+    for code in wanted:
+        mask = np.zeros(n, dtype=bool)
+        if code + 1 < bounds.size:
+            mask[at[bounds[code]:bounds[code + 1]]] = True
+        out.append(mask)
+    return out
+
+
 @dataclass
 class ItemMatrix:
     """Items as bit vectors over target rows (``pos``) and the other rows (``neg``).

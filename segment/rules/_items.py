@@ -66,8 +66,11 @@ _NOT_APPLICABLE = re.compile(r"^no [a-z][a-z ]* service$")
 
 
 def item_columns(names: Sequence[str], id: str, target: str, items: Sequence[str] | None,
-                 exclude: Sequence[str] | None) -> list[str]:
-    """The columns that become items: *items* (default all but id and target) minus *exclude*."""
+                 exclude: Sequence[str] | None, allow_none: bool = False) -> list[str]:
+    """The columns that become items: *items* (default all but id and target) minus *exclude*.
+
+    *allow_none*: no column is fine (term items from a text column are the items).
+    """
     for col in exclude or ():
         if col not in names:
             raise ColumnNotFoundError(col, names, role="excluded")
@@ -82,7 +85,7 @@ def item_columns(names: Sequence[str], id: str, target: str, items: Sequence[str
     else:
         chosen = [c for c in names if c not in (id, target)]
     chosen = [c for c in chosen if c not in set(exclude or ())]
-    if not chosen:
+    if not chosen and not allow_none:
         raise OptionError("no columns left to make items from; check --items and --exclude")
     return chosen
 
@@ -90,12 +93,15 @@ def item_columns(names: Sequence[str], id: str, target: str, items: Sequence[str
 def snapshot_items(frame: pl.DataFrame, target: Target, *, id: str, min_count: int,
                    items: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
                    bins: int = 4, breaks: dict[str, list[float]] | None = None, with_no: bool = True,
-                   categorical: Sequence[str] | None = None, max_categories: int = 10) -> ItemMatrix:
+                   categorical: Sequence[str] | None = None, max_categories: int = 10,
+                   extra: tuple[str, list[tuple[str, np.ndarray]]] | None = None) -> ItemMatrix:
     """Items of a one-row-per-customer table held by at least *min_count* customers.
 
-    See :class:`~segment.rules._bits.ItemBuilder` for *min_count*.
+    See :class:`~segment.rules._bits.ItemBuilder` for *min_count*. *extra* is
+    ``(column, [(label, mask over the frame's rows), ...])``: items made
+    elsewhere (terms of a text column), added after the columns' items.
     """
-    columns = item_columns(frame.columns, id, target.column, items, exclude)
+    columns = item_columns(frame.columns, id, target.column, items, exclude, allow_none=extra is not None)
     breaks = dict(breaks or {})
     categorical = list(dict.fromkeys(categorical or ()))
     for col in categorical:
@@ -110,7 +116,8 @@ def snapshot_items(frame: pl.DataFrame, target: Target, *, id: str, min_count: i
             raise OptionError(f"--breaks {col}= must be one or more increasing numbers, got {edges}")
     y = target_mask(frame, target)
     # Target customers first, input order kept within each: the miner's row order.
-    frame = frame.select(columns)[np.argsort(~y, kind="stable")]
+    order = np.argsort(~y, kind="stable")
+    frame = frame.select(columns)[order] if columns else frame  # a frame of no columns has no rows
     builder = ItemBuilder(int(y.sum()), frame.height, min_count)
     empty: dict[str, int] = {}
     codes: list[str] = []
@@ -132,6 +139,8 @@ def snapshot_items(frame: pl.DataFrame, target: Target, *, id: str, min_count: i
             column.add_flag(builder, with_no)
         else:
             column.add_bins(builder, bins, breaks.get(col))
+    if extra is not None:
+        builder.add_masks(extra[0], [(label, mask[order]) for label, mask in extra[1]])
     if codes:
         shown = ", ".join(codes[:10]) + (", ..." if len(codes) > 10 else "")
         warnings.warn(f"{shown}: whole numbers with at most {max_categories} values, read as codes (one item "

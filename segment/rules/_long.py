@@ -19,12 +19,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
-import numpy as np
 import polars as pl
 
 from segment.columns import first_offender
 from segment.errors import ColumnNotFoundError, DataError
-from segment.rules._bits import ItemBuilder, ItemMatrix
+from segment.rules._bits import ItemBuilder, ItemMatrix, masks_by_code
 from segment.rules._target import Target, cleaned
 
 
@@ -67,12 +66,8 @@ def long_items(frame: pl.DataFrame, target: str, *, id: str, item: str, min_coun
     kept = [v for v, _, a in counts.iter_rows() if builder.keep(a)]
     rows = rows.filter(pl.col(item).is_in(kept))
     codes = rows[item].cast(pl.Enum(kept)).to_physical().cast(pl.Int64).to_numpy()
-    by_code = np.argsort(codes, kind="stable")
-    at = rows["_row"].to_numpy()[by_code]
-    bounds = np.searchsorted(codes[by_code], np.arange(len(kept) + 1))
-    for code, value in enumerate(kept):
-        bits = np.zeros(n, dtype=bool)
-        bits[at[bounds[code]:bounds[code + 1]]] = True
+    masks = masks_by_code(rows["_row"].to_numpy(), codes, n, list(range(len(kept))))
+    for value, bits in zip(kept, masks, strict=True):
         builder.add(value, item, bits)
     if not kept:
         builder.empty.append(item)

@@ -53,6 +53,7 @@ as redundant.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ from segment.rules._long import long_items
 from segment.rules._mining import ENGINES, Found, search
 from segment.rules._redundancy import judge
 from segment.rules._stats import adjust_in_family, metrics
+from segment.rules._text import DEFAULT_MIN_TERM_COUNT, LANGS, Terms, text_items
 from segment.rules._target import check_ids, resolve_target, split_target
 from segment.stats.hypergeom import fisher_greater, log_pmf
 from segment.stats.multitest import METHODS as CORRECTIONS
@@ -136,6 +138,13 @@ def rules(
     sort: str = "lift",
     top: int | None = None,
     engine: str = "bitset",
+    text: str | None = None,
+    lang: str = "auto",
+    terms: Sequence[str] | None = None,
+    min_term_count: int = DEFAULT_MIN_TERM_COUNT,
+    complaints: pl.LazyFrame | pl.DataFrame | None = None,
+    date: str = "date",
+    since: str | dt.date | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
 ) -> RulesResult:
     """Mine rules X -> target, test them, and keep the real, non-redundant ones.
@@ -197,21 +206,37 @@ def rules(
     engine
         ``bitset`` (default: a numpy Eclat over packed bit vectors) or
         ``mlxtend`` (mlxtend's fpgrowth on the target's rows); same rules.
+    text, lang, terms, min_term_count
+        A text column (complaints, notes) whose terms become items
+        ``text:TERM`` (:mod:`segment.rules._text`), tokenised as ``zh``,
+        ``en`` or ``auto`` (per text); *terms* are the lines of a terms file
+        (``word`` a stop word, ``word=theme`` a synonym); terms held by fewer
+        than *min_term_count* customers are dropped. Not with ``long``.
+    complaints, date, since
+        The texts as a long table instead of a snapshot column: one row per
+        complaint (*id*, *text*, *date*); a customer's terms are the union
+        over their complaints dated on or after *since* (all when None).
     progress
         Optional ``progress(task, done, total)`` callback.
     """
     _check_options(min_support, min_count, min_confidence, min_lift, max_len, correction, alpha,
                    sort, top, engine, bins, max_categories)
+    word_list = _check_text(text, lang, long, complaints, since, min_term_count, terms)
     lf = frame.lazy()
     names = lf.collect_schema().names()
+    in_snapshot = text is not None and complaints is None
     if long:
         df = lf.select([c for c in (id, item) if c in names]).collect()
     else:
         if id not in names:
             raise ColumnNotFoundError(id, names, role="id")
         column, _ = split_target(names, target)
-        items = item_columns(names, id, column, items, exclude)
-        df = lf.select(list(dict.fromkeys([id, column, *items]))).collect()  # only what is used
+        if in_snapshot and text not in names:
+            raise ColumnNotFoundError(text, names, role="text")
+        if in_snapshot:
+            exclude = [*(exclude or ()), text]
+        items = item_columns(names, id, column, items, exclude, allow_none=text is not None)
+        df = lf.select(list(dict.fromkeys([id, column, *items, *([text] if in_snapshot else [])]))).collect()
     n = _customers(df, id=id, item=item, long=long)
     minc = _min_count(n, min_support, min_count)
     if long:
@@ -219,8 +244,19 @@ def rules(
     else:
         check_ids(df, id)
         tgt = resolve_target(df, target)
-        matrix = snapshot_items(df, tgt, id=id, min_count=minc, items=items, bins=bins, breaks=breaks,
-                                with_no=with_no, categorical=categorical, max_categories=max_categories)
+        extra = None
+        if text is not None:
+            if progress is not None:
+                progress("reading texts", 0, None)
+            texts = df if complaints is None else _complaints(complaints, id, text, date, since)
+            found, text_stats = text_items(df[id], texts, id=id, text=text, lang=lang, terms=word_list,
+                                           min_count=max(minc, min_term_count), long=complaints is not None,
+                                           date=date, since=_since(since))
+            extra = (text, found)
+            del texts
+        matrix = snapshot_items(df, tgt, id=id, min_count=minc, items=items, exclude=exclude, bins=bins, breaks=breaks,
+                                with_no=with_no, categorical=categorical, max_categories=max_categories,
+                                extra=extra)
     del df
     if not matrix.labels:
         raise DataError(f"no item reaches the minimum support of {minc:,} customers (of {matrix.n:,}); "
@@ -259,6 +295,9 @@ def rules(
               "min_count": minc, "base_rate": matrix.n_pos / matrix.n, "breaks": matrix.breaks,
               "correction": correction, "alpha": alpha, "max_len": max_len, "engine": engine,
               "family_by_length": family.by_length}
+    if text is not None:
+        params["text"] = {"column": text, "lang": lang, "min_term_count": min_term_count,
+                          "since": None if since is None else str(_since(since)), **text_stats}
     return RulesResult(table.select(COLUMNS), _item_table(matrix), stats, params)
 
 
@@ -290,6 +329,41 @@ def _check_options(min_support: float | None, min_count: int | None, min_confide
                                  ("engine", engine, ENGINES)):
         if value not in allowed:
             raise OptionError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def _check_text(text: str | None, lang: str, long: bool, complaints: object, since: object, min_term_count: int,
+                terms: Sequence[str] | None) -> Terms:
+    if text is None:
+        if complaints is not None or since is not None or terms:
+            raise OptionError("--complaints, --since and --terms need --text COLUMN (the column of texts)")
+        return Terms()
+    if long:
+        raise OptionError("--text reads a snapshot (one row per customer), not --long input; give the "
+                          "complaints as their own table with --complaints FILE")
+    if since is not None and complaints is None:
+        raise OptionError("--since selects complaints by date: give them as a table with --complaints FILE")
+    if lang not in LANGS:
+        raise OptionError(f"--lang must be one of {', '.join(LANGS)}, got {lang!r}")
+    if min_term_count < 1:
+        raise OptionError(f"--min-term-count must be at least 1, got {min_term_count}")
+    return Terms.parse(list(terms or ()))
+
+
+def _since(since: str | dt.date | None) -> dt.date | None:
+    if since is None or isinstance(since, dt.date):
+        return since
+    try:
+        return dt.date.fromisoformat(str(since).strip())
+    except ValueError:
+        raise OptionError(f"--since must be a date like 2024-01-31, got {since!r}") from None
+
+
+def _complaints(complaints: pl.LazyFrame | pl.DataFrame, id: str, text: str, date: str,
+                since: object) -> pl.DataFrame:
+    lf = complaints.lazy()
+    names = lf.collect_schema().names()
+    wanted = [id, text, *([date] if since is not None else [])]
+    return lf.select([c for c in dict.fromkeys(wanted) if c in names]).collect()
 
 
 def _customers(df: pl.DataFrame, *, id: str, item: str, long: bool) -> int:

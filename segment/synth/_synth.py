@@ -48,6 +48,8 @@ import polars as pl
 from segment.synth import _tables as tables
 from segment.synth import _world as w
 from segment.errors import OptionError, SegmentWarning
+from segment.synth._complaints import TABLES as COMPLAINT_TABLES
+from segment.synth._complaints import complaint_tables
 from segment.synth._effects import truth_effects
 from segment.synth._lines import CHANNELS, draw_lines, identity_keys
 from segment.synth._observe import observe
@@ -80,12 +82,14 @@ class Synth:
     start: date
     tables: tuple[str, ...]
     stats: dict[str, Any] = field(default_factory=dict)
+    complaints: float = 0.0
 
     def params(self) -> dict[str, Any]:
         """Parameters and rules, for provenance metadata."""
-        return {"customers": self.customers, "months": self.months, "seed": self.seed,
-                "start": self.start.isoformat()[:7], "tables": list(self.tables), "block": BLOCK,
-                "truth_rules": w.TRUTH_RULES}
+        out = {"customers": self.customers, "months": self.months, "seed": self.seed,
+               "start": self.start.isoformat()[:7], "tables": list(self.tables), "block": BLOCK,
+               "truth_rules": w.TRUTH_RULES}
+        return {**out, "complaints": self.complaints} if self.complaints else out
 
     @property
     def blocks(self) -> int:
@@ -121,7 +125,7 @@ class Synth:
 
 
 def synth(customers: int = 2000, months: int = 24, *, seed: int = 0, start: str | date = "2023-01",
-          tables: Sequence[str] | None = None) -> Synth:
+          tables: Sequence[str] | None = None, complaints: float = 0.0) -> Synth:
     """Describe a synthetic telecom data set with planted ground truth.
 
     Parameters
@@ -137,7 +141,12 @@ def synth(customers: int = 2000, months: int = 24, *, seed: int = 0, start: str 
     start
         First panel month, ``YYYY-MM`` (or a date; its month is used).
     tables
-        Which of :data:`TABLES` to produce (default all).
+        Which of :data:`TABLES` to produce (default all), and with
+        *complaints* also ``complaints`` and ``truth_complaints``.
+    complaints
+        Complaint texts with planted themes (:mod:`segment.synth._complaints`):
+        the rate at which customers who do not churn mention the themes
+        (0, the default, writes no complaint tables).
 
     Returns
     -------
@@ -152,15 +161,19 @@ def synth(customers: int = 2000, months: int = 24, *, seed: int = 0, start: str 
     if seed < 0:
         raise OptionError(f"--seed must be zero or positive, got {seed}")
     first = _parse_start(start)
-    chosen = tuple(tables) if tables else TABLES
-    unknown = [t for t in chosen if t not in TABLES]
+    if not 0 <= complaints <= 1:
+        raise OptionError(f"--complaints is a share of customers between 0 and 1, got {complaints}")
+    known = TABLES + COMPLAINT_TABLES if complaints else TABLES
+    chosen = tuple(tables) if tables else known
+    unknown = [t for t in chosen if t not in known]
     if unknown:
-        raise OptionError(f"unknown table {unknown[0]!r} in --tables; choose from {', '.join(TABLES)}")
-    chosen = tuple(t for t in TABLES if t in chosen)
+        hint = "; complaint tables need --complaints SHARE" if unknown[0] in COMPLAINT_TABLES else ""
+        raise OptionError(f"unknown table {unknown[0]!r} in --tables; choose from {', '.join(known)}{hint}")
+    chosen = tuple(t for t in known if t in chosen)
     if months < 12:
         warnings.warn(f"with {months} months most planted declines, suspensions and exits do not fit; "
                       "use --months 12 or more for lifecycle work", SegmentWarning, stacklevel=2)
-    return Synth(customers, months, seed, first, chosen)
+    return Synth(customers, months, seed, first, chosen, complaints=complaints)
 
 
 def _parse_start(value: str | date) -> date:
@@ -212,6 +225,10 @@ def _block(spec: Synth, k: int, first: int, n: int, width: int) -> dict[str, pl.
         out["truth_customers"] = tables.truth_customers(line, months, lines, paths, exit_kind, links)
     if "transactions" in spec.tables:
         out["transactions"] = tables.transactions(rng, rows, months, li, mj, lines, paths, obs)
+    if spec.complaints and set(COMPLAINT_TABLES) & set(spec.tables):
+        texts = complaint_tables(spec.seed, k, line["customer_id"], paths.churn, paths.exists, months,
+                                 spec.complaints)
+        out.update({name: texts[name] for name in COMPLAINT_TABLES if name in spec.tables})
 
     spec.stats["customers"] += n
     spec.stats["churned"] += int(paths.churn.sum())
