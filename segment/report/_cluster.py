@@ -54,6 +54,9 @@ def differences(frame: pl.LazyFrame) -> Chart:
             .sort(pl.col("cluster") == -1, "cluster").with_columns(_label())
             .unpivot(index=["cluster", "label"], variable_name="feature", value_name="d")
             .with_columns(shown=pl.col("d").clip(-CLIP, CLIP))
+            # Unpivot keeps no row order of its own: clusters as in the profile, features as given.
+            .sort(pl.col("cluster") == -1, "cluster",
+                  pl.col("feature").replace_strict(features, list(range(len(features)))))
             .collect())
     order = data.unique("cluster", maintain_order=True)["label"].to_list()
     return heatmap_chart("profile", "How each cluster differs from the rest (standardised difference)", data,
