@@ -15,6 +15,9 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
+	@# LightGBM (segment churn) needs the OpenMP runtime; Debian ships it as libgomp1.
+	@if [ "$$(id -u)" = 0 ] && ! ldconfig -p 2>/dev/null | grep -q 'libgomp\.so\.1' && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && apt-get install -y -qq libgomp1; fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(PIN) --upgrade pip
 	$(BIN)/python -m pip install --quiet $(PIN) -e '.[test]'

@@ -7,6 +7,9 @@ each entry, csvkit-style. A new command adds one line here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+_FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,8 @@ class CommandCase:
     writes_table: bool = True  # honours -o / --to
     # An option that writes a second table to a file (e.g. --profile).
     side_option: tuple[str, ...] = ()
+    # False where the input's column names are fixed by something else (a fitted model's features).
+    free_names: bool = True
 
     def __str__(self) -> str:
         return self.name
@@ -37,6 +42,11 @@ CASES = [
     CommandCase("rules", "rules_small.csv", ("--target", "churn"), side_option=("--item-table",)),
     CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),
                 column_option="--segment", column_value="plan", side_option=("--pairs", "--merge-map", "--json")),
+    CommandCase("churn features", "churn_panel_small.csv", ("--as-of", "2023-09", *_USAGE, "--category", "plan")),
+    CommandCase("churn score", "churn_features_small.csv", ("--model", str(_FIXTURES / "churn_model")),
+                free_names=False),
+    CommandCase("churn evaluate", "churn_scores_small.csv", ("--score", "p_churn"), column_option="--target",
+                column_value="churn"),
     CommandCase("plot", "rfm_scores.csv", column_option=None, writes_table=False, side_option=("--data",)),
     CommandCase("report", "rfm_scores.csv", column_option=None, writes_table=False),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),

@@ -137,6 +137,8 @@ def _spaced(args: tuple[str, ...], names: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("case", ID_ROLE, ids=str)
 def test_column_names_with_spaces(cli, case):
+    if not case.free_names:
+        pytest.skip("the column names come from a fitted model")
     names = pl.read_csv(FIXTURES / case.good_input, n_rows=1).columns
     plain = _run(cli, case, FIXTURES / case.good_input)
     args = [*case.name.split(), str(folder(case) / "spaces_in_names.csv"), *_spaced(case.args, names)]

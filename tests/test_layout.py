@@ -20,12 +20,13 @@ import pytest
 import segment
 from tests.conftest import ROOT
 
-COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth", "report")
+COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth", "churn", "report")
 SHARED = ("stats", "io", "errors", "columns", "binning")
 # A command package may build on another's *public* API only where declared
 # here (one way, no cycles): e.g. churn features stage customers with lifecycle.
 USES: dict[str, set[str]] = {
     "survival": {"lifecycle"},
+    "churn": {"lifecycle"},
     "report": {"lifecycle"},  # stage order (lifecycle.STAGES) for the charts' axes and colours
 }
 SOURCES = (("segment", "segment"), ("cli", "segment_cli"))  # folder, import name
@@ -157,6 +158,7 @@ def test_the_command_line_installs_as_segment_cli():
 PUBLIC = [("segment.rfm", "rfm", "RFMResult"), ("segment.cluster", "cluster", "ClusterResult"),
           ("segment.rules", "rules", "RulesResult"), ("segment.lifecycle", "lifecycle", "Lifecycle"),
           ("segment.validate", "validate_segment", "ValidationResult"), ("segment.synth", "synth", "Synth"),
+          ("segment.churn", "churn", "Features"),
           ("segment.report", "report", "Report"), ("segment.report", "plot", "Chart")]
 
 
