@@ -32,7 +32,7 @@ FIXTURE_KINDS = {
     "validate.parquet": "validate-segment", "validate_profile.parquet": "validate-profile",
     "validate_merge_map.parquet": "validate-merge-map", "validate_pairs.parquet": "validate-pairs",
     # Made by hand with the columns issues 18 and 20 give, until churn, survival and clv land.
-    "churn_score_hand_made.parquet": "churn-score", "survival_hand_made.parquet": "survival",
+    "churn_evaluate.parquet": "churn-evaluate", "churn_score_hand_made.parquet": "churn-score", "survival_hand_made.parquet": "survival",
     "clv_hand_made.parquet": "clv",
 }
 
@@ -202,6 +202,12 @@ def test_clv_by_segment_is_five_numbers_per_segment():
         assert row["customers"] == len(values)
         assert [row[k] for k in ("p10", "p25", "median", "p75", "p90")] == pytest.approx(
             np.percentile(values, [10, 25, 50, 75, 90]))
+
+
+def test_gains_curve_ends_with_every_churner_captured():
+    data = plot(source("churn_evaluate.parquet")).data
+    assert data["capture"][-1] == pytest.approx(1.0) and data["customers_share"][-1] == pytest.approx(1.0)
+    assert data["capture"].to_list() == sorted(data["capture"].to_list())
 
 
 def test_churn_alerts_count_customers_red_first():
