@@ -12,12 +12,12 @@ from typing import Annotated, Any
 
 import typer
 
-from . import churn, cluster, info, lifecycle, plot, report, rfm, rules, synth, validate_segment
+from . import churn, cluster, info, join, lifecycle, matrix, plot, report, rfm, rules, sample, synth, validate_segment
 from .errors import SegmentGroup
 from .reading import ReadingCommand
 
 # Order of `segment --help`: the analyst's workflow, then utilities.
-COMMANDS = [rfm, cluster, rules, lifecycle, churn, validate_segment, plot, report, synth, info]
+COMMANDS = [rfm, cluster, rules, lifecycle, churn, validate_segment, join, matrix, sample, plot, report, synth, info]
 
 
 class _Group(SegmentGroup):

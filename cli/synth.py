@@ -37,16 +37,25 @@ def command(
         help="Also write complaint texts (Chinese and English) with planted themes: the rate at which "
         "customers who stay mention each theme, scaled (churners mention network, billing and service "
         "more). 0: no complaint tables.")] = 0.0,
+    campaign: Annotated[str | None, typer.Option(
+        help="Instead: campaign outcomes for this call list (with group = treat|control and p_churn), "
+        "written as table campaign: contacted, would_churn, saved, churned, value_kept.",
+        show_default=False)] = None,
+    save_rate: Annotated[float, typer.Option(help="With --campaign: planted share of contacted would-be churners "
+                                             "the action keeps.")] = 0.3,
     verbose: opt.Verbose = False,
     quiet: opt.Quiet = False,
 ) -> None:
     """Generate telecom data with planted ground truth: panel, customers, transactions and truth tables."""
     from segment.synth import synth
 
-    # --complaints 0 (off) is left out of provenance: files written without complaints stay
-    # byte-identical to those of earlier releases (the bundled sample among them).
-    options = {k: v for k, v in given_options().items() if k != "complaints" or v}
+    # --complaints 0 (off) and the campaign options unused are left out of provenance: files written
+    # without them stay byte-identical to those of earlier releases (the bundled sample among them).
+    options = {k: v for k, v in given_options().items()
+               if (k != "complaints" or v) and (k not in ("campaign", "save_rate") or campaign is not None)}
     with Run(NAME, options) as run:
+        if campaign is not None:
+            return _outcomes(run, campaign, output, to, seed=seed, save_rate=save_rate)
         data = synth(customers, months, seed=seed, start=start, tables=split_list(tables), complaints=complaints)
         with run.progress() as report:
             rows = run.write_tables(data.chunks(report), output, data.tables, to, details=data.params())
@@ -63,3 +72,16 @@ def summary_tables(rows: dict[str, int], stats: dict, folder: str):
     stages = stages.with_columns(share=pl.col("customer-months") / total * 100).rename({"share": "share %"})
     return (frame_table(files, title=f"segment synth -> {folder}"), caption,
             frame_table(stages, title="Planted lifecycle stages (truth)", digits=1))
+
+
+def _outcomes(run: Run, call_list: str, output: str, to: object, *, seed: int, save_rate: float) -> None:
+    from segment.synth import campaign_outcomes
+
+    calls = run.read(call_list)
+    frame = campaign_outcomes(calls.frame, save_rate=save_rate, seed=seed)
+    rows = run.write_tables([{"campaign": frame}], output, ["campaign"], to,
+                            details={"save_rate": save_rate, "seed": seed})
+    run.summary(frame_table(pl.DataFrame({"table": list(rows), "rows": list(rows.values())}),
+                            title=f"segment synth -> {output}"),
+                f"planted save rate {save_rate:.0%}: {int(frame['saved'].sum()):,} of "
+                f"{int((frame['contacted'] & frame['would_churn']).sum()):,} contacted would-be churners kept")

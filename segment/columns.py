@@ -305,6 +305,20 @@ EVENT_TRUE = ("1", "true", "yes")
 EVENT_FALSE = ("0", "false", "no")
 
 
+def yes_no(column: str, dtype: pl.DataType) -> pl.Expr | None:
+    """*column* as Boolean: a Boolean, 0/1, or text in :data:`EVENT_TRUE` / :data:`EVENT_FALSE` (any case,
+    spaces ignored); anything else null. None when *dtype* cannot hold such values."""
+    x = pl.col(column)
+    if dtype == pl.Boolean:
+        return x
+    if dtype.is_numeric():
+        return pl.when(x == 1).then(True).when(x == 0).then(False)
+    if is_text(dtype):
+        text = x.cast(pl.String).str.strip_chars().str.to_lowercase()
+        return pl.when(text.is_in(EVENT_TRUE)).then(True).when(text.is_in(EVENT_FALSE)).then(False)
+    return None
+
+
 def require_durations(frame: pl.LazyFrame, column: str, *, option: str = "--duration",
                       integer: bool = True) -> pl.LazyFrame:
     """Return *frame* with *column* as durations: Int64 (or Float64 without *integer*), all >= 0.
@@ -369,15 +383,8 @@ def require_events(frame: pl.LazyFrame, column: str, *, option: str = "--event")
     """
     require_columns(frame, {"event": column})
     dtype = frame.collect_schema()[column]
-    x = pl.col(column)
-    if dtype == pl.Boolean:
-        parsed = x
-    elif dtype.is_numeric():
-        parsed = pl.when(x == 1).then(True).when(x == 0).then(False)
-    elif is_text(dtype):
-        text = x.cast(pl.String).str.strip_chars().str.to_lowercase()
-        parsed = pl.when(text.is_in(EVENT_TRUE)).then(True).when(text.is_in(EVENT_FALSE)).then(False)
-    else:
+    parsed = yes_no(column, dtype)
+    if parsed is None:
         raise ColumnTypeError(f"event column {shown(column)} must hold 0/1, true/false or yes/no, but it is {dtype}; "
                               f"choose another column with {option}")
     bad = first_offender(frame, parsed.is_null(), column)
@@ -388,3 +395,49 @@ def require_events(frame: pl.LazyFrame, column: str, *, option: str = "--event")
         raise DataError(f"event column {shown(column)} holds {value!r} in row {row}; events must be 0/1, true/false "
                         "or yes/no (1, true, yes = the event happened)")
     return frame.with_columns(parsed.alias(column))
+
+
+def flag_values(frame: pl.DataFrame, column: str, *, role: str | None = None) -> pl.Series:
+    """Column *column* as booleans (read as :func:`yes_no`); nulls and blanks stay null, other values are an error.
+
+    >>> flag_values(pl.DataFrame({"churn": ["Yes", "no", None, " ", "1"]}), "churn").to_list()
+    [True, False, None, None, True]
+    >>> flag_values(pl.DataFrame({"churn": [0, 2]}), "churn")
+    Traceback (most recent call last):
+    ...
+    segment.errors.ColumnTypeError: column 'churn' must be a yes/no flag (true/false, yes/no or 1/0); found 2 (row 2)
+    """
+    what = f"{role} column" if role else "column"
+    dtype = frame.schema[column]
+    parsed = yes_no(column, dtype)
+    if parsed is None:
+        raise ColumnTypeError(f"{what} {shown(column)} must be a yes/no flag (true/false, yes/no or 1/0), "
+                              f"but it is {dtype}")
+    x = pl.col(column)
+    blank = x.is_null() | (x.cast(pl.String).str.strip_chars() == "") if is_text(dtype) else x.is_null()
+    out = frame.select(parsed.alias("flag"), blank.alias("blank"))
+    bad = (out["flag"].is_null() & ~out["blank"]).arg_true()
+    if bad.len():
+        row = int(bad[0])
+        raise ColumnTypeError(f"{what} {shown(column)} must be a yes/no flag (true/false, yes/no or 1/0); "
+                              f"found {frame[column][row]!r} (row {row + 1})")
+    return out["flag"].alias(column)
+
+
+def whole_numbers_as_integers(frame: pl.LazyFrame, columns: Iterable[str]) -> pl.LazyFrame:
+    """*columns* (numbers read from text, so Float64) back as Int64 where every value is whole.
+
+    A command that passes its input's columns through (``join``, ``sample``)
+    then writes ``7`` for a 7 read from a file with ``NA`` markers, as it does
+    for the same file with blanks, which the reader types as integers.
+
+    >>> lf = pl.LazyFrame({"decile": [7.0, None, 2.0], "p": [0.5, None, 1.0]})
+    >>> whole_numbers_as_integers(lf, ["decile", "p"]).collect().dtypes
+    [Int64, Float64]
+    """
+    names = [c for c in columns if frame.collect_schema().get(c) == pl.Float64]
+    if not names:
+        return frame
+    whole = frame.select((pl.col(c).is_null() | (pl.col(c) == pl.col(c).round(0)) & pl.col(c).abs().lt(2**53))
+                         .all().alias(c) for c in names).collect().row(0)
+    return frame.with_columns(pl.col(c).cast(pl.Int64) for c, w in zip(names, whole, strict=True) if w)

@@ -31,6 +31,10 @@ class CommandCase:
 
 
 _USAGE = ("--voice", "voice_min", "--data", "data_mb", "--revenue", "revenue")
+# join's second table: Parquet, so that the reading options given for each extract of the first leave it alone.
+_PLANS = str(_FIXTURES / "campaign_plans.parquet")
+_OUTCOMES = str(_FIXTURES / "campaign_outcomes.parquet")
+_LEVERS = str(_FIXTURES / "campaign_levers.toml")
 
 CASES = [
     CommandCase("rfm", "tx_small.csv", side_option=("--thresholds",)),
@@ -47,6 +51,14 @@ CASES = [
                 free_names=False),
     CommandCase("churn evaluate", "churn_scores_small.csv", ("--score", "p_churn"), column_option="--target",
                 column_value="churn"),
+    # join's --id must name a column of every table: the extract cases rename only the first.
+    CommandCase("join", "campaign_customers.csv", (_PLANS,), column_option=None),
+    CommandCase("matrix", "campaign_customers.csv", ("--value", "clv", "--outcome", "churn", "--levers", _LEVERS),
+                column_option="--rows", column_value="stage", side_option=("--customers",)),
+    # The outcomes are Parquet, so that the reading options given for each extract of the call list leave them
+    # alone; --id must name a column of both tables, and the extract cases rename only the call list's.
+    CommandCase("churn effect", "campaign_calls_ab.csv", (_OUTCOMES, "--value", "value_kept"), column_option=None),
+    CommandCase("sample", "campaign_call_list.csv", ("--control", "20%", "--seed", "1")),
     CommandCase("plot", "rfm_scores.csv", column_option=None, writes_table=False, side_option=("--data",)),
     CommandCase("report", "rfm_scores.csv", column_option=None, writes_table=False),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),

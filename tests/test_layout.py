@@ -20,7 +20,7 @@ import pytest
 import segment
 from tests.conftest import ROOT
 
-COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth", "churn", "report")
+COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth", "churn", "campaign", "report")
 SHARED = ("stats", "io", "errors", "columns", "binning")
 # A command package may build on another's *public* API only where declared
 # here (one way, no cycles): e.g. churn features stage customers with lifecycle.
@@ -158,7 +158,7 @@ def test_the_command_line_installs_as_segment_cli():
 PUBLIC = [("segment.rfm", "rfm", "RFMResult"), ("segment.cluster", "cluster", "ClusterResult"),
           ("segment.rules", "rules", "RulesResult"), ("segment.lifecycle", "lifecycle", "Lifecycle"),
           ("segment.validate", "validate_segment", "ValidationResult"), ("segment.synth", "synth", "Synth"),
-          ("segment.churn", "churn", "Features"),
+          ("segment.churn", "churn", "Features"), ("segment.campaign", "effect", "EffectResult"),
           ("segment.report", "report", "Report"), ("segment.report", "plot", "Chart")]
 
 
