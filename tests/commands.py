@@ -73,5 +73,7 @@ CASES = [
     # alone; --id must name a column of both tables, and the extract cases rename only the call list's.
     CommandCase("churn effect", "campaign_calls_ab.csv", (_OUTCOMES, "--value", "value_kept"), column_option=None),
     CommandCase("sample", "campaign_call_list.csv", ("--control", "20%", "--seed", "1")),
+    CommandCase("plot", "rfm_scores.csv", column_option=None, writes_table=False, side_option=("--data",)),
+    CommandCase("report", "rfm_scores.csv", column_option=None, writes_table=False),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),
 ]
