@@ -29,7 +29,9 @@ demo: $(STAMP)
 	@$(MAKE) --no-print-directory -C examples SEGMENT="$(CURDIR)/$(BIN)/segment" \
 	  PYTHON="$(CURDIR)/$(BIN)/python" summary
 
+# The tests also run the Spark engine (pyspark from the pinned set; Java 17 from the system).
 test: $(STAMP)
+	$(BIN)/python -m pip install --quiet $(PIN) -e '.[test,spark]'
 	$(BIN)/python -m pytest -n $(JOBS) -q
 
 docs: $(STAMP)

@@ -208,11 +208,14 @@ class Results:
 
 
 def rounds(contenders: Sequence[Contender], repeats: int, *,
-           run: Callable[[Contender], Run] = measure, log: Callable[[str], None] | None = None) -> Results:
+           run: Callable[[Contender], Run] = measure, log: Callable[[str], None] | None = None,
+           rotate: bool = True) -> Results:
     """Run every contender once per round, *repeats* rounds.
 
     The contender that starts a round rotates, so that no contender always
     follows the same neighbour (whose file cache or memory it could inherit).
+    ``rotate=False`` keeps the given order, for contenders that read an
+    earlier one's output.
     """
     names = [c.name for c in contenders]
     if len(set(names)) != len(names):
@@ -220,7 +223,7 @@ def rounds(contenders: Sequence[Contender], repeats: int, *,
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     results = Results({c.name: [] for c in contenders}, started=_now())
     for r in range(repeats):
-        shift = r % len(contenders)
+        shift = r % len(contenders) if rotate else 0
         for c in [*contenders[shift:], *contenders[:shift]]:
             one = run(c)
             results.runs[c.name].append(one)

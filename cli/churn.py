@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
+from . import campaign
 from . import options as opt
 from .errors import SegmentGroup
 from .lifecycle import Activation, Data, DedupeOpt, Dedupe, Identity, Metric, Month, Revenue, Status, StatusValues, \
@@ -15,7 +16,7 @@ from .lifecycle import Activation, Data, DedupeOpt, Dedupe, Identity, Metric, Mo
 from .parsing import split_list
 from .reading import ReadingCommand
 from .render import frame_table
-from .run import Run
+from .run import Run, given_options
 
 NAME = "churn"
 EXAMPLE = "segment churn features panel.parquet --as-of 2024-06 --voice voice_min -o train.parquet"
@@ -158,12 +159,20 @@ def score(
     = Contrib.auto,
     keep_features: Annotated[bool, typer.Option(help="Also write the model's features (for evaluate --previous: "
                                                      "PSI of each feature).")] = False,
+    control: Annotated[str | None, typer.Option(help="Hold out this share (1%-50%) of the customers to call as a "
+                                                     "control group, seeded and stratified by decile: adds group = "
+                                                     "treat|control, for segment churn effect after the campaign.",
+                                                rich_help_panel=PRIORITY, show_default=False)] = None,
     seed: opt.Seed = 0, verbose: opt.Verbose = False, quiet: opt.Quiet = False,
 ) -> None:
     """Score customers: p_churn, risk decile, alert, reasons; with --value, whom to call first."""
     from segment.churn import load_model, score as score_customers
+    from segment.stats.sampling import assign_control, parse_share
 
-    with Run(f"{NAME} score") as run:
+    # --control left out is left out of provenance too: scores without it keep their bytes.
+    options = {k: v for k, v in given_options().items() if k != "control" or v is not None}
+    with Run(f"{NAME} score", options) as run:
+        share = parse_share(control) if control is not None else None
         fitted = load_model(model)
         table = run.read(input, fmt=from_, string_columns=[id or fitted.id])
         run.check_outputs(output, to=to)
@@ -172,7 +181,10 @@ def score(
                                      value_kind=value_kind.value, horizon_months=horizon_months,
                                      offer_cost=offer_cost, save_rate=save_rate, capacity=capacity,
                                      keep_features=keep_features, contrib=contrib.value, progress=report)
-        run.write(result.table, output, to, details={"model": fitted.spec["made_by"], **result.stats})
+        out = result.table
+        if share is not None:
+            out = assign_control(out, id=id or fitted.id, share=share, seed=seed)
+        run.write(out, output, to, details={"model": fitted.spec["made_by"], **result.stats})
         run.summary(lambda: _score_summary(result))
 
 
@@ -248,3 +260,7 @@ def _evaluation_summary(ev: Any) -> Any:
     if ev.drift is not None:
         out.append(frame_table(ev.drift, title="Drift against --previous (PSI)", digits=3))
     return Group(*out)
+
+
+# After the campaign: the call list's treat and control groups compared (cli/campaign.py).
+app.command("effect", cls=ReadingCommand)(campaign.effect)

@@ -137,6 +137,17 @@ class SegmentGroup(typer.core.TyperGroup):
                 code = 0
             else:
                 raise
+        except Exception as exc:
+            if not type(exc).__module__.startswith("pyspark"):
+                raise
+            from segment.spark import segment_error
+
+            # An analysis error (a missing column) is the user's; a failed job is reported as a bug is.
+            mapped = segment_error(exc)
+            if mapped is None and "AnalysisException" not in type(exc).__name__:
+                raise
+            say_error(str(mapped) if mapped else f"Spark cannot run the query: {str(exc).strip().splitlines()[0]}")
+            code = 2
         except KeyboardInterrupt:
             say_error("interrupted")
             code = 130

@@ -26,6 +26,9 @@ def command(
     if config:
         show_project(as_json)
         return
+    if is_dataset(input):
+        show_dataset(input, as_json)
+        return
     with Run(NAME) as run:
         table = run.read(input, fmt=from_)
         schema = {name: str(dtype) for name, dtype in table.frame.collect_schema().items()}
@@ -43,6 +46,34 @@ def command(
         else:
             lines.append("provenance: none (not written by segment as Parquet/Arrow)")
         sys.stdout.write("\n".join(lines) + "\n")
+
+
+def is_dataset(path: str) -> bool:
+    from segment.spark import is_dataset as written_by_spark
+
+    return path != "-" and written_by_spark(path)
+
+
+def show_dataset(path: str, as_json: bool) -> None:
+    """A Parquet directory written by Spark: refused without _SUCCESS; provenance from _segment.json."""
+    import polars as pl
+
+    from segment.spark import dataset_provenance
+
+    provenance = dataset_provenance(path)
+    frame = pl.scan_parquet(f"{path.rstrip('/')}/*.parquet")
+    schema = {name: str(dtype) for name, dtype in frame.collect_schema().items()}
+    record = {"name": path, "format": "parquet directory", "rows": int(frame.select(pl.len()).collect().item()),
+              "schema": schema, "provenance": provenance}
+    if as_json:
+        sys.stdout.write(json.dumps(record, indent=2, default=str) + "\n")
+        return
+    lines = [f"directory: {path} (parquet, written by Spark)", f"rows: {record['rows']:,}", "columns:"]
+    lines += [f"  {name}: {dtype}" for name, dtype in schema.items()]
+    lines.append("provenance:" if provenance else "provenance: none (no _segment.json: not written by segment)")
+    if provenance:
+        lines += ["  " + ln for ln in json.dumps(provenance, indent=2, default=str).splitlines()]
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def show_project(as_json: bool) -> None:

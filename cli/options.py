@@ -53,7 +53,15 @@ class Correction(str, Enum):
     none = "none"
 
 
+class Engine(str, Enum):
+    """Where the heavy steps run: polars on this machine, or a Spark cluster."""
+
+    polars = "polars"
+    spark = "spark"
+
+
 IO_PANEL = "Input and output"
+ENGINE_PANEL = "Engine"
 COLUMNS_PANEL = "Columns"
 
 Input = Annotated[
@@ -102,6 +110,26 @@ DateFormat = Annotated[
 ]
 Amount = Annotated[
     str, typer.Option("--amount", help="Amount column (negative = return/refund).", rich_help_panel=COLUMNS_PANEL)
+]
+EngineOption = Annotated[
+    Engine,
+    typer.Option("--engine", help="polars (this machine) or spark: INPUT is then a Parquet file or directory, or "
+                 "any URI Spark reads (hdfs://, s3a://), and -o a Parquet directory.", rich_help_panel=ENGINE_PANEL),
+]
+SparkMaster = Annotated[
+    str | None,
+    typer.Option("--spark-master", help="Spark master URL [default: $SEGMENT_SPARK_MASTER, else local[*]].",
+                 rich_help_panel=ENGINE_PANEL, show_default=False),
+]
+SparkConf = Annotated[
+    list[str] | None,
+    typer.Option("--spark-conf", help="Spark setting key=value, e.g. spark.executor.memory=8g (repeatable).",
+                 rich_help_panel=ENGINE_PANEL, show_default=False),
+]
+SparkTable = Annotated[
+    str | None,
+    typer.Option("--spark-table", help="With --engine spark: read this catalog table (db.table) instead of INPUT.",
+                 rich_help_panel=ENGINE_PANEL, show_default=False),
 ]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed; same seed, same output.")]
 Verbose = Annotated[

@@ -62,6 +62,10 @@ def command(
                                                     "up to this date (frequency_holdout, monetary_holdout).",
                                                     show_default=False)] = None,
     strict: Annotated[bool, typer.Option(help="Empty customer ids are an error instead of being dropped.")] = False,
+    engine: opt.EngineOption = opt.Engine.polars,
+    spark_master: opt.SparkMaster = None,
+    spark_conf: opt.SparkConf = None,
+    spark_table: opt.SparkTable = None,
     verbose: opt.Verbose = False,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -70,8 +74,10 @@ def command(
     from segment.rfm import load_segments
 
     with Run(NAME) as run:
-        tx = run.read(input, fmt=from_, string_columns=[id, *([order] if order else [])])
-        run.check_outputs(output, thresholds, to=to)
+        tx = run.read_engine(input, engine=engine, spark_master=spark_master, spark_conf=spark_conf,
+                             spark_table=spark_table, fmt=from_, string_columns=[id, *([order] if order else [])])
+        check = run.check_dataset if engine is opt.Engine.spark else run.check_outputs
+        check(output, thresholds, to=to)
         choice = segments.lower()
         table = {"default": "default", "none": None}[choice] if choice in ("default", "none") else load_segments(segments)
         result = rfm(tx.frame, id=id, date=date, amount=amount, quantity=quantity, order=order, as_of=as_of, bins=bins,
@@ -80,18 +86,28 @@ def command(
                      date_format=date_format)
         if thresholds:
             run.write_side(result.thresholds, thresholds, role="thresholds", details=result.params())
-        run.write(result.table, output, to, details={**result.params(), "stats": result.stats})
+        run.write(result.table, output, to, details={**result.params(), "stats": result.stats},
+                  rows=result.stats.get("customers"))
         run.summary(lambda: summary_table(result.table, result.stats, result.as_of))
 
 
 def summary_table(table: pl.DataFrame, stats: dict[str, int], as_of: object):
     by = "segment" if "segment" in table.columns else "rfm_cell"
-    n = table.height
+    if isinstance(table, pl.DataFrame):
+        medians = table.group_by(by).agg(customers=pl.len(), recency=pl.col("recency").median(),
+                                         frequency=pl.col("frequency").median(),
+                                         monetary=pl.col("monetary").median())
+    else:  # a Spark DataFrame: only the per-segment aggregates come back
+        from pyspark.sql import functions as F
+
+        from segment.spark import to_polars
+
+        medians = to_polars(table.groupBy(by).agg(F.count(F.lit(1)).alias("customers"),
+                                                  *[F.median(c).alias(c) for c in ("recency", "frequency",
+                                                                                   "monetary")]))
+    n = medians["customers"].sum()
     df = (
-        table.group_by(by)
-        .agg(customers=pl.len(), recency=pl.col("recency").median(),
-             frequency=pl.col("frequency").median(), monetary=pl.col("monetary").median())
-        .with_columns(share=pl.col("customers") / n * 100)
+        medians.with_columns(share=pl.col("customers") / n * 100)
         .sort("customers", by, descending=[True, False])
         .select(by, "customers", "share", "recency", "frequency", "monetary")
         .rename({"share": "share %", "recency": "median R", "frequency": "median F", "monetary": "median M"})

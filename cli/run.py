@@ -36,7 +36,8 @@ from .project import project_record
 from .reading import current_dialect
 from segment import io as sio
 from segment.columns import ROW_ID, number_rows
-from segment.errors import OutputError, SegmentWarning
+from segment.errors import OptionError, OutputError, SegmentWarning
+from segment.spark import is_spark
 
 # Options that change where or how loudly output goes, never what it is:
 # they stay out of provenance so that the same run gives the same bytes.
@@ -93,6 +94,20 @@ _READ_AS_NUMBERS: list[str] = []
 def numbers_read_from_text() -> list[str]:
     """The columns of this process's inputs read as numbers from text (for error messages)."""
     return list(dict.fromkeys(_READ_AS_NUMBERS))
+
+
+class SparkInput:
+    """An input read by Spark: the (lazy) Spark DataFrame as ``frame``, and the provenance of the input."""
+
+    def __init__(self, frame: Any, name: str, provenance: dict[str, Any] | None):
+        self.frame, self.name, self.provenance = frame, name, provenance
+        self.format = "spark"
+
+    def describe(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"name": self.name, "format": self.format}
+        if self.provenance:
+            entry["provenance"] = self.provenance
+        return entry
 
 
 class Run:
@@ -201,13 +216,15 @@ class Run:
             yield lambda task, done, total: None
 
     # ------------------------------------------------------------ reading
-    def read(self, path: str | None, *, fmt: Any = None, string_columns: list[str] | tuple = ()) -> sio.Table:
+    def read(self, path: str | None, *, fmt: Any = None, string_columns: list[str] | tuple = (),
+             header_only: bool = False) -> sio.Table:
         """Read an input table the way the reading options say, and remember it for provenance.
 
         ``--id @row`` adds the row number (from 1, in input order) as column
         ``@row``; the command then uses it as its customer key.
         """
-        table = sio.read_table(path, format=_plain(fmt), string_columns=string_columns, dialect=current_dialect())
+        table = sio.read_table(path, format=_plain(fmt), string_columns=string_columns, dialect=current_dialect(),
+                               header_only=header_only)
         if self.options.get("id") == ROW_ID:
             if ROW_ID in table.columns:  # numbered by an earlier --id @row step: keep those numbers
                 self.warn(f"--id {ROW_ID}: customers are the input's {ROW_ID!r} column")
@@ -217,6 +234,24 @@ class Run:
         self.inputs.append(table)
         self.input_paths.append(str(path) if path is not None else "-")
         _READ_AS_NUMBERS.extend(table.numbers_from_text)
+        return table
+
+    def read_engine(self, path: str | None, *, engine: Any = None, spark_master: str | None = None,
+                    spark_conf: list[str] | None = None, spark_table: str | None = None, fmt: Any = None,
+                    string_columns: list[str] | tuple = ()) -> sio.Table | SparkInput:
+        """:meth:`read` with the polars engine; with ``--engine spark`` a Spark DataFrame, as ``.frame``."""
+        if _plain(engine) != "spark":
+            if spark_table:
+                raise OptionError("--spark-table reads from a Spark catalog: add --engine spark")
+            return self.read(path, fmt=fmt, string_columns=string_columns)
+        from segment import spark
+
+        session = spark.session(spark_master, spark.parse_conf(spark_conf or ()))
+        source = f"table:{spark_table}" if spark_table else str(path)
+        table = SparkInput(spark.read(session, None if spark_table else path, table=spark_table), source,
+                           spark.input_provenance(path) if path and not spark_table else None)
+        self.inputs.append(table)  # type: ignore[arg-type]
+        self.input_paths.append(source)
         return table
 
     # ------------------------------------------------------------ writing
@@ -267,6 +302,18 @@ class Run:
             if str(folder) and not folder.is_dir():
                 raise OutputError(f"output folder {str(folder)!r} does not exist")
 
+    def check_dataset(self, output: str | None, *sides: str | None, to: Any = None,
+                      documents: tuple[str | None, ...] = ()) -> None:
+        """:meth:`check_outputs` for ``--engine spark``, whose ``-o`` is a Parquet directory."""
+        from segment.spark import check_dataset_target
+
+        if sio.is_stdio(output):
+            raise OutputError("--engine spark writes a Parquet directory: give it with -o PATH")
+        if _plain(to) not in (None, "parquet"):
+            raise OutputError(f"--engine spark writes Parquet, not {_plain(to)}; leave out --to")
+        check_dataset_target(str(output), self.input_paths)
+        self.check_outputs(None, *sides, documents=documents)
+
     def _flag_of(self, value: str, skip: set[str] = frozenset()) -> str:  # type: ignore[assignment]
         """The option that was given *value* (for messages), e.g. ``--merge-map``."""
         flags = ["--json" if k == "json_path" else "--" + k.replace("_", "-")
@@ -274,9 +321,14 @@ class Run:
         return next((f for f in flags if f not in skip), "a side output")
 
     def write(self, frame: pl.DataFrame | pl.LazyFrame, output: str | None, to: Any = None,
-              *, details: dict[str, Any] | None = None) -> None:
-        """Write the command's main result to ``-o`` or stdout."""
+              *, details: dict[str, Any] | None = None, rows: int | None = None) -> None:
+        """Write the command's main result to ``-o`` or stdout (a Spark DataFrame: a Parquet directory at ``-o``)."""
         fmt = _plain(to)
+        if is_spark(frame):
+            from segment.spark import write_dataset
+
+            write_dataset(frame, str(output), self.provenance(rows, details))
+            return
         if isinstance(frame, pl.LazyFrame) and (sio.is_stdio(output) or fmt == "arrow"):
             frame = frame.collect()
         # A LazyFrame streamed to disk has no row count before it is written;

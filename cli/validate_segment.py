@@ -91,6 +91,10 @@ def command(
                                               "named with --json etc. are written); empty segment labels are an "
                                               "error.")] = False,
     seed: opt.Seed = 0,
+    engine: opt.EngineOption = opt.Engine.polars,
+    spark_master: opt.SparkMaster = None,
+    spark_conf: opt.SparkConf = None,
+    spark_table: opt.SparkTable = None,
     verbose: opt.Verbose = False,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -98,7 +102,8 @@ def command(
     from segment.validate import is_cluster_label, made_from as features_of, validate_segment
 
     with Run(NAME) as run:
-        table = run.read(input, fmt=from_, string_columns=[c for c in (segment, id) if c])
+        table = run.read_engine(input, engine=engine, spark_master=spark_master, spark_conf=spark_conf,
+                                spark_table=spark_table, fmt=from_, string_columns=[c for c in (segment, id) if c])
         run.check_outputs(output, pairs, merge_map, profile, to=to, documents=(json_path,))
         names = split_list(outcome) or []
         sources = split_list(made_from) if made_from else features_of(table.provenance, segment)

@@ -33,6 +33,27 @@ def rules(name: str, top: int = 3) -> list[str]:
     return lines
 
 
+def clv_lines() -> list[str]:
+    value = pl.read_parquet(OUT / "clv.parquet")
+    params = json.loads((OUT / "clv_params.json").read_text())["params"]
+    top = (value.group_by("segment").agg(pl.col("clv").mean()).sort("clv", descending=True).head(3)
+           .iter_rows())
+    subscribers = pl.read_csv(OUT / "subscriber_clv.csv").filter(~pl.col("churned").is_in(["yes"]))
+    return [
+        "CLV (CDNOW to 1997-09-30: BG/NBD + Gamma-Gamma, one year ahead, 30% margin)",
+        f"  BG/NBD r {params['r']:.3f}, alpha {params['alpha']:.3f}, a {params['a']:.3f}, b {params['b']:.3f}; "
+        f"total clv {value['clv'].sum():,.0f}",
+        "  highest mean clv: " + ", ".join(f"{s} {v:.1f}" for s, v in top),
+        f"  RFM segments differ in clv: {verdict_row('clv_by_segment.csv', 'clv')}",
+        f"  subscribers (sBG per cohort): mean DERL of the active {subscribers['derl'].mean():.2f} years",
+    ]
+
+
+def verdict_row(name: str, outcome: str) -> str:
+    row = pl.read_csv(OUT / name).filter(pl.col("outcome") == outcome)
+    return str(row["verdict"][0]) if row.height else "n/a"
+
+
 def main() -> None:
     clusters = pl.read_parquet(OUT / "value_clusters.parquet")
     stages = pl.read_parquet(OUT / "stages.parquet")
@@ -57,8 +78,27 @@ def main() -> None:
         f"  stages in 2024-06 vs churn in 2024-07: {verdict('stages_check.json')}",
         *(f"    merge {r['segment']} -> {r['merged_segment']} (stages_merge_map.csv)"
           for r in pl.read_csv(OUT / "stages_merge_map.csv").filter(pl.col("action") == "merge").iter_rows(named=True)),
+        "",
+        "B2B (synth group accounts; the profit pattern is planted)",
+        f"  stages: {counts(pl.read_parquet(OUT / 'b2b_stages.parquet'), 'stage')}",
+        f"  stages in 2024-06 vs profit that month: {verdict('b2b_profit_check.json')}",
+        "",
+        "Survival (Telco tenure by contract; synth lines by their stage in 2024-06)",
+        *survival(),
+        "",
+        *clv_lines(),
     ]
     print("\n".join(report))
+
+
+def survival() -> list[str]:
+    telco = pl.read_csv(OUT / "telco_survival_summary.csv")
+    stages = pl.read_csv(OUT / "stage_survival_summary.csv")
+    shares = ", ".join(f"{r['group']} {r['survival_12']:.0%}" for r in telco.iter_rows(named=True))
+    m2m = telco.filter(pl.col("group") == "Month-to-month")["median_lifetime"][0]
+    after = ", ".join(f"{r['group']} {r['survival_6']:.0%}" for r in stages.iter_rows(named=True))
+    return [f"  still there after 12 months: {shares}; month-to-month median lifetime {m2m} months",
+            f"  lines still there 6 months after 2024-06, by stage then: {after}"]
 
 
 if __name__ == "__main__":

@@ -73,8 +73,26 @@ def balanced_breaks(values: pl.Series, bins: int, *, spread: bool = False) -> li
     counts = values.drop_nulls().rename("v").value_counts(name="n").sort("v")
     if counts.height == 0:
         return []
-    distinct = counts[:, 0].cast(pl.Float64).to_numpy()
-    cum = np.cumsum(counts["n"].to_numpy())
+    return breaks_from_counts(counts[:, 0].cast(pl.Float64).to_numpy(), counts["n"].to_numpy(), bins,
+                              spread=spread)
+
+
+def breaks_from_counts(distinct: np.ndarray, counts: np.ndarray, bins: int, *, spread: bool = False,
+                       trace: list[tuple[float, int, int]] | None = None) -> list[float]:
+    """:func:`balanced_breaks` from the ascending distinct values and their counts.
+
+    The rule reads the cumulative counts only near each boundary, so a
+    distributed engine may pass a table in which runs of values far from any
+    boundary are collapsed into one entry (value NaN, count the run's
+    customers): the breaks are the same as long as every entry the rule reads
+    is a real value. *trace* receives, per boundary, its target count and the
+    positions ``(target, j, end)`` it read (``distinct[j]``,
+    ``distinct[end + 1]``), for that check.
+
+    >>> breaks_from_counts(np.array([1.0, 2.0, 3.0, 4.0]), np.array([5, 1, 1, 5]), 2)
+    [3.0]
+    """
+    cum = np.cumsum(counts)
     n = int(cum[-1])
     if len(distinct) <= bins:
         return spread_breaks(distinct, bins) if spread else [float(v) for v in distinct[1:]]
@@ -89,6 +107,8 @@ def balanced_breaks(values: pl.Series, bins: int, *, spread: bool = False) -> li
             end = j - 1
         # Leave at least one distinct value for each bin still to come.
         end = min(end, last - (bins - k - 1))
+        if trace is not None:
+            trace.append((target, j, end))
         breaks.append(float(distinct[end + 1]))
         assigned, start = int(cum[end]), end + 1
     return breaks

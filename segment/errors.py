@@ -92,6 +92,10 @@ class OutputError(SegmentError):
     """The output cannot be written where asked (e.g. it would overwrite an input)."""
 
 
+class EngineError(SegmentError):
+    """The Spark engine cannot start: no Java runtime, no pyspark, or an unreachable master."""
+
+
 class CheckFailed(SegmentError):
     """A check the user asked for failed (exit status 1, not 2)."""
 

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from scipy import stats as st
 
-from segment.stats.groupstats import SEG, CountStats, count_stats, numeric_stats
+from segment.stats.groupstats import SEG, CountStats, count_stats, numeric_stats, numeric_stats_from_cells
 from segment.stats.tests import (
     anova,
     chi_square,
@@ -272,3 +272,37 @@ def test_homogeneity_of_two_single_segments_is_the_pairwise_test(numeric_test):
     counts = CountStats(np.array([[9, 1], [3, 7], [50, 50], [45, 55]]))
     i, j = np.triu_indices(4, 1)
     np.testing.assert_allclose(Homogeneity(counts).p(i, j), pairwise(counts, i, j)[1], rtol=1e-9)
+
+
+def test_kruskal_from_counts_per_value_equals_scipy_on_200k_rows_1063_values():
+    # What the Spark engine computes: counts per (segment, value), never the rows.
+    rng = np.random.default_rng(5)
+    n, k = 200_000, 6
+    seg = rng.integers(0, k, n)
+    y = rng.integers(0, 1063, n) + (seg == 2) * rng.integers(0, 40, n)
+    y = np.minimum(y, 1062).astype(float)
+    assert np.unique(y).size == 1063
+    cells = pl.DataFrame({"seg": seg, "y": y}).group_by("seg", "y").len()
+    s = numeric_stats_from_cells(cells["seg"].to_numpy(), cells["y"].to_numpy(), cells["len"].to_numpy(), k)
+    groups = [y[seg == g] for g in range(k)]
+    ref = st.kruskal(*groups)
+    r = kruskal(s)
+    np.testing.assert_allclose([r.statistic, r.p], [ref.statistic, ref.pvalue], **TOL)
+    np.testing.assert_allclose(s.rank_sum, [st.rankdata(y)[seg == g].sum() for g in range(k)], rtol=1e-12)
+    assert s.median.tolist() == [float(np.median(g)) for g in groups]
+    np.testing.assert_allclose(s.m2, [((g - g.mean()) ** 2).sum() for g in groups], rtol=1e-9)
+
+
+def test_weighted_rows_give_the_statistics_of_the_rows_they_stand_for():
+    rng = np.random.default_rng(3)
+    seg = rng.integers(0, 5, 2000)
+    y = np.round(rng.gamma(2.0, 3.0, 2000) + 0.15 * seg, 1)
+    rows = pl.DataFrame({SEG: pl.Series(seg, dtype=pl.UInt32), "y": y})
+    counted = rows.group_by(SEG, "y").agg(w=pl.len())
+    a, b = numeric_stats(rows, "y", 5), numeric_stats(counted, "y", 5, weight="w")
+    for name in ("n", "mean", "m2", "rank_sum", "median"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-12)
+    assert a.tie_term == b.tie_term
+    assert (count_stats(rows.with_columns(c=pl.col("y") > 5).cast({"c": pl.UInt32}), "c", 5, 2).counts ==
+            count_stats(rows.with_columns(c=(pl.col("y") > 5).cast(pl.UInt32)).group_by(SEG, "c").agg(w=pl.len()),
+                        "c", 5, 2, weight="w").counts).all()

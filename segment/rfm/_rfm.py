@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import date as Date
 from datetime import timedelta
 from typing import Any, Literal
@@ -68,8 +69,10 @@ from segment import binning
 from segment.columns import first_offender, transaction_columns, warn_missing
 from segment.errors import DataError, EmptyInputError, OptionError, SegmentWarning
 from segment.rfm._segments import SegmentRule, check_fits, default_segments, segment_expr
+from segment.spark import is_spark
 
 METRICS = ("recency", "frequency", "monetary")
+SCORE_COLUMNS = ("r_score", "f_score", "m_score", "rfm_cell", "rfm_score")
 #: Amounts are summed exactly in millionths of the currency unit.
 MICRO = 1_000_000
 
@@ -81,7 +84,8 @@ class RFMResult:
     Attributes
     ----------
     table : pl.DataFrame
-        One row per customer, sorted by id.
+        One row per customer, sorted by id. A Spark DataFrame (not
+        collected) when the input was one.
     thresholds : pl.DataFrame
         Per metric and score: customers, share, and the value range covered
         (recency in days). Shows the breakpoints actually used.
@@ -130,7 +134,9 @@ def rfm(
     ----------
     transactions
         One row per transaction: customer id, date (or datetime, or text),
-        amount. Extra columns are ignored.
+        amount. Extra columns are ignored. A PySpark DataFrame runs on its
+        Spark session (:mod:`segment.rfm._spark`; not with *btyd* or
+        *holdout_end*), and ``table`` is then a Spark DataFrame.
     id, date, amount
         Column names.
     quantity
@@ -180,10 +186,17 @@ def rfm(
     if order and (frequency == "days" or btyd):
         raise OptionError("--order counts orders; it does not combine with --frequency days or --btyd "
                           "(which count purchase days)")
-    lf = transaction_columns(transactions, id=id, date=date, amount=amount, quantity=quantity, order=order,
-                             date_format=date_format)
     cutoff = None if as_of is None else (_parse_as_of(as_of) if isinstance(as_of, str) else as_of)
     until = _holdout_end(holdout_end, cutoff)
+    if is_spark(transactions):
+        from segment.rfm._spark import rfm_spark
+
+        return rfm_spark(transactions, id=id, date=date, amount=amount, quantity=quantity, order=order,
+                         cutoff=cutoff, bins=bins, frequency=frequency, monetary=monetary, returns=returns,
+                         breaks=breaks, segments=segments, btyd=btyd, holdout=until, strict=strict,
+                         date_format=date_format)
+    lf = transaction_columns(transactions, id=id, date=date, amount=amount, quantity=quantity, order=order,
+                             date_format=date_format)
     scored = lf if cutoff is None else lf.filter(pl.col(date) <= cutoff)
     if returns == "drop":
         scored = scored.filter(pl.col(amount) >= 0)
@@ -226,19 +239,11 @@ def rfm(
     if monetary == "mean":
         table = table.with_columns(pl.col("monetary") / pl.col("frequency"))
 
-    used_breaks, scores = _score(table, bins, breaks)
+    used_breaks = _breaks(table, bins, breaks)
+    rules = segment_rules(segments, bins)
     # The rest is one lazy plan: each eager step would be a query of its own.
-    plan = table.lazy().with_columns(scores).with_columns(
-        rfm_cell=pl.concat_str([pl.col("r_score"), pl.col("f_score"), pl.col("m_score")]),
-        rfm_score=(pl.col("r_score").cast(pl.Int16) + pl.col("f_score") + pl.col("m_score")).cast(pl.Int16),
-    )
-    if segments is not None:
-        rules = default_segments() if segments == "default" else segments
-        check_fits(rules, bins)  # type: ignore[arg-type]
-        plan = plan.with_columns(segment=segment_expr(rules))  # type: ignore[arg-type]
-    columns = [id, *METRICS, "r_score", "f_score", "m_score", "rfm_cell", "rfm_score"]
-    if segments is not None:
-        columns.append("segment")
+    plan = score_plan(table.lazy(), used_breaks, rules)
+    columns = [id, *METRICS, *SCORE_COLUMNS, *(["segment"] if rules is not None else [])]
     if btyd:
         columns += ["frequency_btyd", "recency_btyd", "T", "monetary_value"]
     if holdout is not None:
@@ -422,23 +427,48 @@ def _counts(per_customer: pl.DataFrame) -> dict[str, int]:
     return {k: int(v or 0) for k, v in row.items()}
 
 
-def _score(table: pl.DataFrame, bins: int, breaks: dict[str, list[float]] | None) -> tuple[dict[str, list[float]], list[pl.Expr]]:
-    """The breakpoints used per metric, and the expressions that score with them."""
+def _breaks(table: pl.DataFrame, bins: int, breaks: dict[str, list[float]] | None) -> dict[str, list[float]]:
+    """The breakpoints used per metric: given, or tie-respecting quantiles of *table*."""
+    return metric_breaks(lambda col, negate: binning.balanced_breaks(-table[col] if negate else table[col], bins,
+                                                                    spread=True), breaks)
+
+
+def metric_breaks(find: Callable[[str, bool], list[float]],
+                  breaks: dict[str, list[float]] | None) -> dict[str, list[float]]:
+    """The breakpoints per metric: given in *breaks*, else ``find(column, negate)`` (spread quantiles).
+
+    Recency is binned on its negation (``negate``) so that "higher value,
+    higher score" holds for all three and ties are treated the same way;
+    its breaks are reported in days.
+    """
     breaks = breaks or {}
-    used: dict[str, list[float]] = {}
-    # Recency is scored on its negation so that "higher value, higher score"
-    # holds for all three and ties are treated the same way.
-    if "r" in breaks:
-        neg = sorted(-b for b in breaks["r"])
-    else:
-        neg = binning.balanced_breaks(-table["recency"], bins, spread=True)
-    used["r"] = sorted(-b for b in neg)
-    r = binning.score_expr(-pl.col("recency"), neg)
-    exprs = [r.alias("r_score")]
+    used = {"r": list(breaks["r"]) if "r" in breaks else sorted(-b for b in find("recency", True))}
     for key, col in (("f", "frequency"), ("m", "monetary")):
-        used[key] = list(breaks[key]) if key in breaks else binning.balanced_breaks(table[col], bins, spread=True)
-        exprs.append(binning.score_expr(col, used[key]).alias(f"{key}_score"))
-    return used, exprs
+        used[key] = list(breaks[key]) if key in breaks else find(col, False)
+    return used
+
+
+def segment_rules(segments: list[SegmentRule] | None | str, bins: int) -> list[SegmentRule] | None:
+    """The segment table in force, checked against *bins* (None: no names)."""
+    if segments is None:
+        return None
+    rules = default_segments() if segments == "default" else segments
+    check_fits(rules, bins)  # type: ignore[arg-type]
+    return rules  # type: ignore[return-value]
+
+
+def score_plan(plan: pl.LazyFrame, used: dict[str, list[float]], rules: list[SegmentRule] | None) -> pl.LazyFrame:
+    """Per-customer metrics plus scores, cell, sum and segment: row-wise, so Spark runs it batch by batch."""
+    neg = sorted(-b for b in used["r"])
+    plan = plan.with_columns(
+        binning.score_expr(-pl.col("recency"), neg).alias("r_score"),
+        binning.score_expr("frequency", used["f"]).alias("f_score"),
+        binning.score_expr("monetary", used["m"]).alias("m_score"),
+    ).with_columns(
+        rfm_cell=pl.concat_str([pl.col("r_score"), pl.col("f_score"), pl.col("m_score")]),
+        rfm_score=(pl.col("r_score").cast(pl.Int16) + pl.col("f_score") + pl.col("m_score")).cast(pl.Int16),
+    )
+    return plan if rules is None else plan.with_columns(segment=segment_expr(rules))
 
 
 def _thresholds(table: pl.DataFrame) -> pl.DataFrame:

@@ -99,52 +99,83 @@ class NumericStats:
                        rank_sum=self.rank_sum.copy(), median=self.median.copy())
 
 
-def count_stats(data: pl.DataFrame, y: str, k: int, c: int) -> CountStats:
-    """Counts of level codes ``0..c-1`` of *y* per segment code ``0..k-1``."""
-    cells = (
+def _cells(data: pl.DataFrame, y: str, weight: str | None) -> pl.DataFrame:
+    """Rows per (segment, value of *y*), nulls left out: columns SEG, *y*, ``n``."""
+    return (
         data.lazy()
-        .select(SEG, y)
+        .select(SEG, y, *([weight] if weight else []))
         .drop_nulls()
         .group_by(SEG, y)
-        .agg(pl.len().alias("n"))
+        .agg((pl.col(weight).sum() if weight else pl.len()).cast(pl.Int64).alias("n"))
         .collect()
     )
+
+
+def count_stats(data: pl.DataFrame, y: str, k: int, c: int, weight: str | None = None) -> CountStats:
+    """Counts of level codes ``0..c-1`` of *y* per segment code ``0..k-1``.
+
+    With *weight*, each row stands for that many rows (a table already
+    counted per segment and value, e.g. by Spark).
+    """
+    cells = _cells(data, y, weight)
     counts = np.zeros((k, c), dtype=np.int64)
     counts[cells[SEG].to_numpy(), cells[y].to_numpy()] = cells["n"].to_numpy()
     return CountStats(counts)
 
 
-def numeric_stats(data: pl.DataFrame, y: str, k: int) -> NumericStats:
-    """Counts, means, squared deviations, rank sums and medians per segment."""
-    # One sort gives both the average ranks (ties share the mean of their
-    # positions) and the tie groups; polars' rank() is several times slower.
-    rows = data.lazy().select(SEG, y).drop_nulls().select(pl.col(SEG).sort_by(y), pl.col(y).sort()).collect()
-    runs = rows.select(pl.col(y).rle().struct.field("len")).to_series().to_numpy().astype(np.int64)
-    ends = np.cumsum(runs)
-    ranks = pl.Series("_rank", np.repeat(ends - (runs - 1) / 2, runs))
-    # Eager (in-memory) group_by: its float sums are reproducible run to run,
-    # which keeps outputs byte-identical; the streaming engine's are not.
-    groups = (
-        rows.with_columns(ranks)
-        .group_by(SEG)
-        .agg(
-            n=pl.len(),
-            mean=pl.col(y).mean(),
-            var=pl.col(y).var(),
-            rank_sum=pl.col("_rank").sum(),
-            median=pl.col(y).median(),
-        )
-        .sort(SEG)
-    )
-    t = runs[runs > 1].astype(float)
-    idx = groups[SEG].to_numpy()
-    n = np.zeros(k, dtype=np.int64)
-    mean, median = np.full(k, np.nan), np.full(k, np.nan)
-    m2, rank_sum = np.zeros(k), np.zeros(k)
-    n[idx] = groups["n"].to_numpy()
-    mean[idx] = groups["mean"].to_numpy()
-    median[idx] = groups["median"].to_numpy()
-    var = groups["var"].fill_null(0.0).to_numpy()
-    m2[idx] = var * np.maximum(n[idx] - 1, 0)
-    rank_sum[idx] = groups["rank_sum"].to_numpy()
-    return NumericStats(n, mean, m2, rank_sum, median, int(n.sum()), float(np.sum(t**3 - t)))
+def numeric_stats(data: pl.DataFrame, y: str, k: int, weight: str | None = None) -> NumericStats:
+    """Counts, means, squared deviations, rank sums and medians per segment.
+
+    Everything comes from the rows counted per (segment, value), so a table
+    counted elsewhere (*weight*: rows each row stands for) gives the same
+    statistics as the rows themselves; see :func:`numeric_stats_from_cells`.
+    """
+    cells = _cells(data, y, weight)
+    return numeric_stats_from_cells(cells[SEG].to_numpy(), cells[y].to_numpy(), cells["n"].to_numpy(), k)
+
+
+def numeric_stats_from_cells(seg: np.ndarray, value: np.ndarray, n: np.ndarray, k: int) -> NumericStats:
+    """:class:`NumericStats` from the count *n* of rows per (segment *seg*, *value*) cell.
+
+    Exact, with ties: the rows of one value share the mean of their ranks
+    (the cumulative count of smaller values plus ``(t + 1) / 2`` for ``t``
+    tied rows), and the tie term is the sum of ``t**3 - t`` over values.
+    Counts are 64-bit integers; the tie term is summed in floats (``t**3``
+    overflows 64 bits from ``t`` above two million).
+
+    >>> s = numeric_stats_from_cells(np.array([0, 1, 0, 1]), np.array([1.0, 2.0, 2.0, 3.0]),
+    ...                              np.array([1, 1, 1, 2]), k=2)
+    >>> s.n.tolist(), s.rank_sum.tolist(), s.median.tolist(), s.tie_term
+    ([2, 3], [3.5, 11.5], [1.5, 3.0], 12.0)
+    """
+    seg = np.asarray(seg, dtype=np.int64)
+    value = np.asarray(value, dtype=np.float64)
+    n = np.asarray(n, dtype=np.int64)
+    order = np.lexsort((seg, value))
+    seg, value, n = seg[order], value[order], n[order]
+    # Tie blocks: runs of one value in the value-sorted cells.
+    first = np.r_[True, value[1:] != value[:-1]] if value.size else np.zeros(0, dtype=bool)
+    block = np.cumsum(first) - 1
+    t = np.add.reduceat(n, np.flatnonzero(first)) if value.size else np.zeros(0, dtype=np.int64)
+    mid = np.cumsum(t) - (t - 1) / 2
+    size = np.bincount(seg, weights=n, minlength=k).astype(np.int64)
+    rank_sum = np.bincount(seg, weights=n * mid[block], minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(size > 0, np.bincount(seg, weights=n * value, minlength=k) / np.maximum(size, 1), np.nan)
+    m2 = np.bincount(seg, weights=n * (value - mean[seg]) ** 2, minlength=k) if value.size else np.zeros(k)
+    median = _medians(seg, value, n, size, k)
+    tied = t[t > 1].astype(float)
+    return NumericStats(size, mean, m2, rank_sum, median, int(size.sum()), float(np.sum(tied**3 - tied)))
+
+
+def _medians(seg: np.ndarray, value: np.ndarray, n: np.ndarray, size: np.ndarray, k: int) -> np.ndarray:
+    """Per segment, the mean of its two middle values (one when its count is odd)."""
+    order = np.lexsort((value, seg))
+    value, cum = value[order], np.cumsum(n[order])
+    before = np.concatenate([[0], np.cumsum(size)[:-1]])
+    median = np.full(k, np.nan)
+    present = size > 0
+    lo = np.searchsorted(cum, before + (size + 1) // 2, side="left")[present]
+    hi = np.searchsorted(cum, before + size // 2 + 1, side="left")[present]
+    median[present] = (value[lo] + value[hi]) / 2
+    return median

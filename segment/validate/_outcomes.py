@@ -86,6 +86,8 @@ class Prepared:
     left_out: pl.DataFrame
     #: The segment column is an ordered categorical (polars Enum): its levels are tiers.
     tier_dtype: bool = False
+    #: Column of :attr:`data` giving the rows each row stands for (a table counted by Spark), or None.
+    weight: str | None = None
 
     @property
     def k(self) -> int:
@@ -94,8 +96,13 @@ class Prepared:
 
 def prepare(frame: pl.LazyFrame | pl.DataFrame, *, segment: str, outcomes: Sequence[str],
             outcome_types: Mapping[str, str] | None = None, id: str | None = None,
-            strict: bool = False, max_segments: int = 1000) -> Prepared:
-    """Check the input and code segments and outcomes (see module docstring)."""
+            strict: bool = False, max_segments: int = 1000, weight: str | None = None) -> Prepared:
+    """Check the input and code segments and outcomes (see module docstring).
+
+    With *weight*, each row of *frame* stands for that many rows: a table
+    already counted per segment and outcome values (the Spark engine's).
+    Row numbers in messages then count rows of that table.
+    """
     outcomes = list(outcomes)
     types = dict(outcome_types or {})
     _check_options(segment, outcomes, types, id, max_segments)
@@ -107,10 +114,11 @@ def prepare(frame: pl.LazyFrame | pl.DataFrame, *, segment: str, outcomes: Seque
         require_columns(lf, {"id": id})
         _check_unique(lf, id)
     # Row numbers are taken before any row is dropped, so messages point at the file's rows.
-    lf = lf.select(list(dict.fromkeys([segment, *outcomes]))).with_row_index(_ROW, offset=1)
+    lf = lf.select(list(dict.fromkeys([segment, *outcomes, *([weight] if weight else [])])))
+    lf = lf.with_row_index(_ROW, offset=1)
     lf = lf.with_columns(_segment_expr(lf, segment))
-    rows = int(lf.select(pl.len()).collect().item())
-    nulls = int(lf.select(pl.col(segment).null_count()).collect().item())
+    rows = int(lf.select(pl.col(weight).sum() if weight else pl.len()).collect().item())
+    nulls = int(lf.select(_rows_where(pl.col(segment).is_null(), weight)).collect().item())
     if nulls:
         if nulls == rows:
             raise DataError(f"segment column {segment!r} is empty in every row; choose the column that holds the segments")
@@ -124,30 +132,36 @@ def prepare(frame: pl.LazyFrame | pl.DataFrame, *, segment: str, outcomes: Seque
     labels = _segment_labels(lf, segment, max_segments)
     codes = pl.DataFrame({segment: labels, SEG: pl.Series(np.arange(len(labels)), dtype=pl.UInt32)})
     df = lf.collect().join(codes, on=segment, how="left", maintain_order="left")
-    coded = [df[SEG]]
+    coded = [df[SEG], *([df[weight]] if weight else [])]
     specs = []
     for i, name in enumerate(outcomes):
         spec, column = _code_outcome(df, name, f"y{i}", types.get(name))
         coded.append(column)
         specs.append(spec)
-    data, labels, left_out = _leave_out_empty_segments(pl.DataFrame(coded), specs, labels)
+    data, labels, left_out = _leave_out_empty_segments(pl.DataFrame(coded), specs, labels, weight)
     for spec in specs:
         # Counted after leaving out empty segments: each row left out is reported once.
-        spec.nulls = data[spec.column].null_count()
+        spec.nulls = int(data.select(_rows_where(pl.col(spec.column).is_null(), weight)).item())
     warn_missing({spec.name: spec.nulls for spec in specs}, then="those rows are left out of its tests",
                  stacklevel=3)
-    sizes = np.bincount(data[SEG].to_numpy(), minlength=len(labels))
+    sizes = np.bincount(data[SEG].to_numpy(), weights=data[weight].to_numpy() if weight else None,
+                        minlength=len(labels)).astype(np.int64)
     for spec in specs:
         _check_spread(data, spec, labels)
     enum = isinstance(lf.collect_schema()[segment], pl.Enum)
-    return Prepared(data, labels, specs, sizes, rows, nulls, left_out, enum)
+    return Prepared(data, labels, specs, sizes, rows, nulls, left_out, enum, weight)
 
 
-def _leave_out_empty_segments(data: pl.DataFrame, specs: list[Outcome],
-                              labels: pl.Series) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame]:
+def _rows_where(condition: pl.Expr, weight: str | None) -> pl.Expr:
+    """The number of rows where *condition* holds (each row counting *weight* rows when given)."""
+    return pl.when(condition).then(pl.col(weight) if weight else 1).otherwise(0).sum()
+
+
+def _leave_out_empty_segments(data: pl.DataFrame, specs: list[Outcome], labels: pl.Series,
+                              weight: str | None = None) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame]:
     """Drop the segments without a value of any outcome, with a warning, and recode the rest."""
     has_value = pl.any_horizontal([pl.col(spec.column).is_not_null() for spec in specs])
-    per = data.group_by(SEG).agg(n=pl.len(), values=has_value.sum()).sort(SEG)
+    per = data.group_by(SEG).agg(n=pl.col(weight).sum() if weight else pl.len(), values=has_value.sum()).sort(SEG)
     empty = per.filter(pl.col("values") == 0)
     if empty.height == 0:
         return data, labels, pl.DataFrame({"segment": labels.clear(), "n": pl.Series([], dtype=pl.Int64),
@@ -345,8 +359,8 @@ def _check_spread(data: pl.DataFrame, spec: Outcome, labels: pl.Series) -> None:
                         "compare; fill it or drop it from --outcome")
 
 
-def outcome_stats(data: pl.DataFrame, spec: Outcome, k: int) -> CountStats | NumericStats:
-    """The per-segment summaries one outcome's tests need, from coded *data*."""
+def outcome_stats(data: pl.DataFrame, spec: Outcome, k: int, weight: str | None = None) -> CountStats | NumericStats:
+    """The per-segment summaries one outcome's tests need, from coded *data* (*weight*: see :func:`prepare`)."""
     if spec.kind == "numeric":
-        return numeric_stats(data, spec.column, k)
-    return count_stats(data, spec.column, k, len(spec.levels or ()))
+        return numeric_stats(data, spec.column, k, weight)
+    return count_stats(data, spec.column, k, len(spec.levels or ()), weight)

@@ -64,6 +64,7 @@ import numpy as np
 import polars as pl
 
 from segment.errors import DataError, OptionError, SegmentWarning
+from segment.spark import COUNT, is_spark
 from segment.stats.multitest import METHODS, adjust
 from segment.stats.pvalue import format_p
 from segment.stats.tests import (CONVENTIONS, LABELS, NUMERIC_TESTS, PAIR_CONVENTIONS, OmnibusResult, omnibus,
@@ -179,6 +180,8 @@ def validate_segment(
     ----------
     frame
         One row per customer (or unit): the segment label and the outcomes.
+        A PySpark DataFrame is counted on its Spark session
+        (:mod:`segment.validate._spark`; not with *holdout* or *bootstrap*).
     segment
         Column holding the segment label (any type; nulls are left out).
     outcomes
@@ -240,8 +243,17 @@ def validate_segment(
         raise OptionError(f"--merge-rule must be one of {', '.join(RULES)}, got {merge_rule!r}")
     if standout_effect not in LABELS[1:]:
         raise OptionError(f"--standout-effect must be one of {', '.join(LABELS[1:])}, got {standout_effect!r}")
+    weight = None
+    if is_spark(frame):
+        # Spark counts the rows per segment and outcome values; everything after runs on that table.
+        from segment.validate._spark import counted
+
+        if holdout or bootstrap:
+            raise OptionError("--holdout and --bootstrap resample rows, which stay on the cluster with "
+                              "--engine spark; leave them out or use --engine polars")
+        frame, weight, id = counted(frame, segment=segment, outcomes=outcomes, id=id), COUNT, None
     prep = prepare(frame, segment=segment, outcomes=outcomes, outcome_types=outcome_types, id=id,
-                   strict=strict, max_segments=max_segments)
+                   strict=strict, max_segments=max_segments, weight=weight)
     split_rng, mc_rng, boot_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     # With a holdout, everything is discovered on the other rows and only replicated on the
     # held-out ones, so that the two checks are independent.
@@ -249,7 +261,7 @@ def validate_segment(
     found_on = prep.data if mask is None else prep.data.filter(~mask)
     stats = []
     for done, spec in enumerate(prep.outcomes, start=1):
-        stats.append(outcome_stats(found_on, spec, prep.k))
+        stats.append(outcome_stats(found_on, spec, prep.k, prep.weight))
         if numeric_test == "welch" and spec.kind == "numeric":
             _check_welch(stats[-1], spec, prep)
         if progress:

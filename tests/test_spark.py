@@ -1,0 +1,246 @@
+"""``--engine spark``: both engines give the same result, on a real PySpark in ``local[2]`` mode.
+
+One session for the whole run (few shuffle partitions, no UI), and every
+test in one xdist group, so that one worker holds the JVM. Without pyspark
+or a Java runtime these tests skip with one line; ``make test`` installs
+pyspark from the pinned set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from segment import binning
+from segment import spark as engine
+from segment.columns import require_columns
+from segment.errors import SegmentError
+from segment.rfm import rfm
+from segment.validate import validate_segment
+from tests.conftest import ROOT, run_segment
+
+pytestmark = pytest.mark.xdist_group("spark")
+
+_JAVA = bool(os.environ.get("JAVA_HOME")) or shutil.which("java") is not None
+try:
+    import pyspark  # noqa: F401
+    _PYSPARK = True
+except ImportError:
+    _PYSPARK = False
+needs_spark = pytest.mark.skipif(not (_JAVA and _PYSPARK),
+                                 reason="needs pyspark and a Java runtime (pip install '.[spark]', Java 17)")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    if not (_JAVA and _PYSPARK):
+        pytest.skip("needs pyspark and a Java runtime (pip install '.[spark]', Java 17)")
+    session = engine.session("local[2]", [("spark.sql.shuffle.partitions", "2"), ("spark.default.parallelism", "2"),
+                                          ("spark.ui.enabled", "false"), ("spark.python.worker.reuse", "true")])
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _transactions(seed: int = 1, n: int = 4000, customers: int = 600) -> pl.DataFrame:
+    """Ties on every metric (whole-day dates, frequency 1 for many, round amounts), returns, a customer with returns only."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, customers, n)
+    amount = np.round(rng.gamma(2.0, 15.0, n), 1) * np.where(rng.random(n) < 0.05, -1, 1)
+    amount[:50] = 20.0  # a tie block on monetary
+    frame = pl.DataFrame({
+        "customer_id": [f"c{i:04d}" for i in ids],
+        "date": [date(2024, 1, 1) + timedelta(days=int(d)) for d in rng.integers(0, 200, n)],
+        "amount": amount,
+    })
+    only_returns = pl.DataFrame({"customer_id": ["zz"], "date": [date(2024, 3, 1)], "amount": [-5.0]})
+    return pl.concat([frame, only_returns])
+
+
+def assert_same(polars_frame: pl.DataFrame, spark_frame: pl.DataFrame) -> None:
+    """Integers and labels exactly, floats to 1e-9; column types may widen (Spark has no unsigned integers)."""
+    assert polars_frame.columns == spark_frame.columns
+    assert polars_frame.height == spark_frame.height
+    for name in polars_frame.columns:
+        a, b = polars_frame[name], spark_frame[name]
+        if a.dtype.is_float():
+            assert_frame_equal(a.to_frame(), b.cast(pl.Float64).to_frame(), abs_tol=1e-9, rel_tol=1e-9)
+        else:
+            assert a.cast(pl.String).to_list() == b.cast(pl.String).to_list(), name
+
+
+@needs_spark
+@pytest.mark.parametrize("options", [
+    {},
+    {"frequency": "days", "monetary": "mean", "returns": "drop", "bins": 4, "segments": None, "as_of": "2024-06-01"},
+    {"breaks": {"r": [10, 30, 60, 120], "f": [2, 3, 4, 6]}},
+], ids=["defaults", "days-mean-drop-as-of", "given-breaks"])
+def test_rfm_is_the_same_on_both_engines(spark, options):
+    tx = _transactions()
+    with pytest.warns(UserWarning):
+        expected = rfm(tx, **options)
+    with pytest.warns(UserWarning):
+        got = rfm(spark.createDataFrame(tx.to_arrow()), **options)
+    assert got.breaks == expected.breaks  # exactly: the same tie-respecting rule on the same counts
+    assert got.as_of == expected.as_of and got.stats == expected.stats
+    assert_same(expected.table, engine.to_polars(got.table))
+    assert_same(expected.thresholds, got.thresholds)
+
+
+@needs_spark
+@pytest.mark.parametrize("bins", [3, 5, 10])
+def test_windowed_breaks_equal_the_polars_breaks_with_huge_tie_blocks(spark, bins):
+    # Many distinct values (the windowed path, forced by exact_distinct) and tie blocks of a
+    # third and a tenth of the rows, which move every later boundary's target.
+    rng = np.random.default_rng(bins)
+    values = np.concatenate([np.round(rng.lognormal(3, 1, 6000), 2), np.full(3500, 25.0), np.full(1000, 400.0),
+                             np.full(3, 1e6)])
+    frame = spark.createDataFrame(pl.DataFrame({"v": values}).to_arrow())
+    expected = binning.balanced_breaks(pl.Series(values), bins)
+    assert engine.tie_breaks(frame, "v", bins, exact_distinct=50, grid=40, accuracy=10_000) == expected
+    assert engine.tie_breaks(frame, "v", bins) == expected  # the counted path
+
+
+def _customers(seed: int, small: bool) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = 3000
+    seg = rng.choice(["a", "b", "c", "d"], n, p=[0.4, 0.3, 0.29, 0.01] if small else [0.3, 0.3, 0.2, 0.2])
+    lift = np.select([seg == "a", seg == "b"], [1.4, 1.0], 0.9)
+    return pl.DataFrame({
+        "plan": seg,
+        "churn": np.where(rng.random(n) < 0.2 * lift, "Yes", "No"),
+        "arpu": np.round(rng.gamma(2.0, 20.0, n) * lift, 0),  # ties: whole numbers
+        "region": rng.choice(["north", "south", "east"], n),
+    }).with_columns(arpu=pl.when(pl.int_range(pl.len()) % 97 == 0).then(None).otherwise(pl.col("arpu")))
+
+
+@needs_spark
+@pytest.mark.parametrize("small", [False, True], ids=["four-segments", "one-too-small"])
+def test_validate_segment_is_the_same_on_both_engines(spark, small):
+    df = _customers(7, small)
+    options = {"segment": "plan", "outcomes": ["churn", "arpu", "region"]}
+    with pytest.warns(UserWarning):
+        expected = validate_segment(df, **options)
+    with pytest.warns(UserWarning):
+        got = validate_segment(spark.createDataFrame(df.to_arrow()), **options)
+    assert got.verdict == expected.verdict and got.reasons == expected.reasons
+    assert got.stats == expected.stats and got.merges == expected.merges
+    for name in ("outcomes", "pairs", "merge_map", "profile", "standouts"):
+        assert_same(getattr(expected, name), getattr(got, name))
+
+
+@needs_spark
+def test_missing_column_gives_the_same_message_on_both_engines(spark, tmp_path, cli):
+    path = tmp_path / "tx.parquet"
+    _transactions().write_parquet(path)
+    lines = []
+    for extra in ([], ["--engine", "spark", "-o", tmp_path / "out"]):
+        result = cli(["rfm", path, "--amount", "amout", *extra])
+        assert result.exit_code == 2
+        lines.append(result.stderr)
+    assert lines[0] == lines[1] and "did you mean 'amount'?" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+@needs_spark
+def test_cli_writes_a_parquet_directory_that_info_reads(spark, tmp_path, cli):
+    path = tmp_path / "tx.parquet"
+    _transactions().write_parquet(path)
+    assert cli(["rfm", path, "-o", tmp_path / "polars.parquet", "-q"]).exit_code == 0
+    out = tmp_path / "rfm.parquet"
+    result = cli(["rfm", path, "--engine", "spark", "--spark-master", "local[2]", "-o", out,
+                  "--thresholds", tmp_path / "th.csv"])
+    assert result.exit_code == 0, result.stderr
+    assert (out / "_SUCCESS").exists() and not list(tmp_path.glob(".rfm.parquet.*"))
+    sidecar = json.loads((out / "_segment.json").read_text())
+    expected = pl.read_parquet(tmp_path / "polars.parquet")
+    assert sidecar["command"] == "rfm" and sidecar["options"]["engine"] == "spark"
+    assert sidecar["rows"] == expected.height
+    assert_same(expected, pl.read_parquet(out / "*.parquet"))
+    info = cli(["info", out, "--json"])
+    assert info.exit_code == 0
+    record = json.loads(info.stdout)
+    assert record["rows"] == expected.height and record["provenance"]["details"]["breaks"] == sidecar["details"]["breaks"]
+    # validate-segment reads the directory on Spark, and its provenance: rfm's segments are made from r, f, m.
+    check = cli(["validate-segment", out, "--engine", "spark", "--segment", "segment", "--outcome", "monetary",
+                 "-o", tmp_path / "v.csv", "-q"])
+    assert check.exit_code == 0, check.stderr
+    assert "circular" in check.stderr
+    # Run again over the finished directory: replaced whole.
+    assert cli(["rfm", path, "--engine", "spark", "-o", out, "-q"]).exit_code == 0
+
+
+def test_info_refuses_a_directory_without_success_marker(tmp_path, cli):
+    half = tmp_path / "half.parquet"
+    half.mkdir()
+    pl.DataFrame({"a": [1]}).write_parquet(half / "part-00000.parquet")
+    result = cli(["info", half])
+    assert result.exit_code == 2
+    assert "no _SUCCESS marker" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@needs_spark
+def test_failed_job_leaves_no_target(spark, tmp_path):
+    def fail(batches):
+        for batch in batches:
+            raise RuntimeError("executor lost")
+            yield batch
+
+    broken = spark.range(10).mapInArrow(fail, "id long")
+    with pytest.raises(Exception, match="executor lost"):
+        engine.write_dataset(broken, str(tmp_path / "out.parquet"), {"command": "test"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def _without_java() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
+    env["PATH"] = str(Path(sys.executable).parent)
+    return env
+
+
+@pytest.mark.skipif(not _PYSPARK, reason="needs pyspark (pip install '.[spark]')")
+def test_missing_java_is_one_line_and_exit_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "segment_cli", "rfm", str(tmp_path / "tx.parquet"), "--engine",
+                           "spark", "-o", str(tmp_path / "out")], capture_output=True, text=True,
+                          env={**_without_java(), "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: --engine spark needs a Java runtime") and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(not (_JAVA and _PYSPARK), reason="needs pyspark and a Java runtime")
+def test_unreachable_master_is_one_line_and_exit_2(tmp_path):
+    proc = run_segment(["validate-segment", tmp_path / "c.parquet", "--engine", "spark", "--spark-master",
+                        "spark://127.0.0.1:9", "--segment", "plan", "--outcome", "churn"])
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == ("error: cannot reach Spark master 'spark://127.0.0.1:9': nothing answers "
+                                    "there; check --spark-master or $SEGMENT_SPARK_MASTER\n")
+
+
+def test_bad_spark_conf_names_the_form():
+    with pytest.raises(SegmentError, match="--spark-conf takes key=value"):
+        engine.parse_conf(["no-equals"])
+
+
+@needs_spark
+def test_spark_analysis_error_for_a_missing_column_maps_to_the_polars_message(spark):
+    from pyspark.errors import AnalysisException
+
+    frame = spark.createDataFrame(pl.DataFrame({"customer_id": ["a"], "amount": [1.0]}).to_arrow())
+    with pytest.raises(AnalysisException) as caught:
+        frame.select("amout").collect()
+    mapped = engine.segment_error(caught.value, frame.columns)
+    polars_frame = pl.DataFrame({"customer_id": ["a"], "amount": [1.0]})
+    with pytest.raises(SegmentError) as on_polars:
+        require_columns(polars_frame, {"amount": "amout"})
+    assert str(mapped) == str(on_polars.value).replace("amount column", "column")
+    assert "did you mean 'amount'?" in str(mapped)
