@@ -244,3 +244,44 @@ def test_spark_analysis_error_for_a_missing_column_maps_to_the_polars_message(sp
         require_columns(polars_frame, {"amount": "amout"})
     assert str(mapped) == str(on_polars.value).replace("amount column", "column")
     assert "did you mean 'amount'?" in str(mapped)
+
+
+# ------------------------------------------------------------------ cluster
+@needs_spark
+@pytest.mark.parametrize("options", [
+    {"fit_sample": 400, "min_cluster_size": 60},
+    {"fit_sample": 400, "min_cluster_size": 60, "noise": "nearest", "stability": 2, "scale": "standard",
+     "selection": "leaf"},
+    {"fit_sample": 500, "algorithm": "kmeans", "k": 4, "log": "none"},
+    {"fit_sample": 5000, "min_cluster_size": 60, "log": "avg_data_mb,arpu"},
+], ids=["sampled", "nearest-stability-standard-leaf", "kmeans", "all-fitted"])
+def test_cluster_is_the_same_on_both_engines(spark, options):
+    from segment.cluster import cluster
+    from tests.blobs import planted
+
+    customers, _ = planted(1500, seed=3)
+    customers = customers.with_columns(pl.col("avg_sms").round(0))  # ties for the medians and quartiles
+    expected = cluster(customers, seed=5, **options)
+    got = cluster(spark.createDataFrame(customers.to_arrow()), seed=5, **options)
+    assert expected.stats["assigned_rows"] == (0 if options["fit_sample"] > 1500 else 1500 - options["fit_sample"])
+    assert got.stats == expected.stats
+    assert {**got.params, "engine": None} == {**expected.params, "engine": None}
+    assert_same(expected.table, engine.to_polars(got.table))
+    assert_same(expected.profile, got.profile)
+
+
+@needs_spark
+def test_cluster_cli_on_spark_writes_a_parquet_directory_equal_to_polars(spark, tmp_path, cli):
+    from tests.blobs import planted
+
+    path = tmp_path / "customers.parquet"
+    planted(800, seed=4)[0].write_parquet(path)
+    common = ["--fit-sample", "300", "--min-size", "40", "-q"]
+    assert cli(["cluster", path, "-o", tmp_path / "polars.parquet", "--profile", tmp_path / "p.csv",
+                *common]).exit_code == 0
+    result = cli(["cluster", path, "--engine", "spark", "-o", tmp_path / "spark", "--profile",
+                  tmp_path / "s.csv", *common])
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "spark" / engine.SUCCESS).exists()
+    assert_same(pl.read_parquet(tmp_path / "polars.parquet"), pl.read_parquet(tmp_path / "spark" / "*.parquet"))
+    assert_same(pl.read_csv(tmp_path / "p.csv"), pl.read_csv(tmp_path / "s.csv"))

@@ -45,6 +45,7 @@ from segment.cluster._engines import HDBSCANEngine, KMeansEngine, check_hdbscan_
 from segment.cluster._features import OUTPUT_COLUMNS, prepare
 from segment.cluster._profile import bootstrap_stability, profile
 from segment.errors import DataError, OptionError, SegmentWarning
+from segment.spark import is_spark
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -117,7 +118,10 @@ def cluster(
     Parameters
     ----------
     frame
-        One row per customer.
+        One row per customer; a Spark DataFrame runs on Spark
+        (:mod:`segment.cluster._spark`: the sample is fitted on the driver,
+        every row assigned on the executors; ``table`` is then a Spark
+        DataFrame).
     id
         Customer key (unique, non-empty).
     features
@@ -155,6 +159,13 @@ def cluster(
     progress
         ``progress(task, done, total)`` callback.
     """
+    if is_spark(frame):
+        from segment.cluster._spark import cluster_spark
+
+        return cluster_spark(frame, id=id, features=features, log=log, scale=scale, algorithm=algorithm,
+                             min_cluster_size=min_cluster_size, min_samples=min_samples, selection=selection,
+                             epsilon=epsilon, k=k, noise=noise, fit_sample=fit_sample, stability=stability,
+                             drop_nulls=drop_nulls, seed=seed, progress=progress)
     _check_options(algorithm, k, noise, fit_sample, stability, min_samples, selection, epsilon,
                    min_cluster_size)
     table, feats = prepare(frame.lazy(), id=id, features=features, log=log, scale=scale,
