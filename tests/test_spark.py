@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from polars.testing import assert_frame_equal
 from segment import binning
 from segment import spark as engine
 from segment.columns import require_columns
-from segment.errors import SegmentError
+from segment.errors import DataError, SegmentError, SegmentWarning
 from segment.rfm import rfm
 from segment.validate import validate_segment
 from tests.conftest import ROOT, run_segment
@@ -254,16 +255,27 @@ def test_spark_analysis_error_for_a_missing_column_maps_to_the_polars_message(sp
      "selection": "leaf"},
     {"fit_sample": 500, "algorithm": "kmeans", "k": 4, "log": "none"},
     {"fit_sample": 5000, "min_cluster_size": 60, "log": "avg_data_mb,arpu"},
-], ids=["sampled", "nearest-stability-standard-leaf", "kmeans", "all-fitted"])
+    {"fit_sample": 300, "min_cluster_size": 60, "drop_nulls": True},
+], ids=["sampled", "nearest-stability-standard-leaf", "kmeans", "all-fitted", "drop-nulls"])
 def test_cluster_is_the_same_on_both_engines(spark, options):
     from segment.cluster import cluster
     from tests.blobs import planted
 
     customers, _ = planted(1500, seed=3)
     customers = customers.with_columns(pl.col("avg_sms").round(0))  # ties for the medians and quartiles
-    expected = cluster(customers, seed=5, **options)
-    got = cluster(spark.createDataFrame(customers.to_arrow()), seed=5, **options)
-    assert expected.stats["assigned_rows"] == (0 if options["fit_sample"] > 1500 else 1500 - options["fit_sample"])
+    if options.get("drop_nulls"):
+        customers = customers.with_columns(arpu=pl.when(pl.int_range(pl.len()) % 97 == 0).then(None)
+                                           .otherwise(pl.col("arpu")))
+    with warnings.catch_warnings(record=True) as polars_warnings:
+        warnings.simplefilter("always")
+        expected = cluster(customers, seed=5, **options)
+    with warnings.catch_warnings(record=True) as spark_warnings:
+        warnings.simplefilter("always")
+        got = cluster(spark.createDataFrame(customers.to_arrow()), seed=5, **options)
+    assert [str(w.message) for w in spark_warnings if w.category is SegmentWarning] == \
+        [str(w.message) for w in polars_warnings if w.category is SegmentWarning]
+    assert expected.stats["clusters"] >= 3 and expected.stats["assigned_rows"] == max(
+        0, 1500 - expected.stats["rows_dropped_for_nulls"] - options["fit_sample"])
     assert got.stats == expected.stats
     assert {**got.params, "engine": None} == {**expected.params, "engine": None}
     assert_same(expected.table, engine.to_polars(got.table))
@@ -285,3 +297,21 @@ def test_cluster_cli_on_spark_writes_a_parquet_directory_equal_to_polars(spark, 
     assert (tmp_path / "spark" / engine.SUCCESS).exists()
     assert_same(pl.read_parquet(tmp_path / "polars.parquet"), pl.read_parquet(tmp_path / "spark" / "*.parquet"))
     assert_same(pl.read_csv(tmp_path / "p.csv"), pl.read_csv(tmp_path / "s.csv"))
+
+
+@needs_spark
+@pytest.mark.parametrize("edit, message", [
+    (lambda f: pl.concat([f, f.head(1)]), "appears 2 times"),
+    (lambda f: f.with_columns(arpu=pl.when(pl.col("customer_id") == "C00000007").then(None)
+                              .otherwise(pl.col("arpu"))), "feature 'arpu' is empty"),
+    (lambda f: f.with_columns(avg_sms=pl.lit(2.0)), "feature 'avg_sms' is constant"),
+], ids=["repeated-id", "empty-feature", "constant-feature"])
+def test_cluster_on_spark_refuses_what_polars_refuses(spark, edit, message):
+    from segment.cluster import cluster
+    from tests.blobs import planted
+
+    customers = edit(planted(300, seed=2)[0])
+    for frame in (customers, spark.createDataFrame(customers.to_arrow())):
+        with pytest.raises(DataError, match=message), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cluster(frame, min_cluster_size=30)

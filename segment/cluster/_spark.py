@@ -101,7 +101,7 @@ def cluster_spark(frame: Any, *, id: str, features: list[str] | None, log: Any, 
                       SegmentWarning, stacklevel=3)
     out_schema = {ROW: pl.Int64, LABEL: pl.Int64, "cluster_probability": pl.Float64, "outlier_score": pl.Float64,
                   **({"_segment_nearest": pl.Int64} if noise == "nearest" else {}),
-                  **{f"_segment_x{j}": pl.Float64 for j in range(p)}}
+                  **{f"_segment_x{j}": pl.Float64 for j in range(p)}, **{f"_segment_raw{j}": pl.Float64 for j in range(p)}}
     assigned = engine_.map_polars(indexed.select(ROW, *[c.alias(nm) for c, nm in zip(raw_cols, names, strict=True)]),
                                   lambda batch: fitted.value.assign(batch), out_schema).cache()
 
@@ -118,8 +118,7 @@ def cluster_spark(frame: Any, *, id: str, features: list[str] | None, log: Any, 
     clusters = int(lookup.max()) + 1
     code = F.when(relabel(LABEL) >= 0, relabel(LABEL)).otherwise(F.lit(clusters))
     stats = engine_.to_polars(
-        assigned.join(indexed.select(ROW, *[c.alias(f"_segment_raw{j}") for j, c in enumerate(raw_cols)]), ROW)
-        .groupBy(code.alias(CODE))
+        assigned.groupBy(code.alias(CODE))
         .agg(F.count(F.lit(1)).alias("n"),
              *[F.avg(f"_segment_raw{j}").alias(f"raw_mean{j}") for j in range(p)],
              *[F.percentile(f"_segment_raw{j}", 0.5).alias(f"raw_median{j}") for j in range(p)],
@@ -187,6 +186,7 @@ class _Fitted:
                 nearest[lost] = self.model.nearest_cluster(X[lost])
             out["_segment_nearest"] = nearest
         out.update({f"_segment_x{j}": X[:, j] for j in range(X.shape[1])})
+        out.update({f"_segment_raw{j}": batch[name].cast(pl.Float64) for j, name in enumerate(self.names)})
         return pl.DataFrame(out)
 
 
