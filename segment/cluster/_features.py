@@ -248,14 +248,20 @@ def _check_ids(frame: pl.LazyFrame, id: str) -> None:
                         f"{rows[1]}); cluster needs one row per customer")
 
 
-def _check_nulls(frame: pl.LazyFrame, names: list[str], drop: bool) -> tuple[pl.LazyFrame, int]:
-    counts = frame.select([pl.col(n).null_count() for n in names] + [pl.len().alias("__n__")]).collect().row(0)
-    total = counts[-1]
-    empty = warn_missing(dict(zip(names, counts[:-1], strict=True)), stacklevel=4)
+def empty_features(nulls: dict[str, int], total: int) -> dict[str, int]:
+    """The features with empty cells (warned about, once each); refuses a feature empty in every row."""
+    empty = warn_missing(nulls, stacklevel=5)
     for name, count in empty.items():
         if count == total:
             raise DataError(f"feature {name!r} has no values (all {total:,} rows are empty); "
                             "leave it out with --features")
+    return empty
+
+
+def _check_nulls(frame: pl.LazyFrame, names: list[str], drop: bool) -> tuple[pl.LazyFrame, int]:
+    counts = frame.select([pl.col(n).null_count() for n in names] + [pl.len().alias("__n__")]).collect().row(0)
+    total = counts[-1]
+    empty = empty_features(dict(zip(names, counts[:-1], strict=True)), total)
     if not empty:
         return frame, 0
     if not drop:

@@ -31,9 +31,8 @@ import polars as pl
 from segment import spark as engine_
 from segment.cluster._cluster import (ClusterResult, Progress, _check_options, _engine, check_found, renumbering,
                                       sample_rows)
-from segment.cluster._features import (OUTPUT_COLUMNS, _choose, auto_log, log1p, rescale, scale_choice)
+from segment.cluster._features import OUTPUT_COLUMNS, _choose, auto_log, empty_features, log1p, rescale, scale_choice
 from segment.cluster._profile import bootstrap_stability, profile_from_stats
-from segment.columns import warn_missing
 from segment.errors import DataError, OptionError, SegmentWarning
 from segment.stats.groupstats import NumericStats
 
@@ -222,11 +221,7 @@ def _checks(frame: Any, id: str, names: list[str], drop_nulls: bool) -> tuple[An
     for name, count in zip(names, infinite, strict=True):
         if count:
             raise DataError(f"feature {name!r} is infinite in {count:,} rows; fix or drop those rows")
-    empty_counts = warn_missing(dict(zip(names, nulls, strict=True)), stacklevel=4)
-    for name, count in empty_counts.items():
-        if count == total:
-            raise DataError(f"feature {name!r} has no values (all {total:,} rows are empty); "
-                            "leave it out with --features")
+    empty_counts = empty_features(dict(zip(names, nulls, strict=True)), total)
     if not empty_counts:
         return frame, 0
     if not drop_nulls:
