@@ -79,6 +79,10 @@ def main() -> None:
         *(f"    merge {r['segment']} -> {r['merged_segment']} (stages_merge_map.csv)"
           for r in pl.read_csv(OUT / "stages_merge_map.csv").filter(pl.col("action") == "merge").iter_rows(named=True)),
         "",
+        "B2B (synth group accounts; the profit pattern is planted)",
+        f"  stages: {counts(pl.read_parquet(OUT / 'b2b_stages.parquet'), 'stage')}",
+        f"  stages in 2024-06 vs profit that month: {verdict('b2b_profit_check.json')}",
+        "",
         "Survival (Telco tenure by contract; synth lines by their stage in 2024-06)",
         *survival(),
         "",
