@@ -262,15 +262,6 @@ def _many_values(seed: int) -> pl.DataFrame:
     }).with_columns(spend=pl.when(pl.int_range(pl.len()) % 89 == 0).then(None).otherwise(pl.col("spend")))
 
 
-@pytest.fixture
-def forced_ranks(monkeypatch):
-    """The ranked path on small data: any table above 20 combinations, five value ranges."""
-    from segment.validate import _spark as on_spark
-
-    monkeypatch.setattr(on_spark, "MAX_CELLS", 20)
-    monkeypatch.setattr(on_spark, "RANK_PARTS", 5)
-
-
 @needs_spark
 @pytest.mark.parametrize("seed", [3, 11])
 def test_ranked_path_equals_the_count_path_and_polars(spark, seed, monkeypatch):
@@ -283,7 +274,8 @@ def test_ranked_path_equals_the_count_path_and_polars(spark, seed, monkeypatch):
         count_path = validate_segment(sdf, **options)
     from segment.validate import _spark as on_spark
 
-    monkeypatch.setattr(on_spark, "MAX_CELLS", 20)
+    # The ranked path on small data: the counted table has thousands of rows, the stand-ins under 150.
+    monkeypatch.setattr(on_spark, "MAX_CELLS", 150)
     monkeypatch.setattr(on_spark, "RANK_PARTS", 5)
     _, ranked = on_spark.counted(sdf, segment="plan", outcomes=options["outcomes"], id=None)
     assert sorted(ranked) == ["spend", "visits"]  # the forced path really ranks
@@ -297,16 +289,19 @@ def test_ranked_path_equals_the_count_path_and_polars(spark, seed, monkeypatch):
 
 
 @needs_spark
-@pytest.mark.parametrize("parts", [3, 7, 40])
-def test_ranked_stats_equal_the_counted_stats_with_ties_on_range_boundaries(spark, parts):
+@pytest.mark.parametrize("cuts", [[25.0], [0.0, 10.0, 25.0, 50.0, 99.99], [10.0, 10.01, 60.0], None],
+                         ids=["one-tie-block-closes", "every-tie-block-closes", "tie-block-alone", "approximate"])
+def test_ranked_stats_equal_the_counted_stats_with_ties_on_range_boundaries(spark, cuts):
+    # The five tie blocks of _many_values (a third of the rows) sit on the cut points, so a range
+    # boundary falls inside what would be one run of equal values in a row-wise split.
     from segment.stats.groupstats import SEG, numeric_stats
     from segment.validate import _spark as on_spark
 
     df = _many_values(5)
     sdf = spark.createDataFrame(df.to_arrow())
-    cuts = on_spark._cuts(sdf, "plan", "spend", parts)
-    tied = set(df["spend"].value_counts().filter(pl.col("count") > 1)["spend"].to_list())
-    assert len(cuts) >= 2 and tied & set(cuts)  # several ranges, and a tie block closes one of them
+    if cuts is None:
+        cuts = on_spark._cuts(sdf, "plan", "spend", 40)
+        assert len(cuts) >= 20
     labels = pl.Series(["a", "b", "c", "d"])
     got = on_spark._ranked(sdf, "plan", "spend", cuts)(labels)
     coded = df.with_columns(pl.col("plan").replace_strict(labels.to_list(), [0, 1, 2, 3],
