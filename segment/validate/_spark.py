@@ -188,10 +188,12 @@ def _ranked(frame: Any, segment: str, name: str, cuts: list[float]) -> Callable[
         cum = F.col("offset_s") + F.col("upto_s")  # rows of the segment up to and including this value
         sizes = cells.groupBy("s").agg(F.sum("n").alias("size"))
         cells = cells.join(F.broadcast(sizes), "s")
-        lo, hi = (F.col("size") + 1).cast("long") / 2, F.col("size") / 2 + 1
-        lo = F.floor(lo)
-        hi = F.floor(hi)
-        at = lambda target: (cum >= target) & (cum - F.col("n") < target)  # noqa: E731
+        # The two middle rows of a segment, as _medians: rows (size + 1) // 2 and size // 2 + 1.
+        lo, hi = F.floor((F.col("size") + 1) / 2), F.floor(F.col("size") / 2) + 1
+
+        def at(target: Any) -> Any:
+            return (cum >= target) & (cum - F.col("n") < target)
+
         per_segment = engine.to_polars(cells.groupBy("s").agg(
             F.sum("n").alias("n"),
             F.sum(F.col("n") * F.col("v")).alias("total"),
