@@ -12,12 +12,12 @@ from typing import Annotated, Any
 
 import typer
 
-from . import churn, cluster, clv, info, join, lifecycle, matrix, rfm, rules, sample, synth, validate_segment
+from . import churn, cluster, clv, info, join, lifecycle, matrix, plot, report, rfm, rules, sample, survival, synth, validate_segment
 from .errors import SegmentGroup
 from .reading import ReadingCommand
 
 # Order of `segment --help`: the analyst's workflow, then utilities.
-COMMANDS = [rfm, cluster, rules, lifecycle, churn, clv, validate_segment, join, matrix, sample, synth, info]
+COMMANDS = [rfm, cluster, rules, lifecycle, churn, survival, clv, validate_segment, join, matrix, sample, plot, report, synth, info]
 
 
 class _Group(SegmentGroup):

@@ -45,10 +45,11 @@ app = typer.Typer(name=NAME, cls=_StagesByDefault, help=HELP, no_args_is_help=Tr
 
 
 class Scheme(str, Enum):
-    """Rule schemes (``b2b`` for group accounts is planned: one option, more values)."""
+    """Rule schemes: one option, one value per scheme."""
 
     telecom = "telecom"
     purchases = "purchases"
+    b2b = "b2b"
 
 
 class Dedupe(str, Enum):
@@ -69,7 +70,8 @@ Voice = Annotated[str | None, _col("Voice minutes (MOU) column.")]
 Data = Annotated[str | None, _col("Data volume column.")]
 Revenue = Annotated[str | None, _col("Revenue (ARPU) column; also summed per stage in --kpis.")]
 Metric = Annotated[list[str] | None, _col("Other usage column(s); repeat or comma-separate.")]
-Status = Annotated[str | None, _col("Line status column (active / suspended / cancelled).")]
+Status = Annotated[str | None, _col("Line status column (active / suspended / cancelled; with --scheme b2b also "
+                                   "prospect).")]
 StatusValues = Annotated[str | None, _col("Status values, e.g. 'cancelled=C,closed suspended=S active=A'.")]
 Identity = Annotated[str | None, _col("Person key (ID document, account): finds re-entries and number swaps; "
                                      "churn is then counted in persons.")]
@@ -85,10 +87,21 @@ Acquisition = Annotated[int, _rule("Acquisition up to this tenure month.")]
 BuildUp = Annotated[int, _rule("Build-up up to this tenure month; maturity after.")]
 Winback = Annotated[int, _rule("Win-back window: usage again after 1 to N silent months is a win-back; months a "
                                "suspended line has before cancellation (winback_months_left).")]
-SchemeOpt = Annotated[Scheme, _rule("Rules: telecom (usage falls, silent months) or purchases (each customer's "
-                                    "own gap between purchases; for shop transaction logs).")]
+SchemeOpt = Annotated[Scheme, _rule("Rules: telecom (usage falls, silent months), purchases (each customer's "
+                                    "own gap between purchases; for shop transaction logs) or b2b (group accounts "
+                                    "in six stages, from their lines; needs --account and --revenue).")]
 Overdue = Annotated[float, _rule("--scheme purchases: decline once this many median gaps pass without a purchase; "
                                  "exit --winback months later.")]
+Account = Annotated[str | None, _col("--scheme b2b: account (group customer) column the lines roll up to; the "
+                                    "output has one row per account.")]
+Product = Annotated[list[str] | None, _col("--scheme b2b: product or service column(s) of a line; products held "
+                                          "= distinct values (text) or columns above zero (numbers) over active "
+                                          "lines. Repeat or comma-separate.")]
+Cost = Annotated[str | None, _col("--scheme b2b: the operator's cost column; --kpis and the summary add cost and "
+                                 "profit (revenue - cost).")]
+Development = Annotated[int, _rule("--scheme b2b: months of development from the first purchase.")]
+Grow = Annotated[float, _rule("--scheme b2b: growth when active lines, products or revenue over the --window "
+                              "rise by more than this against the window before (0.1 = 10%).")]
 
 
 def parse_status_values(value: str | None) -> dict[str, list[str]] | None:
@@ -110,15 +123,18 @@ def _panel_keywords(
     identity: Identity = None, activation: Activation = None, date_format: opt.DateFormat = None,
     as_of: AsOf = None, dedupe: DedupeOpt = Dedupe.error, window: Window = 3, baseline: Baseline = 3,
     drop: Drop = 0.30, exit_after: ExitAfter = 3, acquisition: Acquisition = 3, build_up: BuildUp = 6,
-    winback: Winback = 3, scheme: SchemeOpt = Scheme.telecom, overdue: Overdue = 2.0,
+    winback: Winback = 3, scheme: SchemeOpt = Scheme.telecom, overdue: Overdue = 2.0, account: Account = None,
+    product: Product = None, cost: Cost = None, development: Development = 6, grow: Grow = 0.10,
 ) -> dict[str, Any]:
     """The panel and stage-rule options of ``stages`` and ``transitions``, as library keywords."""
     metrics = [m for item in (metric or []) for m in (split_list(item) or [])]
+    products = [m for item in (product or []) for m in (split_list(item) or [])]
     return dict(id=id, month=month, voice=voice, data=data, revenue=revenue, metrics=metrics, status=status,
                 status_values=parse_status_values(status_values), identity=identity, activation=activation,
                 date_format=date_format, as_of=as_of, dedupe=dedupe.value, window=window, baseline=baseline,
                 drop=drop, exit_after=exit_after, acquisition=acquisition, build_up=build_up, winback=winback,
-                scheme=scheme.value, overdue=overdue)
+                scheme=scheme.value, overdue=overdue, account=account, products=products, cost=cost,
+                development=development, grow=grow)
 
 
 def _with_panel_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -171,7 +187,7 @@ def stages(
             run.write_side(result.kpis(), kpis, role="kpis", details=details)
         out = result.history(at) if history or at else result.snapshot()
         run.write(out, output, to, details=details)
-        run.summary(stage_table(result))
+        run.summary(stage_table(result), *([profit_table(result)] if result.cost else []))
 
 
 @app.command("transitions", cls=ReadingCommand)
@@ -206,7 +222,8 @@ def transitions(
 
 def _key_columns(panel: dict[str, Any]) -> list[str]:
     """Key columns read as text, so that ids with leading zeros stay ids."""
-    return [c for c in (panel["id"], panel["identity"]) if c]
+    key = panel["account"] or panel["id"]  # --scheme b2b: rows are keyed by account
+    return [c for c in (key, panel["identity"]) if c]
 
 
 @app.command("panel", cls=ReadingCommand)
@@ -235,25 +252,33 @@ command = stages
 
 
 def stage_table(result: Any):
-    from segment.lifecycle import STAGES
-
     counts = result.counts()
+    names = result.params()["stages"]
+    unit = "accounts" if result.rules.scheme == "b2b" else "customers"
     total = max(int(counts["customers"].sum()), 1)
     rows = (counts.group_by("stage", maintain_order=True)
             .agg(customers=pl.col("customers").sum(),
                  subtypes=pl.concat_str(pl.col("subtype").cast(pl.String), pl.lit(" "),
                                         pl.col("customers").cast(pl.String))
                  .sort_by(pl.col("customers"), descending=True).drop_nulls().str.join(", ")))
-    every = pl.DataFrame({"stage": pl.Series(STAGES, dtype=counts.schema["stage"])})
+    every = pl.DataFrame({"stage": pl.Series(names, dtype=counts.schema["stage"])})
     rows = (every.join(rows, on="stage", how="left", maintain_order="left")
             .with_columns(pl.col("customers").fill_null(0), pl.col("subtypes").fill_null(""))
             .with_columns(share=pl.col("customers") / total * 100)
-            .select("stage", "customers", pl.col("share").alias("share %"), "subtypes"))
+            .select("stage", pl.col("customers").alias(unit), pl.col("share").alias("share %"), "subtypes"))
     stats = result.stats
-    caption = (f"{total:,} customers as of {result.params()['as_of']}, {stats['rows']:,} rows read; "
-               f"{stats['gap_slots']:,} customer-months without a row counted as zero usage")
+    caption = (f"{total:,} {unit} as of {result.params()['as_of']}, {stats['rows']:,} rows read; "
+               f"{stats['gap_slots']:,} {unit[:-1]}-months without a row counted as zero usage")
     return frame_table(rows.with_columns(pl.col("stage").cast(pl.String)), title="Lifecycle stages",
                        digits=1, caption=caption)
+
+
+def profit_table(result: Any):
+    totals = result.stage_totals().select(
+        pl.col("stage").cast(pl.String), pl.col("customer_months").alias("account-months"),
+        *(pl.col(f"{c}_per_customer_month").alias(c) for c in ("revenue", "cost", "profit")))
+    return frame_table(totals, title="Per account-month, by stage (all months)", digits=1,
+                       caption="revenue, cost and profit summed over the panel's months, divided by account-months")
 
 
 def matrix_table(table: pl.DataFrame, as_of: str):

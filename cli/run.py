@@ -216,13 +216,15 @@ class Run:
             yield lambda task, done, total: None
 
     # ------------------------------------------------------------ reading
-    def read(self, path: str | None, *, fmt: Any = None, string_columns: list[str] | tuple = ()) -> sio.Table:
+    def read(self, path: str | None, *, fmt: Any = None, string_columns: list[str] | tuple = (),
+             header_only: bool = False) -> sio.Table:
         """Read an input table the way the reading options say, and remember it for provenance.
 
         ``--id @row`` adds the row number (from 1, in input order) as column
         ``@row``; the command then uses it as its customer key.
         """
-        table = sio.read_table(path, format=_plain(fmt), string_columns=string_columns, dialect=current_dialect())
+        table = sio.read_table(path, format=_plain(fmt), string_columns=string_columns, dialect=current_dialect(),
+                               header_only=header_only)
         if self.options.get("id") == ROW_ID:
             if ROW_ID in table.columns:  # numbered by an earlier --id @row step: keep those numbers
                 self.warn(f"--id {ROW_ID}: customers are the input's {ROW_ID!r} column")

@@ -79,9 +79,26 @@ def main() -> None:
         *(f"    merge {r['segment']} -> {r['merged_segment']} (stages_merge_map.csv)"
           for r in pl.read_csv(OUT / "stages_merge_map.csv").filter(pl.col("action") == "merge").iter_rows(named=True)),
         "",
+        "B2B (synth group accounts; the profit pattern is planted)",
+        f"  stages: {counts(pl.read_parquet(OUT / 'b2b_stages.parquet'), 'stage')}",
+        f"  stages in 2024-06 vs profit that month: {verdict('b2b_profit_check.json')}",
+        "",
+        "Survival (Telco tenure by contract; synth lines by their stage in 2024-06)",
+        *survival(),
+        "",
         *clv_lines(),
     ]
     print("\n".join(report))
+
+
+def survival() -> list[str]:
+    telco = pl.read_csv(OUT / "telco_survival_summary.csv")
+    stages = pl.read_csv(OUT / "stage_survival_summary.csv")
+    shares = ", ".join(f"{r['group']} {r['survival_12']:.0%}" for r in telco.iter_rows(named=True))
+    m2m = telco.filter(pl.col("group") == "Month-to-month")["median_lifetime"][0]
+    after = ", ".join(f"{r['group']} {r['survival_6']:.0%}" for r in stages.iter_rows(named=True))
+    return [f"  still there after 12 months: {shares}; month-to-month median lifetime {m2m} months",
+            f"  lines still there 6 months after 2024-06, by stage then: {after}"]
 
 
 if __name__ == "__main__":

@@ -309,28 +309,29 @@ EVENT_TRUE = ("1", "true", "yes")
 EVENT_FALSE = ("0", "false", "no")
 
 
-def yes_no(column: str, dtype: pl.DataType) -> pl.Expr | None:
+def yes_no(column: str, dtype: pl.DataType, markers: Sequence[str] = ()) -> pl.Expr | None:
     """*column* as Boolean: a Boolean, 0/1, or text in :data:`EVENT_TRUE` / :data:`EVENT_FALSE` (any case,
-    spaces ignored); anything else null. None when *dtype* cannot hold such values."""
+    spaces ignored; blanks and *markers* missing); anything else null. None when *dtype* cannot hold such values."""
     x = pl.col(column)
     if dtype == pl.Boolean:
         return x
     if dtype.is_numeric():
         return pl.when(x == 1).then(True).when(x == 0).then(False)
     if is_text(dtype):
-        text = x.cast(pl.String).str.strip_chars().str.to_lowercase()
+        text = missing_text(column, markers).str.to_lowercase()
         return pl.when(text.is_in(EVENT_TRUE)).then(True).when(text.is_in(EVENT_FALSE)).then(False)
     return None
 
 
-def require_durations(frame: pl.LazyFrame, column: str, *, option: str = "--duration",
-                      integer: bool = True) -> pl.LazyFrame:
+def require_durations(frame: pl.LazyFrame, column: str, *, option: str = "--duration", integer: bool = True,
+                      allow_null: bool = False, markers: Sequence[str] = MISSING_MARKERS) -> pl.LazyFrame:
     """Return *frame* with *column* as durations: Int64 (or Float64 without *integer*), all >= 0.
 
     A duration is whole periods completed (months of tenure), so it must be
     present, finite, not negative and, where *integer*, a whole number
     (``12.0`` is fine, ``12.5`` is not). The first offending value is named
-    with its 1-based row.
+    with its 1-based row. With *allow_null*, missing values (blanks and
+    *markers*) stay null for the caller's policy.
 
     Examples
     --------
@@ -347,10 +348,10 @@ def require_durations(frame: pl.LazyFrame, column: str, *, option: str = "--dura
     segment.errors.DataError: duration column 'tenure' holds 2.5 in row 2; durations must be whole numbers of periods (e.g. months of tenure)
     """
     require_columns(frame, {"duration": column})
-    lf = require_numeric(frame, column, option=option)
+    lf = require_numeric(frame, column, option=option, markers=markers)
     x = pl.col(column)
-    checks = [
-        (x.is_null(), "is empty (null) in row {row}; fill or drop those rows"),
+    checks = [] if allow_null else [(x.is_null(), "is empty (null) in row {row}; fill or drop those rows")]
+    checks += [
         (~x.is_finite(), "holds {value} in row {row}; durations must be finite numbers"),
         (x < 0, "holds {value:g} in row {row}; durations must be 0 or more (whole periods completed)"),
     ]
@@ -367,13 +368,14 @@ def require_durations(frame: pl.LazyFrame, column: str, *, option: str = "--dura
     return lf.with_columns(x.cast(pl.Int64) if integer else x)
 
 
-def require_events(frame: pl.LazyFrame, column: str, *, option: str = "--event") -> pl.LazyFrame:
+def require_events(frame: pl.LazyFrame, column: str, *, option: str = "--event", allow_null: bool = False,
+                   markers: Sequence[str] = MISSING_MARKERS) -> pl.LazyFrame:
     """Return *frame* with *column* as Boolean: did the event (churn) happen?
 
     Accepts a Boolean column, numbers 0/1, and text ``0``/``1``,
     ``true``/``false``, ``yes``/``no`` in any case (surrounding spaces
-    ignored). Anything else, or a missing value, is an error naming the value
-    and its 1-based row.
+    ignored). Anything else is an error naming the value and its 1-based row;
+    so is a missing value (a blank or one of *markers*) unless *allow_null*.
 
     Examples
     --------
@@ -387,14 +389,16 @@ def require_events(frame: pl.LazyFrame, column: str, *, option: str = "--event")
     """
     require_columns(frame, {"event": column})
     dtype = frame.collect_schema()[column]
-    parsed = yes_no(column, dtype)
+    x = pl.col(column)
+    parsed = yes_no(column, dtype, markers)
     if parsed is None:
         raise ColumnTypeError(f"event column {shown(column)} must hold 0/1, true/false or yes/no, but it is {dtype}; "
                               f"choose another column with {option}")
-    bad = first_offender(frame, parsed.is_null(), column)
+    known = x.is_not_null() & (missing_text(column, markers).is_not_null() if is_text(dtype) else True)
+    bad = first_offender(frame, parsed.is_null() & (known if allow_null else True), column)
     if bad is not None:
         row, value = bad
-        if value is None:
+        if value is None or not allow_null and is_text(dtype) and str(value).strip() in {*markers, ""}:
             raise DataError(f"event column {shown(column)} is empty (null) in row {row}; fill or drop those rows")
         raise DataError(f"event column {shown(column)} holds {value!r} in row {row}; events must be 0/1, true/false "
                         "or yes/no (1, true, yes = the event happened)")

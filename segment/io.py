@@ -318,6 +318,7 @@ def read_table(
     string_columns: Iterable[str] = (),
     stdin: IO[bytes] | None = None,
     dialect: Dialect | None = None,
+    header_only: bool = False,
 ) -> Table:
     """Open a table for reading.
 
@@ -337,13 +338,16 @@ def read_table(
     dialect
         Separator, decimal comma, missing-value markers and worksheet
         (default: :class:`Dialect` ``()``, everything detected).
+    header_only
+        Accept a header without data rows (a command's output that found
+        nothing, e.g. no significant rule), instead of an error.
 
     Raises
     ------
     InputError
         The file is missing, unreadable or not in the stated format.
     EmptyInputError
-        The file is empty or holds a header but no rows.
+        The file is empty or (unless *header_only*) holds a header but no rows.
 
     Examples
     --------
@@ -353,7 +357,7 @@ def read_table(
     """
     if format is not None and format not in INPUT_FORMATS:
         raise OptionError(f"unknown input format {format!r}; use one of {', '.join(INPUT_FORMATS)}")
-    reading = _Reading(list(string_columns), dialect or Dialect())
+    reading = _Reading(list(string_columns), dialect or Dialect(), header_only)
     if isinstance(source, (bytes, bytearray)):
         return _read_bytes(bytes(source), "-", format, reading)
     if hasattr(source, "read"):
@@ -407,6 +411,7 @@ class _Reading:
 
     string_columns: list[str]
     dialect: Dialect
+    header_only: bool = False
 
     def csv_options(self, fmt: str, head: bytes) -> dict[str, Any]:
         header = head.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r").lstrip("\ufeff")
@@ -435,7 +440,7 @@ class _Reading:
 
     def finish(self, table: Table, rescan: Rescan | None = None) -> Table:
         """Check the table is not empty, not one mis-separated column; read numbers stored as text."""
-        table = _checked(table)
+        table = _checked(table, self.header_only)
         if table.format in ("csv", "tsv", "ws", "xlsx"):
             _one_column_check(table, self.dialect)
             table.frame, table.numbers_from_text = numbers_from_text(
@@ -605,7 +610,7 @@ def _read_bytes(data: bytes, name: str, format: str | None, reading: _Reading) -
     return reading.finish(Table(frame, name, fmt, digest, provenance, separator=separator), rescan)
 
 
-def _checked(table: Table) -> Table:
+def _checked(table: Table, header_only: bool = False) -> Table:
     try:
         schema = table.frame.collect_schema()
         empty = table.frame.head(1).collect().height == 0
@@ -613,7 +618,7 @@ def _checked(table: Table) -> Table:
         raise InputError(f"cannot read {table.name!r} as {table.format}: {_first_line(exc)}") from None
     if len(schema) == 0:
         raise EmptyInputError(f"input {table.name!r} has no columns")
-    if empty:
+    if empty and not header_only:
         raise EmptyInputError(
             f"input {table.name!r} has a header but no data rows (columns: {', '.join(schema.names())})"
         )

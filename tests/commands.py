@@ -25,11 +25,13 @@ class CommandCase:
     writes_table: bool = True  # honours -o / --to
     # An option that writes a second table to a file (e.g. --profile).
     side_option: tuple[str, ...] = ()
+    # Test id when a command has more than one case (e.g. a rule scheme with options of its own).
+    label: str = ""
     # False where the input's column names are fixed by something else (a fitted model's features).
     free_names: bool = True
 
     def __str__(self) -> str:
-        return self.name
+        return self.label or self.name
 
 
 _USAGE = ("--voice", "voice_min", "--data", "data_mb", "--revenue", "revenue")
@@ -46,6 +48,12 @@ CASES = [
     CommandCase("lifecycle transitions", "lifecycle_small.csv", (*_USAGE, "--project", "2"),
                 side_option=("--projection",)),
     CommandCase("lifecycle panel", "tx_small.csv"),
+    CommandCase("lifecycle", "b2b_small.csv", ("--scheme", "b2b", "--account", "account_id", "--revenue", "revenue",
+                                               "--status", "status", "--cost", "cost", "--product", "product"),
+                column_option="--account", column_value="account_id", side_option=("--kpis",),
+                label="lifecycle --scheme b2b"),
+    CommandCase("survival", "survival_small.csv", ("--duration", "tenure", "--event", "churn", "--by", "contract"),
+                column_option="--duration", column_value="tenure", side_option=("--summary", "--pairs")),
     CommandCase("cluster", "cluster_customers.csv", side_option=("--profile",)),
     CommandCase("rules", "rules_small.csv", ("--target", "churn"), side_option=("--item-table",)),
     CommandCase("validate-segment", "validate_segment_three_plans.csv", ("--segment", "plan", "--outcome", "churn,arpu"),
@@ -65,5 +73,7 @@ CASES = [
     # alone; --id must name a column of both tables, and the extract cases rename only the call list's.
     CommandCase("churn effect", "campaign_calls_ab.csv", (_OUTCOMES, "--value", "value_kept"), column_option=None),
     CommandCase("sample", "campaign_call_list.csv", ("--control", "20%", "--seed", "1")),
+    CommandCase("plot", "rfm_scores.csv", column_option=None, writes_table=False, side_option=("--data",)),
+    CommandCase("report", "rfm_scores.csv", column_option=None, writes_table=False),
     CommandCase("info", "tx_small.csv", column_option=None, writes_table=False),
 ]

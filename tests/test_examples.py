@@ -63,7 +63,8 @@ def test_recipe_builds_every_output(built):
     for name in ("value_rfm.parquet", "value_clusters.parquet", "value_check.csv", "publish/value_profile.csv",
                  "publish/value_provenance.txt", "retail_rfm.parquet", "cdnow_rfm.parquet", "telco_rules.csv",
                  "synth_rules.csv", "contract_check.csv", "stages.parquet", "kpis.csv", "transitions.csv",
-                 "stages_check.csv", "retail_stages.parquet", "pipeline_check.csv"):
+                 "stages_check.csv", "retail_stages.parquet", "pipeline_check.csv", "b2b_stages.parquet", "b2b_kpis.csv",
+                 "b2b_profit_check.csv", "telco_survival.csv", "stage_survival.csv", "stage_calendar.csv"):
         assert (out / name).stat().st_size > 0, name
     assert not list(out.rglob("*.part")), "temporary files left behind"
 
@@ -82,7 +83,10 @@ def test_touching_an_input_reruns_only_what_depends_on_it(built):
     try:
         planned = make(built, "-n", "all").stdout
         steps = [ln for ln in planned.splitlines() if " -m segment_cli " in ln]
-        assert len(steps) == 2 and all("telco_churn.csv" in s for s in steps), planned
+        reads = [s for s in steps if "telco_churn.csv" in s]
+        # The three steps that read it, then the report that shows their outputs.
+        assert len(reads) == 3 and [s for s in steps if s not in reads] == [steps[-1]], planned
+        assert " report " in steps[-1] and "report.html" in steps[-1], planned
     finally:
         os.utime(telco, (stat.st_atime, stat.st_mtime))
 
@@ -106,6 +110,7 @@ def test_summary_reads_like_a_report(built):
     assert proc.returncode == 0, proc.stderr
     assert "gate: VALID" in proc.stdout and "contract as a segment: VALID" in proc.stdout
     assert "stages:" in proc.stdout and "significant productive rules" in proc.stdout
+    assert "month-to-month median lifetime 35 months" in proc.stdout
 
 
 def test_rebuilding_from_scratch_gives_identical_bytes(built, tmp_path):

@@ -9,7 +9,7 @@ import sys
 from tests.conftest import ROOT
 
 HEAVY = ("hdbscan", "mlxtend", "scipy", "pandas", "sklearn", "statsmodels", "fastexcel", "xlsxwriter",
-         "pyspark", "py4j")
+         "pyspark", "py4j", "vl_convert", "matplotlib", "altair")
 
 
 def _modules_after(code: str) -> set[str]:

@@ -20,11 +20,17 @@ import pytest
 import segment
 from tests.conftest import ROOT
 
-COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth", "churn", "campaign", "clv")
+COMMANDS = ("rfm", "cluster", "rules", "lifecycle", "validate", "synth", "churn", "campaign", "clv", "survival",
+            "report")
 SHARED = ("stats", "io", "errors", "columns", "binning", "spark")
 # A command package may build on another's *public* API only where declared
 # here (one way, no cycles): e.g. churn features stage customers with lifecycle.
-USES: dict[str, set[str]] = {"survival": {"lifecycle"}, "churn": {"lifecycle"}, "clv": {"lifecycle"}}
+USES: dict[str, set[str]] = {
+    "survival": {"lifecycle"},
+    "churn": {"lifecycle"},
+    "clv": {"lifecycle"},
+    "report": {"lifecycle"},  # stage order (lifecycle.STAGES) for the charts' axes and colours
+}
 SOURCES = (("segment", "segment"), ("cli", "segment_cli"))  # folder, import name
 
 
@@ -155,7 +161,9 @@ PUBLIC = [("segment.rfm", "rfm", "RFMResult"), ("segment.cluster", "cluster", "C
           ("segment.rules", "rules", "RulesResult"), ("segment.lifecycle", "lifecycle", "Lifecycle"),
           ("segment.validate", "validate_segment", "ValidationResult"), ("segment.synth", "synth", "Synth"),
           ("segment.churn", "churn", "Features"), ("segment.campaign", "effect", "EffectResult"),
-          ("segment.clv", "clv", "CLVResult")]
+          ("segment.clv", "clv", "CLVResult"),
+          ("segment.survival", "survival", "SurvivalResult"),
+          ("segment.report", "report", "Report"), ("segment.report", "plot", "Chart")]
 
 
 @pytest.mark.parametrize("package, function, result", PUBLIC)

@@ -337,8 +337,8 @@ def test_purchases_snapshot_shows_the_gap_judged_against():
         snap = lifecycle(df, metrics=["orders"], scheme="purchases", as_of="2024-09").snapshot().row(0, named=True)
     # gaps 2 and 3: median 2.5; 3 months since June is under 2 x 2.5.
     assert (snap["purchase_gap"], snap["months_since_purchase"], snap["stage"]) == (2.5, 3, C)
-    with pytest.raises(OptionError, match="--scheme must be one of telecom, purchases"):
-        lifecycle(df, metrics=["orders"], scheme="b2b")
+    with pytest.raises(OptionError, match="--scheme must be one of telecom, purchases, b2b"):
+        lifecycle(df, metrics=["orders"], scheme="retail")
     with pytest.raises(OptionError, match="--overdue must be"):
         lifecycle(df, metrics=["orders"], scheme="purchases", overdue=0.5)
 
@@ -586,7 +586,8 @@ def test_cli_scheme_is_one_option_with_values(cli, tmp_path):
     assert proc.returncode == 0, proc.stderr.decode()
     out = pl.read_csv(proc.stdout)
     assert {"purchase_gap", "months_since_purchase"} <= set(out.columns)
-    assert_one_line_error(cli(["lifecycle", SMALL, *COLS, "--scheme", "b2b"]), "--scheme", "b2b")
+    assert_one_line_error(cli(["lifecycle", SMALL, *COLS, "--scheme", "retail"]), "--scheme", "retail")
+    assert_one_line_error(cli(["lifecycle", SMALL, *COLS, "--scheme", "b2b"]), "--scheme b2b", "--account")
     telecom = cli(["lifecycle", SMALL, *COLS, "--scheme", "telecom", "-q"])
     assert telecom.exit_code == 0 and telecom.stdout == cli(["lifecycle", SMALL, *COLS, "-q"]).stdout
     assert_one_line_error(cli(["lifecycle", "transitions", SMALL, *COLS, "--scheme", "purchases", "--overdue", "0"]),

@@ -44,7 +44,6 @@ import polars as pl
 
 from segment.errors import OptionError
 from segment.lifecycle._panel import NO_MONTH, month_label, parse_month_option
-from segment.lifecycle._rules import EXIT, STAGES
 
 if TYPE_CHECKING:
     from segment.lifecycle._lifecycle import Lifecycle
@@ -81,12 +80,12 @@ def durations_table(result: Lifecycle, *, since: str | None = None, event: str =
         first_slot = g.start + (at - g.first_seen)
         inside = (g.first_seen <= at)
         stage_then = np.where(inside, st.stage[np.where(inside, first_slot, 0)], -1)
-        keep = inside & (stage_then >= 0) & (stage_then != EXIT)
+        keep = inside & (stage_then >= 0) & (stage_then != st.exit_code)
     k = g.k
     counted = g.m >= start_month[k]
     # The first exit from the start on ends the lifetime; usage in the exit month itself
     # (a line cancelled with a last bit of usage) still counts as lived.
-    first_exit = np.minimum.reduceat(np.where(counted & (st.stage == EXIT), slot, _BIG), g.start)
+    first_exit = np.minimum.reduceat(np.where(counted & (st.stage == st.exit_code), slot, _BIG), g.start)
     lived = active & (slot <= first_exit[k])
     if since is None:
         lived &= counted
@@ -113,7 +112,7 @@ def durations_table(result: Lifecycle, *, since: str | None = None, event: str =
         "entry": pl.Series(entry[rows], dtype=pl.Int64),
     }
     if since is not None:
-        out["stage"] = pl.Series([STAGES[s] for s in stage_then[rows]], dtype=pl.Enum(list(STAGES)))
+        out["stage"] = pl.Series([st.names[s] for s in stage_then[rows]], dtype=pl.Enum(list(st.names)))
     return pl.DataFrame(out)
 
 

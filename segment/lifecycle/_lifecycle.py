@@ -42,6 +42,10 @@ scheme="purchases"
     Decline (subtype ``overdue``) and exit from each customer's own gap
     between purchase months instead of usage falls (see
     :func:`segment.lifecycle._rules._cadence`).
+scheme="b2b"
+    Group (enterprise) accounts instead of lines, in six stages: potential,
+    development, growth, maturity, decline, termination (see
+    :mod:`segment.lifecycle._b2b`).
 
 Months without a row between a customer's first row and ``as_of`` count as
 zero usage. Every rule looks only at the months up to the one it labels
@@ -86,13 +90,14 @@ import numpy as np
 import polars as pl
 
 from segment.errors import DataError, OptionError, SegmentWarning
-from segment.lifecycle._markov import STAGE_DTYPE, Chain, chain, kpi_table, projection_table, transition_table
+from segment.lifecycle._b2b import B2B_STAGES, LINES, PRODUCTS, account_panel, stage_accounts
+from segment.lifecycle._markov import Chain, chain, kpi_table, projection_table, transition_table
 from segment.lifecycle._panel import Grid, load_panel, month_date, month_label, parse_month_option
-from segment.lifecycle._rules import EXIT, NONE, STAGES, Rules, Stages, assign
+from segment.lifecycle._rules import NONE, STAGES, Rules, Stages, assign
 
 Progress = Callable[[str, int, int | None], None]
 
-__all__ = ["STAGES", "Lifecycle", "Rules", "durations", "lifecycle"]
+__all__ = ["B2B_STAGES", "STAGES", "Lifecycle", "Rules", "durations", "lifecycle"]
 
 
 @dataclass
@@ -110,6 +115,12 @@ class Lifecycle:
     rules : Rules
     stats : dict
         Counts: rows, customers, grid slots, gap slots filled with zero usage.
+    amounts : dict
+        B2B scheme: output column -> account-month column of the grid shown
+        in the snapshot and the history (active lines, products, revenue,
+        cost; profit is added when cost is known).
+    cost : str or None
+        B2B scheme: the cost column (KPIs then add cost and profit).
     """
 
     grid: Grid
@@ -118,6 +129,8 @@ class Lifecycle:
     metrics: dict[str, str]
     rules: Rules
     stats: dict[str, int] = field(default_factory=dict)
+    amounts: dict[str, str] = field(default_factory=dict)
+    cost: str | None = None
     _warned: bool = field(default=False, repr=False)
 
     @property
@@ -127,7 +140,7 @@ class Lifecycle:
     def params(self) -> dict[str, Any]:
         """Resolved rules and metric roles, for output metadata."""
         return {"as_of": month_label(self.grid.as_of), "first_month": month_label(self.grid.first_month),
-                "rules": self.rules.as_dict(), "metrics": self.metrics, "stages": list(STAGES)}
+                "rules": self.rules.as_dict(), "metrics": self.metrics, "stages": list(self.stages.names)}
 
     # ------------------------------------------------------------ tables
     def snapshot(self) -> pl.DataFrame:
@@ -138,10 +151,11 @@ class Lifecycle:
         staged = st.stage[last] >= 0
         cols: dict[str, Any] = {
             self.id: g.ids,
-            "stage": _labels(STAGES, st.stage[last], STAGE_DTYPE),
+            "stage": self._stage_labels(st.stage[last]),
             "subtype": _labels(st.labels, np.where(staged, st.subtype[last], 0), self._subtype_dtype()),
             "tenure": _where(staged & (st.tenure[last] > 0), st.tenure[last], pl.Int32),
             "months_in_stage": _where(staged, st.in_stage[last], pl.Int32),
+            **self._amounts(last),
         }
         if st.reentry is not None:
             entry = np.where(st.reentry, 1, 0)
@@ -192,15 +206,16 @@ class Lifecycle:
         cols: dict[str, Any] = {
             self.id: g.ids.gather(g.k[rows]),
             "month": _months(g.m[rows]),
-            "stage": _labels(STAGES, stage, STAGE_DTYPE),
+            "stage": self._stage_labels(stage),
             "subtype": _labels(st.labels, st.subtype[rows], self._subtype_dtype()),
             "tenure": _where(staged & (st.tenure[rows] > 0), st.tenure[rows], pl.Int32),
             "months_in_stage": _where(staged, st.in_stage[rows], pl.Int32),
+            **self._amounts(rows),
         }
         if g.status is not None:
             cols["winback_months_left"] = _where(st.winback[rows] >= 0, st.winback[rows], pl.Int8)
-        cols["next_stage"] = _labels(STAGES, nxt, STAGE_DTYPE)
-        at_risk = has_next & staged & (stage != EXIT) & (nxt >= 0)
+        cols["next_stage"] = self._stage_labels(nxt)
+        at_risk = has_next & staged & (stage != st.exit_code) & (nxt >= 0)
         cols["churn_next_month"] = pl.Series(churned).set(pl.Series(~at_risk), None)
         return pl.DataFrame(cols)
 
@@ -211,10 +226,29 @@ class Lifecycle:
         return durations_table(self, since=since, event=event)
 
     def kpis(self) -> pl.DataFrame:
-        """Per month and stage: customers, share, entered, next-month churn, revenue, new customers."""
+        """Per month and stage: customers, share, entered, next-month churn, revenue, new customers.
+
+        With a cost column (B2B scheme), also cost and profit, and revenue,
+        cost and profit per customer-month.
+        """
         revenue = next((c for c, r in self.metrics.items() if r == "revenue"), None)
-        return kpi_table(self.grid, self.stages, revenue, self.rules.acquisition,
-                         with_activation=self.grid.activation is not None)
+        new = self.rules.development if self.rules.scheme == "b2b" else self.rules.acquisition
+        return kpi_table(self.grid, self.stages, revenue, new, with_activation=self.grid.activation is not None,
+                         cost=self.cost)
+
+    def stage_totals(self) -> pl.DataFrame:
+        """Per stage over every month: customer-months, and revenue, cost and profit in total and per month.
+
+        The KPIs summed over months; this is where the course of profit over
+        the stages shows (the inverted U of the B2B scheme).
+        """
+        k = self.kpis()
+        money = [c for c in ("revenue", "cost", "profit") if c in k.columns]
+        out = (k.group_by("stage", maintain_order=True)
+               .agg(pl.col("customers").sum().alias("customer_months"), *(pl.col(c).sum() for c in money)))
+        return out.with_columns(
+            (pl.col(c) / pl.col("customer_months")).round(6).fill_nan(None).alias(f"{c}_per_customer_month")
+            for c in money).sort("stage")
 
     def chain(self) -> Chain:
         """Stage transition counts and the current stage counts (see :mod:`segment.lifecycle._markov`)."""
@@ -236,7 +270,7 @@ class Lifecycle:
     def counts(self) -> pl.DataFrame:
         """Customers per stage and subtype in the last month (stage order, then most frequent subtype)."""
         last = self.grid.last_slots()
-        df = pl.DataFrame({"stage": _labels(STAGES, self.stages.stage[last], STAGE_DTYPE),
+        df = pl.DataFrame({"stage": self._stage_labels(self.stages.stage[last]),
                            "subtype": _labels(self.stages.labels, self.stages.subtype[last], self._subtype_dtype())})
         return (df.filter(pl.col("stage").is_not_null()).group_by("stage", "subtype").agg(customers=pl.len())
                 .sort(["stage", "customers", "subtype"], descending=[False, True, False], nulls_last=False))
@@ -257,6 +291,22 @@ class Lifecycle:
             warnings.warn(f"the panel has {months} months: exit by inactivity needs {rules.exit_after}"
                           + ("" if grid.status is not None else " and there is no --status, so nobody can exit"),
                           SegmentWarning, stacklevel=3)
+
+    def _stage_labels(self, codes: np.ndarray) -> pl.Series:
+        names = self.stages.names
+        return _labels(names, codes, pl.Enum(names))
+
+    def _amounts(self, rows: np.ndarray | slice) -> dict[str, pl.Series]:
+        """B2B account-month columns at *rows*: active lines, products, revenue, cost, profit."""
+        x = self.grid.x
+        out = {name: _rounded(x[col][rows]) for name, col in self.amounts.items()}
+        for name in (LINES, PRODUCTS):
+            if name in out:
+                out[name] = out[name].cast(pl.Int64)
+        revenue = next((c for c, r in self.metrics.items() if r == "revenue"), None)
+        if self.cost is not None and revenue is not None:
+            out["profit"] = _rounded(x[revenue][rows] - x[self.cost][rows])
+        return out
 
     def _subtype_dtype(self) -> pl.Enum:
         return pl.Enum([x for x in self.stages.labels if x is not None])
@@ -287,6 +337,11 @@ def lifecycle(
     winback: int = 3,
     scheme: str = "telecom",
     overdue: float = 2.0,
+    account: str | None = None,
+    products: Sequence[str] = (),
+    cost: str | None = None,
+    development: int = 6,
+    grow: float = 0.10,
     progress: Progress | None = None,
 ) -> Lifecycle:
     """Assign every customer-month of a usage panel its lifecycle stage.
@@ -324,13 +379,40 @@ def lifecycle(
     overdue
         Purchases scheme: decline once this many median gaps have passed
         without a purchase; exit *winback* months later.
+    account, products, cost, development, grow
+        B2B scheme (*account* required, *revenue* too): the account key the
+        lines (one row per line and month; *id* is not used) roll up to; product or service
+        columns (distinct text values, or numbers above zero, held by active
+        lines); a cost column (KPIs add cost and profit); months of
+        development after the first purchase; the rise over the previous
+        window that is growth. *status* may then also hold ``prospect``.
     progress
         Optional ``progress(task, done, total)`` callback.
     """
     rules = Rules(window=window, baseline=baseline, drop=drop, exit_after=exit_after, acquisition=acquisition,
-                  build_up=build_up, winback=winback, scheme=scheme, overdue=overdue).check()
+                  build_up=build_up, winback=winback, scheme=scheme, overdue=overdue, development=development,
+                  grow=grow).check()
+    _check_scheme_options(scheme, account=account, products=products, cost=cost, identity=identity,
+                          revenue=revenue)
     roles = _roles(voice, data, revenue, metrics)
     report = progress or (lambda task, done, total: None)
+    if scheme == "b2b":
+        assert account is not None and revenue is not None
+        report("reading panel", 0, None)
+        acc = account_panel(panel, account=account, month=month, revenue=revenue,
+                            usage=[c for c in roles if c != revenue], status=status, status_values=status_values,
+                            products=products, cost=cost, activation=activation, date_format=date_format)
+        grid = load_panel(acc.frame, id=account, month="month", metrics=acc.columns, status=acc.status,
+                          activation=acc.activation, as_of=as_of)
+        grid.stats["rows"] = acc.rows
+        report("reading panel", 1, 1)
+        st = stage_accounts(grid, rules, revenue, bool(products), progress)
+        _check_activation(grid, st)
+        _warn_left_censored(grid, st, activation is not None)
+        amounts = {LINES: LINES, **({PRODUCTS: PRODUCTS} if products else {}), revenue: revenue,
+                   **({cost: cost} if cost else {})}
+        return Lifecycle(grid=grid, stages=st, id=account, metrics={LINES: "metric", revenue: "revenue"},
+                         rules=rules, stats=dict(grid.stats), amounts=amounts, cost=cost)
     report("reading panel", 0, None)
     grid = load_panel(panel, id=id, month=month, metrics=roles, status=status, status_values=status_values,
                       identity=identity, activation=activation, date_format=date_format, as_of=as_of,
@@ -340,6 +422,22 @@ def lifecycle(
     _check_activation(grid, st)
     _warn_left_censored(grid, st, activation is not None)
     return Lifecycle(grid=grid, stages=st, id=id, metrics=roles, rules=rules, stats=dict(grid.stats))
+
+
+def _check_scheme_options(scheme: str, *, account: str | None, products: Sequence[str], cost: str | None,
+                          identity: str | None, revenue: str | None) -> None:
+    """The B2B options go with ``--scheme b2b``, and it needs an account and a revenue column."""
+    if scheme != "b2b":
+        given = [o for o, v in (("--account", account), ("--product", products), ("--cost", cost)) if v]
+        if given:
+            raise OptionError(f"{given[0]} applies to group accounts: add --scheme b2b (or leave {given[0]} out)")
+        return
+    if not account:
+        raise OptionError("--scheme b2b stages group accounts: name the account column with --account")
+    if not revenue:
+        raise OptionError("--scheme b2b needs the revenue column (--revenue): a purchase is revenue or an active line")
+    if identity:
+        raise OptionError("--identity does not apply to --scheme b2b: the account is the customer")
 
 
 def durations(panel: pl.LazyFrame | pl.DataFrame, *, since: str | date | None = None, event: str = "churn",

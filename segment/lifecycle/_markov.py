@@ -27,9 +27,8 @@ import numpy as np
 import polars as pl
 
 from segment.lifecycle._panel import Grid, month_date
-from segment.lifecycle._rules import EXIT, NONE, STAGES, Stages
+from segment.lifecycle._rules import NONE, STAGES, Stages
 
-_K = len(STAGES)
 STAGE_DTYPE = pl.Enum(STAGES)
 
 
@@ -40,15 +39,18 @@ class Chain:
     Attributes
     ----------
     counts : np.ndarray
-        ``(5, 5)`` moves from stage i (row) to stage j (column), in
-        :data:`~segment.lifecycle._rules.STAGES` order.
+        ``(K, K)`` moves from stage i (row) to stage j (column), in the
+        order of *names* (:data:`~segment.lifecycle._rules.STAGES` by default).
     current : np.ndarray
         Customers per stage in the last month (lines taken over by a
         re-entered person's new line left out).
+    names : tuple
+        The stage vocabulary.
     """
 
     counts: np.ndarray
     current: np.ndarray
+    names: tuple[str, ...] = STAGES
 
     @property
     def matrix(self) -> np.ndarray:
@@ -56,12 +58,12 @@ class Chain:
         totals = self.counts.sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             p = np.where(totals > 0, self.counts / np.maximum(totals, 1), 0.0)
-        p[totals[:, 0] == 0] = np.eye(_K)[totals[:, 0] == 0]
+        p[totals[:, 0] == 0] = np.eye(len(self.names))[totals[:, 0] == 0]
         return p
 
     def project(self, months: int) -> np.ndarray:
-        """Expected customers per stage 0..*months* months ahead, ``(months + 1, 5)``."""
-        out = np.empty((months + 1, _K))
+        """Expected customers per stage 0..*months* months ahead, ``(months + 1, K)``."""
+        out = np.empty((months + 1, len(self.names)))
         out[0] = self.current
         p = self.matrix
         for t in range(1, months + 1):
@@ -72,6 +74,7 @@ class Chain:
 def chain(grid: Grid, st: Stages) -> Chain:
     """Count month-to-month moves between stages (see module docstring)."""
     stage, k, m = st.stage, grid.k, grid.m
+    n_stages = len(st.names)
     same = k[1:] == k[:-1]
     a, b = stage[:-1], stage[1:]
     keep = same & (a >= 0) & (b >= 0)
@@ -79,7 +82,8 @@ def chain(grid: Grid, st: Stages) -> Chain:
     if taken.any():
         cut = st.successor_month[k[1:]]
         keep &= ~((cut != NONE) & (m[1:] >= cut))
-    counts = np.bincount(a[keep].astype(np.int64) * _K + b[keep], minlength=_K * _K).reshape(_K, _K)
+    counts = np.bincount(a[keep].astype(np.int64) * n_stages + b[keep],
+                         minlength=n_stages * n_stages).reshape(n_stages, n_stages)
     old = np.flatnonzero(taken)
     if old.size:
         new = st.successor[old]
@@ -90,17 +94,19 @@ def chain(grid: Grid, st: Stages) -> Chain:
     last = grid.last_slots()
     now = stage[last]
     now = now[(now >= 0) & ~taken]
-    current = np.bincount(now, minlength=_K).astype(np.float64)
-    return Chain(counts=counts.astype(np.int64), current=current)
+    current = np.bincount(now, minlength=n_stages).astype(np.float64)
+    return Chain(counts=counts.astype(np.int64), current=current, names=st.names)
 
 
 def transition_table(ch: Chain) -> pl.DataFrame:
-    """Long table: from, to, moves, probability (25 rows, stage order)."""
+    """Long table: from, to, moves, probability (K x K rows, stage order)."""
     p = ch.matrix
-    idx = np.arange(_K * _K)
+    n_stages = len(ch.names)
+    idx = np.arange(n_stages * n_stages)
+    names = pl.Series(ch.names, dtype=pl.Enum(ch.names))
     return pl.DataFrame({
-        "from": pl.Series(STAGES, dtype=STAGE_DTYPE).gather(idx // _K),
-        "to": pl.Series(STAGES, dtype=STAGE_DTYPE).gather(idx % _K),
+        "from": names.gather(idx // n_stages),
+        "to": names.gather(idx % n_stages),
         "moves": ch.counts.reshape(-1),
         "probability": np.round(p.reshape(-1), 6),
     })
@@ -109,26 +115,33 @@ def transition_table(ch: Chain) -> pl.DataFrame:
 def projection_table(ch: Chain, months: int, as_of: int) -> pl.DataFrame:
     """Long table: month, months_ahead, stage, customers, share."""
     proj = ch.project(months)
+    n_stages = len(ch.names)
     total = proj.sum(axis=1, keepdims=True)
     share = np.where(total > 0, proj / np.maximum(total, 1e-300), 0.0)
-    ahead = np.repeat(np.arange(months + 1), _K)
+    ahead = np.repeat(np.arange(months + 1), n_stages)
     return pl.DataFrame({
         "month": [month_date(as_of + int(a)) for a in ahead],
         "months_ahead": ahead.astype(np.int32),
-        "stage": pl.Series(STAGES, dtype=STAGE_DTYPE).gather(np.tile(np.arange(_K), months + 1)),
+        "stage": pl.Series(ch.names, dtype=pl.Enum(ch.names)).gather(np.tile(np.arange(n_stages), months + 1)),
         "customers": np.round(proj.reshape(-1), 6),
         "share": np.round(share.reshape(-1), 6),
     })
 
 
-def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, with_activation: bool) -> pl.DataFrame:
-    """The five first-level indicators per month and stage (see :mod:`segment.lifecycle._lifecycle`)."""
+def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, with_activation: bool,
+              cost: str | None = None) -> pl.DataFrame:
+    """The first-level indicators per month and stage (see :mod:`segment.lifecycle._lifecycle`).
+
+    With *cost* (and *revenue*), also cost and profit (revenue minus cost)
+    per stage, and revenue, cost and profit per customer-month of the stage.
+    """
     stage, k, m = st.stage, grid.k, grid.m
+    n_stages, exit_code = len(st.names), st.exit_code
     m0 = grid.first_month
     months = grid.as_of - m0 + 1
     on = stage >= 0
-    cell = (m[on] - m0).astype(np.int64) * _K + stage[on]
-    size = months * _K
+    cell = (m[on] - m0).astype(np.int64) * n_stages + stage[on]
+    size = months * n_stages
 
     def per_cell(weights: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
         c = cell if mask is None else cell[mask[on]]
@@ -144,10 +157,10 @@ def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, wit
     has_next = next_k == k
     churned = np.concatenate([st.churned()[1:], [False]])
     swap_code = st.labels.index("exit_swap")
-    swapped = np.concatenate([(stage[1:] == EXIT) & (st.subtype[1:] == swap_code), [False]])
+    swapped = np.concatenate([(stage[1:] == exit_code) & (st.subtype[1:] == swap_code), [False]])
     if grid.identity is None:
-        leaving = per_cell(mask=has_next & churned & (stage != EXIT))
-        swaps = per_cell(mask=has_next & swapped & (stage != EXIT))
+        leaving = per_cell(mask=has_next & churned & (stage != exit_code))
+        swaps = per_cell(mask=has_next & swapped & (stage != exit_code))
         staying = per_cell(mask=has_next)
     else:
         # Persons, not lines: a person with two lines in a stage counts once.
@@ -159,8 +172,8 @@ def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, wit
             pairs = np.unique(slot_cell[mask & on] * (int(person.max()) + 1) + person[mask & on])
             return np.bincount(pairs // (int(person.max()) + 1), minlength=size).astype(np.float64)
 
-        leaving = persons(has_next & churned & (stage != EXIT))
-        swaps = persons(has_next & swapped & (stage != EXIT))
+        leaving = persons(has_next & churned & (stage != exit_code))
+        swaps = persons(has_next & swapped & (stage != exit_code))
         staying = persons(has_next)
     fa = st.first_active[k]
     new = on & (m == fa) & (st.tenure <= acquisition)
@@ -168,20 +181,20 @@ def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, wit
     brand_new = np.bincount(m[new & ~re] - m0, minlength=months)
     re_entered = np.bincount(m[new & re] - m0, minlength=months)
 
-    total = customers.reshape(months, _K).sum(axis=1).repeat(_K)
-    month_of = np.repeat(np.arange(months), _K)
-    stage_of = np.tile(np.arange(_K), months)
+    total = customers.reshape(months, n_stages).sum(axis=1).repeat(n_stages)
+    month_of = np.repeat(np.arange(months), n_stages)
+    stage_of = np.tile(np.arange(n_stages), months)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(total > 0, customers / np.maximum(total, 1), np.nan)
         churn = np.where(staying > 0, leaving / np.maximum(staying, 1), np.nan)
         swap = np.where(staying > 0, swaps / np.maximum(staying, 1), np.nan)
-    churn[(stage_of == EXIT) | (month_of == months - 1)] = np.nan
-    swap[(stage_of == EXIT) | (month_of == months - 1) | (grid.identity is None)] = np.nan
+    churn[(stage_of == exit_code) | (month_of == months - 1)] = np.nan
+    swap[(stage_of == exit_code) | (month_of == months - 1) | (grid.identity is None)] = np.nan
     first_month = month_of == 0
-    acq = stage_of == 0
+    acq = stage_of == st.new_code
     columns = {
         "month": [month_date(m0 + int(i)) for i in month_of],
-        "stage": pl.Series(STAGES, dtype=STAGE_DTYPE).gather(stage_of),
+        "stage": pl.Series(st.names, dtype=pl.Enum(st.names)).gather(stage_of),
         "customers": customers,
         "share": np.round(share, 6),
         # In the panel's first month every customer "enters": nothing is known before it.
@@ -191,10 +204,19 @@ def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, wit
     }
     if revenue is not None:
         columns["revenue"] = np.round(per_cell(weights=grid.x[revenue]), 6)
+    if revenue is not None and cost is not None:
+        money = {"revenue": per_cell(weights=grid.x[revenue]), "cost": per_cell(weights=grid.x[cost])}
+        money["profit"] = money["revenue"] - money["cost"]
+        columns["cost"] = np.round(money["cost"], 6)
+        columns["profit"] = np.round(money["profit"], 6)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for name, total_ in money.items():
+                columns[f"{name}_per_customer_month"] = np.round(
+                    np.where(customers > 0, total_ / np.maximum(customers, 1), np.nan), 6)
     unknown = first_month if not with_activation else np.zeros_like(first_month)
     for name, counts in (("brand_new", brand_new), ("re_entered", re_entered)):
         values = pl.Series(name, counts[month_of], dtype=pl.Int64)
         columns[name] = values.set(pl.Series(~acq | unknown), None)
     if st.reentry is None:
         columns["re_entered"] = pl.Series("re_entered", [None] * len(month_of), dtype=pl.Int64)
-    return pl.DataFrame(columns).with_columns(pl.col("share", "churn_next_month", "swap_next_month").fill_nan(None))
+    return pl.DataFrame(columns).with_columns(pl.col(pl.Float64).fill_nan(None))

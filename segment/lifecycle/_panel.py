@@ -243,8 +243,11 @@ def _role_of(col: str, roles: Mapping[str, str]) -> str:
     return next(r for r, c in roles.items() if c == col and r in ("id", "month", "status", "identity", "activation"))
 
 
-def _status_expr(lf: pl.LazyFrame, status: str, values: Mapping[str, list[str]] | None) -> pl.Expr:
+def _status_expr(lf: pl.LazyFrame, status: str, values: Mapping[str, list[str]] | None,
+                 names: tuple[str, ...] = STATUS_NAMES) -> pl.Expr:
     """Status text -> ACTIVE / SUSPENDED / CANCELLED codes (null for unknown text).
+
+    *names* may extend :data:`STATUS_NAMES` (codes follow their position).
 
     Values are matched case-insensitively after trimming. The column's few
     distinct values are read first and mapped in Python, so the rows need
@@ -252,9 +255,9 @@ def _status_expr(lf: pl.LazyFrame, status: str, values: Mapping[str, list[str]] 
     """
     words: dict[str, int] = {}
     given = {k.strip().lower(): v for k, v in (values or {}).items()}
-    for unknown in sorted(set(given) - set(STATUS_NAMES)):
-        raise OptionError(f"--status-values: {unknown!r} is not one of {', '.join(STATUS_NAMES)}")
-    for code, name in enumerate(STATUS_NAMES):
+    for unknown in sorted(set(given) - set(names)):
+        raise OptionError(f"--status-values: {unknown!r} is not one of {', '.join(names)}")
+    for code, name in enumerate(names):
         for word in given.get(name, [name]):
             word = str(word).strip().lower()
             if word in words and words[word] != code:
@@ -272,7 +275,8 @@ def _status_expr(lf: pl.LazyFrame, status: str, values: Mapping[str, list[str]] 
 
 
 def _precheck(lf: pl.LazyFrame, df: pl.DataFrame, id: str, month: str, metrics: list[str],
-              status: str | None, identity: str | None, activation: str | None) -> None:
+              status: str | None, identity: str | None, activation: str | None,
+              status_names: tuple[str, ...] = STATUS_NAMES) -> None:
     """Nulls, bad months, negatives and unknown statuses; the offending row only on failure."""
     if metrics and df.height:
         warn_missing(dict(zip(metrics, df.select(pl.col(c).null_count() for c in metrics).row(0), strict=True)),
@@ -307,7 +311,7 @@ def _precheck(lf: pl.LazyFrame, df: pl.DataFrame, id: str, month: str, metrics: 
             raise DataError(f"column {col!r} is negative ({value}) in row {at} ({hits.len():,} rows); "
                             "usage cannot be negative: fix the extract or leave the column out")
         raise DataError(f"column {col!r} has an unknown status {value!r} (row {at}); map it with "
-                        f"--status-values, e.g. 'cancelled={value}' (known: active, suspended, cancelled)")
+                        f"--status-values, e.g. 'cancelled={value}' (known: {', '.join(status_names)})")
 
 
 def _in_order(df: pl.DataFrame, id: str, lf: pl.LazyFrame, month: str, metrics: list[str],

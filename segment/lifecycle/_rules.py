@@ -37,8 +37,9 @@ from segment.errors import OptionError
 from segment.lifecycle._panel import CANCELLED, NO_MONTH, SUSPENDED, Grid
 
 STAGES = ("acquisition", "build-up", "maturity", "decline", "exit")
-#: Rule schemes: telecom usage panels, or shop purchases judged by each customer's rhythm.
-SCHEMES = ("telecom", "purchases")
+#: Rule schemes: telecom usage panels, shop purchases judged by each customer's rhythm, or group
+#: (enterprise) accounts in six stages (:mod:`segment.lifecycle._b2b`).
+SCHEMES = ("telecom", "purchases", "b2b")
 #: Subtypes after the decline kinds, in every scheme.
 _OTHER_SUBTYPES = ("winback", "churn", "re-entry", "exit_swap")
 ACQUISITION, BUILD_UP, MATURITY, DECLINE, EXIT = range(5)
@@ -73,6 +74,9 @@ class Rules:
     overdue
         Purchases scheme: decline once ``overdue`` times the customer's median
         gap has passed without a purchase.
+    development, grow
+        B2B scheme: months from the first purchase that are development, and
+        the rise of a window mean over the window before it that is growth.
     """
 
     window: int = 3
@@ -84,6 +88,8 @@ class Rules:
     winback: int = 3
     scheme: str = "telecom"
     overdue: float = 2.0
+    development: int = 6
+    grow: float = 0.10
 
     def check(self) -> Rules:
         if self.scheme not in SCHEMES:
@@ -91,7 +97,9 @@ class Rules:
         if not 1 <= self.overdue <= 24:
             raise OptionError(f"--overdue must be a number of median gaps from 1 to 24 (2 = twice the customer's "
                               f"usual gap between purchases), got {self.overdue!r}")
-        for name in ("window", "baseline", "exit_after", "winback"):
+        if not 0 < self.grow <= 10:
+            raise OptionError(f"--grow must be a fraction above 0 (0.1 = a rise of 10%), got {self.grow!r}")
+        for name in ("window", "baseline", "exit_after", "winback", "development"):
             value = getattr(self, name)
             if not isinstance(value, int) or not 1 <= value <= 60:
                 raise OptionError(f"--{name.replace('_', '-')} must be a whole number of months from 1 to 60, "
@@ -103,7 +111,10 @@ class Rules:
         return self
 
     def as_dict(self) -> dict[str, float | int]:
-        return asdict(self)
+        out = asdict(self)
+        if self.scheme != "b2b":
+            del out["development"], out["grow"]
+        return out
 
 
 @dataclass
@@ -122,7 +133,11 @@ class Stages:
     baseline means at each customer's last month (NaN where undefined).
     Under the purchases scheme, ``gap`` (the median months between purchases
     judged against, NaN before the first purchase) and ``since`` (months since
-    the last purchase, -1 before it) per slot.
+    the last purchase, -1 before it) per slot. ``names`` is the stage
+    vocabulary the codes index (:data:`STAGES`, or the six B2B stages), with
+    the codes of its exit stage and of its stage of new customers; ``h``
+    (months since the first activity or the latest win-back, 0 before it)
+    is kept when :func:`assign` is asked to.
     """
 
     stage: np.ndarray
@@ -140,10 +155,14 @@ class Stages:
     baseline: dict[str, np.ndarray]
     gap: np.ndarray | None = None
     since: np.ndarray | None = None
+    names: tuple[str, ...] = STAGES
+    exit_code: int = EXIT
+    new_code: int = ACQUISITION
+    h: np.ndarray | None = None
 
     def churned(self) -> np.ndarray:
         """Per slot: an exit that is a churn (not a re-entry or a number swap of the same identity)."""
-        return (self.stage == EXIT) & (self.subtype == self.labels.index("churn"))
+        return (self.stage == self.exit_code) & (self.subtype == self.labels.index("churn"))
 
 
 class _Months:
@@ -177,11 +196,13 @@ class _Months:
 
 
 def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
-           progress: Callable[[str, int, int | None], None] | None = None) -> Stages:
+           progress: Callable[[str, int, int | None], None] | None = None, keep_h: bool = False) -> Stages:
     """Stage, subtype, tenure, months in stage and win-back months of every slot.
 
     *metrics* maps usage columns to roles (``voice``, ``data``, ``metric``,
     ``revenue``). See :mod:`segment.lifecycle._lifecycle` for the rules.
+    With *keep_h*, the months since the first activity (or the latest
+    win-back) stay in ``Stages.h`` for rules built on top of these.
     """
     report = progress or (lambda task, done, total: None)
     steps = 4 + len(metrics)
@@ -229,6 +250,7 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     last = grid.last_slots()
     fell, recent, baseline = _falls(grid, metrics, rules, h, staged, last,
                                     lambda i: report("stages", 3 + i, steps))
+    kept = h if keep_h else None
     del h
     if cadence is None:
         labels, subtype = _decline_subtypes(fell, metrics, grid.size)
@@ -254,14 +276,7 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     reentry, successor, successor_month = _reentries(grid, months, exits, months.month(last_use, exits),
                                                      first_active, subtype, labels)
     del exit_
-    changed = np.empty(grid.size, dtype=bool)
-    changed[0] = True
-    np.not_equal(stage[1:], stage[:-1], out=changed[1:])
-    changed[grid.start] = True
-    changed &= staged
-    in_stage = months.key - months.last(changed)
-    in_stage += 1
-    in_stage[~staged] = 0
+    in_stage = months_in_stage(grid, months, stage, staged)
     # Tenure stops at exit: every month of an exit run keeps the tenure of its first month.
     held = (stage == EXIT) & (tenure != -1)
     tenure[held] -= (in_stage[held] - 1).astype(np.int32)
@@ -278,7 +293,21 @@ def assign(grid: Grid, metrics: Mapping[str, str], rules: Rules,
     return Stages(stage=stage, subtype=subtype, labels=labels, tenure=tenure, in_stage=in_stage.astype(np.int32),
                   winback=winback, first_active=first_active, last_active=last_active, reentry=reentry,
                   successor=successor, successor_month=successor_month, recent=recent, baseline=baseline,
-                  gap=None if cadence is None else cadence.gap, since=None if cadence is None else cadence.since)
+                  gap=None if cadence is None else cadence.gap, since=None if cadence is None else cadence.since,
+                  h=kept)
+
+
+def months_in_stage(grid: Grid, months: _Months, stage: np.ndarray, staged: np.ndarray) -> np.ndarray:
+    """Months in the current stage, this one included (0 where not *staged*)."""
+    changed = np.empty(grid.size, dtype=bool)
+    changed[0] = True
+    np.not_equal(stage[1:], stage[:-1], out=changed[1:])
+    changed[grid.start] = True
+    changed &= staged
+    in_stage = months.key - months.last(changed)
+    in_stage += 1
+    in_stage[~staged] = 0
+    return in_stage
 
 
 @dataclass
@@ -375,24 +404,16 @@ def _falls(grid: Grid, metrics: Mapping[str, str], rules: Rules, h: np.ndarray, 
     ``min(window, h - 1)`` months (at least 1) and the baseline the
     ``min(baseline, h - window)`` months before it.
     """
-    win_n = np.clip(h - 1, 1, rules.window).astype(np.int8)
-    base_n = np.clip(h - win_n, 0, rules.baseline).astype(np.int8)
+    means = WindowMeans(h, rules.window, rules.baseline)
     comparable = h >= 2
     at = last[staged[last]]
     ok = at[comparable[at]]
     threshold = (1 - rules.drop) * (1 + _TOLERANCE)
-    reach = rules.window + rules.baseline
-    young = np.minimum(h, reach)
-    groups = {c: np.flatnonzero(young == c) for c in range(1, reach)}
-    del young
-    base_div = np.maximum(base_n, 1)
     fell: dict[str, np.ndarray] = {}
     recent: dict[str, np.ndarray] = {}
     baseline: dict[str, np.ndarray] = {}
     def one(col: str) -> None:
-        win, base = _window_sums(grid.x[col], groups, rules.window, rules.baseline)
-        np.divide(win, win_n, out=win)  # sums -> means, in place
-        np.divide(base, base_div, out=base)
+        win, base = means(grid.x[col])
         recent[col] = np.full(grid.n, np.nan)
         baseline[col] = np.full(grid.n, np.nan)
         recent[col][grid.k[at]] = win[at]
@@ -413,6 +434,29 @@ def _falls(grid: Grid, metrics: Mapping[str, str], rules: Rules, h: np.ndarray, 
         for i, _ in enumerate(pool.map(one, metrics)):
             done(i)
     return fell, recent, baseline
+
+
+class WindowMeans:
+    """Window and baseline means of a metric per slot, shortened in a customer's first months.
+
+    *h* is months since the first activity (0 before it). The window holds
+    ``min(window, h - 1)`` months (at least 1) and the baseline the
+    ``min(baseline, h - window)`` months before it (mean 0 where it holds none).
+    """
+
+    def __init__(self, h: np.ndarray, window: int, baseline: int):
+        self.window, self.baseline = window, baseline
+        self.win_n = np.clip(h - 1, 1, window).astype(np.int8)
+        self.base_div = np.maximum(np.clip(h - self.win_n, 0, baseline), 1).astype(np.int8)
+        reach = window + baseline
+        young = np.minimum(h, reach)
+        self.groups = {c: np.flatnonzero(young == c) for c in range(1, reach)}
+
+    def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        win, base = _window_sums(x, self.groups, self.window, self.baseline)
+        np.divide(win, self.win_n, out=win)  # sums -> means, in place
+        np.divide(base, self.base_div, out=base)
+        return win, base
 
 
 def _decline_subtypes(fell: dict[str, np.ndarray], metrics: Mapping[str, str],
