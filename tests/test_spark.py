@@ -315,3 +315,94 @@ def test_cluster_on_spark_refuses_what_polars_refuses(spark, edit, message):
         with pytest.raises(DataError, match=message), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             cluster(frame, min_cluster_size=30)
+
+
+def _many_values(seed: int) -> pl.DataFrame:
+    """Many distinct values with heavy ties: a third of the rows on five values, the rest continuous."""
+    rng = np.random.default_rng(seed)
+    n = 4000
+    seg = rng.choice(["a", "b", "c", "d"], n, p=[0.3, 0.3, 0.3, 0.1])
+    lift = np.select([seg == "a", seg == "b"], [1.3, 1.0], 0.95)
+    spend = np.round(rng.gamma(2.0, 20.0, n) * lift, 2)
+    tied = rng.random(n) < 0.35
+    spend[tied] = rng.choice([0.0, 10.0, 25.0, 50.0, 99.99], tied.sum())
+    return pl.DataFrame({
+        "plan": seg, "spend": spend,
+        "visits": rng.poisson(3 * lift, n).astype(np.int64),  # few values, many ties per value
+        "churn": np.where(rng.random(n) < 0.2 * lift, "Yes", "No"),
+    }).with_columns(spend=pl.when(pl.int_range(pl.len()) % 89 == 0).then(None).otherwise(pl.col("spend")))
+
+
+@needs_spark
+@pytest.mark.parametrize("seed", [3, 11])
+def test_ranked_path_equals_the_count_path_and_polars(spark, seed, monkeypatch):
+    df = _many_values(seed)
+    options = {"segment": "plan", "outcomes": ["spend", "visits", "churn"]}
+    with pytest.warns(UserWarning):
+        expected = validate_segment(df, **options)
+    sdf = spark.createDataFrame(df.to_arrow())
+    with pytest.warns(UserWarning):
+        count_path = validate_segment(sdf, **options)
+    from segment.validate import _spark as on_spark
+
+    # The ranked path on small data: the counted table has thousands of rows, the stand-ins under 150.
+    monkeypatch.setattr(on_spark, "MAX_CELLS", 150)
+    monkeypatch.setattr(on_spark, "RANK_PARTS", 5)
+    _, ranked = on_spark.counted(sdf, segment="plan", outcomes=options["outcomes"], id=None)
+    assert sorted(ranked) == ["spend", "visits"]  # the forced path really ranks
+    with pytest.warns(UserWarning):
+        got = validate_segment(sdf, **options)
+    for result in (count_path, got):
+        assert result.verdict == expected.verdict and result.reasons == expected.reasons
+        assert result.stats == expected.stats and result.merges == expected.merges
+        for name in ("outcomes", "pairs", "merge_map", "profile", "standouts"):
+            assert_same(getattr(expected, name), getattr(result, name))
+
+
+@needs_spark
+@pytest.mark.parametrize("cuts", [[25.0], [0.0, 10.0, 25.0, 50.0, 99.99], [10.0, 10.01, 60.0], None],
+                         ids=["one-tie-block-closes", "every-tie-block-closes", "tie-block-alone", "approximate"])
+def test_ranked_stats_equal_the_counted_stats_with_ties_on_range_boundaries(spark, cuts):
+    # The five tie blocks of _many_values (a third of the rows) sit on the cut points, so a range
+    # boundary falls inside what would be one run of equal values in a row-wise split.
+    from segment.stats.groupstats import SEG, numeric_stats
+    from segment.validate import _spark as on_spark
+
+    df = _many_values(5)
+    sdf = spark.createDataFrame(df.to_arrow())
+    if cuts is None:
+        cuts = on_spark._cuts(sdf, "plan", "spend", 40)
+        assert len(cuts) >= 20
+    labels = pl.Series(["a", "b", "c", "d"])
+    got = on_spark._ranked(sdf, "plan", "spend", cuts)(labels)
+    coded = df.with_columns(pl.col("plan").replace_strict(labels.to_list(), [0, 1, 2, 3],
+                                                          return_dtype=pl.UInt32).alias(SEG))
+    want = numeric_stats(coded, "spend", 4)
+    assert got.n.tolist() == want.n.tolist() and got.total == want.total
+    for field in ("mean", "m2", "rank_sum", "median"):
+        np.testing.assert_allclose(getattr(got, field), getattr(want, field), rtol=1e-12, atol=1e-9)
+    assert got.tie_term == pytest.approx(want.tie_term, rel=1e-12)
+    from scipy.stats import kruskal
+
+    groups = [df.filter(pl.col("plan") == s)["spend"].drop_nulls().to_numpy() for s in labels]
+    assert np.isclose(kruskal(*groups).statistic, _h(got), rtol=1e-9)
+
+
+def _h(s) -> float:
+    n = s.total
+    h = 12 / (n * (n + 1)) * np.sum(s.rank_sum**2 / s.n) - 3 * (n + 1)
+    return h / (1 - s.tie_term / (n**3 - n))
+
+
+@needs_spark
+def test_ranked_path_uses_no_window_over_the_whole_table(spark):
+    from segment.validate import _spark as on_spark
+
+    sdf = spark.createDataFrame(_many_values(2).to_arrow())
+    cells, _ = on_spark.ranked_cells(sdf, "plan", "spend", on_spark._cuts(sdf, "plan", "spend", 5))
+    plan = cells._jdf.queryExecution().executedPlan().toString()
+    windows = [line for line in plan.splitlines() if "Window [" in line]
+    assert len(windows) == 2
+    # A Window node prints [functions], [partition keys], [order]; a global one has no partition keys.
+    assert all("], [part#" in line for line in windows)
+    assert "SinglePartition" not in plan
