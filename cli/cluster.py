@@ -77,6 +77,10 @@ def command(
     stability: Annotated[int, typer.Option(help="Bootstrap refits for per-cluster stability (Jaccard; "
                                            "< 0.6 not trustworthy, >= 0.75 stable).", rich_help_panel=MODEL)] = 0,
     seed: opt.Seed = 0,
+    engine: opt.EngineOption = opt.Engine.polars,
+    spark_master: opt.SparkMaster = None,
+    spark_conf: opt.SparkConf = None,
+    spark_table: opt.SparkTable = None,
     verbose: opt.Verbose = False,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -84,8 +88,10 @@ def command(
     from segment.cluster import cluster
 
     with Run(NAME) as run:
-        table = run.read(input, fmt=from_, string_columns=[id])
-        run.check_outputs(output, profile, to=to)
+        table = run.read_engine(input, engine=engine, spark_master=spark_master, spark_conf=spark_conf,
+                                spark_table=spark_table, fmt=from_, string_columns=[id])
+        check = run.check_dataset if engine is opt.Engine.spark else run.check_outputs
+        check(output, profile, to=to)
         with run.progress("clustering") as report:
             result = cluster(table.frame, id=id, features=split_list(features), log=log, scale=scale.value,
                              algorithm=algorithm.value, min_cluster_size=min_size,
@@ -94,7 +100,8 @@ def command(
                              drop_nulls=drop_nulls, seed=seed, progress=report)
         if profile:
             run.write_side(result.profile, profile, role="profile", details=result.params)
-        run.write(result.table, output, to, details={**result.params, "stats": result.stats})
+        run.write(result.table, output, to, details={**result.params, "stats": result.stats},
+                  rows=result.stats["customers"])
         run.summary(*summary(result.profile, result.params, result.stats))
 
 

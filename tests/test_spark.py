@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from polars.testing import assert_frame_equal
 from segment import binning
 from segment import spark as engine
 from segment.columns import require_columns
-from segment.errors import SegmentError
+from segment.errors import DataError, SegmentError, SegmentWarning
 from segment.rfm import rfm
 from segment.validate import validate_segment
 from tests.conftest import ROOT, run_segment
@@ -244,3 +245,164 @@ def test_spark_analysis_error_for_a_missing_column_maps_to_the_polars_message(sp
         require_columns(polars_frame, {"amount": "amout"})
     assert str(mapped) == str(on_polars.value).replace("amount column", "column")
     assert "did you mean 'amount'?" in str(mapped)
+
+
+# ------------------------------------------------------------------ cluster
+@needs_spark
+@pytest.mark.parametrize("options", [
+    {"fit_sample": 400, "min_cluster_size": 60},
+    {"fit_sample": 400, "min_cluster_size": 60, "noise": "nearest", "stability": 2, "scale": "standard",
+     "selection": "leaf"},
+    {"fit_sample": 500, "algorithm": "kmeans", "k": 4, "log": "none"},
+    {"fit_sample": 5000, "min_cluster_size": 60, "log": "avg_data_mb,arpu"},
+    {"fit_sample": 300, "min_cluster_size": 60, "drop_nulls": True},
+], ids=["sampled", "nearest-stability-standard-leaf", "kmeans", "all-fitted", "drop-nulls"])
+def test_cluster_is_the_same_on_both_engines(spark, options):
+    from segment.cluster import cluster
+    from tests.blobs import planted
+
+    customers, _ = planted(1500, seed=3)
+    customers = customers.with_columns(pl.col("avg_sms").round(0))  # ties for the medians and quartiles
+    if options.get("drop_nulls"):
+        customers = customers.with_columns(arpu=pl.when(pl.int_range(pl.len()) % 97 == 0).then(None)
+                                           .otherwise(pl.col("arpu")))
+    with warnings.catch_warnings(record=True) as polars_warnings:
+        warnings.simplefilter("always")
+        expected = cluster(customers, seed=5, **options)
+    with warnings.catch_warnings(record=True) as spark_warnings:
+        warnings.simplefilter("always")
+        got = cluster(spark.createDataFrame(customers.to_arrow()), seed=5, **options)
+    assert [str(w.message) for w in spark_warnings if w.category is SegmentWarning] == \
+        [str(w.message) for w in polars_warnings if w.category is SegmentWarning]
+    assert expected.stats["clusters"] >= 3 and expected.stats["assigned_rows"] == max(
+        0, 1500 - expected.stats["rows_dropped_for_nulls"] - options["fit_sample"])
+    assert got.stats == expected.stats
+    assert {**got.params, "engine": None} == {**expected.params, "engine": None}
+    assert_same(expected.table, engine.to_polars(got.table))
+    assert_same(expected.profile, got.profile)
+
+
+@needs_spark
+def test_cluster_cli_on_spark_writes_a_parquet_directory_equal_to_polars(spark, tmp_path, cli):
+    from tests.blobs import planted
+
+    path = tmp_path / "customers.parquet"
+    planted(800, seed=4)[0].write_parquet(path)
+    common = ["--fit-sample", "300", "--min-size", "40", "-q"]
+    assert cli(["cluster", path, "-o", tmp_path / "polars.parquet", "--profile", tmp_path / "p.csv",
+                *common]).exit_code == 0
+    result = cli(["cluster", path, "--engine", "spark", "-o", tmp_path / "spark", "--profile",
+                  tmp_path / "s.csv", *common])
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "spark" / engine.SUCCESS).exists()
+    assert_same(pl.read_parquet(tmp_path / "polars.parquet"), pl.read_parquet(tmp_path / "spark" / "*.parquet"))
+    assert_same(pl.read_csv(tmp_path / "p.csv"), pl.read_csv(tmp_path / "s.csv"))
+
+
+@needs_spark
+@pytest.mark.parametrize("edit, message", [
+    (lambda f: pl.concat([f, f.head(1)]), "appears 2 times"),
+    (lambda f: f.with_columns(arpu=pl.when(pl.col("customer_id") == "C00000007").then(None)
+                              .otherwise(pl.col("arpu"))), "feature 'arpu' is empty"),
+    (lambda f: f.with_columns(avg_sms=pl.lit(2.0)), "feature 'avg_sms' is constant"),
+], ids=["repeated-id", "empty-feature", "constant-feature"])
+def test_cluster_on_spark_refuses_what_polars_refuses(spark, edit, message):
+    from segment.cluster import cluster
+    from tests.blobs import planted
+
+    customers = edit(planted(300, seed=2)[0])
+    for frame in (customers, spark.createDataFrame(customers.to_arrow())):
+        with pytest.raises(DataError, match=message), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cluster(frame, min_cluster_size=30)
+
+
+def _many_values(seed: int) -> pl.DataFrame:
+    """Many distinct values with heavy ties: a third of the rows on five values, the rest continuous."""
+    rng = np.random.default_rng(seed)
+    n = 4000
+    seg = rng.choice(["a", "b", "c", "d"], n, p=[0.3, 0.3, 0.3, 0.1])
+    lift = np.select([seg == "a", seg == "b"], [1.3, 1.0], 0.95)
+    spend = np.round(rng.gamma(2.0, 20.0, n) * lift, 2)
+    tied = rng.random(n) < 0.35
+    spend[tied] = rng.choice([0.0, 10.0, 25.0, 50.0, 99.99], tied.sum())
+    return pl.DataFrame({
+        "plan": seg, "spend": spend,
+        "visits": rng.poisson(3 * lift, n).astype(np.int64),  # few values, many ties per value
+        "churn": np.where(rng.random(n) < 0.2 * lift, "Yes", "No"),
+    }).with_columns(spend=pl.when(pl.int_range(pl.len()) % 89 == 0).then(None).otherwise(pl.col("spend")))
+
+
+@needs_spark
+@pytest.mark.parametrize("seed", [3, 11])
+def test_ranked_path_equals_the_count_path_and_polars(spark, seed, monkeypatch):
+    df = _many_values(seed)
+    options = {"segment": "plan", "outcomes": ["spend", "visits", "churn"]}
+    with pytest.warns(UserWarning):
+        expected = validate_segment(df, **options)
+    sdf = spark.createDataFrame(df.to_arrow())
+    with pytest.warns(UserWarning):
+        count_path = validate_segment(sdf, **options)
+    from segment.validate import _spark as on_spark
+
+    # The ranked path on small data: the counted table has thousands of rows, the stand-ins under 150.
+    monkeypatch.setattr(on_spark, "MAX_CELLS", 150)
+    monkeypatch.setattr(on_spark, "RANK_PARTS", 5)
+    _, ranked = on_spark.counted(sdf, segment="plan", outcomes=options["outcomes"], id=None)
+    assert sorted(ranked) == ["spend", "visits"]  # the forced path really ranks
+    with pytest.warns(UserWarning):
+        got = validate_segment(sdf, **options)
+    for result in (count_path, got):
+        assert result.verdict == expected.verdict and result.reasons == expected.reasons
+        assert result.stats == expected.stats and result.merges == expected.merges
+        for name in ("outcomes", "pairs", "merge_map", "profile", "standouts"):
+            assert_same(getattr(expected, name), getattr(result, name))
+
+
+@needs_spark
+@pytest.mark.parametrize("cuts", [[25.0], [0.0, 10.0, 25.0, 50.0, 99.99], [10.0, 10.01, 60.0], None],
+                         ids=["one-tie-block-closes", "every-tie-block-closes", "tie-block-alone", "approximate"])
+def test_ranked_stats_equal_the_counted_stats_with_ties_on_range_boundaries(spark, cuts):
+    # The five tie blocks of _many_values (a third of the rows) sit on the cut points, so a range
+    # boundary falls inside what would be one run of equal values in a row-wise split.
+    from segment.stats.groupstats import SEG, numeric_stats
+    from segment.validate import _spark as on_spark
+
+    df = _many_values(5)
+    sdf = spark.createDataFrame(df.to_arrow())
+    if cuts is None:
+        cuts = on_spark._cuts(sdf, "plan", "spend", 40)
+        assert len(cuts) >= 20
+    labels = pl.Series(["a", "b", "c", "d"])
+    got = on_spark._ranked(sdf, "plan", "spend", cuts)(labels)
+    coded = df.with_columns(pl.col("plan").replace_strict(labels.to_list(), [0, 1, 2, 3],
+                                                          return_dtype=pl.UInt32).alias(SEG))
+    want = numeric_stats(coded, "spend", 4)
+    assert got.n.tolist() == want.n.tolist() and got.total == want.total
+    for field in ("mean", "m2", "rank_sum", "median"):
+        np.testing.assert_allclose(getattr(got, field), getattr(want, field), rtol=1e-12, atol=1e-9)
+    assert got.tie_term == pytest.approx(want.tie_term, rel=1e-12)
+    from scipy.stats import kruskal
+
+    groups = [df.filter(pl.col("plan") == s)["spend"].drop_nulls().to_numpy() for s in labels]
+    assert np.isclose(kruskal(*groups).statistic, _h(got), rtol=1e-9)
+
+
+def _h(s) -> float:
+    n = s.total
+    h = 12 / (n * (n + 1)) * np.sum(s.rank_sum**2 / s.n) - 3 * (n + 1)
+    return h / (1 - s.tie_term / (n**3 - n))
+
+
+@needs_spark
+def test_ranked_path_uses_no_window_over_the_whole_table(spark):
+    from segment.validate import _spark as on_spark
+
+    sdf = spark.createDataFrame(_many_values(2).to_arrow())
+    cells, _ = on_spark.ranked_cells(sdf, "plan", "spend", on_spark._cuts(sdf, "plan", "spend", 5))
+    plan = cells._jdf.queryExecution().executedPlan().toString()
+    windows = [line for line in plan.splitlines() if "Window [" in line]
+    assert len(windows) == 2
+    # A Window node prints [functions], [partition keys], [order]; a global one has no partition keys.
+    assert all("], [part#" in line for line in windows)
+    assert "SinglePartition" not in plan

@@ -45,6 +45,7 @@ from segment.cluster._engines import HDBSCANEngine, KMeansEngine, check_hdbscan_
 from segment.cluster._features import OUTPUT_COLUMNS, prepare
 from segment.cluster._profile import bootstrap_stability, profile
 from segment.errors import DataError, OptionError, SegmentWarning
+from segment.spark import is_spark
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -117,7 +118,10 @@ def cluster(
     Parameters
     ----------
     frame
-        One row per customer.
+        One row per customer; a Spark DataFrame runs on Spark
+        (:mod:`segment.cluster._spark`: the sample is fitted on the driver,
+        every row assigned on the executors; ``table`` is then a Spark
+        DataFrame).
     id
         Customer key (unique, non-empty).
     features
@@ -155,13 +159,20 @@ def cluster(
     progress
         ``progress(task, done, total)`` callback.
     """
+    if is_spark(frame):
+        from segment.cluster._spark import cluster_spark
+
+        return cluster_spark(frame, id=id, features=features, log=log, scale=scale, algorithm=algorithm,
+                             min_cluster_size=min_cluster_size, min_samples=min_samples, selection=selection,
+                             epsilon=epsilon, k=k, noise=noise, fit_sample=fit_sample, stability=stability,
+                             drop_nulls=drop_nulls, seed=seed, progress=progress)
     _check_options(algorithm, k, noise, fit_sample, stability, min_samples, selection, epsilon,
                    min_cluster_size)
     table, feats = prepare(frame.lazy(), id=id, features=features, log=log, scale=scale,
                            drop_nulls=drop_nulls)
     X, n = feats.matrix, table.height
     rng = np.random.default_rng(seed)
-    fit_rows = np.arange(n) if n <= fit_sample else np.sort(rng.choice(n, size=fit_sample, replace=False))
+    fit_rows = sample_rows(n, fit_sample, rng)
     engine, sizes = _engine(algorithm, n, fit_rows.size, min_cluster_size, min_samples, selection,
                             epsilon, k, seed)
 
@@ -265,27 +276,49 @@ def _engine(algorithm: str, n: int, n_fit: int, min_cluster_size: int | None, mi
                     "min_samples": min_samples, "selection": selection, "epsilon": epsilon}
 
 
+def sample_rows(n: int, fit_sample: int, rng: np.random.Generator) -> np.ndarray:
+    """Positions (in id order) of the rows fitted directly: all of them, or a seeded sample of *fit_sample*.
+
+    >>> sample_rows(5, 100, np.random.default_rng(0)).tolist()
+    [0, 1, 2, 3, 4]
+    """
+    return np.arange(n) if n <= fit_sample else np.sort(rng.choice(n, size=fit_sample, replace=False))
+
+
 def _check_found(labels: np.ndarray, algorithm: str) -> None:
-    found = np.unique(labels[labels >= 0]).size
-    noise = int((labels < 0).sum())
+    check_found(np.unique(labels[labels >= 0]).size, int((labels < 0).sum()), labels.size, algorithm)
+
+
+def check_found(found: int, noise: int, total: int, algorithm: str) -> None:
+    """Refuse a clustering with fewer than two clusters (hdbscan), from the counts."""
     if found >= 2 or algorithm == "kmeans":
         return
     hint = ("try a smaller --min-size or --min-samples, --selection leaf, other --features, "
             "or --algorithm kmeans --k K for a fixed number of groups")
     if found == 0:
-        raise DataError(f"no clusters found: at these settings the {labels.size:,} customers form a single "
+        raise DataError(f"no clusters found: at these settings the {total:,} customers form a single "
                         "group without denser sub-groups, and hdbscan never returns the whole input as one "
                         f"cluster (all are noise); {hint}")
-    raise DataError(f"only a single cluster found ({labels.size - noise:,} customers, {noise:,} noise): "
+    raise DataError(f"only a single cluster found ({total - noise:,} customers, {noise:,} noise): "
                     f"the data shows no group structure at these settings; {hint}")
 
 
 def _renumbering(labels: np.ndarray) -> np.ndarray:
     """Lookup ``old + 1 -> new``: by size descending, then by first row (rows are in id order)."""
     old, first, sizes = np.unique(labels, return_index=True, return_counts=True)
+    return renumbering(old, first, sizes)
+
+
+def renumbering(old: np.ndarray, first: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Lookup ``old + 1 -> new`` from each label's first row (in id order) and size (noise, -1, stays -1).
+
+    >>> renumbering(np.array([-1, 0, 1]), np.array([0, 3, 1]), np.array([4, 2, 2])).tolist()
+    [-1, 1, 0]
+    """
+    old, first, sizes = (np.asarray(a, dtype=np.int64) for a in (old, first, sizes))
     keep = old >= 0
     old, first, sizes = old[keep], first[keep], sizes[keep]
     order = np.lexsort((first, -sizes))
-    lookup = np.full(int(labels.max(initial=-1)) + 2, -1, dtype=np.int64)
+    lookup = np.full(int(old.max(initial=-1)) + 2, -1, dtype=np.int64)
     lookup[old[order] + 1] = np.arange(old.size)
     return lookup

@@ -123,12 +123,49 @@ def prepare(frame: pl.LazyFrame, *, id: str = "customer_id", features: Sequence[
             raise DataError(f"feature {name!r} is constant (every value is {raw[0, j]:g}), so it cannot "
                             "separate customers; leave it out with --features")
     logged = _log_choice(raw, names, log, rows)
-    matrix = raw.copy()
+    matrix = log1p(raw, names, logged)
+    centers, spreads, scaling = [], [], {}
+    for j, name in enumerate(names):
+        col = matrix[:, j]
+        q1, median, q3 = np.percentile(col, [25, 50, 75]) if scale == "robust" else (0.0, 0.0, 0.0)
+        center, spread, scaling[name] = scale_choice(name, scale, q1, median, q3, col.mean(), col.std())
+        centers.append(center)
+        spreads.append(spread)
+    return table, Features(names, rescale(matrix, centers, spreads), raw, logged, scaling, dropped)
+
+
+def log1p(raw: np.ndarray, names: Sequence[str], logged: Sequence[str]) -> np.ndarray:
+    """*raw* with ``log1p`` applied to the *logged* features (a copy).
+
+    The one place the transform happens, on the driver and, with
+    ``--engine spark``, on the executors: the same numpy kernels give the
+    same bits.
+    """
+    matrix = np.array(raw, dtype=np.float64)
     for j, name in enumerate(names):
         if name in logged:
             matrix[:, j] = np.log1p(matrix[:, j])
-    scaling = _scale(matrix, names, scale)
-    return table, Features(names, quantise(matrix), raw, logged, scaling, dropped)
+    return matrix
+
+
+def rescale(matrix: np.ndarray, centers: Sequence[float], spreads: Sequence[float]) -> np.ndarray:
+    """``(x - center) / spread`` per feature, quantised (:func:`quantise`).
+
+    >>> rescale(np.array([[1.0, 4.0]]), [0.0, 2.0], [2.0, 4.0]).tolist()
+    [[0.5, 0.5]]
+    """
+    out = np.empty_like(matrix, dtype=np.float64)
+    for j, (center, spread) in enumerate(zip(centers, spreads, strict=True)):
+        out[:, j] = (matrix[:, j] - center) / spread
+    return quantise(out)
+
+
+def auto_log(minimum: float, skewness: float, more_than_two_values: bool) -> bool:
+    """``log="auto"``: log1p a non-negative feature with skewness above 1 and more than two values.
+
+    Two-valued features (flags) are skewed but gain nothing from a log.
+    """
+    return minimum >= 0 and skewness > SKEW_THRESHOLD and more_than_two_values
 
 
 QUANTUM_DECIMALS = 9
@@ -211,14 +248,20 @@ def _check_ids(frame: pl.LazyFrame, id: str) -> None:
                         f"{rows[1]}); cluster needs one row per customer")
 
 
-def _check_nulls(frame: pl.LazyFrame, names: list[str], drop: bool) -> tuple[pl.LazyFrame, int]:
-    counts = frame.select([pl.col(n).null_count() for n in names] + [pl.len().alias("__n__")]).collect().row(0)
-    total = counts[-1]
-    empty = warn_missing(dict(zip(names, counts[:-1], strict=True)), stacklevel=4)
+def empty_features(nulls: dict[str, int], total: int) -> dict[str, int]:
+    """The features with empty cells (warned about, once each); refuses a feature empty in every row."""
+    empty = warn_missing(nulls, stacklevel=5)
     for name, count in empty.items():
         if count == total:
             raise DataError(f"feature {name!r} has no values (all {total:,} rows are empty); "
                             "leave it out with --features")
+    return empty
+
+
+def _check_nulls(frame: pl.LazyFrame, names: list[str], drop: bool) -> tuple[pl.LazyFrame, int]:
+    counts = frame.select([pl.col(n).null_count() for n in names] + [pl.len().alias("__n__")]).collect().row(0)
+    total = counts[-1]
+    empty = empty_features(dict(zip(names, counts[:-1], strict=True)), total)
     if not empty:
         return frame, 0
     if not drop:
@@ -247,8 +290,7 @@ def _log_choice(raw: np.ndarray, names: list[str], log: str | Sequence[str], row
         if log == "auto":
             # Two-valued features (flags) are skewed but gain nothing from a log.
             return [n for j, n in enumerate(names)
-                    if raw[:, j].min() >= 0 and _skewness(raw[:, j]) > SKEW_THRESHOLD
-                    and np.unique(raw[:, j]).size > 2]
+                    if auto_log(raw[:, j].min(), _skewness(raw[:, j]), np.unique(raw[:, j]).size > 2)]
         if log == "none":
             return []
         log = [part.strip() for part in log.split(",") if part.strip()]
@@ -264,25 +306,25 @@ def _log_choice(raw: np.ndarray, names: list[str], log: str | Sequence[str], row
     return [n for n in names if n in chosen]
 
 
-def _scale(matrix: np.ndarray, names: list[str], method: str) -> dict[str, dict[str, float | str]]:
-    out: dict[str, dict[str, float | str]] = {}
-    for j, name in enumerate(names):
-        col = matrix[:, j]
-        used = method
-        if method == "robust":
-            q1, center, q3 = np.percentile(col, [25, 50, 75])
-            spread = q3 - q1
-            if spread == 0:
-                used, spread = "robust (std fallback)", col.std()
-                warnings.warn(f"feature {name!r} has an interquartile range of 0 (over half the customers "
-                              "share one value); it is scaled by its standard deviation instead",
-                              SegmentWarning, stacklevel=4)
-        elif method == "standard":
-            center, spread = col.mean(), col.std()
-        else:
-            center, spread = 0.0, 1.0
-        matrix[:, j] = (col - center) / spread
-        # Recorded (in provenance) to 12 significant digits: the last bits of
-        # a log1p'd column's quartiles differ between CPUs.
-        out[name] = {"method": used, "center": float(f"{center:.12g}"), "scale": float(f"{spread:.12g}")}
-    return out
+def scale_choice(name: str, method: str, q1: float, median: float, q3: float, mean: float,
+                 std: float) -> tuple[float, float, dict[str, float | str]]:
+    """Center, spread and the provenance record of one feature, from its quartiles, mean and (population) sd.
+
+    >>> scale_choice("x", "robust", 1.0, 2.0, 5.0, 3.0, 2.0)
+    (2.0, 4.0, {'method': 'robust', 'center': 2.0, 'scale': 4.0})
+    """
+    used = method
+    if method == "robust":
+        center, spread = median, q3 - q1
+        if spread == 0:
+            used, spread = "robust (std fallback)", std
+            warnings.warn(f"feature {name!r} has an interquartile range of 0 (over half the customers "
+                          "share one value); it is scaled by its standard deviation instead",
+                          SegmentWarning, stacklevel=4)
+    elif method == "standard":
+        center, spread = mean, std
+    else:
+        center, spread = 0.0, 1.0
+    # Recorded (in provenance) to 12 significant digits: the last bits of
+    # a log1p'd column's quartiles differ between CPUs.
+    return center, spread, {"method": used, "center": float(f"{center:.12g}"), "scale": float(f"{spread:.12g}")}

@@ -39,30 +39,53 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
+from segment.stats.groupstats import NumericStats
+
 DISTINCT = 0.5
 READING = ((0.85, "highly stable"), (0.75, "stable"), (0.6, "doubtful"), (0.0, "not trustworthy"))
 
 
 def profile(raw: np.ndarray, clustered: np.ndarray, labels: np.ndarray, names: list[str],
             stability: np.ndarray | None = None) -> pl.DataFrame:
-    """One row per cluster (0, 1, ..., then -1 for noise if any)."""
-    n = labels.shape[0]
-    groups = list(range(int(labels.max(initial=-1)) + 1)) + ([-1] if (labels < 0).any() else [])
-    # One sort, then every group is a contiguous slice: O(n) per feature, not O(n x clusters).
-    order = np.argsort(labels, kind="stable")
-    ranked = labels[order]
-    lo = np.searchsorted(ranked, groups, side="left")
-    hi = np.searchsorted(ranked, groups, side="right")
-    sizes = hi - lo
-    cols: dict[str, list | np.ndarray] = {"cluster": groups, "customers": sizes, "share": sizes / n}
+    """One row per cluster (0, 1, ..., then -1 for noise if any), from the rows."""
+    from segment.stats.groupstats import SEG, numeric_stats
+
+    clusters = int(labels.max(initial=-1)) + 1
+    codes = pl.Series(SEG, np.where(labels >= 0, labels, clusters), dtype=pl.UInt32)
+    k = clusters + 1
+
+    def stats(x: np.ndarray, j: int) -> NumericStats:
+        return numeric_stats(pl.DataFrame([codes, pl.Series("y", x[:, j])]), "y", k)
+
+    return profile_from_stats([stats(raw, j) for j in range(len(names))],
+                              [stats(clustered, j) for j in range(len(names))], names, stability)
+
+
+def profile_from_stats(raw: list[NumericStats], clustered: list[NumericStats], names: list[str],
+                       stability: np.ndarray | None = None) -> pl.DataFrame:
+    """The profile from per-cluster sufficient statistics, one pair per feature.
+
+    Segment code ``c`` of the statistics is cluster ``c``; the last code is
+    noise. *raw* gives medians and means of the original values,
+    *clustered* the counts, means and squared deviations (``m2``) of the
+    values as clustered, for Cohen's d. Both engines fill them (polars from
+    the rows, Spark from a group-by), so the profile is the same code.
+    """
+    sizes = clustered[0].n
+    clusters = sizes.size - 1
+    groups = list(range(clusters)) + ([-1] if sizes[clusters] > 0 else [])
+    codes = [g if g >= 0 else clusters for g in groups]
+    n = int(sizes.sum())
+    cols: dict[str, list | np.ndarray] = {"cluster": groups, "customers": sizes[codes], "share": sizes[codes] / n}
     diffs = np.zeros((len(groups), len(names)))
     for j, name in enumerate(names):
-        values, scaled = raw[order, j], clustered[order, j]
-        cols[f"{name}_median"] = [float(np.median(values[a:b])) for a, b in zip(lo, hi, strict=True)]
-        cols[f"{name}_mean"] = [float(values[a:b].mean()) for a, b in zip(lo, hi, strict=True)]
-        mean_all = scaled.mean()
-        ss_all = float(((scaled - mean_all) ** 2).sum())
-        diffs[:, j] = [_cohens_d(scaled, a, b, mean_all, ss_all) for a, b in zip(lo, hi, strict=True)]
+        cols[f"{name}_median"] = [float(raw[j].median[c]) for c in codes]
+        cols[f"{name}_mean"] = [float(raw[j].mean[c]) for c in codes]
+        s = clustered[j]
+        present = s.n > 0
+        mean_all = float((s.n[present] * s.mean[present]).sum() / n)
+        ss_all = float(s.m2[present].sum() + (s.n[present] * (s.mean[present] - mean_all) ** 2).sum())
+        diffs[:, j] = [_cohens_d(n, int(s.n[c]), float(s.mean[c]), float(s.m2[c]), mean_all, ss_all) for c in codes]
         cols[f"{name}_diff"] = diffs[:, j]
     cols["distinctive"] = [_distinctive(diffs[i], names) for i in range(len(groups))]
     frame = pl.DataFrame(cols).with_columns(pl.col("cluster").cast(pl.Int32), pl.col("customers").cast(pl.Int64))
@@ -73,21 +96,17 @@ def profile(raw: np.ndarray, clustered: np.ndarray, labels: np.ndarray, names: l
     return frame
 
 
-def _cohens_d(x: np.ndarray, start: int, stop: int, mean_all: float, ss_all: float) -> float:
-    """Cohen's d of ``x[start:stop]`` against the rest of *x* (pooled sd).
+def _cohens_d(n: int, n1: int, mean1: float, ss1: float, mean_all: float, ss_all: float) -> float:
+    """Cohen's d of a group (*n1* rows, mean *mean1*, squared deviations *ss1*) against the other rows (pooled sd).
 
-    *mean_all* and *ss_all* are the mean and sum of squared deviations of *x*.
+    *mean_all* and *ss_all* are the mean and sum of squared deviations of all *n* rows.
     """
-    n, n1 = x.size, stop - start
     n2 = n - n1
     if n1 == 0 or n2 == 0:
         return 0.0
-    inside = x[start:stop]
-    mean1 = inside.mean()
     mean2 = (n * mean_all - n1 * mean1) / n2
-    ss1 = float(((inside - mean1) ** 2).sum())
     # The rest's sum of squares from the total's (exact decomposition), so
-    # the rest is never copied.
+    # the rest is never summed on its own.
     ss2 = max(ss_all - ss1 - n1 * n2 / n * (mean1 - mean2) ** 2, 0.0)
     pooled = (ss1 + ss2) / max(n - 2, 1)
     diff = mean1 - mean2

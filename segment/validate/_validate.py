@@ -243,7 +243,7 @@ def validate_segment(
         raise OptionError(f"--merge-rule must be one of {', '.join(RULES)}, got {merge_rule!r}")
     if standout_effect not in LABELS[1:]:
         raise OptionError(f"--standout-effect must be one of {', '.join(LABELS[1:])}, got {standout_effect!r}")
-    weight = None
+    weight, ranked = None, {}
     if is_spark(frame):
         # Spark counts the rows per segment and outcome values; everything after runs on that table.
         from segment.validate._spark import counted
@@ -251,7 +251,8 @@ def validate_segment(
         if holdout or bootstrap:
             raise OptionError("--holdout and --bootstrap resample rows, which stay on the cluster with "
                               "--engine spark; leave them out or use --engine polars")
-        frame, weight, id = counted(frame, segment=segment, outcomes=outcomes, id=id), COUNT, None
+        frame, ranked = counted(frame, segment=segment, outcomes=outcomes, id=id, outcome_types=outcome_types)
+        weight, id = COUNT, None
     prep = prepare(frame, segment=segment, outcomes=outcomes, outcome_types=outcome_types, id=id,
                    strict=strict, max_segments=max_segments, weight=weight)
     split_rng, mc_rng, boot_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
@@ -261,7 +262,9 @@ def validate_segment(
     found_on = prep.data if mask is None else prep.data.filter(~mask)
     stats = []
     for done, spec in enumerate(prep.outcomes, start=1):
-        stats.append(outcome_stats(found_on, spec, prep.k, prep.weight))
+        # An outcome ranked on the cluster has a stand-in in the counted table; its statistics come from Spark.
+        stats.append(ranked[spec.name](prep.labels) if spec.name in ranked else
+                     outcome_stats(found_on, spec, prep.k, prep.weight))
         if numeric_test == "welch" and spec.kind == "numeric":
             _check_welch(stats[-1], spec, prep)
         if progress:
