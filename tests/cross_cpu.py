@@ -36,6 +36,15 @@ COMMANDS: list[list[str]] = [
      "-o", "stages.parquet"],
     ["lifecycle", "transitions", f"{SAMPLE}/panel.parquet", *LIFECYCLE, "--project", "6",
      "--projection", "projection.csv", "-o", "transitions.csv"],
+    ["clv", "fit", "btyd.parquet", "--spend", "gamma-gamma", "--score", "--params-out", "clv_params.json",
+     "-o", "clv.parquet"],
+    ["survival", f"{SAMPLE}/panel.parquet", *LIFECYCLE, "-o", "survival.parquet"],
+    ["churn", "features", f"{SAMPLE}/panel.parquet", "--as-of", "2023-07..2024-07", *LIFECYCLE,
+     "--category", "plan", "-o", "churn_train.parquet"],
+    ["churn", "fit", "churn_train.parquet", "--valid-from", "2024-05", "-o", "churn_model"],
+    ["churn", "features", f"{SAMPLE}/panel.parquet", "--as-of", "2024-12", *LIFECYCLE, "--category", "plan",
+     "-o", "churn_now.parquet"],
+    ["churn", "score", "churn_now.parquet", "--model", "churn_model", "-o", "calls.csv"],
 ]
 
 
