@@ -28,8 +28,9 @@ class _Group(SegmentGroup):
 app = typer.Typer(
     name="segment",
     cls=_Group,
-    help="Customer segmentation for the terminal: value (RFM), clusters, churn rules, "
-    "lifecycle stages, and tests that a segmentation is real.\n\n"
+    help="Customer segmentation for the terminal: value (RFM, CLV), clusters, churn rules, "
+    "early warning and survival, lifecycle stages, retention campaigns with control groups, "
+    "tests that a segmentation is real, and offline HTML reports.\n\n"
     "Every command reads a table (file or - for stdin) and writes a table "
     "(-o FILE or stdout), so commands pipe together and fit in Makefiles.",
     epilog="Examples:\n\n" + "\n\n".join(f"  {m.EXAMPLE}" for m in COMMANDS),
