@@ -97,6 +97,10 @@ class ItemMatrix:
     def neg_counts(self) -> np.ndarray:
         return popcount(self.neg)
 
+    def coverage(self, itemsets: np.ndarray) -> list[bytes]:
+        """:func:`coverage_keys` of these itemsets."""
+        return coverage_keys(self, itemsets)
+
 
 class ItemBuilder:
     """Collects the items worth keeping, as packed bit vectors.
@@ -137,14 +141,19 @@ class ItemBuilder:
             self.empty.append(column)
 
     def finish(self) -> ItemMatrix:
-        if self.empty and self.labels:  # with no item at all, the caller's error says it
-            shown = ", ".join(self.empty[:10]) + (", ..." if len(self.empty) > 10 else "")
-            warnings.warn(f"no item of {shown} reaches the minimum support", SegmentWarning, stacklevel=4)
+        warn_empty(self.empty, bool(self.labels), stacklevel=5)
         words_pos = (self.n_pos + 63) // 64
         words_neg = (self.n - self.n_pos + 63) // 64
         pos = np.vstack(self.pos) if self.pos else np.zeros((0, words_pos), dtype=np.uint64)
         neg = np.vstack(self.neg) if self.neg else np.zeros((0, words_neg), dtype=np.uint64)
         return ItemMatrix(self.labels, self.columns, pos, neg, self.n_pos, self.n - self.n_pos, self.breaks)
+
+
+def warn_empty(empty: list[str], any_item: bool, stacklevel: int = 2) -> None:
+    """Warn about the columns that give no item (with no item at all, the caller's error says it)."""
+    if empty and any_item:
+        shown = ", ".join(empty[:10]) + (", ..." if len(empty) > 10 else "")
+        warnings.warn(f"no item of {shown} reaches the minimum support", SegmentWarning, stacklevel=stacklevel + 1)
 
 
 def coverage_keys(matrix: ItemMatrix, itemsets: np.ndarray) -> list[bytes]:

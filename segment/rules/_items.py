@@ -104,16 +104,7 @@ def snapshot_items(frame: pl.DataFrame, target: Target, *, id: str, min_count: i
     columns = item_columns(frame.columns, id, target.column, items, exclude, allow_none=extra is not None)
     breaks = dict(breaks or {})
     categorical = list(dict.fromkeys(categorical or ()))
-    for col in categorical:
-        if col not in columns:
-            raise OptionError(f"--categorical names {col!r}, which is not an item column")
-        if col in breaks:
-            raise OptionError(f"--categorical and --breaks both name {col!r}; give one of them")
-    for col, edges in breaks.items():
-        if col not in columns:
-            raise OptionError(f"--breaks names {col!r}, which is not an item column")
-        if not edges or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
-            raise OptionError(f"--breaks {col}= must be one or more increasing numbers, got {edges}")
+    check_item_options(columns, breaks, categorical)
     y = target_mask(frame, target)
     # Target customers first, input order kept within each: the miner's row order.
     order = np.argsort(~y, kind="stable")
@@ -142,12 +133,30 @@ def snapshot_items(frame: pl.DataFrame, target: Target, *, id: str, min_count: i
     if extra is not None:
         builder.add_masks(extra[0], [(label, mask[order]) for label, mask in extra[1]])
     if codes:
-        shown = ", ".join(codes[:10]) + (", ..." if len(codes) > 10 else "")
-        warnings.warn(f"{shown}: whole numbers with at most {max_categories} values, read as codes (one item "
-                      "per value); --breaks COL=... or --max-categories 0 bins them as numbers",
-                      SegmentWarning, stacklevel=3)
+        warnings.warn(code_warning(codes, max_categories), SegmentWarning, stacklevel=3)
     warn_missing(empty, then="those customers get no item from it", stacklevel=3)
     return builder.finish()
+
+
+def check_item_options(columns: Sequence[str], breaks: dict[str, list[float]], categorical: Sequence[str]) -> None:
+    """``--categorical`` and ``--breaks`` name item columns, not the same one, and breaks increase."""
+    for col in categorical:
+        if col not in columns:
+            raise OptionError(f"--categorical names {col!r}, which is not an item column")
+        if col in breaks:
+            raise OptionError(f"--categorical and --breaks both name {col!r}; give one of them")
+    for col, edges in breaks.items():
+        if col not in columns:
+            raise OptionError(f"--breaks names {col!r}, which is not an item column")
+        if not edges or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+            raise OptionError(f"--breaks {col}= must be one or more increasing numbers, got {edges}")
+
+
+def code_warning(codes: Sequence[str], max_categories: int) -> str:
+    """The warning naming number columns read as codes."""
+    shown = ", ".join(codes[:10]) + (", ..." if len(codes) > 10 else "")
+    return (f"{shown}: whole numbers with at most {max_categories} values, read as codes (one item "
+            "per value); --breaks COL=... or --max-categories 0 bins them as numbers")
 
 
 @dataclass

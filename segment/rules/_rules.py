@@ -63,14 +63,15 @@ import numpy as np
 import polars as pl
 
 from segment.errors import ColumnNotFoundError, DataError, OptionError
-from segment.rules._bits import ItemMatrix, coverage_keys
+from segment.spark import is_spark
+from segment.rules._bits import ItemMatrix
 from segment.rules._items import item_columns, snapshot_items
 from segment.rules._long import long_items
 from segment.rules._mining import ENGINES, Found, search
 from segment.rules._redundancy import judge
 from segment.rules._stats import adjust_in_family, metrics
 from segment.rules._text import DEFAULT_MIN_TERM_COUNT, LANGS, Terms, text_items
-from segment.rules._target import check_ids, resolve_target, split_target
+from segment.rules._target import Target, check_ids, resolve_target, split_target
 from segment.stats.hypergeom import fisher_greater, log_pmf
 from segment.stats.multitest import METHODS as CORRECTIONS
 
@@ -222,48 +223,26 @@ def rules(
     _check_options(min_support, min_count, min_confidence, min_lift, max_len, correction, alpha,
                    sort, top, engine, bins, max_categories)
     word_list = _check_text(text, lang, long, complaints, since, min_term_count, terms)
-    lf = frame.lazy()
-    names = lf.collect_schema().names()
-    in_snapshot = text is not None and complaints is None
-    if long:
-        df = lf.select([c for c in (id, item) if c in names]).collect()
+    if engine == "spark" or is_spark(frame):
+        from segment.rules._spark import spark_counts
+
+        matrix, tgt, family, minc = spark_counts(
+            frame, target=target, id=id, items=items, exclude=exclude, long=long, text=text, bins=bins,
+            breaks=breaks, with_no=with_no, categorical=categorical, max_categories=max_categories,
+            min_count_of=lambda n: _min_count(n, min_support, min_count), max_len=max_len, negative=negative,
+            progress=progress)
+        text_stats: dict = {}
+        engine = "spark"
     else:
-        if id not in names:
-            raise ColumnNotFoundError(id, names, role="id")
-        column, _ = split_target(names, target)
-        if in_snapshot and text not in names:
-            raise ColumnNotFoundError(text, names, role="text")
-        if in_snapshot:
-            exclude = [*(exclude or ()), text]
-        items = item_columns(names, id, column, items, exclude, allow_none=text is not None)
-        df = lf.select(list(dict.fromkeys([id, column, *items, *([text] if in_snapshot else [])]))).collect()
-    n = _customers(df, id=id, item=item, long=long)
-    minc = _min_count(n, min_support, min_count)
-    if long:
-        matrix, tgt = long_items(df, target, id=id, item=item, min_count=minc, items=items, exclude=exclude)
-    else:
-        check_ids(df, id)
-        tgt = resolve_target(df, target)
-        extra = None
-        if text is not None:
-            if progress is not None:
-                progress("reading texts", 0, None)
-            texts = df if complaints is None else _complaints(complaints, id, text, date, since)
-            found, text_stats = text_items(df[id], texts, id=id, text=text, lang=lang, terms=word_list,
-                                           min_count=max(minc, min_term_count), long=complaints is not None,
-                                           date=date, since=_since(since))
-            extra = (text, found)
-            del texts
-        matrix = snapshot_items(df, tgt, id=id, min_count=minc, items=items, exclude=exclude, bins=bins, breaks=breaks,
-                                with_no=with_no, categorical=categorical, max_categories=max_categories,
-                                extra=extra)
-    del df
-    if not matrix.labels:
-        raise DataError(f"no item reaches the minimum support of {minc:,} customers (of {matrix.n:,}); "
-                        "lower --min-support or --min-count")
-    family = search(matrix.pos, matrix.neg, n_pos=matrix.n_pos, n_neg=matrix.n_neg, min_count=minc,
-                    max_len=max_len, negative=negative, engine=engine, progress=progress,
-                    task=f"mining rules -> {tgt.positive_label}")
+        matrix, tgt, minc, text_stats = _polars_items(
+            frame, target=target, id=id, items=items, exclude=exclude, long=long, item=item, bins=bins,
+            breaks=breaks, with_no=with_no, categorical=categorical, max_categories=max_categories,
+            min_support=min_support, min_count=min_count, text=text, lang=lang, word_list=word_list,
+            min_term_count=min_term_count, complaints=complaints, date=date, since=since, progress=progress)
+        no_items(matrix.labels, minc, matrix.n)
+        family = search(matrix.pos, matrix.neg, n_pos=matrix.n_pos, n_neg=matrix.n_neg, min_count=minc,
+                        max_len=max_len, negative=negative, engine=engine, progress=progress,
+                        task=f"mining rules -> {tgt.positive_label}")
     sides = [(tgt.positive_label, matrix.n_pos)] + ([(tgt.negative_label, matrix.n_neg)] if negative else [])
     screen = None if keep_insignificant else alpha
     scored = [_Scored(found, label, n_main, matrix.n, min_confidence, min_lift, side, screen)
@@ -301,6 +280,60 @@ def rules(
     return RulesResult(table.select(COLUMNS), _item_table(matrix), stats, params)
 
 
+def _polars_items(frame: pl.LazyFrame | pl.DataFrame, *, target: str, id: str, items: Sequence[str] | None,
+                  exclude: Sequence[str] | None, long: bool, item: str, bins: int,
+                  breaks: dict[str, list[float]] | None, with_no: bool, categorical: Sequence[str] | None,
+                  max_categories: int, min_support: float | None, min_count: int | None, text: str | None,
+                  lang: str, word_list: Terms, min_term_count: int, complaints: pl.LazyFrame | pl.DataFrame | None,
+                  date: str, since: str | dt.date | None,
+                  progress: Callable[[str, int, int | None], None] | None) -> tuple[ItemMatrix, Target, int, dict]:
+    """The items as bit vectors on this machine, the target, the minimum count and the texts' counts."""
+    lf = frame.lazy()
+    names = lf.collect_schema().names()
+    in_snapshot = text is not None and complaints is None
+    text_stats: dict = {}
+    if long:
+        df = lf.select([c for c in (id, item) if c in names]).collect()
+    else:
+        if id not in names:
+            raise ColumnNotFoundError(id, names, role="id")
+        column, _ = split_target(names, target)
+        if in_snapshot and text not in names:
+            raise ColumnNotFoundError(text, names, role="text")
+        if in_snapshot:
+            exclude = [*(exclude or ()), text]
+        items = item_columns(names, id, column, items, exclude, allow_none=text is not None)
+        df = lf.select(list(dict.fromkeys([id, column, *items, *([text] if in_snapshot else [])]))).collect()
+    n = _customers(df, id=id, item=item, long=long)
+    minc = _min_count(n, min_support, min_count)
+    if long:
+        matrix, tgt = long_items(df, target, id=id, item=item, min_count=minc, items=items, exclude=exclude)
+    else:
+        check_ids(df, id)
+        tgt = resolve_target(df, target)
+        extra = None
+        if text is not None:
+            if progress is not None:
+                progress("reading texts", 0, None)
+            texts = df if complaints is None else _complaints(complaints, id, text, date, since)
+            found, text_stats = text_items(df[id], texts, id=id, text=text, lang=lang, terms=word_list,
+                                           min_count=max(minc, min_term_count), long=complaints is not None,
+                                           date=date, since=_since(since))
+            extra = (text, found)
+            del texts
+        matrix = snapshot_items(df, tgt, id=id, min_count=minc, items=items, exclude=exclude, bins=bins, breaks=breaks,
+                                with_no=with_no, categorical=categorical, max_categories=max_categories,
+                                extra=extra)
+    return matrix, tgt, minc, text_stats
+
+
+def no_items(labels: Sequence[str], minc: int, n: int) -> None:
+    """Refuse a run in which no item reaches the minimum count (both engines)."""
+    if not labels:
+        raise DataError(f"no item reaches the minimum support of {minc:,} customers (of {n:,}); "
+                        "lower --min-support or --min-count")
+
+
 def _check_options(min_support: float | None, min_count: int | None, min_confidence: float,
                    min_lift: float, max_len: int, correction: str, alpha: float, sort: str,
                    top: int | None, engine: str, bins: int, max_categories: int) -> None:
@@ -326,7 +359,7 @@ def _check_options(min_support: float | None, min_count: int | None, min_confide
     if top is not None and top < 1:
         raise OptionError(f"--top must be at least 1, got {top}")
     for name, value, allowed in (("correction", correction, CORRECTIONS), ("sort", sort, SORTS),
-                                 ("engine", engine, ENGINES)):
+                                 ("engine", engine, (*ENGINES, "spark"))):
         if value not in allowed:
             raise OptionError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")
 
@@ -492,7 +525,7 @@ def _merged(table: pl.DataFrame, scored: list[_Scored], matrix: ItemMatrix) -> p
     for side, s in enumerate(scored):
         at = np.flatnonzero(table["_side"].to_numpy() == side)
         if at.size:
-            keys[at] = coverage_keys(matrix, s.found.itemsets[table["_row"].to_numpy()[at]])
+            keys[at] = matrix.coverage(s.found.itemsets[table["_row"].to_numpy()[at]])
     groups = (table.with_row_index("_i").with_columns(_key=pl.Series(keys.tolist(), dtype=pl.Binary))
               .sort("length", "antecedent")
               .group_by("_side", "_key", maintain_order=True)
