@@ -32,6 +32,7 @@ class Sort(str, Enum):
 class Engine(str, Enum):
     bitset = "bitset"
     mlxtend = "mlxtend"
+    spark = "spark"
 
 
 class Lang(str, Enum):
@@ -81,8 +82,13 @@ def command(
     min_confidence: Annotated[float, typer.Option(help="Minimum confidence.", rich_help_panel=MINING)] = 0.0,
     min_lift: Annotated[float, typer.Option(help="Minimum lift.", rich_help_panel=MINING)] = 1.0,
     max_len: Annotated[int, typer.Option(help="Most items in a rule's antecedent.", rich_help_panel=MINING)] = 3,
-    engine: Annotated[Engine, typer.Option(help="Miner: bitset (numpy bit vectors), or mlxtend's fpgrowth "
-                                                "(same rules, slower).", rich_help_panel=MINING)] = Engine.bitset,
+    engine: Annotated[Engine, typer.Option(help="Miner: bitset (numpy bit vectors), mlxtend's fpgrowth (same "
+                                                "rules, slower), or spark: the family counted on a Spark cluster, "
+                                                "INPUT then a Parquet file or directory or any URI Spark reads "
+                                                "(same rules).", rich_help_panel=MINING)] = Engine.bitset,
+    spark_master: opt.SparkMaster = None,
+    spark_conf: opt.SparkConf = None,
+    spark_table: opt.SparkTable = None,
     correction: Annotated[opt.Correction, opt.correction("Multiple-testing correction over the family: every "
                                                          "antecedent held by the minimum count of customers.",
                                                          TESTS)] = opt.Correction.holm,
@@ -128,7 +134,7 @@ def command(
     quiet: opt.Quiet = False,
 ) -> None:
     """Association rules X -> target (churn), tested with Fisher's exact test, redundant ones dropped."""
-    from segment.rules import OLD_NAMES, rules
+    from segment.rules import OLD_NAMES, refused_on_spark, rules
 
     with Run(NAME) as run:
         if with_no:
@@ -137,7 +143,15 @@ def command(
         if old_column_names:
             run.warn("--old-column-names is deprecated: n_antecedent is now customers, n_rule "
                      "target_customers, with_target target_customers; the option goes in the next release")
-        table = run.read(input, fmt=from_, string_columns=[id])
+        if engine is Engine.spark:
+            refused_on_spark(long=long, text=text, complaints=complaints)
+        table = run.read_engine(input, engine=engine, spark_master=spark_master, spark_conf=spark_conf,
+                                spark_table=spark_table, fmt=from_, string_columns=[id])
+        if engine is Engine.spark and not table.frame.limit(1).count():
+            from segment.errors import EmptyInputError
+
+            raise EmptyInputError(f"input {table.name!r} has a header but no data rows (columns: "
+                                  f"{', '.join(table.frame.columns)})")
         texts = run.read(complaints, string_columns=[id]).frame if complaints else None
         run.check_outputs(output, item_table, to=to)
         with run.progress("mining") as report:

@@ -131,6 +131,8 @@ def spark_counts(frame: Any, *, target: str, id: str, items: Sequence[str] | Non
     schema = engine.to_polars(frame.select(*[F.col(f"`{c}`") for c in dict.fromkeys([id, column, *columns])])
                               .limit(0)).schema
     n = frame.count()
+    if n == 0:
+        raise DataError(f"the snapshot has no rows (columns: {', '.join(names)})")
     minc = min_count_of(n)
     _check_ids(frame, id, n)
     breaks = dict(breaks or {})
@@ -141,7 +143,7 @@ def spark_counts(frame: Any, *, target: str, id: str, items: Sequence[str] | Non
     clean = _cleaned(frame, id, column, columns, schema).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         tgt = _target(clean, target, column)
-        specs, empty, codes_read = _specs(clean, columns, schema, minc, bins, breaks, with_no, categorical,
+        specs, empty, codes_read = _specs(clean, n, columns, schema, minc, bins, breaks, with_no, categorical,
                                           max_categories)
         coded = _coded(clean, tgt, specs).persist(StorageLevel.MEMORY_AND_DISK)
     finally:
@@ -285,7 +287,7 @@ def _target(clean: Any, target: str, column: str) -> Target:
     return resolve_target(values.rename({"_y": column}), target)
 
 
-def _specs(clean: Any, columns: list[str], schema: pl.Schema, minc: int, bins: int,
+def _specs(clean: Any, n: int, columns: list[str], schema: pl.Schema, minc: int, bins: int,
            breaks: dict[str, list[float]], with_no: bool, categorical: list[str],
            max_categories: int) -> tuple[list[_Column], dict[str, int], list[str]]:
     """How each column becomes items (the polars engine's :class:`segment.rules._items.Encoded`, from aggregates)."""
@@ -306,11 +308,8 @@ def _specs(clean: Any, columns: list[str], schema: pl.Schema, minc: int, bins: i
         else:
             aggs += [F.count(F.when(~v.isin(0.0, 1.0), 1)), F.count(F.when(v != F.floor(v), 1))]
     row = list(clean.agg(*aggs).first())
-    n = clean.count()
-    specs: list[_Column] = []
+    kinds: list[tuple[str, str, bool]] = []  # kind, value column, whole numbers
     empty: dict[str, int] = {}
-    codes_read: list[str] = []
-    first = 0
     for i, col in enumerate(columns):
         dtype = schema[col]
         if not _usable(dtype):
@@ -319,11 +318,11 @@ def _specs(clean: Any, columns: list[str], schema: pl.Schema, minc: int, bins: i
         count, low, high = row[:3]
         del row[:3]
         nulls = n - count
+        if count == 0:
+            raise DataError(f"column {col!r} is empty in every row; leave it out with --exclude {col}")
         if is_text(dtype):
             words, flags, other, numbers, markers, fractions = row[:6]
             del row[:6]
-            if count == 0:
-                raise DataError(f"column {col!r} is empty in every row; leave it out with --exclude {col}")
             if low == high:
                 raise DataError(f"column {col!r} holds one value ({low!r}) in every row, so it cannot tell "
                                 f"customers apart; leave it out with --exclude {col}")
@@ -333,20 +332,15 @@ def _specs(clean: Any, columns: list[str], schema: pl.Schema, minc: int, bins: i
                 kind = "category"
             else:
                 kind = "number"
-            if kind == "number":
                 nulls += markers
-            whole = fractions == 0
         else:
-            not01, fractions = row[:2]  # type: ignore[misc]
+            not01, fractions = row[:2]
             del row[:2]
-            if count == 0:
-                raise DataError(f"column {col!r} is empty in every row; leave it out with --exclude {col}")
             if low == high:
                 shown = value_text(bool(low)) if dtype == pl.Boolean else value_text(float(low))
                 raise DataError(f"column {col!r} holds one value ({shown!r}) in every row, so it cannot tell "
                                 f"customers apart; leave it out with --exclude {col}")
             kind = "flag" if dtype == pl.Boolean or not01 == 0 else "number"
-            whole = fractions == 0
         if nulls:
             empty[col] = nulls
         if col in breaks and kind != "number":
@@ -355,19 +349,27 @@ def _specs(clean: Any, columns: list[str], schema: pl.Schema, minc: int, bins: i
         value = f"n{i}" if is_text(dtype) and kind == "number" else f"v{i}"
         if col in categorical:
             kind = "category" if is_text(dtype) and kind != "number" else "code"
-        elif col not in breaks and kind == "number" and whole and \
-                clean.select(value).where(F.col(value).isNotNull()).distinct().limit(max_categories + 1).count() \
-                <= max_categories:
-            kind = "code"
-            codes_read.append(col)
+        kinds.append((kind, value, fractions == 0))
+    # Whole-number columns of at most max_categories values are codes: their distinct values, counted at once.
+    whole = [i for i, (kind, _, is_whole) in enumerate(kinds)
+             if kind == "number" and is_whole and columns[i] not in breaks and max_categories > 0]
+    codes_read: list[str] = []
+    if whole:
+        few = _distinct_counts(clean, [(i, kinds[i][1]) for i in whole])
+        for i in whole:
+            if few.get(i, 0) <= max_categories:
+                kinds[i] = ("code", kinds[i][1], True)
+                codes_read.append(columns[i])
+    held = _held_values(clean, [(i, value, kind) for i, (kind, value, _) in enumerate(kinds)
+                                if kind in ("category", "code")], minc)
+    specs: list[_Column] = []
+    first = 0
+    for i, col in enumerate(columns):
+        kind, value, _ = kinds[i]
         if kind in ("category", "code"):
-            # Only values held by the minimum count can become items: no more than n / minc of them.
-            held = (clean.where(F.col(value).isNotNull()).groupBy(value).count()
-                    .where(F.col("count") >= minc).select(value))
-            values = sorted(r[0] for r in held.collect())
-            spec = _Column(col, "text" if kind == "category" else "number", values, first)
+            spec = _Column(col, "text" if kind == "category" else "number", held.get(i, []), first)
         elif kind == "flag":
-            spec = _Column(col, "flag_text" if is_text(dtype) else "flag_number", [], first, yes=first,
+            spec = _Column(col, "flag_text" if is_text(schema[col]) else "flag_number", [], first, yes=first,
                            no=first + 1 if with_no else -1)
         else:
             edges = breaks.get(col)
@@ -378,6 +380,38 @@ def _specs(clean: Any, columns: list[str], schema: pl.Schema, minc: int, bins: i
         specs.append(spec)
         first += spec.size
     return specs, empty, codes_read
+
+
+def _distinct_counts(clean: Any, columns: list[tuple[int, str]]) -> dict[int, int]:
+    """Distinct values of each (index, number column), in one job (one row per column comes back)."""
+    from pyspark.sql import functions as F
+
+    pairs = clean.select(F.explode(F.array(*[F.struct(F.lit(i).alias("i"), F.col(c).cast("double").alias("d"))
+                                               for i, c in columns])).alias("p")).select("p.i", "p.d")
+    counted = pairs.where(F.col("d").isNotNull()).distinct().groupBy("i").count()
+    return {int(r[0]): int(r[1]) for r in counted.collect()}
+
+
+def _held_values(clean: Any, columns: list[tuple[int, str, str]], minc: int) -> dict[int, list]:
+    """Per (index, value column, kind): its values held by at least *minc* customers, sorted, in one job.
+
+    No more than n / minc values per column can be held so often: the table stays small.
+    """
+    from pyspark.sql import functions as F
+
+    if not columns:
+        return {}
+    structs = [F.struct(F.lit(i).alias("i"),
+                        (F.col(c) if kind == "category" else F.lit(None).cast("string")).alias("s"),
+                        (F.col(c).cast("double") if kind == "code" else F.lit(None).cast("double")).alias("d"))
+               for i, c, kind in columns]
+    pairs = clean.select(F.explode(F.array(*structs)).alias("p")).select("p.i", "p.s", "p.d")
+    counted = (pairs.where(F.col("s").isNotNull() | F.col("d").isNotNull()).groupBy("i", "s", "d").count()
+               .where(F.col("count") >= minc).select("i", "s", "d"))
+    out: dict[int, list] = {}
+    for i, text, number in counted.collect():
+        out.setdefault(int(i), []).append(text if text is not None else number)
+    return {i: sorted(values) for i, values in out.items()}
 
 
 def _labels(specs: list[_Column], kept: np.ndarray, breaks_used: dict[str, list[float]]
