@@ -96,9 +96,12 @@ def test_bundled_telco_snapshot_gives_the_same_rules(spark, tmp_path):  # noqa: 
     assert "Contract=Month-to-month" in result.table["antecedent"].to_list()
 
 
-def test_shared_telco_gives_the_same_rules(spark, tmp_path):  # noqa: F811
-    frame = read_table(shared("telco-churn-ibm", "WA_Fn-UseC_-Telco-Customer-Churn.csv")).frame.collect()
-    _both(spark, frame, tmp_path, target="Churn", id="customerID", max_len=2, negative=True)
+def test_shared_bigml_churn_gives_the_same_rules(spark, tmp_path):  # noqa: F811
+    """A real snapshot of another shape: state codes, area codes, collinear minutes and charges (same_as)."""
+    raw = read_table(shared("bigml-churn", "churn-bigml-80.csv")).frame.collect()
+    frame = raw.with_row_index("customer_id").with_columns(pl.col("customer_id").cast(pl.String))
+    result = _both(spark, frame, tmp_path, target="Churn", max_len=2, negative=True)
+    assert result.stats["merged_same_customers"] > 0
 
 
 def test_the_driver_collects_no_customer_rows(spark, tmp_path, monkeypatch):  # noqa: F811

@@ -97,6 +97,9 @@ class ItemMatrix:
     def neg_counts(self) -> np.ndarray:
         return popcount(self.neg)
 
+    def release(self) -> None:
+        """Nothing to free: the bit vectors are this process's memory (the Spark engine's are cached)."""
+
     def coverage(self, itemsets: np.ndarray) -> list[bytes]:
         """:func:`coverage_keys` of these itemsets."""
         return coverage_keys(self, itemsets)

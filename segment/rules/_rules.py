@@ -265,6 +265,7 @@ def rules(
     before = table.height
     table = _merged(table, scored, matrix) if merge_same else table.with_columns(
         same_as=pl.lit(None, dtype=pl.String))
+    matrix.release()
     stats["merged_same_customers"] = before - table.height
     table = _sorted(table, sort)
     if top is not None:

@@ -80,10 +80,16 @@ class SparkItems:
     n_neg: int
     breaks: dict[str, list[float]] = field(default_factory=dict)
     coded: Any = None
+    cached: Any = None
 
     @property
     def n(self) -> int:
         return self.n_pos + self.n_neg
+
+    def release(self) -> None:
+        """Drop the item codes cached on the executors."""
+        if self.cached is not None:
+            self.cached.unpersist()
 
     def coverage(self, itemsets: np.ndarray) -> list[bytes]:
         """A digest of the customers holding each itemset, summed on the executors."""
@@ -130,11 +136,12 @@ def spark_counts(frame: Any, *, target: str, id: str, items: Sequence[str] | Non
     columns = item_columns(names, id, column, items, exclude)
     schema = engine.to_polars(frame.select(*[F.col(f"`{c}`") for c in dict.fromkeys([id, column, *columns])])
                               .limit(0)).schema
-    n = frame.count()
+    key = F.col(f"`{id}`")
+    n, nulls, distinct = frame.agg(F.count(F.lit(1)), F.count(F.when(key.isNull(), 1)), F.countDistinct(key)).first()
     if n == 0:
         raise DataError(f"the snapshot has no rows (columns: {', '.join(names)})")
     minc = min_count_of(n)
-    _check_ids(frame, id, n)
+    _check_ids(frame, id, n, nulls, distinct)
     breaks = dict(breaks or {})
     categorical = list(dict.fromkeys(categorical or ()))
     check_item_options(columns, breaks, categorical)
@@ -145,27 +152,31 @@ def spark_counts(frame: Any, *, target: str, id: str, items: Sequence[str] | Non
         tgt = _target(clean, target, column)
         specs, empty, codes_read = _specs(clean, n, columns, schema, minc, bins, breaks, with_no, categorical,
                                           max_categories)
-        coded = _coded(clean, tgt, specs).persist(StorageLevel.MEMORY_AND_DISK)
+        cached = _coded(clean, tgt, specs).persist(StorageLevel.MEMORY_AND_DISK)
+        total_cands = sum(s.size for s in specs)
+        # Every candidate item alone, and the empty itemset first: all customers, and those with the target.
+        single = np.arange(-1, total_cands, dtype=np.int32)[:, None]
+        counts = _count(cached, single, total_cands)  # fills the cache while the cleaned rows are still cached
     finally:
         clean.unpersist()
-    total_cands = sum(s.size for s in specs)
-    single = np.arange(total_cands, dtype=np.int32)[:, None]
-    counts = _count(coded, single, total_cands)
-    total, pos = counts[:, 0], counts[:, 1]
-    kept = np.flatnonzero(total >= minc)
-    labels, owners, empty_cols, breaks_out = _labels(specs, kept, breaks_used=specs_breaks(specs))
-    if codes_read:
-        warnings.warn(code_warning(codes_read, max_categories), SegmentWarning, stacklevel=3)
-    warn_missing(empty, then="those customers get no item from it", stacklevel=3)
-    warn_empty(empty_cols, bool(labels), stacklevel=3)
-    n_pos = _target_count(coded)
-    no_items(labels, minc, n)
-    remap = np.full(total_cands, -1, dtype=np.int32)
-    remap[kept] = np.arange(kept.size, dtype=np.int32)
-    coded = _remapped(coded, remap, specs)
-    result = SparkItems(labels, owners, pos[kept].astype(np.int64), (total - pos)[kept].astype(np.int64),
-                        n_pos, n - n_pos, breaks_out, coded)
-    family = _family(coded, result, minc, max_len, negative, progress, f"mining rules -> {tgt.positive_label}")
+    try:
+        n_pos = int(counts[0, 1])
+        total, pos = counts[1:, 0], counts[1:, 1]
+        kept = np.flatnonzero(total >= minc)
+        labels, owners, empty_cols, breaks_out = _labels(specs, kept, breaks_used=specs_breaks(specs))
+        if codes_read:
+            warnings.warn(code_warning(codes_read, max_categories), SegmentWarning, stacklevel=3)
+        warn_missing(empty, then="those customers get no item from it", stacklevel=3)
+        warn_empty(empty_cols, bool(labels), stacklevel=3)
+        no_items(labels, minc, n)
+        remap = np.full(total_cands, -1, dtype=np.int32)
+        remap[kept] = np.arange(kept.size, dtype=np.int32)
+        result = SparkItems(labels, owners, pos[kept].astype(np.int64), (total - pos)[kept].astype(np.int64),
+                            n_pos, n - n_pos, breaks_out, _remapped(cached, remap, specs), cached)
+        family = _family(result, minc, max_len, negative, progress, f"mining rules -> {tgt.positive_label}")
+    except BaseException:
+        cached.unpersist()
+        raise
     return result, tgt, family, minc
 
 
@@ -234,12 +245,10 @@ def _classes(value: pl.Series, i: int) -> dict[str, pl.Series]:
     return {name: out[name] for name in out.columns}
 
 
-def _check_ids(frame: Any, id: str, n: int) -> None:
+def _check_ids(frame: Any, id: str, n: int, nulls: int, distinct: int) -> None:
     """One row per customer, with the polars engine's messages (row numbers in input order)."""
     from pyspark.sql import functions as F
 
-    nulls, distinct = frame.agg(F.count(F.when(F.col(f"`{id}`").isNull(), 1)),
-                                F.countDistinct(F.col(f"`{id}`"))).first()
     if nulls:
         row = _rows(frame.select(F.col(f"`{id}`").isNull().alias("_bad")), 1)[0]
         raise DataError(f"column {id!r} is empty in row {row}; every customer needs an id")
@@ -274,13 +283,13 @@ def _target(clean: Any, target: str, column: str) -> Target:
     """:func:`segment.rules._target.resolve_target` over the distinct target values (few, or an error)."""
     from pyspark.sql import functions as F
 
-    nulls = clean.where(F.col("_y").isNull()).count()
-    if nulls:
+    # resolve_target reads the distinct values; a target column has few (two, or a handful of codes).
+    values = engine.to_polars(clean.select("_y").distinct().limit(MAX_TARGET_VALUES + 2))
+    if values["_y"].null_count():
+        nulls = clean.where(F.col("_y").isNull()).count()
         row = _rows(clean.select(F.col("_y").isNull().alias("_bad")), 1)[0]
         raise DataError(f"target column {column!r} is empty in {nulls:,} rows, first in row {row}; "
                         "fill or drop those rows")
-    # resolve_target reads the distinct values; a target column has few (two, or a handful of codes).
-    values = engine.to_polars(clean.select("_y").distinct().limit(MAX_TARGET_VALUES + 1))
     if values.height > MAX_TARGET_VALUES:
         raise OptionError(f"target column {column!r} has more than {MAX_TARGET_VALUES:,} values; a target is a "
                           f"yes/no or a few codes: name another column with --target")
@@ -476,12 +485,6 @@ def _codes(batch: pl.DataFrame, columns: list[str], i: int, spec: _Column) -> np
     return np.where(np.isnan(numbers), -1, spec.first + scores)
 
 
-def _target_count(coded: Any) -> int:
-    from pyspark.sql import functions as F
-
-    return int(coded.where(F.col("_t")).count())
-
-
 def _remapped(coded: Any, remap: np.ndarray, specs: list[_Column]) -> Any:
     """Candidate codes to item indices (-1 for candidates under the minimum count), as one array column."""
     from pyspark.sql import functions as F
@@ -548,6 +551,10 @@ def _accumulate(dense: np.ndarray, sets: np.ndarray, extra: np.ndarray, acc: np.
     lengths = (sets >= 0).sum(axis=1)
     for length in np.unique(lengths).tolist():
         at = np.flatnonzero(lengths == length)
+        if length == 0:
+            acc[at, 0] += dense.shape[0]
+            acc[at, 1:] += extra.sum(axis=0)
+            continue
         if length == 1:
             block = dense[:, sets[at, 0]]
             acc[at, 0] += block.sum(axis=0)
@@ -580,7 +587,7 @@ def _candidates(frequent: list[tuple[int, ...]], length: int) -> np.ndarray:
     return np.array(out, dtype=np.int32).reshape(-1, length)
 
 
-def _family(coded: Any, items: SparkItems, minc: int, max_len: int, negative: bool,
+def _family(items: SparkItems, minc: int, max_len: int, negative: bool,
             progress: Callable[[str, int, int | None], None] | None, task: str) -> Family:
     """The fixed family, level by level, and the rules of each consequent in it."""
     n_items = len(items.labels)
