@@ -14,6 +14,11 @@ the per-customer table (segment against monetary and frequency). Memory is
 the summed resident set of the process and its children (Spark's JVM and
 Python workers). The script checks that both engines' rfm outputs are equal
 (integers and labels exactly, floats to 1e-9) and that the verdicts match.
+
+With ``--rules-customers N`` (default 200,000; 0 leaves it out), ``segment
+rules`` on each engine over a generated snapshot of N customers (20 yes/no
+and 4 text columns, ``bench_rules.generate``), default options; the two
+rules files must be byte-identical.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 from bench_rfm import generate  # noqa: E402
+from bench_rules import generate as generate_snapshot  # noqa: E402
 
 OUT = harness.OUT / "spark"
 SPARK = ("--engine", "spark", "--spark-master", "local[2]", "--spark-conf", "spark.sql.shuffle.partitions=8",
@@ -56,11 +62,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000000,10000000")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--rules-customers", type=int, default=200_000)
     args = ap.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",") if x.strip()]  # --sizes "": rules only
     OUT.mkdir(parents=True, exist_ok=True)
     c = harness.Contender
     contenders, checks_of = [c("spark start-up (session, one job, stop)", harness.python(STARTUP), tree=True)], []
-    for size in map(int, args.sizes.split(",")):
+    for size in sizes:
         data = harness.cached("rfm_tx", generate, {"customers": size // 10, "transactions": size, "seed": 1})
         paths = {"polars": OUT / f"rfm-{size}-polars.parquet", "spark": OUT / f"rfm-{size}-spark.parquet",
                  "vjson_polars": OUT / f"validate-{size}-polars.json", "vjson_spark": OUT / f"validate-{size}-spark.json"}
@@ -82,19 +90,41 @@ def main() -> None:
               tree=True),
         ]
         checks_of.append((paths, size))
+    rules_out = {}
+    if args.rules_customers:
+        snap = harness.cached("rules_snapshot", generate_snapshot, {"customers": args.rules_customers, "items": 20,
+                                                                    "categorical": 4, "seed": 1})
+        for engine in ("polars", "spark"):
+            rules_out[engine] = OUT / f"rules-{args.rules_customers}-{engine}.csv"
+            rules_out[engine].unlink(missing_ok=True)
+            contenders.append(c(f"rules {engine} {args.rules_customers // 1000}k",
+                                harness.segment("rules", str(snap), "-o", str(rules_out[engine]), "-q",
+                                                *(SPARK if engine == "spark" else ())), tree=True))
     # rfm runs before validate in each round (validate reads its output): the order is kept.
     results = harness.rounds(contenders, args.repeats, rotate=False)
     checks = harness.Checks()
     for paths, size in checks_of:
         check(paths, checks, size)
+    if rules_out:
+        same = rules_out["polars"].read_bytes() == rules_out["spark"].read_bytes()
+        checks.add(f"{args.rules_customers:,} customers: rules files identical on both engines", same,
+                   f"{pl.read_csv(rules_out['polars']).height:,} rules")
     ratios = []
-    for size in map(int, args.sizes.split(",")):
+    for size in sizes:
         label = f"{size // 1_000_000}M"
         for what, name in (("rfm", "rfm"), ("validate-segment", "validate")):
             ratios.append(f"{what} {label}: spark / polars "
                           f"{results.ratio(f'{name} spark {label}', f'{name} polars {label}').format(2, 'x')}")
-    harness.report(f"spark_{args.sizes.replace(',', '_')}", "`--engine spark` (local[2]) against `--engine polars`: "
-                   f"rfm and validate-segment, {args.sizes} transactions", results, peer=f"rfm polars {label}",
+    if rules_out:
+        k = f"{args.rules_customers // 1000}k"
+        ratio = results.ratio(f"rules spark {k}", f"rules polars {k}").format(2, "x")
+        ratios.append(f"rules {k}: spark / polars {ratio}")
+    commands = ("rfm, validate-segment" + (" and rules" if rules_out else "")) if sizes else "rules"
+    name = f"spark_{args.sizes.replace(',', '_')}" if sizes else f"spark_rules_{args.rules_customers}"
+    what = f"{args.sizes} transactions" if sizes else f"{args.rules_customers:,} customers"
+    peer = f"rfm polars {sizes[-1] // 1_000_000}M" if sizes else f"rules polars {args.rules_customers // 1000}k"
+    harness.report(name, f"`--engine spark` (local[2]) against `--engine polars`: {commands}, {what}", results,
+                   peer=peer,
                    checks=checks,
                    notes="No target: both engines reported. " + "; ".join(ratios) + ". Spark is slower on this "
                          "2-core machine, as expected: the start-up row is its fixed cost (a JVM, Python workers), "
