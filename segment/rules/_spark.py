@@ -144,12 +144,12 @@ def spark_counts(frame: Any, *, target: str, id: str, items: Sequence[str] | Non
     _check_ids(frame, id, n, nulls, distinct)
     breaks = dict(breaks or {})
     categorical = list(dict.fromkeys(categorical or ()))
-    check_item_options(columns, breaks, categorical)
     if progress is not None:
         progress("counting items on Spark", 0, None)
     clean = _cleaned(frame, id, column, columns, schema).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         tgt = _target(clean, target, column)
+        check_item_options(columns, breaks, categorical)  # after the target, as on polars
         specs, empty, codes_read = _specs(clean, n, columns, schema, minc, bins, breaks, with_no, categorical,
                                           max_categories)
         cached = _coded(clean, tgt, specs).persist(StorageLevel.MEMORY_AND_DISK)
@@ -163,7 +163,7 @@ def spark_counts(frame: Any, *, target: str, id: str, items: Sequence[str] | Non
         n_pos = int(counts[0, 1])
         total, pos = counts[1:, 0], counts[1:, 1]
         kept = np.flatnonzero(total >= minc)
-        labels, owners, empty_cols, breaks_out = _labels(specs, kept, breaks_used=specs_breaks(specs))
+        labels, owners, empty_cols = _labels(specs, kept)
         if codes_read:
             warnings.warn(code_warning(codes_read, max_categories), SegmentWarning, stacklevel=3)
         warn_missing(empty, then="those customers get no item from it", stacklevel=3)
@@ -172,16 +172,13 @@ def spark_counts(frame: Any, *, target: str, id: str, items: Sequence[str] | Non
         remap = np.full(total_cands, -1, dtype=np.int32)
         remap[kept] = np.arange(kept.size, dtype=np.int32)
         result = SparkItems(labels, owners, pos[kept].astype(np.int64), (total - pos)[kept].astype(np.int64),
-                            n_pos, n - n_pos, breaks_out, _remapped(cached, remap, specs), cached)
+                            n_pos, n - n_pos, {s.name: list(s.values) for s in specs if s.kind == "bins"},
+                            _remapped(cached, remap, specs), cached)
         family = _family(result, minc, max_len, negative, progress, f"mining rules -> {tgt.positive_label}")
     except BaseException:
         cached.unpersist()
         raise
     return result, tgt, family, minc
-
-
-def specs_breaks(specs: list[_Column]) -> dict[str, list[float]]:
-    return {s.name: list(s.values) for s in specs if s.kind == "bins"}
 
 
 def _cleaned(frame: Any, id: str, column: str, columns: list[str], schema: pl.Schema) -> Any:
@@ -423,9 +420,8 @@ def _held_values(clean: Any, columns: list[tuple[int, str, str]], minc: int) -> 
     return {i: sorted(values) for i, values in out.items()}
 
 
-def _labels(specs: list[_Column], kept: np.ndarray, breaks_used: dict[str, list[float]]
-            ) -> tuple[list[str], list[str], list[str], dict[str, list[float]]]:
-    """Labels and source columns of the kept candidates, columns giving none, bin breaks (polars engine's order)."""
+def _labels(specs: list[_Column], kept: np.ndarray) -> tuple[list[str], list[str], list[str]]:
+    """Labels and source columns of the kept candidates, and the columns giving none (polars engine's order)."""
     keep = set(kept.tolist())
     labels: list[str] = []
     owners: list[str] = []
@@ -442,7 +438,7 @@ def _labels(specs: list[_Column], kept: np.ndarray, breaks_used: dict[str, list[
             empty.append(spec.name)
         labels += held
         owners += [spec.name] * len(held)
-    return labels, owners, empty, breaks_used
+    return labels, owners, empty
 
 
 def _coded(clean: Any, tgt: Target, specs: list[_Column]) -> Any:
