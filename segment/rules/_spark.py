@@ -509,8 +509,12 @@ def _count(coded: Any, itemsets: np.ndarray, n_items: int, *, digest: bool = Fal
     def run(batches: Iterable[Any]) -> Iterable[Any]:
         import pyarrow as pa
 
+        from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+
         sets = shared.value
         acc = np.zeros((sets.shape[0], width), dtype=np.int64)
+        # One BLAS thread per Python worker: Spark runs a worker per core already.
+        limits = threadpool_limits(1, user_api="blas")
         for batch in batches:
             if batch.num_rows == 0:
                 continue
@@ -525,6 +529,7 @@ def _count(coded: Any, itemsets: np.ndarray, n_items: int, *, digest: bool = Fal
             else:
                 extra = batch.column("_t").to_numpy(zero_copy_only=False).astype(np.int64)[:, None]
             _accumulate(dense, sets, extra, acc)
+        limits.restore_original_limits()
         rows = np.flatnonzero(acc[:, 0] > 0)
         arrays = [pa.array(rows.astype(np.int64))] + [pa.array(acc[rows, j]) for j in range(width)]
         yield pa.RecordBatch.from_arrays(arrays, names=["_k", *[f"s{j}" for j in range(width)]])
@@ -542,7 +547,10 @@ def _count(coded: Any, itemsets: np.ndarray, n_items: int, *, digest: bool = Fal
 def _accumulate(dense: np.ndarray, sets: np.ndarray, extra: np.ndarray, acc: np.ndarray) -> None:
     """Add one batch's counts: column 0 the rows holding each itemset, the others *extra* summed over them.
 
-    Itemsets sharing all but their last item share the rows holding that prefix: found once per prefix.
+    Itemsets sharing all but their last two items are counted together: over the rows holding that prefix,
+    the product ``S.T @ S`` of the 0/1 matrix S of their last items counts every pair (the polars engine's
+    last-levels trick, see :mod:`segment.rules._mining`), and ``(S * w).T @ S`` sums a weight *w* over them.
+    Float64 products are exact here: blocks of at most 2**20 rows of weights below 2**32 stay under 2**53.
     """
     lengths = (sets >= 0).sum(axis=1)
     for length in np.unique(lengths).tolist():
@@ -556,15 +564,24 @@ def _accumulate(dense: np.ndarray, sets: np.ndarray, extra: np.ndarray, acc: np.
             acc[at, 0] += block.sum(axis=0)
             acc[at, 1:] += block.T.astype(np.int64) @ extra
             continue
-        prefixes, group = np.unique(sets[at, :length - 1], axis=0, return_inverse=True)
-        for g, prefix in enumerate(prefixes):
-            rows = np.flatnonzero(dense[:, prefix].all(axis=1))
-            if rows.size == 0:
-                continue
-            members = at[group.ravel() == g]
-            block = dense[np.ix_(rows, sets[members, length - 1])]
-            acc[members, 0] += block.sum(axis=0)
-            acc[members, 1:] += block.T.astype(np.int64) @ extra[rows]
+        if length == 2:
+            heads, group = np.zeros((1, 0), dtype=sets.dtype), np.zeros(at.size, dtype=np.int64)
+        else:
+            heads, group = np.unique(sets[at, :length - 2], axis=0, return_inverse=True)
+        group = group.ravel()
+        for g, head in enumerate(heads):
+            members = at[group == g]
+            rows = np.flatnonzero(dense[:, head].all(axis=1)) if head.size else np.arange(dense.shape[0])
+            a, b = sets[members, length - 2], sets[members, length - 1]
+            cols, where = np.unique(np.concatenate([a, b]), return_inverse=True)
+            ia, ib = where[:a.size], where[a.size:]
+            for start in range(0, rows.size, 1 << 20):
+                part = rows[start:start + (1 << 20)]
+                block = dense[np.ix_(part, cols)].astype(np.float64)
+                acc[members, 0] += np.rint((block.T @ block)[ia, ib]).astype(np.int64)
+                for j in range(extra.shape[1]):
+                    weighted = block * extra[part, j:j + 1].astype(np.float64)
+                    acc[members, 1 + j] += np.rint((weighted.T @ block)[ia, ib]).astype(np.int64)
 
 
 def _candidates(frequent: list[tuple[int, ...]], length: int) -> np.ndarray:
