@@ -204,15 +204,8 @@ def load_panel(
     lf = lf.select(columns)
     for col, role in metrics.items():
         lf = require_numeric(lf, col, option=f"--{role}" if role in ("voice", "data", "revenue") else "--metric")
-    exprs = [pl.col(id), months_expr(lf, month, date_format), *(pl.col(c) for c in metrics)]
-    if status:
-        exprs.append(_status_expr(lf, status, status_values))
-    if identity:
-        exprs.append(pl.col(identity).cast(pl.String).alias(_ID))
-    if activation:
-        lf = parse_dates(lf, activation, date_format)
-        exprs.append((pl.col(activation).dt.year().cast(pl.Int32) * 12
-                      + pl.col(activation).dt.month().cast(pl.Int32) - 1).alias(_A))
+    lf, exprs = code_exprs(lf, id=id, month=month, metrics=list(metrics), status=status, status_values=status_values,
+                           identity=identity, activation=activation, date_format=date_format)
     # One pass over the input: later checks and the grid work on this frame in memory.
     df = lf.select(exprs).collect()
     _precheck(lf, df, id, month, list(metrics), status, identity, activation)
@@ -232,11 +225,44 @@ def load_panel(
         warnings.warn(f"left out {later:,} rows after --as-of {month_label(cut)}", SegmentWarning, stacklevel=3)
     if df.height == 0:
         raise EmptyInputError(f"no rows up to --as-of {month_label(end)}")
-    df, new = _in_order(df, id, lf, month, list(metrics), dedupe, date_format)
-    grid = _layout(df, new, id, list(metrics), first_month=lo, as_of=end, status=status, identity=identity,
-                   activation=activation)
+    grid = lay_out(df, id=id, metrics=list(metrics), first_month=lo, as_of=end, status=status, identity=identity,
+                   activation=activation, dedupe=dedupe, lf=lf, month=month, date_format=date_format)
     grid.stats.update(rows=rows, after_as_of=later)
     return grid
+
+
+def code_exprs(lf: pl.LazyFrame, *, id: str, month: str, metrics: list[str], status: str | None,
+               status_values: Mapping[str, list[str]] | None, identity: str | None, activation: str | None,
+               date_format: str | None) -> tuple[pl.LazyFrame, list[pl.Expr]]:
+    """The panel's columns as the grid reads them: integer months, status codes, identity text, activation month.
+
+    Row-wise, so that the Spark engine runs the same expressions batch by
+    batch (:mod:`segment.lifecycle._spark`).
+    """
+    exprs = [pl.col(id), months_expr(lf, month, date_format), *(pl.col(c) for c in metrics)]
+    if status:
+        exprs.append(_status_expr(lf, status, status_values))
+    if identity:
+        exprs.append(pl.col(identity).cast(pl.String).alias(_ID))
+    if activation:
+        lf = parse_dates(lf, activation, date_format)
+        exprs.append((pl.col(activation).dt.year().cast(pl.Int32) * 12
+                      + pl.col(activation).dt.month().cast(pl.Int32) - 1).alias(_A))
+    return lf, exprs
+
+
+def lay_out(df: pl.DataFrame, *, id: str, metrics: list[str], first_month: int, as_of: int, status: str | None,
+            identity: str | None, activation: str | None, dedupe: str = "error", lf: pl.LazyFrame | None = None,
+            month: str | None = None, date_format: str | None = None) -> Grid:
+    """The :class:`Grid` of checked rows in the columns of :func:`code_exprs`, up to *as_of*.
+
+    *first_month* is the panel's first month (also when *df* holds only
+    some of its customers, as a Spark partition does). *lf* and *month*
+    locate duplicate rows for the message of ``dedupe="error"``.
+    """
+    df, new = _in_order(df, id, lf, month, metrics, dedupe, date_format)
+    return _layout(df, new, id, metrics, first_month=first_month, as_of=as_of, status=status, identity=identity,
+                   activation=activation)
 
 
 def _role_of(col: str, roles: Mapping[str, str]) -> str:
@@ -314,7 +340,7 @@ def _precheck(lf: pl.LazyFrame, df: pl.DataFrame, id: str, month: str, metrics: 
                         f"--status-values, e.g. 'cancelled={value}' (known: {', '.join(status_names)})")
 
 
-def _in_order(df: pl.DataFrame, id: str, lf: pl.LazyFrame, month: str, metrics: list[str],
+def _in_order(df: pl.DataFrame, id: str, lf: pl.LazyFrame | None, month: str | None, metrics: list[str],
               dedupe: str, date_format: str | None = None) -> tuple[pl.DataFrame, np.ndarray]:
     """Rows sorted by (id, month), one per customer-month; and where each customer's rows begin.
 
@@ -338,10 +364,11 @@ def _in_order(df: pl.DataFrame, id: str, lf: pl.LazyFrame, month: str, metrics: 
         return df, new
     if dedupe == "error":
         key, when = df[id][int(dup[0]) + 1], int(m[dup[0] + 1])
-        hits = (lf.with_row_index("__row__", offset=1)
-                .filter(pl.col(id) == key)
-                .select("__row__", months_expr(lf, month, date_format)).filter(pl.col(_M) == when)
-                .select("__row__").head(2).collect()["__row__"].to_list())
+        hits = [] if lf is None or month is None else (
+            lf.with_row_index("__row__", offset=1)
+            .filter(pl.col(id) == key)
+            .select("__row__", months_expr(lf, month, date_format)).filter(pl.col(_M) == when)
+            .select("__row__").head(2).collect()["__row__"].to_list())
         where = f" (rows {hits[0]} and {hits[1]})" if len(hits) == 2 else ""
         raise DataError(f"customer {key!r} has more than one row for {month_label(when)}{where}; "
                         "pass --dedupe sum to add such rows up")
