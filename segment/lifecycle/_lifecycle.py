@@ -272,25 +272,15 @@ class Lifecycle:
         last = self.grid.last_slots()
         df = pl.DataFrame({"stage": self._stage_labels(self.stages.stage[last]),
                            "subtype": _labels(self.stages.labels, self.stages.subtype[last], self._subtype_dtype())})
-        return (df.filter(pl.col("stage").is_not_null()).group_by("stage", "subtype").agg(customers=pl.len())
-                .sort(["stage", "customers", "subtype"], descending=[False, True, False], nulls_last=False))
+        return sort_counts(df.filter(pl.col("stage").is_not_null()).group_by("stage", "subtype")
+                           .agg(customers=pl.len()))
 
     def _warn_limits(self) -> None:
         """Say which rules a short panel cannot apply (once, when stages are first asked for)."""
         if self._warned:
             return
         self._warned = True
-        grid, rules = self.grid, self.rules
-        months = grid.as_of - grid.first_month + 1
-        if months == 1:
-            source = "tenure and status" if grid.status is not None else "tenure"
-            warnings.warn(f"the panel has one month ({month_label(grid.as_of)}): stages come from {source} only; "
-                          f"decline needs 2 months, exit by inactivity {rules.exit_after}, transitions 2",
-                          SegmentWarning, stacklevel=3)
-        elif months < rules.exit_after:
-            warnings.warn(f"the panel has {months} months: exit by inactivity needs {rules.exit_after}"
-                          + ("" if grid.status is not None else " and there is no --status, so nobody can exit"),
-                          SegmentWarning, stacklevel=3)
+        warn_limits(self.grid.first_month, self.grid.as_of, self.rules, self.grid.status is not None)
 
     def _stage_labels(self, codes: np.ndarray) -> pl.Series:
         names = self.stages.names
@@ -422,6 +412,25 @@ def lifecycle(
     _check_activation(grid, st)
     _warn_left_censored(grid, st, activation is not None)
     return Lifecycle(grid=grid, stages=st, id=id, metrics=roles, rules=rules, stats=dict(grid.stats))
+
+
+def sort_counts(counts: pl.DataFrame) -> pl.DataFrame:
+    """Stage order, then the most frequent subtype first (:meth:`Lifecycle.counts`)."""
+    return counts.sort(["stage", "customers", "subtype"], descending=[False, True, False], nulls_last=False)
+
+
+def warn_limits(first_month: int, as_of: int, rules: Rules, has_status: bool) -> None:
+    """Say which rules a panel of these months cannot apply."""
+    months = as_of - first_month + 1
+    if months == 1:
+        source = "tenure and status" if has_status else "tenure"
+        warnings.warn(f"the panel has one month ({month_label(as_of)}): stages come from {source} only; "
+                      f"decline needs 2 months, exit by inactivity {rules.exit_after}, transitions 2",
+                      SegmentWarning, stacklevel=4)
+    elif months < rules.exit_after:
+        warnings.warn(f"the panel has {months} months: exit by inactivity needs {rules.exit_after}"
+                      + ("" if has_status else " and there is no --status, so nobody can exit"),
+                      SegmentWarning, stacklevel=4)
 
 
 def _check_scheme_options(scheme: str, *, account: str | None, products: Sequence[str], cost: str | None,

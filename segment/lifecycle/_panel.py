@@ -191,15 +191,9 @@ def load_panel(
     ------
     ColumnNotFoundError, ColumnTypeError, DataError, EmptyInputError, OptionError
     """
-    if dedupe not in ("error", "sum"):
-        raise OptionError(f"--dedupe must be error or sum, got {dedupe!r}")
     lf = panel.lazy()
-    roles = {"id": id, "month": month, **{role: col for col, role in metrics.items()}}
-    roles.update({k: v for k, v in (("status", status), ("identity", identity), ("activation", activation)) if v})
-    require_columns(lf, roles)
-    for col in metrics:
-        if col in (id, month, status, identity, activation):
-            raise OptionError(f"column {col!r} cannot be both a usage metric and the {_role_of(col, roles)} column")
+    check_columns(lf, id=id, month=month, metrics=metrics, status=status, identity=identity, activation=activation,
+                  dedupe=dedupe)
     columns = list(dict.fromkeys([id, month, *metrics, *(c for c in (status, identity, activation) if c)]))
     lf = lf.select(columns)
     for col, role in metrics.items():
@@ -263,6 +257,19 @@ def lay_out(df: pl.DataFrame, *, id: str, metrics: list[str], first_month: int, 
     df, new = _in_order(df, id, lf, month, metrics, dedupe, date_format)
     return _layout(df, new, id, metrics, first_month=first_month, as_of=as_of, status=status, identity=identity,
                    activation=activation)
+
+
+def check_columns(frame: object, *, id: str, month: str, metrics: Mapping[str, str], status: str | None,
+                  identity: str | None, activation: str | None, dedupe: str) -> None:
+    """The named columns exist and play one role each (*frame*: a polars or a Spark DataFrame)."""
+    if dedupe not in ("error", "sum"):
+        raise OptionError(f"--dedupe must be error or sum, got {dedupe!r}")
+    roles = {"id": id, "month": month, **{role: col for col, role in metrics.items()}}
+    roles.update({k: v for k, v in (("status", status), ("identity", identity), ("activation", activation)) if v})
+    require_columns(frame, roles)  # type: ignore[arg-type]
+    for col in metrics:
+        if col in (id, month, status, identity, activation):
+            raise OptionError(f"column {col!r} cannot be both a usage metric and the {_role_of(col, roles)} column")
 
 
 def _role_of(col: str, roles: Mapping[str, str]) -> str:
