@@ -90,6 +90,7 @@ import numpy as np
 import polars as pl
 
 from segment.errors import DataError, OptionError, SegmentWarning
+from segment.spark import is_spark
 from segment.lifecycle._b2b import B2B_STAGES, LINES, PRODUCTS, account_panel, stage_accounts
 from segment.lifecycle._markov import Chain, chain, kpi_table, projection_table, transition_table
 from segment.lifecycle._panel import Grid, load_panel, month_date, month_label, parse_month_option
@@ -378,6 +379,10 @@ def lifecycle(
         window that is growth. *status* may then also hold ``prospect``.
     progress
         Optional ``progress(task, done, total)`` callback.
+
+    A PySpark DataFrame runs on its Spark session (telecom scheme;
+    :mod:`segment.lifecycle._spark`): the result then has the same methods,
+    with the snapshot and history as Spark DataFrames.
     """
     rules = Rules(window=window, baseline=baseline, drop=drop, exit_after=exit_after, acquisition=acquisition,
                   build_up=build_up, winback=winback, scheme=scheme, overdue=overdue, development=development,
@@ -385,6 +390,12 @@ def lifecycle(
     _check_scheme_options(scheme, account=account, products=products, cost=cost, identity=identity,
                           revenue=revenue)
     roles = _roles(voice, data, revenue, metrics)
+    if is_spark(panel):
+        from segment.lifecycle._spark import lifecycle_spark
+
+        return lifecycle_spark(panel, id=id, month=month, roles=roles, status=status,  # type: ignore[return-value]
+                               status_values=status_values, identity=identity, activation=activation,
+                               date_format=date_format, as_of=as_of, dedupe=dedupe, rules=rules)
     report = progress or (lambda task, done, total: None)
     if scheme == "b2b":
         assert account is not None and revenue is not None
