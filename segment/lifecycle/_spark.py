@@ -52,7 +52,9 @@ from segment.lifecycle._panel import (_A, _ID, _M, _S, STATUS_NAMES, check_colum
 from segment.lifecycle._rules import STAGES, Rules, assign
 
 _BAD_MONTH, _BAD_STATUS, _ACTIVE = "__bad_month__", "__bad_status__", "__active__"
-_KIND, _I, _J, _N = "kind", "i", "j", "n"
+_I, _N = "i", "n"
+#: Customer-months per partition of the stage rules (each is one polars grid in one Python worker).
+ROWS_PER_PARTITION = 500_000
 
 
 def lifecycle_spark(frame: Any, *, id: str, month: str, roles: dict[str, str], status: str | None,
@@ -103,7 +105,9 @@ def lifecycle_spark(frame: Any, *, id: str, month: str, roles: dict[str, str], s
     stats = {**_per_customer(panel, id=id, identity=identity, activation=activation, dedupe=dedupe, lo=lo, end=end,
                              has_activation=activation is not None), **stats}  # the polars engine's order
     keep = [id, _M, *roles, *([_S] if status else []), *([_ID] if identity else []), *([_A] if activation else [])]
-    parts = panel.select(*keep).repartition(_ID if identity else id)
+    # Enough partitions to keep every core busy, and each partition's grid to a few hundred MB.
+    n_parts = max(frame.sparkSession.sparkContext.defaultParallelism, -(-stats["slots"] // ROWS_PER_PARTITION))
+    parts = panel.select(*keep).repartition(n_parts, _ID if identity else id)
     layout = dict(id=id, metrics=list(roles), first_month=lo, as_of=end, status=status, identity=identity,
                   activation=activation)
     # One row, without the shuffle: the output types are those of the polars tables of one customer.
@@ -221,7 +225,7 @@ def _per_customer(panel: Any, *, id: str, identity: str | None, activation: str 
     per_month = panel.groupBy(id, _M).agg(
         F.count(F.lit(1)).alias("_rows"), F.max(_ACTIVE).alias("_used"),
         *([F.min(_ID).alias("_id_lo"), F.max(_ID).alias("_id_hi")] if identity else []),
-        *([F.min(_A).alias("_a_lo"), F.max(_A).alias("_a_hi"), F.count(F.col(_A).isNull()).alias("_a_null")]
+        *([F.min(_A).alias("_a_lo"), F.max(_A).alias("_a_hi"), F.count(F.when(F.col(_A).isNull(), 1)).alias("_a_null")]
           if activation else []))
     dup = F.min(F.when(F.col("_rows") > 1, F.struct(F.col(id).alias("k"), F.col(_M).alias("m"))))
     per_customer = per_month.groupBy(id).agg(
@@ -229,7 +233,7 @@ def _per_customer(panel: Any, *, id: str, identity: str | None, activation: str 
         F.min(F.when(F.col("_used"), F.col(_M))).alias("_first_active"),
         *([F.min("_id_lo").alias("_id_lo"), F.max("_id_hi").alias("_id_hi")] if identity else []),
         *([F.min("_a_lo").alias("_a_lo"), F.max("_a_hi").alias("_a_hi"), F.sum("_a_null").alias("_a_null"),
-           F.count(F.col("_a_lo").isNotNull()).alias("_a_known")] if activation else []))
+           F.count("_a_lo").alias("_a_known")] if activation else []))
     key = F.col(id).alias("k")
     aggs = [F.count(F.lit(1)).alias("customers"), F.sum(F.lit(end + 1) - F.col("_first")).alias("slots"),
             F.sum("_months").alias("kept"), F.min("_dup").alias("dup"),
