@@ -197,11 +197,7 @@ class Lifecycle:
         churned = np.concatenate([st.churned()[1:], [False]])
         rows: slice | np.ndarray = slice(None)
         if month is not None:
-            code = parse_month_option(month, "--at")
-            if not g.first_month <= code <= g.as_of:  # type: ignore[operator]
-                raise OptionError(f"--at {month_label(code)} is outside the panel's months "
-                                  f"{month_label(g.first_month)} to {month_label(g.as_of)}")
-            rows = np.flatnonzero(g.m == code)
+            rows = np.flatnonzero(g.m == at_month(month, g.first_month, g.as_of))
         stage, nxt, has_next, churned = st.stage[rows], nxt[rows], has_next[rows], churned[rows]
         staged = stage >= 0
         cols: dict[str, Any] = {
@@ -516,11 +512,24 @@ def _check_activation(grid: Grid, st: Stages) -> None:
 def _warn_left_censored(grid: Grid, st: Stages, has_activation: bool) -> None:
     if has_activation or grid.as_of == grid.first_month:
         return
-    first = int(np.count_nonzero(st.first_active == grid.first_month))
+    warn_stock(int(np.count_nonzero(st.first_active == grid.first_month)), grid.n, grid.first_month)
+
+
+def warn_stock(first: int, customers: int, first_month: int) -> None:
+    """Warn about the *first* of *customers* already active in the panel's first month (left-censored)."""
     if first:
-        warnings.warn(f"{first:,} of {grid.n:,} customers ({first / grid.n:.0%}) are already active in the panel's "
-                      f"first month {month_label(grid.first_month)}; without --activation their tenure starts "
-                      "there (use an activation date column for stock customers)", SegmentWarning, stacklevel=3)
+        warnings.warn(f"{first:,} of {customers:,} customers ({first / customers:.0%}) are already active in the "
+                      f"panel's first month {month_label(first_month)}; without --activation their tenure starts "
+                      "there (use an activation date column for stock customers)", SegmentWarning, stacklevel=4)
+
+
+def at_month(month: str | date, first_month: int, as_of: int) -> int:
+    """``--at`` as an integer month, refused outside the panel's months."""
+    code = parse_month_option(month, "--at")
+    if not first_month <= code <= as_of:  # type: ignore[operator]
+        raise OptionError(f"--at {month_label(code)} is outside the panel's months "
+                          f"{month_label(first_month)} to {month_label(as_of)}")
+    return code  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------- helpers

@@ -205,24 +205,34 @@ def load_panel(
     _precheck(lf, df, id, month, list(metrics), status, identity, activation)
     lo, hi = int(df[_M].min()), int(df[_M].max())  # type: ignore[arg-type]
     rows = df.height
-    cut = parse_month_option(as_of)
-    end = hi if cut is None else cut
-    if end < lo:
-        raise OptionError(f"--as-of {month_label(end)} is before the panel's first month {month_label(lo)}")
+    cut, end = last_month(lo, hi, as_of)
     later = 0
-    if cut is not None and cut > hi:
-        warnings.warn(f"--as-of {month_label(cut)} is after the panel's last month {month_label(hi)}; "
-                      "the months in between count as months without usage", SegmentWarning, stacklevel=3)
     if cut is not None and hi > cut:
         df = df.filter(pl.col(_M) <= cut)
         later = rows - df.height
-        warnings.warn(f"left out {later:,} rows after --as-of {month_label(cut)}", SegmentWarning, stacklevel=3)
+        warn_left_out(later, cut)
     if df.height == 0:
         raise EmptyInputError(f"no rows up to --as-of {month_label(end)}")
     grid = lay_out(df, id=id, metrics=list(metrics), first_month=lo, as_of=end, status=status, identity=identity,
                    activation=activation, dedupe=dedupe, lf=lf, month=month, date_format=date_format)
     grid.stats.update(rows=rows, after_as_of=later)
     return grid
+
+
+def last_month(lo: int, hi: int, as_of: str | date | None) -> tuple[int | None, int]:
+    """``--as-of`` (None when not given) and the last month analysed, for a panel from *lo* to *hi*."""
+    cut = parse_month_option(as_of)
+    end = hi if cut is None else cut
+    if end < lo:
+        raise OptionError(f"--as-of {month_label(end)} is before the panel's first month {month_label(lo)}")
+    if cut is not None and cut > hi:
+        warnings.warn(f"--as-of {month_label(cut)} is after the panel's last month {month_label(hi)}; "
+                      "the months in between count as months without usage", SegmentWarning, stacklevel=4)
+    return cut, end
+
+
+def warn_left_out(rows: int, cut: int) -> None:
+    warnings.warn(f"left out {rows:,} rows after --as-of {month_label(cut)}", SegmentWarning, stacklevel=4)
 
 
 def code_exprs(lf: pl.LazyFrame, *, id: str, month: str, metrics: list[str], status: str | None,
@@ -332,19 +342,33 @@ def _precheck(lf: pl.LazyFrame, df: pl.DataFrame, id: str, month: str, metrics: 
             continue
         at = int(hits[0]) + 1
         value = lf.slice(at - 1, 1).select(col).collect().item()
-        if value is None or kind == "null":
-            raise DataError(f"column {col!r} is empty (null) in {hits.len():,} rows, first in row {at}; "
-                            "fill or drop those rows")
-        if kind == "month":
-            raise DataError(f"column {col!r} has a value that is not a month: {value!r} (row {at}); "
-                            "use a date, YYYY-MM or YYYYMM, or give its format with --date-format")
-        if kind == "finite":
-            raise DataError(f"column {col!r} holds {value} in row {at}; usage must be a finite number")
-        if kind == "negative":
-            raise DataError(f"column {col!r} is negative ({value}) in row {at} ({hits.len():,} rows); "
-                            "usage cannot be negative: fix the extract or leave the column out")
-        raise DataError(f"column {col!r} has an unknown status {value!r} (row {at}); map it with "
-                        f"--status-values, e.g. 'cancelled={value}' (known: {', '.join(status_names)})")
+        raise bad_value(col, kind, value, hits.len(), at, status_names)
+
+
+def bad_value(col: str, kind: str, value: object, n: int, row: int | None = None,
+              status_names: tuple[str, ...] = STATUS_NAMES) -> DataError:
+    """The error for *n* rows failing a check of :func:`_precheck`, naming the first *row* when rows have an order.
+
+    (Spark rows have none: without *row* the message counts the rows.)
+
+    >>> str(bad_value("voice", "negative", -5.0, 2))
+    "column 'voice' is negative (-5.0) in 2 rows; usage cannot be negative: fix the extract or leave the column out"
+    """
+    counted = f"{n:,} rows"
+    at = f"row {row}" if row else counted
+    if value is None or kind == "null":
+        return DataError(f"column {col!r} is empty (null) in {counted}{f', first in row {row}' if row else ''}; "
+                         "fill or drop those rows")
+    if kind == "month":
+        return DataError(f"column {col!r} has a value that is not a month: {value!r} ({at}); "
+                         "use a date, YYYY-MM or YYYYMM, or give its format with --date-format")
+    if kind == "finite":
+        return DataError(f"column {col!r} holds {value} in {at}; usage must be a finite number")
+    if kind == "negative":
+        return DataError(f"column {col!r} is negative ({value}) in {at}{f' ({counted})' if row else ''}; "
+                         "usage cannot be negative: fix the extract or leave the column out")
+    return DataError(f"column {col!r} has an unknown status {value!r} ({at}); map it with "
+                     f"--status-values, e.g. 'cancelled={value}' (known: {', '.join(status_names)})")
 
 
 def _in_order(df: pl.DataFrame, id: str, lf: pl.LazyFrame | None, month: str | None, metrics: list[str],

@@ -44,11 +44,12 @@ import numpy as np
 import polars as pl
 
 from segment import spark as engine
-from segment.errors import ColumnTypeError, DataError, EmptyInputError, OptionError, SegmentWarning
+from segment.errors import ColumnTypeError, DataError, EmptyInputError, OptionError
 from segment.lifecycle._markov import KPI_COUNTS, Chain, chain, kpi_counts, kpi_finish, projection_table
 from segment.lifecycle._markov import transition_table
-from segment.lifecycle._panel import (_A, _ID, _M, _S, STATUS_NAMES, check_columns, code_exprs, lay_out, month_label,
-                                      parse_month_option)
+from segment.lifecycle._panel import (_A, _ID, _M, _S, bad_value, check_columns, code_exprs, last_month, lay_out,
+                                      month_label, warn_left_out)
+from segment.lifecycle._lifecycle import Lifecycle, at_month, sort_counts, warn_limits, warn_stock
 from segment.lifecycle._rules import STAGES, Rules, assign
 
 _BAD_MONTH, _BAD_STATUS, _ACTIVE = "__bad_month__", "__bad_status__", "__active__"
@@ -131,8 +132,6 @@ class _Run:
     layout: dict[str, Any]
 
     def __call__(self, part: pl.DataFrame) -> Any:
-        from segment.lifecycle._lifecycle import Lifecycle
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # said once, on the driver
             grid = lay_out(part, dedupe="sum", **self.layout)
@@ -181,33 +180,15 @@ def _checked(coded: Any, *, id: str, month: str, roles: dict[str, str], status: 
         n = row[key]
         if not n:
             continue
-        value = row[value_key] if value_key else None
-        if kind == "null" or (value is None and kind != "status"):
-            raise DataError(f"column {col!r} is empty (null) in {n:,} rows; fill or drop those rows")
-        if kind == "month":
-            raise DataError(f"column {col!r} has a value that is not a month: {value!r} ({n:,} rows); "
-                            "use a date, YYYY-MM or YYYYMM, or give its format with --date-format")
-        if kind == "finite":
-            raise DataError(f"column {col!r} holds {value} in {n:,} rows; usage must be a finite number")
-        if kind == "negative":
-            raise DataError(f"column {col!r} is negative ({value}) in {n:,} rows; "
-                            "usage cannot be negative: fix the extract or leave the column out")
-        raise DataError(f"column {col!r} has an unknown status {value!r} ({n:,} rows); map it with "
-                        f"--status-values, e.g. 'cancelled={value}' (known: {', '.join(STATUS_NAMES)})")
+        raise bad_value(col, kind, row[value_key] if value_key else None, n)
     if not row["rows"]:
         raise EmptyInputError("the panel has no rows")
     lo, hi = int(row["lo"]), int(row["hi"])
-    cut = parse_month_option(as_of)
-    end = hi if cut is None else cut
-    if end < lo:
-        raise OptionError(f"--as-of {month_label(end)} is before the panel's first month {month_label(lo)}")
+    cut, end = last_month(lo, hi, as_of)
     later = 0
-    if cut is not None and cut > hi:
-        warnings.warn(f"--as-of {month_label(cut)} is after the panel's last month {month_label(hi)}; "
-                      "the months in between count as months without usage", SegmentWarning, stacklevel=4)
     if cut is not None and hi > cut:
         later = int(coded.where(F.col(_M) > cut).count())
-        warnings.warn(f"left out {later:,} rows after --as-of {month_label(cut)}", SegmentWarning, stacklevel=4)
+        warn_left_out(later, cut)
         if later == row["rows"]:
             raise EmptyInputError(f"no rows up to --as-of {month_label(end)}")
     return {"rows": int(row["rows"]), "after_as_of": later, "_hi": hi}, lo, end
@@ -271,11 +252,8 @@ def _per_customer(panel: Any, *, id: str, identity: str | None, activation: str 
                         f"{month_label(b)} ({row['early']:,} customers like this); "
                         "fix the activation column or leave --activation out")
     customers = int(row["customers"])
-    if not has_activation and end != lo and row["stock"]:
-        warnings.warn(f"{row['stock']:,} of {customers:,} customers ({row['stock'] / customers:.0%}) are already "
-                      f"active in the panel's first month {month_label(lo)}; without --activation their tenure "
-                      "starts there (use an activation date column for stock customers)", SegmentWarning,
-                      stacklevel=4)
+    if not has_activation and end != lo:
+        warn_stock(int(row["stock"]), customers, lo)
     return {"customers": customers, "slots": int(row["slots"]), "gap_slots": int(row["slots"]) - int(row["kept"])}
 
 
@@ -341,17 +319,12 @@ class SparkLifecycle:
         self._warn_limits()
         if month is None:
             return self._persisted("history", lambda lc: lc.history())
-        code = parse_month_option(month, "--at")
-        if not self.first_month <= code <= self.as_of_month:  # type: ignore[operator]
-            raise OptionError(f"--at {month_label(code)} is outside the panel's months "
-                              f"{month_label(self.first_month)} to {month_label(self.as_of_month)}")
+        at_month(month, self.first_month, self.as_of_month)
         return self._map(lambda lc: lc.history(month))
 
     def counts(self) -> pl.DataFrame:
         """Customers per stage and subtype in the last month, from the persisted rows (Spark group-by)."""
         from pyspark.sql import functions as F
-
-        from segment.lifecycle._lifecycle import sort_counts
 
         if "snapshot" in self._rows or "history" not in self._rows:
             rows = self.snapshot()
@@ -395,8 +368,6 @@ class SparkLifecycle:
                           revenue=revenue is not None)
 
     def stage_totals(self) -> pl.DataFrame:
-        from segment.lifecycle._lifecycle import Lifecycle
-
         return Lifecycle.stage_totals(self)  # type: ignore[arg-type]
 
     def chain(self) -> Chain:
@@ -431,8 +402,6 @@ class SparkLifecycle:
         return projection_table(self.chain(), months, self.as_of_month)
 
     def _warn_limits(self) -> None:
-        from segment.lifecycle._lifecycle import warn_limits
-
         if not self._warned:
             self._warned = True
             warn_limits(self.first_month, self.as_of_month, self.rules, self.status)
