@@ -66,9 +66,16 @@ def is_spark(frame: object) -> bool:
     return type(frame).__module__.startswith("pyspark.sql")
 
 
-def default_master() -> str:
-    """``$SEGMENT_SPARK_MASTER``, else ``local[*]``."""
-    return os.environ.get(MASTER_ENV) or "local[*]"
+def default_master() -> str | None:
+    """``$SEGMENT_SPARK_MASTER``, else the master ``spark-submit`` was given (None: keep it), else ``local[*]``."""
+    if os.environ.get(MASTER_ENV):
+        return os.environ[MASTER_ENV]
+    return None if submitted() else "local[*]"
+
+
+def submitted() -> bool:
+    """True when ``spark-submit`` started this process: its JVM is up, with its master and settings."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
 def session(master: str | None = None, conf: Iterable[tuple[str, str]] = ()) -> Any:
@@ -86,19 +93,23 @@ def session(master: str | None = None, conf: Iterable[tuple[str, str]] = ()) -> 
     if not (java_home and Path(java_home, "bin", "java").exists()) and shutil.which("java") is None:
         raise EngineError("--engine spark needs a Java runtime (17 or later): no java on PATH and JAVA_HOME is "
                           "not set; install one (e.g. openjdk-17-jre-headless) or set JAVA_HOME")
-    _check_reachable(master)
-    if master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
+    if master is not None:
+        _check_reachable(master)
+    if master is not None and master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
         # Local workers run this interpreter (its polars); a cluster's come from its own settings.
         os.environ["PYSPARK_PYTHON"] = sys.executable
     # PySpark warns that it does not fully support pandas 3 (the project's pin); no pandas path is used here.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
-    builder = SparkSession.builder.master(master).appName("segment")
+    builder = SparkSession.builder.appName("segment")
+    if master is not None:  # None: spark-submit's --master stands
+        builder = builder.master(master)
     for key, value in {**DEFAULT_CONF, **dict(conf)}.items():
         builder = builder.config(key, value)
     try:
         return builder.getOrCreate()
     except Exception as exc:  # py4j / pyspark raise many kinds; none is the user's data
-        raise EngineError(f"cannot start Spark on master {master!r}: {_first_line(exc)}") from None
+        raise EngineError(f"cannot start Spark on master {master or 'given to spark-submit'!r}: "
+                          f"{_first_line(exc)}") from None
 
 
 def _check_reachable(master: str) -> None:
