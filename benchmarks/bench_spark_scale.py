@@ -85,7 +85,7 @@ def event_totals(events: Path) -> dict[str, float]:
     if len(logs) != 1:
         raise RuntimeError(f"expected one Spark event log in {events}, found {len(logs)}")
     total = {"jobs": 0, "tasks": 0, "input_mb": 0.0, "shuffle_write_mb": 0.0, "spill_disk_mb": 0.0,
-             "task_cpu_s": 0.0, "gc_s": 0.0, "peak_task_memory_mb": 0.0}
+             "task_cpu_s": 0.0, "task_run_s": 0.0, "gc_s": 0.0, "peak_task_memory_mb": 0.0}
     with logs[0].open() as fh:
         for line in fh:
             event = json.loads(line)
@@ -99,6 +99,8 @@ def event_totals(events: Path) -> dict[str, float]:
                 total["shuffle_write_mb"] += m["Shuffle Write Metrics"]["Shuffle Bytes Written"] / 2**20
                 total["spill_disk_mb"] += m["Disk Bytes Spilled"] / 2**20
                 total["task_cpu_s"] += m["Executor CPU Time"] / 1e9
+                # Run time includes the Python workers' part of a mapInArrow task; the JVM's CPU time does not.
+                total["task_run_s"] += m["Executor Run Time"] / 1e3
                 total["gc_s"] += m["JVM GC Time"] / 1e3
                 total["peak_task_memory_mb"] = max(total["peak_task_memory_mb"], m["Peak Execution Memory"] / 2**20)
     return total
@@ -165,15 +167,18 @@ def run_size(rows: int, commands: list[str], repeats: int) -> None:
         outputs.append((command, polars_out, spark_out, key, events))
     results = harness.rounds(contenders, repeats)
     checks = harness.Checks()
-    spark_work = ["| contender | jobs | tasks | input MB | shuffle written MB | spilled to disk MB | task CPU s | "
-                  "JVM GC s | largest task's peak execution memory MB |", "| --- |" + " ---: |" * 8]
+    totals: dict[str, dict[str, float]] = {}
+    spark_work = ["| contender | jobs | tasks | input MB | shuffle written MB | spilled to disk MB | task time s | "
+                  "task JVM CPU s | JVM GC s | largest task's peak execution memory MB |", "| --- |" + " ---: |" * 9]
     for command, polars_out, spark_out, key, events in outputs:
         ok, detail = equal(read(polars_out), read(spark_out), key)
         checks.add(f"{command} {name}: both engines write the same table", ok, detail)
         if repeats == 1:  # the log of the one Spark run (with more rounds, one log per round would be needed)
             t = event_totals(events)
+            totals[command] = t
             spark_work.append(f"| {command} spark {name} | {t['jobs']:.0f} | {t['tasks']:.0f} | {t['input_mb']:,.0f} | "
-                              f"{t['shuffle_write_mb']:,.0f} | {t['spill_disk_mb']:,.0f} | {t['task_cpu_s']:,.1f} | "
+                              f"{t['shuffle_write_mb']:,.0f} | {t['spill_disk_mb']:,.0f} | {t['task_run_s']:,.1f} | "
+                              f"{t['task_cpu_s']:,.1f} | "
                               f"{t['gc_s']:,.1f} | {t['peak_task_memory_mb']:,.0f} |")
     work = ("\n\nSpark's own account of the work (event log):\n\n" + "\n".join(spark_work)
             if len(spark_work) > 2 else "")
@@ -185,6 +190,9 @@ def run_size(rows: int, commands: list[str], repeats: int) -> None:
         peaks = [harness.Spread.of([r.parts.get(k, 0.0) for r in results.runs[contender]]).format(0)
                  for k in ROLES]
         parts.append(f"| {contender} | " + " | ".join(peaks) + " |")
+    # Saved beside the harness's record, for the capacity plan (--summary).
+    (harness.RESULTS / f"spark_scale_{'-'.join(commands)}_{rows}.events.json").write_text(
+        json.dumps(totals, indent=1) + "\n")
     harness.report(f"spark_scale_{'-'.join(commands)}_{rows}", f"Engines at scale: {', '.join(commands)} at {name} rows, polars and "
                    "spark local[2]", results, peer=f"{commands[0]} polars {name}", checks=checks,
                    notes="Data: " + "; ".join(facts) + ". Spark conf: `" + " ".join(spark_options(rows, OUT / "events" / "COMMAND-ROWS")[4:]) + "`.\n\n"
@@ -200,6 +208,8 @@ def summary() -> str:
     """
     latest: dict[tuple[str, str, int], tuple[str, list[dict], float, dict]] = {}
     for path in harness.RESULTS.glob("spark_scale_*_*.json"):
+        if path.name.endswith(".events.json"):
+            continue
         record = json.loads(path.read_text())
         rows = int(record["bench"].rsplit("_", 1)[1])
         startup = harness.Spread.of([r["wall"] for r in record["runs"]["spark start-up (session, one job, stop)"]])
@@ -237,8 +247,53 @@ def summary() -> str:
             + f". {machine}. Per-run details, checks that both engines wrote the same table, and per-round ratios: "
             "`benchmarks/results/<run>.md`. The last column takes off the Spark start-up measured in the same run "
             "(polars: nothing).\n")
+    text += ("\n#### Capacity plan (docs/spark.md)\n\n" + plan() + "\n")
     (harness.RESULTS / "spark_scale.md").write_text(text)
     return text
+
+
+#: The planned workload (docs/spark.md): 100M customers, 10 transactions each, and 24 monthly rows each.
+PLAN_ROWS = {"rfm": 1_000_000_000, "lifecycle": 2_400_000_000}
+PLAN_SLOTS = 200  # 50 executors x 4 cores
+
+
+def plan() -> str:
+    """The capacity plan for :data:`PLAN_ROWS` on :data:`PLAN_SLOTS` task slots, from the largest measured run.
+
+    Scaled from Spark's task metrics: task time (which includes the Python
+    workers' share of a ``mapInArrow`` task) and shuffle bytes per row; the
+    measured run's wall time over its task time per slot (how well the 2
+    slots were kept busy, start-up taken off) carries over as the efficiency; the
+    largest task's peak execution memory and the Python workers' peak per
+    worker give the executor's memory for the same rows per task.
+    """
+    lines = ["| command | rows planned | measured at | task s per 1M rows | shuffle MB per 1M rows | "
+             "task time total (h) | wall on 200 slots (min) | shuffle total (GB) | largest task's execution memory "
+             "(MB) | Python worker peak (MB) |", "| --- |" + " ---: |" * 9]
+    for command, planned in PLAN_ROWS.items():
+        best = None
+        for path in harness.RESULTS.glob("spark_scale_*_*.events.json"):
+            rows = int(path.name.split(".")[0].rsplit("_", 1)[1])
+            totals = json.loads(path.read_text())
+            if command in totals and (best is None or rows > best[0]):
+                record = json.loads(path.with_name(path.name.replace(".events.json", ".json")).read_text())
+                best = (rows, totals[command], record)
+        if best is None:
+            continue
+        rows, t, record = best
+        runs = record["runs"][f"{command} spark {label(rows)}"]
+        startup = harness.Spread.of([r["wall"] for r in record["runs"]["spark start-up (session, one job, stop)"]])
+        wall = harness.Spread.of([r["wall"] for r in runs]).median - startup.median
+        workers = harness.Spread.of([r["parts"].get(ROLES[2], 0.0) for r in runs]).median / 2
+        efficiency = wall / (t["task_run_s"] / 2)  # time the 2 slots were not busy with tasks, as a factor
+        cpu_per_m = t["task_run_s"] / (rows / 1e6)
+        total_cpu = cpu_per_m * planned / 1e6
+        lines.append(f"| {command} | {planned:,} | {rows:,} | {cpu_per_m:.2f} | "
+                     f"{t['shuffle_write_mb'] / (rows / 1e6):.1f} | {total_cpu / 3600:.1f} | "
+                     f"{(startup.median + total_cpu / PLAN_SLOTS * efficiency) / 60:.0f} | "
+                     f"{t['shuffle_write_mb'] / (rows / 1e6) * planned / 1e6 / 1024:,.0f} | "
+                     f"{t['peak_task_memory_mb']:,.0f} | {workers:,.0f} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
