@@ -108,30 +108,8 @@ def test_synth_panel_is_the_same_on_both_engines(spark):
     _same(spark, df.drop("sms"), voice="voice_min", data="data_mb", identity="identity", activation="activation")
 
 
-def _collected(monkeypatch) -> list[int]:
-    """Rows that reach the driver, per collect (every path to the driver goes through these two)."""
-    from pyspark.sql.classic.dataframe import DataFrame
-
-    rows: list[int] = []
-    collect, to_arrow = DataFrame.collect, DataFrame.toArrow
-
-    def counted_collect(self):
-        out = collect(self)
-        rows.append(len(out))
-        return out
-
-    def counted_arrow(self):
-        out = to_arrow(self)
-        rows.append(out.num_rows)
-        return out
-
-    monkeypatch.setattr(DataFrame, "collect", counted_collect)
-    monkeypatch.setattr(DataFrame, "toArrow", counted_arrow)
-    return rows
-
-
 @needs_spark
-def test_no_per_customer_rows_reach_the_driver(spark, monkeypatch, tmp_path):
+def test_no_per_customer_rows_reach_the_driver(spark, driver_rows, tmp_path):
     from segment.lifecycle._rules import STAGES
     from segment.synth import synth
 
@@ -142,14 +120,13 @@ def test_no_per_customer_rows_reach_the_driver(spark, monkeypatch, tmp_path):
     for customers in (200, 2000):
         part = spark.createDataFrame(df.filter(pl.col("customer_id").is_in(
             df["customer_id"].unique().sort().head(customers).implode())).to_arrow())
-        rows = _collected(monkeypatch)
+        driver_rows.calls.clear()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = lifecycle(part, **options)
             engine.write_dataset(result.snapshot(), str(tmp_path / f"out{customers}"), {})
             result.counts(), result.kpis(), result.transitions()
-        monkeypatch.undo()
-        seen[customers] = rows
+        seen[customers] = [n for _, n in driver_rows.calls]
     # The largest table back is the KPI sums: months x stages, whatever the number of customers.
     bound = 12 * len(STAGES)
     assert max(seen[2000]) <= bound < 200
