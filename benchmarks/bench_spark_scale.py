@@ -12,9 +12,9 @@ per-customer rows to the driver).
 
 Rows: for rfm, transactions (customers = rows / 10, the generator of
 ``bench_rfm``); for lifecycle, customer-months of a ``segment synth`` panel
-over 24 months (customers = rows / 24; lines activated or cancelled inside
-the window have fewer months, so the panel holds somewhat fewer rows than
-the label, and the report gives the exact count).
+over 24 months (customers = rows / 18: lines activated or cancelled inside
+the window have fewer months, about 18 on average, so the panel holds about
+the label's rows; the report gives the exact count).
 
 Memory per role, sampled every 0.1 s over the process tree: the driver's
 Python process (``segment`` itself), the JVM (in ``local`` mode the Spark
@@ -66,13 +66,44 @@ def role(cmd: str) -> str:
     return ROLES[0]
 
 
-def spark_options(rows: int) -> tuple[str, ...]:
+def spark_options(rows: int, events: Path) -> tuple[str, ...]:
     # About 2M rows per shuffle partition (at least 8): each partition a few hundred MB at most.
     partitions = max(8, rows // 2_000_000)
     conf = {"spark.sql.shuffle.partitions": partitions, "spark.ui.enabled": "false", "spark.driver.memory": "4g",
-            "spark.driver.maxResultSize": "64m", "spark.local.dir": str(OUT / "spark-local")}
+            "spark.driver.maxResultSize": "64m", "spark.local.dir": str(OUT / "spark-local"),
+            # The event log gives what the capacity plan (docs/spark.md) needs per row: shuffle bytes,
+            # task CPU, peak execution memory. Uncompressed, so no codec is needed to read it.
+            "spark.eventLog.enabled": "true", "spark.eventLog.dir": events.as_uri(),
+            "spark.eventLog.compress": "false", "spark.eventLog.rolling.enabled": "false"}
     return ("--engine", "spark", "--spark-master", "local[2]",
             *[a for k, v in conf.items() for a in ("--spark-conf", f"{k}={v}")])
+
+
+def event_totals(events: Path) -> dict[str, float]:
+    """Totals over one Spark application's event log: jobs, tasks, input, shuffle, spill, task CPU, peak memory."""
+    logs = [p for p in events.iterdir() if p.is_file() and not p.name.endswith(".inprogress")]
+    if len(logs) != 1:
+        raise RuntimeError(f"expected one Spark event log in {events}, found {len(logs)}")
+    total = {"jobs": 0, "tasks": 0, "input_mb": 0.0, "shuffle_write_mb": 0.0, "spill_disk_mb": 0.0,
+             "task_cpu_s": 0.0, "task_run_s": 0.0, "gc_s": 0.0, "peak_task_memory_mb": 0.0}
+    with logs[0].open() as fh:
+        for line in fh:
+            event = json.loads(line)
+            kind = event["Event"]
+            if kind == "SparkListenerJobStart":
+                total["jobs"] += 1
+            elif kind == "SparkListenerTaskEnd" and event.get("Task Metrics"):
+                m = event["Task Metrics"]
+                total["tasks"] += 1
+                total["input_mb"] += m["Input Metrics"]["Bytes Read"] / 2**20
+                total["shuffle_write_mb"] += m["Shuffle Write Metrics"]["Shuffle Bytes Written"] / 2**20
+                total["spill_disk_mb"] += m["Disk Bytes Spilled"] / 2**20
+                total["task_cpu_s"] += m["Executor CPU Time"] / 1e9
+                # Run time includes the Python workers' part of a mapInArrow task; the JVM's CPU time does not.
+                total["task_run_s"] += m["Executor Run Time"] / 1e3
+                total["gc_s"] += m["JVM GC Time"] / 1e3
+                total["peak_task_memory_mb"] = max(total["peak_task_memory_mb"], m["Peak Execution Memory"] / 2**20)
+    return total
 
 
 def synth_panel(path: Path, customers: int, months: int, seed: int) -> None:
@@ -105,7 +136,6 @@ def equal(a: pl.DataFrame, b: pl.DataFrame, key: str) -> tuple[bool, str]:
 
 def run_size(rows: int, commands: list[str], repeats: int) -> None:
     c = harness.Contender
-    spark = spark_options(rows)
     name = label(rows)
     contenders = [c("spark start-up (session, one job, stop)", harness.python(STARTUP), tree=True, roles=role)]
     outputs: list[tuple[str, Path, Path, str]] = []
@@ -116,27 +146,42 @@ def run_size(rows: int, commands: list[str], repeats: int) -> None:
             argv, key = ("rfm", str(data)), "customer_id"
             facts.append(f"rfm: {rows:,} transactions, {rows // 10:,} customers (`bench_rfm.generate`, seed 1)")
         else:
-            folder = harness.cached("synth_panel", synth_panel, {"customers": rows // 24, "months": 24, "seed": 1},
+            folder = harness.cached("synth_panel", synth_panel, {"customers": rows // 18, "months": 24, "seed": 1},
                                     code=[harness.ROOT / "segment" / "synth", harness.ROOT / "cli" / "synth.py"],
                                     suffix="")
             panel = folder / "panel.parquet"
             n = pl.scan_parquet(panel).select(pl.len()).collect().item()
             argv, key = ("lifecycle", str(panel), *COLUMNS), "customer_id"
-            facts.append(f"lifecycle: {n:,} customer-months, {rows // 24:,} customers "
+            facts.append(f"lifecycle: {n:,} customer-months, {rows // 18:,} customers "
                          f"(`segment synth --months 24 --seed 1 --tables panel`)")
         polars_out, spark_out = OUT / f"{command}-{rows}-polars.parquet", OUT / f"{command}-{rows}-spark.parquet"
-        for p in (polars_out, spark_out):
+        events = OUT / "events" / f"{command}-{rows}"
+        for p in (polars_out, spark_out, events):
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        events.mkdir(parents=True)
+        spark = spark_options(rows, events)
         contenders += [c(f"{command} polars {name}", harness.segment(*argv, "-o", str(polars_out), "-q"), tree=True,
                          roles=role),
                        c(f"{command} spark {name}", harness.segment(*argv, "-o", str(spark_out), "-q", *spark),
                          tree=True, roles=role)]
-        outputs.append((command, polars_out, spark_out, key))
+        outputs.append((command, polars_out, spark_out, key, events))
     results = harness.rounds(contenders, repeats)
     checks = harness.Checks()
-    for command, polars_out, spark_out, key in outputs:
+    totals: dict[str, dict[str, float]] = {}
+    spark_work = ["| contender | jobs | tasks | input MB | shuffle written MB | spilled to disk MB | task time s | "
+                  "task JVM CPU s | JVM GC s | largest task's peak execution memory MB |", "| --- |" + " ---: |" * 9]
+    for command, polars_out, spark_out, key, events in outputs:
         ok, detail = equal(read(polars_out), read(spark_out), key)
         checks.add(f"{command} {name}: both engines write the same table", ok, detail)
+        if repeats == 1:  # the log of the one Spark run (with more rounds, one log per round would be needed)
+            t = event_totals(events)
+            totals[command] = t
+            spark_work.append(f"| {command} spark {name} | {t['jobs']:.0f} | {t['tasks']:.0f} | {t['input_mb']:,.0f} | "
+                              f"{t['shuffle_write_mb']:,.0f} | {t['spill_disk_mb']:,.0f} | {t['task_run_s']:,.1f} | "
+                              f"{t['task_cpu_s']:,.1f} | "
+                              f"{t['gc_s']:,.1f} | {t['peak_task_memory_mb']:,.0f} |")
+    work = ("\n\nSpark's own account of the work (event log):\n\n" + "\n".join(spark_work)
+            if len(spark_work) > 2 else "")
     ratios = [f"{command} spark / polars "
               + results.ratio(f"{command} spark {name}", f"{command} polars {name}").format(2, "x")
               for command in commands]
@@ -145,11 +190,14 @@ def run_size(rows: int, commands: list[str], repeats: int) -> None:
         peaks = [harness.Spread.of([r.parts.get(k, 0.0) for r in results.runs[contender]]).format(0)
                  for k in ROLES]
         parts.append(f"| {contender} | " + " | ".join(peaks) + " |")
+    # Saved beside the harness's record, for the capacity plan (--summary).
+    (harness.RESULTS / f"spark_scale_{'-'.join(commands)}_{rows}.events.json").write_text(
+        json.dumps(totals, indent=1) + "\n")
     harness.report(f"spark_scale_{'-'.join(commands)}_{rows}", f"Engines at scale: {', '.join(commands)} at {name} rows, polars and "
                    "spark local[2]", results, peer=f"{commands[0]} polars {name}", checks=checks,
-                   notes="Data: " + "; ".join(facts) + ". Spark conf: `" + " ".join(spark[4:]) + "`.\n\n"
+                   notes="Data: " + "; ".join(facts) + ". Spark conf: `" + " ".join(spark_options(rows, OUT / "events" / "COMMAND-ROWS")[4:]) + "`.\n\n"
                          "Per-round ratios: " + "; ".join(ratios) + ".\n\nPeak resident memory (MiB) by role:\n\n"
-                         + "\n".join(parts) + "\n")
+                         + "\n".join(parts) + work + "\n")
 
 
 def summary() -> str:
@@ -160,6 +208,8 @@ def summary() -> str:
     """
     latest: dict[tuple[str, str, int], tuple[str, list[dict], float, dict]] = {}
     for path in harness.RESULTS.glob("spark_scale_*_*.json"):
+        if path.name.endswith(".events.json"):
+            continue
         record = json.loads(path.read_text())
         rows = int(record["bench"].rsplit("_", 1)[1])
         startup = harness.Spread.of([r["wall"] for r in record["runs"]["spark start-up (session, one job, stop)"]])
@@ -197,8 +247,53 @@ def summary() -> str:
             + f". {machine}. Per-run details, checks that both engines wrote the same table, and per-round ratios: "
             "`benchmarks/results/<run>.md`. The last column takes off the Spark start-up measured in the same run "
             "(polars: nothing).\n")
+    text += ("\n#### Capacity plan (docs/spark.md)\n\n" + plan() + "\n")
     (harness.RESULTS / "spark_scale.md").write_text(text)
     return text
+
+
+#: The planned workload (docs/spark.md): 100M customers, 10 transactions each, and 24 monthly rows each.
+PLAN_ROWS = {"rfm": 1_000_000_000, "lifecycle": 2_400_000_000}
+PLAN_SLOTS = 200  # 50 executors x 4 cores
+
+
+def plan() -> str:
+    """The capacity plan for :data:`PLAN_ROWS` on :data:`PLAN_SLOTS` task slots, from the largest measured run.
+
+    Scaled from Spark's task metrics: task time (which includes the Python
+    workers' share of a ``mapInArrow`` task) and shuffle bytes per row; the
+    measured run's wall time over its task time per slot (how well the 2
+    slots were kept busy, start-up taken off) carries over as the efficiency; the
+    largest task's peak execution memory and the Python workers' peak per
+    worker give the executor's memory for the same rows per task.
+    """
+    lines = ["| command | rows planned | measured at | task s per 1M rows | shuffle MB per 1M rows | "
+             "task time total (h) | wall on 200 slots (min) | shuffle total (GB) | largest task's execution memory "
+             "(MB) | Python worker peak (MB) |", "| --- |" + " ---: |" * 9]
+    for command, planned in PLAN_ROWS.items():
+        best = None
+        for path in harness.RESULTS.glob("spark_scale_*_*.events.json"):
+            rows = int(path.name.split(".")[0].rsplit("_", 1)[1])
+            totals = json.loads(path.read_text())
+            if command in totals and (best is None or rows > best[0]):
+                record = json.loads(path.with_name(path.name.replace(".events.json", ".json")).read_text())
+                best = (rows, totals[command], record)
+        if best is None:
+            continue
+        rows, t, record = best
+        runs = record["runs"][f"{command} spark {label(rows)}"]
+        startup = harness.Spread.of([r["wall"] for r in record["runs"]["spark start-up (session, one job, stop)"]])
+        wall = harness.Spread.of([r["wall"] for r in runs]).median - startup.median
+        workers = harness.Spread.of([r["parts"].get(ROLES[2], 0.0) for r in runs]).median / 2
+        efficiency = wall / (t["task_run_s"] / 2)  # time the 2 slots were not busy with tasks, as a factor
+        cpu_per_m = t["task_run_s"] / (rows / 1e6)
+        total_cpu = cpu_per_m * planned / 1e6
+        lines.append(f"| {command} | {planned:,} | {rows:,} | {cpu_per_m:.2f} | "
+                     f"{t['shuffle_write_mb'] / (rows / 1e6):.1f} | {total_cpu / 3600:.1f} | "
+                     f"{(startup.median + total_cpu / PLAN_SLOTS * efficiency) / 60:.0f} | "
+                     f"{t['shuffle_write_mb'] / (rows / 1e6) * planned / 1e6 / 1024:,.0f} | "
+                     f"{t['peak_task_memory_mb']:,.0f} | {workers:,.0f} |")
+    return "\n".join(lines)
 
 
 def main() -> None:

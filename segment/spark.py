@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import sys
@@ -66,9 +67,16 @@ def is_spark(frame: object) -> bool:
     return type(frame).__module__.startswith("pyspark.sql")
 
 
-def default_master() -> str:
-    """``$SEGMENT_SPARK_MASTER``, else ``local[*]``."""
-    return os.environ.get(MASTER_ENV) or "local[*]"
+def default_master() -> str | None:
+    """``$SEGMENT_SPARK_MASTER``, else the master ``spark-submit`` was given (None: keep it), else ``local[*]``."""
+    if os.environ.get(MASTER_ENV):
+        return os.environ[MASTER_ENV]
+    return None if submitted() else "local[*]"
+
+
+def submitted() -> bool:
+    """True when ``spark-submit`` started this process: its JVM is up, with its master and settings."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
 def session(master: str | None = None, conf: Iterable[tuple[str, str]] = ()) -> Any:
@@ -86,19 +94,23 @@ def session(master: str | None = None, conf: Iterable[tuple[str, str]] = ()) -> 
     if not (java_home and Path(java_home, "bin", "java").exists()) and shutil.which("java") is None:
         raise EngineError("--engine spark needs a Java runtime (17 or later): no java on PATH and JAVA_HOME is "
                           "not set; install one (e.g. openjdk-17-jre-headless) or set JAVA_HOME")
-    _check_reachable(master)
-    if master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
+    if master is not None:
+        _check_reachable(master)
+    if master is not None and master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
         # Local workers run this interpreter (its polars); a cluster's come from its own settings.
         os.environ["PYSPARK_PYTHON"] = sys.executable
     # PySpark warns that it does not fully support pandas 3 (the project's pin); no pandas path is used here.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
-    builder = SparkSession.builder.master(master).appName("segment")
+    builder = SparkSession.builder.appName("segment")
+    if master is not None:  # None: spark-submit's --master stands
+        builder = builder.master(master)
     for key, value in {**DEFAULT_CONF, **dict(conf)}.items():
         builder = builder.config(key, value)
     try:
         return builder.getOrCreate()
     except Exception as exc:  # py4j / pyspark raise many kinds; none is the user's data
-        raise EngineError(f"cannot start Spark on master {master!r}: {_first_line(exc)}") from None
+        raise EngineError(f"cannot start Spark on master {master or 'given to spark-submit'!r}: "
+                          f"{_first_line(exc)}") from None
 
 
 def _check_reachable(master: str) -> None:
@@ -175,6 +187,38 @@ def map_polars(frame: Any, function: Callable[[pl.DataFrame], pl.DataFrame], sch
             yield from out.to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches()
 
     return frame.mapInArrow(run, ddl)
+
+
+def map_partitions(frame: Any, function: Callable[[pl.DataFrame], pl.DataFrame],
+                   schema: dict[str, pl.DataType]) -> Any:
+    """Apply a polars function to each whole partition of a Spark DataFrame on the executors.
+
+    As :func:`map_polars`, but *function* sees all the rows of a partition
+    at once (the batches ``mapInArrow`` hands over, gathered), so it may
+    relate rows to each other: after ``repartition(key)`` every row of a
+    key is in one call. An empty partition gives no rows. Enum and
+    Categorical columns become text.
+    """
+    ddl = ", ".join(f"`{name}` {spark_type(_plain_type(dtype))}" for name, dtype in schema.items())
+    casts = {name: _plain_type(dtype) for name, dtype in schema.items()}
+    casts = {name: pl.Int64 if dtype == pl.UInt32 else dtype for name, dtype in casts.items()}
+
+    def run(batches: Iterable[Any]) -> Iterable[Any]:
+        import pyarrow as pa
+
+        gathered = list(batches)
+        if not gathered or sum(b.num_rows for b in gathered) == 0:
+            return
+        part = pl.from_arrow(pa.Table.from_batches(gathered))
+        del gathered
+        out = function(part).select([pl.col(c).cast(t) for c, t in casts.items()])
+        yield from out.to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches()
+
+    return frame.mapInArrow(run, ddl)
+
+
+def _plain_type(dtype: pl.DataType) -> pl.DataType:
+    return pl.String if isinstance(dtype, pl.Enum) or dtype == pl.Categorical else dtype
 
 
 def to_polars(frame: Any) -> pl.DataFrame:
@@ -273,6 +317,17 @@ def segment_error(exc: BaseException, columns: Iterable[str] = ()) -> SegmentErr
         available = [c.strip("`").split("`.`")[-1] for c in params.get("proposal", "").split(", ") if c]
         return ColumnNotFoundError(name, list(columns) or available)
     return None
+
+
+def raised_on_executor(exc: BaseException) -> SegmentError | None:
+    """The :class:`SegmentError` a polars step raised on an executor (its message), else None.
+
+    A Spark job that fails reports the Python traceback of the executor as
+    text; a user error found there (a value that does not parse, say) is
+    still the user's, said in one line.
+    """
+    hit = re.search(r"segment\.errors\.(\w+): (.+)", str(exc))
+    return SegmentError(hit.group(2).strip()) if hit else None
 
 
 def _first_line(exc: BaseException) -> str:

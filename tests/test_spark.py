@@ -472,3 +472,38 @@ def test_rows_collected_to_the_driver_do_not_grow_with_the_customers(spark, driv
         command(spark, size)
         collected.append(driver_rows.total)
     assert collected[1] <= 1.2 * collected[0] + 50, (collected, driver_rows.calls)
+
+
+# ------------------------------------------------------------------ spark-submit
+def test_under_spark_submit_the_master_is_spark_submits(monkeypatch):
+    monkeypatch.delenv(engine.MASTER_ENV, raising=False)
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    assert engine.default_master() == "local[*]"
+    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "40000")
+    assert engine.default_master() is None  # the session keeps spark-submit's --master and settings
+    monkeypatch.setenv(engine.MASTER_ENV, "yarn")
+    assert engine.default_master() == "yarn"
+
+
+@needs_spark
+def test_spark_submit_runs_the_cli_as_docs_spark_md_shows(tmp_path):
+    import importlib.util
+
+    import pyspark
+
+    entry = importlib.util.find_spec("segment_cli.__main__").origin  # not imported: importing it runs the CLI
+    path = tmp_path / "tx.parquet"
+    _transactions().write_parquet(path)
+    home = Path(pyspark.__file__).parent
+    env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable,
+           "PYSPARK_DRIVER_PYTHON": sys.executable}
+    env.pop(engine.MASTER_ENV, None)
+    out = tmp_path / "rfm.parquet"
+    done = subprocess.run([str(home / "bin" / "spark-submit"), "--master", "local[1]", "--conf",
+                           "spark.ui.enabled=false", entry, "rfm", str(path), "--engine", "spark", "-o",
+                           str(out), "-q"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = rfm(_transactions()).table
+    assert_same(expected, pl.read_parquet(out / "*.parquet").sort("customer_id"))
