@@ -488,8 +488,7 @@ def numbers_text(v: np.ndarray) -> tuple[pl.Series, np.ndarray]:
     e = e + carry
     sci = small & (e < -4)
     places = np.where(sci, 2, np.clip(2 - e, 0, None))
-    ones = np.where(whole, np.abs(np.rint(v)) if whole.any() else 0, digits // 10 ** places).astype(np.int64)
-    ones = np.where(exact, ones, 0)
+    ones = np.where(whole & exact, np.abs(np.rint(np.where(exact, v, 0.0))), digits // 10 ** places).astype(np.int64)
     rest = np.where(whole | zero, 0, digits % 10 ** places)
     frame = pl.DataFrame({"neg": neg, "ones": ones, "rest": rest, "places": places, "sci": sci, "e": -e})
     fraction = pl.col("rest").cast(pl.String).str.zfill(pl.col("places")).str.strip_chars_end("0")
