@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,12 +165,13 @@ def score(
     unseen: dict[str, int] = {}
     n = 0
     report("scoring", 0, None)
-    for part in lf.select(id, *keep, *value_col, *own).collect_batches(chunk_size=batch_rows):
-        if part.height == 0:
-            continue
-        for k, v in count_missing(part, names_f).items():
+    def prepare(part: pl.DataFrame) -> tuple[dict[str, int], np.ndarray, dict[str, int]]:
+        return count_missing(part, names_f), *matrix(part, features)
+
+    reading = lf.select(id, *keep, *value_col, *own).collect_batches(chunk_size=batch_rows)
+    for part, (nulls, x, bad) in _prefetched((p for p in reading if p.height), prepare):
+        for k, v in nulls.items():
             missing[k] = missing.get(k, 0) + v
-        x, bad = matrix(part, features)
         for k, v in bad.items():
             unseen[k] = unseen.get(k, 0) + v
         pp = calibrated(booster.predict(x, raw_score=True, num_threads=model.threads), model.spec["calibration"])
@@ -320,6 +322,25 @@ def path_contributions(booster: Any, paths: tuple[list[np.ndarray], float], x: n
                                    shape=(rows, len(stacked)))
         out[lo:lo + rows] = onehot @ stacked
     return out
+
+
+def _prefetched(parts: Iterator[pl.DataFrame], prepare: Callable[[pl.DataFrame], Any]
+                ) -> Iterator[tuple[pl.DataFrame, Any]]:
+    """``(part, prepare(part))`` for each part, reading and preparing the next one in a thread meanwhile.
+
+    While LightGBM scores one batch the next one is read and turned into a
+    matrix (polars and numpy release the interpreter's lock), so a core is
+    not left idle during the reading. The parts come in their order.
+    """
+    def step() -> tuple[pl.DataFrame, Any] | None:
+        part = next(parts, None)
+        return None if part is None else (part, prepare(part))
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(step)
+        while (got := ahead.result()) is not None:
+            ahead = pool.submit(step)
+            yield got
 
 
 def _expected(n: int, reasons: str, th: dict[str, Any]) -> float:
