@@ -215,10 +215,10 @@ def score(
                       stacklevel=2)
     carried = [pl.col(c).cast(pl.Int8, strict=False) if c == model.target and frame.schema[c].is_numeric()
                else pl.col(c) for c in keep]  # a 0/1 label read from text with missing markers is a float
-    levels = np.array(["red", "amber", "green"])
+    levels = pl.Series(["red", "amber", "green"], dtype=pl.Enum(["red", "amber", "green"]))
     out = frame.select(id, *carried).with_columns(
         p_churn=pl.Series(p), decile=pl.Series(decile_of(p), dtype=pl.Int8),
-        alert=pl.Series(levels[codes], dtype=pl.Enum(["red", "amber", "green"])),
+        alert=levels.gather(codes),  # 10M words through numpy took 2 s
         **{f"reason_{k + 1}": texts[k] for k in range(REASONS)},
         **{f"contrib_{k + 1}": pl.Series(contribs[k]).fill_nan(None) for k in range(REASONS)},
     )
