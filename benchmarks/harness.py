@@ -101,12 +101,17 @@ def verdict(measured: Spread, limit: float, *, at_most: bool) -> str:
 
 @dataclass(frozen=True)
 class Run:
-    """One whole-process run: wall and CPU seconds, peak RSS in MiB, load when it started."""
+    """One whole-process run: wall and CPU seconds, peak RSS in MiB, load when it started.
+
+    ``parts``: peak RSS in MiB of each role of the process tree (a contender
+    with ``roles``), each role's own peak.
+    """
 
     wall: float
     cpu: float
     rss: float
     load: float
+    parts: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -118,18 +123,33 @@ class Contender:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     tree: bool = False
+    #: With ``tree``: names a process's role from its command line (e.g. Spark's JVM, its Python
+    #: workers, the driver), so that each role's peak memory is reported on its own.
+    roles: Callable[[str], str] | None = None
 
 
-def _tree_kib(root: int) -> int:
-    """Summed resident memory (KiB) of *root* and all its descendants."""
+@dataclass
+class _Sample:
+    """One look at a process tree: each member's RSS (KiB), CPU ticks so far, command line."""
+
+    rss: dict[int, int]
+    ticks: dict[int, int]
+    cmd: dict[int, str]
+
+
+def _tree(root: int) -> _Sample:
     parent: dict[int, int] = {}
     rss: dict[int, int] = {}
+    ticks: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as fh:
-                parent[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+                fields = fh.read().rsplit(")", 1)[1].split()
+            parent[int(entry)] = int(fields[1])
+            # utime + stime of the process itself; a reaped child's time would also be in its parent's cutime.
+            ticks[int(entry)] = int(fields[11]) + int(fields[12])
             with open(f"/proc/{entry}/statm") as fh:
                 rss[int(entry)] = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
         except (OSError, ValueError, IndexError):
@@ -143,7 +163,14 @@ def _tree_kib(root: int) -> int:
             if child not in members:
                 members.add(child)
                 frontier.append(child)
-    return sum(rss.get(pid, 0) for pid in members)
+    cmd = {}
+    for pid in members:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                cmd[pid] = fh.read().rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            cmd[pid] = ""
+    return _Sample({p: rss.get(p, 0) for p in members}, {p: ticks.get(p, 0) for p in members}, cmd)
 
 
 def measure(contender: Contender) -> Run:
@@ -161,8 +188,19 @@ def measure(contender: Contender) -> Run:
         proc = subprocess.Popen(["/usr/bin/time", "-f", "%M %U %S", "-o", usage.name, *contender.argv],
                                 stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=ROOT)
         peak_tree = 0
+        parts: dict[str, int] = {}
+        ticks: dict[int, int] = {}
         while contender.tree and proc.poll() is None:
-            peak_tree = max(peak_tree, _tree_kib(proc.pid))
+            sample = _tree(proc.pid)
+            peak_tree = max(peak_tree, sum(sample.rss.values()))
+            ticks.update(sample.ticks)
+            if contender.roles:
+                now: dict[str, int] = {}
+                for pid, kib in sample.rss.items():
+                    role = contender.roles(sample.cmd[pid])
+                    now[role] = now.get(role, 0) + kib
+                for role, kib in now.items():
+                    parts[role] = max(parts.get(role, 0), kib)
             time.sleep(0.1)
         code = proc.wait()
         wall = time.perf_counter() - start
@@ -171,7 +209,11 @@ def measure(contender: Contender) -> Run:
             tail = err.read().decode(errors="replace")[-3000:]
             raise RuntimeError(f"{contender.name} failed (exit {code}): {' '.join(contender.argv)}\n{tail}")
         max_kib, user, system = usage.read().split()[-3:]
-    return Run(wall=wall, cpu=float(user) + float(system), rss=max(int(max_kib), peak_tree) / 1024, load=load)
+    # GNU time counts only the children that were waited for; a JVM started by the contender and
+    # left to exit on its own is not among them, so the sampled tree's CPU is taken when larger.
+    cpu = max(float(user) + float(system), sum(ticks.values()) / os.sysconf("SC_CLK_TCK"))
+    return Run(wall=wall, cpu=cpu, rss=max(int(max_kib), peak_tree) / 1024, load=load,
+               parts={role: kib / 1024 for role, kib in sorted(parts.items())})
 
 
 @dataclass

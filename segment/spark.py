@@ -66,9 +66,16 @@ def is_spark(frame: object) -> bool:
     return type(frame).__module__.startswith("pyspark.sql")
 
 
-def default_master() -> str:
-    """``$SEGMENT_SPARK_MASTER``, else ``local[*]``."""
-    return os.environ.get(MASTER_ENV) or "local[*]"
+def default_master() -> str | None:
+    """``$SEGMENT_SPARK_MASTER``, else the master ``spark-submit`` was given (None: keep it), else ``local[*]``."""
+    if os.environ.get(MASTER_ENV):
+        return os.environ[MASTER_ENV]
+    return None if submitted() else "local[*]"
+
+
+def submitted() -> bool:
+    """True when ``spark-submit`` started this process: its JVM is up, with its master and settings."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
 def session(master: str | None = None, conf: Iterable[tuple[str, str]] = ()) -> Any:
@@ -86,19 +93,23 @@ def session(master: str | None = None, conf: Iterable[tuple[str, str]] = ()) -> 
     if not (java_home and Path(java_home, "bin", "java").exists()) and shutil.which("java") is None:
         raise EngineError("--engine spark needs a Java runtime (17 or later): no java on PATH and JAVA_HOME is "
                           "not set; install one (e.g. openjdk-17-jre-headless) or set JAVA_HOME")
-    _check_reachable(master)
-    if master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
+    if master is not None:
+        _check_reachable(master)
+    if master is not None and master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
         # Local workers run this interpreter (its polars); a cluster's come from its own settings.
         os.environ["PYSPARK_PYTHON"] = sys.executable
     # PySpark warns that it does not fully support pandas 3 (the project's pin); no pandas path is used here.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
-    builder = SparkSession.builder.master(master).appName("segment")
+    builder = SparkSession.builder.appName("segment")
+    if master is not None:  # None: spark-submit's --master stands
+        builder = builder.master(master)
     for key, value in {**DEFAULT_CONF, **dict(conf)}.items():
         builder = builder.config(key, value)
     try:
         return builder.getOrCreate()
     except Exception as exc:  # py4j / pyspark raise many kinds; none is the user's data
-        raise EngineError(f"cannot start Spark on master {master!r}: {_first_line(exc)}") from None
+        raise EngineError(f"cannot start Spark on master {master or 'given to spark-submit'!r}: "
+                          f"{_first_line(exc)}") from None
 
 
 def _check_reachable(master: str) -> None:
@@ -282,27 +293,35 @@ def _first_line(exc: BaseException) -> str:
 
 #: Up to this many distinct values, :func:`tie_breaks` counts every value; above, it counts near the boundaries.
 EXACT_DISTINCT = 100_000
+#: Rows around each boundary whose values :func:`tie_breaks` counts exactly: a fixed number, not a share of
+#: the column, so the table that comes back to the driver does not grow with the customers.
+WINDOW = 4096
 
 
-def tie_breaks(frame: Any, column: str, bins: int, *, spread: bool = False, exact_distinct: int = EXACT_DISTINCT,
-               grid: int = 1000, accuracy: int = 100_000) -> list[float]:
+def tie_breaks(frame: Any, column: str, bins: int, *, spread: bool = False, exact_distinct: int | None = None,
+               window: int | None = None) -> list[float]:
     """:func:`segment.binning.balanced_breaks` of a Spark column, without collecting one value per row.
 
-    Few distinct values: their counts come back to the driver. Many: two
-    passes. Approximate percentiles (``percentile_approx`` on a grid of
-    *grid* quantiles) place a window of values around each boundary's
-    target; exact counts of the values in the windows, and of the rows
-    below each window, make a table in which the values between windows are
-    collapsed (:func:`segment.binning.breaks_from_counts`). When the rule
-    reads a collapsed entry (a target outside its window, e.g. after a huge
-    tie block), that window widens and the counts are taken again. The
-    breaks equal the polars ones exactly. No sort or window over the whole
-    column: every pass is an aggregation.
+    Few distinct values (at most :data:`EXACT_DISTINCT`): their counts come
+    back to the driver. Many: each boundary's target rank gets a window of
+    :data:`WINDOW` ranks around it, placed by approximate percentiles whose
+    rank error is at most an eighth of the window. The exact counts of the
+    values inside the windows, and of the rows below each window, make a
+    table in which the values between windows are collapsed
+    (:func:`segment.binning.breaks_from_counts`). When the rule reads a
+    collapsed entry (a target outside its window, e.g. after a huge tie block
+    moved the later targets), that window doubles and the counts are taken
+    again. The breaks equal the polars ones exactly, and at most about
+    ``bins * WINDOW`` values come to the driver however long the column. No
+    sort or window function over the whole column: every pass is an
+    aggregation.
     """
     from pyspark.sql import functions as F
 
     from segment.binning import breaks_from_counts
 
+    exact_distinct = EXACT_DISTINCT if exact_distinct is None else exact_distinct
+    window = WINDOW if window is None else window
     x = F.col(column).cast("double")
     values = frame.select(x.alias("v")).where(F.col("v").isNotNull())
     counts = to_polars(values.groupBy("v").count().limit(exact_distinct + 1)).sort("v")
@@ -310,13 +329,14 @@ def tie_breaks(frame: Any, column: str, bins: int, *, spread: bool = False, exac
         return []
     if counts.height <= exact_distinct:
         return breaks_from_counts(counts["v"].to_numpy(), counts["count"].to_numpy(), bins, spread=spread)
-    n = values.count()
-    edges = values.agg(F.percentile_approx("v", [i / grid for i in range(grid + 1)], accuracy)).first()[0]
-    # Windows in grid steps around each equal-share target, and the top values (the rule's last-bins guard).
-    windows = {(max(0, round(grid * q) - 2), min(grid, round(grid * q) + 2)) for q in
-               (k / bins for k in range(1, bins))} | {(grid - 2, grid)}
+    n = int(values.count())
+    accuracy = max(10_000, -(-8 * n // window))
+    half = window // 2
+    # Rank spans around each equal-share target, and the top ranks (the rule's last-bins guard).
+    spans = {(max(0, round(n * k / bins) - half), min(n, round(n * k / bins) + half)) for k in range(1, bins)}
+    spans.add((max(0, n - window), n))
     while True:
-        distinct, counts = _windowed_counts(values, edges, sorted(windows), int(n))
+        distinct, counts = _windowed_counts(values, sorted(spans), n, accuracy)
         trace: list[tuple[float, int, int]] = []
         breaks = breaks_from_counts(distinct, counts, bins, spread=spread, trace=trace)
         missed = [t for t, j, end in trace if distinct[j] != distinct[j] or distinct[end + 1] != distinct[end + 1]]
@@ -324,24 +344,25 @@ def tie_breaks(frame: Any, column: str, bins: int, *, spread: bool = False, exac
         if not missed and top_real > bins:
             return breaks
         if top_real <= bins:
-            lo = min(lo for lo, hi in windows if hi == grid)
-            windows.add((max(0, 2 * lo - grid), grid))
+            lo = min(lo for lo, hi in spans if hi == n)
+            spans.add((max(0, n - 2 * (n - lo)), n))
         for target in missed:
-            at = round(grid * target / n)
-            wide = max(hi - lo for lo, hi in windows if lo <= at <= hi) if any(
-                lo <= at <= hi for lo, hi in windows) else 2
-            windows.add((max(0, at - wide), min(grid, at + wide)))
+            at = round(target)
+            wide = max((hi - lo for lo, hi in spans if lo <= at <= hi), default=window)
+            spans.add((max(0, at - wide), min(n, at + wide)))
 
 
-def _windowed_counts(values: Any, edges: list[float], windows: list[tuple[int, int]], n: int) -> tuple[Any, Any]:
-    """Exact counts of the values inside the windows (grid positions), the rest collapsed into NaN entries."""
+def _windowed_counts(values: Any, spans: list[tuple[int, int]], n: int, accuracy: int) -> tuple[Any, Any]:
+    """Exact counts of the values inside the rank spans, the rest collapsed into NaN entries."""
     from pyspark.sql import functions as F
 
-    grid = len(edges) - 1
-    # Merged by value, not by grid position: a tie block spans several grid steps.
+    ends = sorted({r for span in spans for r in span if 0 < r < n})
+    at = dict(zip(ends, values.agg(F.percentile_approx("v", [r / n for r in ends], accuracy)).first()[0],
+                  strict=True)) if ends else {}
+    # Merged by value, not by rank: a tie block spans many ranks.
     bounds: list[list[float | None]] = []
-    for lo, hi in sorted(windows):
-        low, high = (edges[lo] if lo > 0 else None), (edges[hi] if hi < grid else None)
+    for lo, hi in sorted(spans):
+        low, high = (at[lo] if lo > 0 else None), (at[hi] if hi < n else None)
         last = bounds[-1] if bounds else None
         if last is not None and (low is None or last[1] is None or low <= last[1]):
             last[1] = None if high is None or last[1] is None else max(last[1], high)

@@ -101,3 +101,49 @@ def shell(script: str, *, cwd: Path | None = None) -> subprocess.CompletedProces
     prelude = f'segment() {{ "{sys.executable}" -m segment_cli "$@"; }}\nset -o pipefail 2>/dev/null || true\n'
     return subprocess.run(["bash", "-c", prelude + script], capture_output=True, cwd=cwd, env=env,
                           timeout=600)
+
+
+class DriverRows:
+    """Rows that Spark actions returned to the driver, by call (see the ``driver_rows`` fixture)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.calls)
+
+    @property
+    def largest(self) -> int:
+        return max((n for _, n in self.calls), default=0)
+
+
+@pytest.fixture
+def driver_rows(monkeypatch):
+    """Record every row a Spark DataFrame action brings to the driver (collect, toArrow, toPandas, ...).
+
+    The Spark engine's promise is that only small tables (counts, breakpoints,
+    samples of fixed size) reach the driver: a test runs a command on a small
+    and a ten times larger input and checks that these counts do not grow.
+    """
+    from pyspark.sql.classic.dataframe import DataFrame
+
+    rows = DriverRows()
+
+    def wrap(name, size):
+        original = getattr(DataFrame, name)
+
+        def recorded(self, *args, **kwargs):
+            out = original(self, *args, **kwargs)
+            if name == "toLocalIterator":
+                out = list(out)
+            rows.calls.append((name, size(out)))
+            return iter(out) if name == "toLocalIterator" else out
+
+        monkeypatch.setattr(DataFrame, name, recorded)
+
+    wrap("collect", len)
+    wrap("toArrow", lambda table: table.num_rows)
+    wrap("toPandas", len)
+    wrap("toLocalIterator", len)
+    return rows

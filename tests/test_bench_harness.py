@@ -93,6 +93,31 @@ def test_a_measured_run_reports_its_memory():
     assert run.rss >= 64 and run.wall > 0
 
 
+# A parent that starts a worker and exits without waiting for it, as pyspark leaves its JVM: GNU time
+# never sees the worker's memory or CPU, the sampled tree does.
+UNWAITED_WORKER = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c",
+    "import time; x = bytearray(96 * 2**20); t = time.process_time(); "
+    "exec('while time.process_time() - t < 1.0: pass'); time.sleep(0.5)", "worker"])
+def state():
+    with open(f"/proc/{child.pid}/stat") as fh:
+        return fh.read().rsplit(")", 1)[1].split()[0]
+while state() != "Z":
+    time.sleep(0.05)
+os._exit(0)
+"""
+
+
+def test_a_tree_run_reports_each_roles_memory_and_an_unwaited_workers_cpu():
+    run = h.measure(h.Contender("tree", [sys.executable, "-c", UNWAITED_WORKER], tree=True,
+                                roles=lambda cmd: "worker" if cmd.endswith(" worker") else "driver"))
+    assert set(run.parts) == {"driver", "worker"}
+    assert run.parts["worker"] >= 96 and run.parts["driver"] < run.parts["worker"]
+    assert run.rss >= run.parts["worker"]
+    assert run.cpu >= 0.8  # the worker's second of CPU, which GNU time does not count
+
+
 def test_cached_data_are_keyed_by_parameters_and_generator_code(tmp_path, monkeypatch):
     monkeypatch.setattr(h, "OUT", tmp_path)
     calls = []

@@ -106,10 +106,29 @@ def test_windowed_breaks_equal_the_polars_breaks_with_huge_tie_blocks(spark, bin
     rng = np.random.default_rng(bins)
     values = np.concatenate([np.round(rng.lognormal(3, 1, 6000), 2), np.full(3500, 25.0), np.full(1000, 400.0),
                              np.full(3, 1e6)])
-    frame = spark.createDataFrame(pl.DataFrame({"v": values}).to_arrow())
+    frame = spark.createDataFrame(pl.DataFrame({"v": values}).to_arrow()).cache()
     expected = binning.balanced_breaks(pl.Series(values), bins)
-    assert engine.tie_breaks(frame, "v", bins, exact_distinct=50, grid=40, accuracy=10_000) == expected
+    # 32 rows: at 5 and 10 bins the tie blocks move later targets out of their first windows (7-9 passes).
+    for window in (32,):
+        assert engine.tie_breaks(frame, "v", bins, exact_distinct=50, window=window) == expected
     assert engine.tie_breaks(frame, "v", bins) == expected  # the counted path
+
+
+@needs_spark
+def test_windowed_breaks_bring_the_same_few_rows_to_the_driver_for_ten_times_the_customers(spark, driver_rows):
+    # Regression: windows were a share of the column (0.4% of the rows each), so the
+    # values collected to the driver grew with the customers.
+    rng = np.random.default_rng(7)
+    collected = []
+    for n in (10_000, 100_000):
+        values = rng.lognormal(3, 1, n)
+        frame = spark.createDataFrame(pl.DataFrame({"v": values}).to_arrow()).cache()
+        driver_rows.calls.clear()
+        assert engine.tie_breaks(frame, "v", 5, exact_distinct=100, window=128) == \
+            binning.balanced_breaks(pl.Series(values), 5)
+        collected.append(driver_rows.total)
+    # The old windows brought 0.4% of the rows per boundary: 2,000 values at 100,000.
+    assert collected[1] <= collected[0] * 1.5 and collected[1] < 6 * 128 + 200, collected
 
 
 def _customers(seed: int, small: bool) -> pl.DataFrame:
@@ -406,3 +425,85 @@ def test_ranked_path_uses_no_window_over_the_whole_table(spark):
     # A Window node prints [functions], [partition keys], [order]; a global one has no partition keys.
     assert all("], [part#" in line for line in windows)
     assert "SinglePartition" not in plan
+
+
+# ------------------------------------------------------------------ the driver stays small
+def _rfm_at(spark, size):
+    tx = _transactions(seed=2, n=10 * size, customers=size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = rfm(spark.createDataFrame(tx.to_arrow()))
+    return result.thresholds
+
+
+def _validate_at(spark, size):
+    rng = np.random.default_rng(4)
+    frame = pl.DataFrame({"plan": rng.choice(["a", "b", "c"], size), "spend": np.round(rng.gamma(2.0, 20.0, size), 2),
+                          "churn": rng.choice(["Yes", "No"], size)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return validate_segment(spark.createDataFrame(frame.to_arrow()), segment="plan",
+                                outcomes=["spend", "churn"]).verdict
+
+
+def _cluster_at(spark, size):
+    from segment.cluster import cluster
+    from tests.blobs import planted
+
+    customers, _ = planted(size, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return cluster(spark.createDataFrame(customers.to_arrow()), seed=5, fit_sample=200, min_cluster_size=30).stats
+
+
+@needs_spark
+@pytest.mark.parametrize("command", [_rfm_at, _validate_at, _cluster_at], ids=["rfm", "validate-segment", "cluster"])
+def test_rows_collected_to_the_driver_do_not_grow_with_the_customers(spark, driver_rows, monkeypatch, command):
+    from segment.validate import _spark as validate_on_spark
+
+    # The thresholds at which the engine switches from counting every value to bounded tables, made
+    # small so that both sizes are past them (in use: 100,000 distinct values, 2M cells).
+    monkeypatch.setattr(engine, "EXACT_DISTINCT", 100)
+    monkeypatch.setattr(engine, "WINDOW", 64)
+    monkeypatch.setattr(validate_on_spark, "MAX_CELLS", 150)
+    collected = []
+    for size in (600, 6000):
+        driver_rows.calls.clear()
+        command(spark, size)
+        collected.append(driver_rows.total)
+    assert collected[1] <= 1.2 * collected[0] + 50, (collected, driver_rows.calls)
+
+
+# ------------------------------------------------------------------ spark-submit
+def test_under_spark_submit_the_master_is_spark_submits(monkeypatch):
+    monkeypatch.delenv(engine.MASTER_ENV, raising=False)
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    assert engine.default_master() == "local[*]"
+    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "40000")
+    assert engine.default_master() is None  # the session keeps spark-submit's --master and settings
+    monkeypatch.setenv(engine.MASTER_ENV, "yarn")
+    assert engine.default_master() == "yarn"
+
+
+@needs_spark
+def test_spark_submit_runs_the_cli_as_docs_spark_md_shows(tmp_path):
+    import importlib.util
+
+    import pyspark
+
+    entry = importlib.util.find_spec("segment_cli.__main__").origin  # not imported: importing it runs the CLI
+    path = tmp_path / "tx.parquet"
+    _transactions().write_parquet(path)
+    home = Path(pyspark.__file__).parent
+    env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable,
+           "PYSPARK_DRIVER_PYTHON": sys.executable}
+    env.pop(engine.MASTER_ENV, None)
+    out = tmp_path / "rfm.parquet"
+    done = subprocess.run([str(home / "bin" / "spark-submit"), "--master", "local[1]", "--conf",
+                           "spark.ui.enabled=false", entry, "rfm", str(path), "--engine", "spark", "-o",
+                           str(out), "-q"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = rfm(_transactions()).table
+    assert_same(expected, pl.read_parquet(out / "*.parquet").sort("customer_id"))
