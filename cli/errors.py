@@ -138,12 +138,13 @@ class SegmentGroup(typer.core.TyperGroup):
             else:
                 raise
         except Exception as exc:
-            if not type(exc).__module__.startswith("pyspark"):
+            if not type(exc).__module__.startswith(("pyspark", "py4j")):
                 raise
-            from segment.spark import segment_error
+            from segment.spark import raised_on_executor, segment_error
 
-            # An analysis error (a missing column) is the user's; a failed job is reported as a bug is.
-            mapped = segment_error(exc)
+            # An analysis error (a missing column) or a user error met on an executor is the user's;
+            # a failed job is reported as a bug is.
+            mapped = segment_error(exc) or raised_on_executor(exc)
             if mapped is None and "AnalysisException" not in type(exc).__name__:
                 raise
             say_error(str(mapped) if mapped else f"Spark cannot run the query: {str(exc).strip().splitlines()[0]}")

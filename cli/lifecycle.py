@@ -170,6 +170,8 @@ def stages(
              "churn_next_month, to test the stages against the next month.", show_default=False)] = None,
     kpis: Annotated[str | None, typer.Option(help="Also write the monthly KPIs per stage to FILE.",
                                              rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
+    engine: opt.EngineOption = opt.Engine.polars, spark_master: opt.SparkMaster = None,
+    spark_conf: opt.SparkConf = None, spark_table: opt.SparkTable = None,
     verbose: opt.Verbose = False, quiet: opt.Quiet = False,
 ) -> None:
     """Each customer's lifecycle stage as of the last month (or every month with --history)."""
@@ -178,16 +180,19 @@ def stages(
 
     with Run(NAME) as run:
         parse_month_option(at, "--at")  # its format now; whether the panel has it, once read
-        table = run.read(input, fmt=from_, string_columns=_key_columns(panel))
-        run.check_outputs(output, kpis, to=to)
+        table = run.read_engine(input, engine=engine, spark_master=spark_master, spark_conf=spark_conf,
+                                spark_table=spark_table, fmt=from_, string_columns=_key_columns(panel))
+        check = run.check_dataset if engine is opt.Engine.spark else run.check_outputs
+        check(output, kpis, to=to)
         with run.progress() as report:
             result = lifecycle(table.frame, **panel, progress=report)
         details = {**result.params(), "stats": result.stats}
         if kpis:
             run.write_side(result.kpis(), kpis, role="kpis", details=details)
         out = result.history(at) if history or at else result.snapshot()
-        run.write(out, output, to, details=details)
-        run.summary(stage_table(result), *([profit_table(result)] if result.cost else []))
+        rows = None if at else result.stats["slots" if history else "customers"]
+        run.write(out, output, to, details=details, rows=rows)
+        run.summary(lambda: stage_table(result), *([lambda: profit_table(result)] if result.cost else []))
 
 
 @app.command("transitions", cls=ReadingCommand)
@@ -198,6 +203,8 @@ def transitions(
     project: Annotated[int, typer.Option(min=0, help="Project stage counts this many months ahead (0 = none).")] = 0,
     projection: Annotated[str | None, typer.Option(help="Write the --project table to FILE.",
                                                    rich_help_panel=opt.IO_PANEL, show_default=False)] = None,
+    engine: opt.EngineOption = opt.Engine.polars, spark_master: opt.SparkMaster = None,
+    spark_conf: opt.SparkConf = None, spark_table: opt.SparkTable = None,
     verbose: opt.Verbose = False, quiet: opt.Quiet = False,
 ) -> None:
     """Month-to-month stage transition counts and probabilities (a Markov matrix)."""
@@ -206,7 +213,9 @@ def transitions(
     with Run(f"{NAME} transitions") as run:
         if projection and project < 1:
             raise OptionError("--projection needs --project N (months ahead)")
-        table = run.read(input, fmt=from_, string_columns=_key_columns(panel))
+        # The matrix is small: written as a file with either engine.
+        table = run.read_engine(input, engine=engine, spark_master=spark_master, spark_conf=spark_conf,
+                                spark_table=spark_table, fmt=from_, string_columns=_key_columns(panel))
         run.check_outputs(output, projection, to=to)
         with run.progress() as report:
             result = lifecycle(table.frame, **panel, progress=report)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import sys
@@ -188,6 +189,38 @@ def map_polars(frame: Any, function: Callable[[pl.DataFrame], pl.DataFrame], sch
     return frame.mapInArrow(run, ddl)
 
 
+def map_partitions(frame: Any, function: Callable[[pl.DataFrame], pl.DataFrame],
+                   schema: dict[str, pl.DataType]) -> Any:
+    """Apply a polars function to each whole partition of a Spark DataFrame on the executors.
+
+    As :func:`map_polars`, but *function* sees all the rows of a partition
+    at once (the batches ``mapInArrow`` hands over, gathered), so it may
+    relate rows to each other: after ``repartition(key)`` every row of a
+    key is in one call. An empty partition gives no rows. Enum and
+    Categorical columns become text.
+    """
+    ddl = ", ".join(f"`{name}` {spark_type(_plain_type(dtype))}" for name, dtype in schema.items())
+    casts = {name: _plain_type(dtype) for name, dtype in schema.items()}
+    casts = {name: pl.Int64 if dtype == pl.UInt32 else dtype for name, dtype in casts.items()}
+
+    def run(batches: Iterable[Any]) -> Iterable[Any]:
+        import pyarrow as pa
+
+        gathered = list(batches)
+        if not gathered or sum(b.num_rows for b in gathered) == 0:
+            return
+        part = pl.from_arrow(pa.Table.from_batches(gathered))
+        del gathered
+        out = function(part).select([pl.col(c).cast(t) for c, t in casts.items()])
+        yield from out.to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches()
+
+    return frame.mapInArrow(run, ddl)
+
+
+def _plain_type(dtype: pl.DataType) -> pl.DataType:
+    return pl.String if isinstance(dtype, pl.Enum) or dtype == pl.Categorical else dtype
+
+
 def to_polars(frame: Any) -> pl.DataFrame:
     """Collect a (small) Spark DataFrame to the driver through Arrow."""
     return pl.from_arrow(frame.toArrow())
@@ -284,6 +317,17 @@ def segment_error(exc: BaseException, columns: Iterable[str] = ()) -> SegmentErr
         available = [c.strip("`").split("`.`")[-1] for c in params.get("proposal", "").split(", ") if c]
         return ColumnNotFoundError(name, list(columns) or available)
     return None
+
+
+def raised_on_executor(exc: BaseException) -> SegmentError | None:
+    """The :class:`SegmentError` a polars step raised on an executor (its message), else None.
+
+    A Spark job that fails reports the Python traceback of the executor as
+    text; a user error found there (a value that does not parse, say) is
+    still the user's, said in one line.
+    """
+    hit = re.search(r"segment\.errors\.(\w+): (.+)", str(exc))
+    return SegmentError(hit.group(2).strip()) if hit else None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -90,6 +90,7 @@ import numpy as np
 import polars as pl
 
 from segment.errors import DataError, OptionError, SegmentWarning
+from segment.spark import is_spark
 from segment.lifecycle._b2b import B2B_STAGES, LINES, PRODUCTS, account_panel, stage_accounts
 from segment.lifecycle._markov import Chain, chain, kpi_table, projection_table, transition_table
 from segment.lifecycle._panel import Grid, load_panel, month_date, month_label, parse_month_option
@@ -196,11 +197,7 @@ class Lifecycle:
         churned = np.concatenate([st.churned()[1:], [False]])
         rows: slice | np.ndarray = slice(None)
         if month is not None:
-            code = parse_month_option(month, "--at")
-            if not g.first_month <= code <= g.as_of:  # type: ignore[operator]
-                raise OptionError(f"--at {month_label(code)} is outside the panel's months "
-                                  f"{month_label(g.first_month)} to {month_label(g.as_of)}")
-            rows = np.flatnonzero(g.m == code)
+            rows = np.flatnonzero(g.m == at_month(month, g.first_month, g.as_of))
         stage, nxt, has_next, churned = st.stage[rows], nxt[rows], has_next[rows], churned[rows]
         staged = stage >= 0
         cols: dict[str, Any] = {
@@ -272,25 +269,15 @@ class Lifecycle:
         last = self.grid.last_slots()
         df = pl.DataFrame({"stage": self._stage_labels(self.stages.stage[last]),
                            "subtype": _labels(self.stages.labels, self.stages.subtype[last], self._subtype_dtype())})
-        return (df.filter(pl.col("stage").is_not_null()).group_by("stage", "subtype").agg(customers=pl.len())
-                .sort(["stage", "customers", "subtype"], descending=[False, True, False], nulls_last=False))
+        return sort_counts(df.filter(pl.col("stage").is_not_null()).group_by("stage", "subtype")
+                           .agg(customers=pl.len()))
 
     def _warn_limits(self) -> None:
         """Say which rules a short panel cannot apply (once, when stages are first asked for)."""
         if self._warned:
             return
         self._warned = True
-        grid, rules = self.grid, self.rules
-        months = grid.as_of - grid.first_month + 1
-        if months == 1:
-            source = "tenure and status" if grid.status is not None else "tenure"
-            warnings.warn(f"the panel has one month ({month_label(grid.as_of)}): stages come from {source} only; "
-                          f"decline needs 2 months, exit by inactivity {rules.exit_after}, transitions 2",
-                          SegmentWarning, stacklevel=3)
-        elif months < rules.exit_after:
-            warnings.warn(f"the panel has {months} months: exit by inactivity needs {rules.exit_after}"
-                          + ("" if grid.status is not None else " and there is no --status, so nobody can exit"),
-                          SegmentWarning, stacklevel=3)
+        warn_limits(self.grid.first_month, self.grid.as_of, self.rules, self.grid.status is not None)
 
     def _stage_labels(self, codes: np.ndarray) -> pl.Series:
         names = self.stages.names
@@ -388,6 +375,10 @@ def lifecycle(
         window that is growth. *status* may then also hold ``prospect``.
     progress
         Optional ``progress(task, done, total)`` callback.
+
+    A PySpark DataFrame runs on its Spark session (telecom scheme;
+    :mod:`segment.lifecycle._spark`): the result then has the same methods,
+    with the snapshot and history as Spark DataFrames.
     """
     rules = Rules(window=window, baseline=baseline, drop=drop, exit_after=exit_after, acquisition=acquisition,
                   build_up=build_up, winback=winback, scheme=scheme, overdue=overdue, development=development,
@@ -395,6 +386,12 @@ def lifecycle(
     _check_scheme_options(scheme, account=account, products=products, cost=cost, identity=identity,
                           revenue=revenue)
     roles = _roles(voice, data, revenue, metrics)
+    if is_spark(panel):
+        from segment.lifecycle._spark import lifecycle_spark
+
+        return lifecycle_spark(panel, id=id, month=month, roles=roles, status=status,  # type: ignore[return-value]
+                               status_values=status_values, identity=identity, activation=activation,
+                               date_format=date_format, as_of=as_of, dedupe=dedupe, rules=rules)
     report = progress or (lambda task, done, total: None)
     if scheme == "b2b":
         assert account is not None and revenue is not None
@@ -422,6 +419,25 @@ def lifecycle(
     _check_activation(grid, st)
     _warn_left_censored(grid, st, activation is not None)
     return Lifecycle(grid=grid, stages=st, id=id, metrics=roles, rules=rules, stats=dict(grid.stats))
+
+
+def sort_counts(counts: pl.DataFrame) -> pl.DataFrame:
+    """Stage order, then the most frequent subtype first (:meth:`Lifecycle.counts`)."""
+    return counts.sort(["stage", "customers", "subtype"], descending=[False, True, False], nulls_last=False)
+
+
+def warn_limits(first_month: int, as_of: int, rules: Rules, has_status: bool) -> None:
+    """Say which rules a panel of these months cannot apply."""
+    months = as_of - first_month + 1
+    if months == 1:
+        source = "tenure and status" if has_status else "tenure"
+        warnings.warn(f"the panel has one month ({month_label(as_of)}): stages come from {source} only; "
+                      f"decline needs 2 months, exit by inactivity {rules.exit_after}, transitions 2",
+                      SegmentWarning, stacklevel=4)
+    elif months < rules.exit_after:
+        warnings.warn(f"the panel has {months} months: exit by inactivity needs {rules.exit_after}"
+                      + ("" if has_status else " and there is no --status, so nobody can exit"),
+                      SegmentWarning, stacklevel=4)
 
 
 def _check_scheme_options(scheme: str, *, account: str | None, products: Sequence[str], cost: str | None,
@@ -496,11 +512,24 @@ def _check_activation(grid: Grid, st: Stages) -> None:
 def _warn_left_censored(grid: Grid, st: Stages, has_activation: bool) -> None:
     if has_activation or grid.as_of == grid.first_month:
         return
-    first = int(np.count_nonzero(st.first_active == grid.first_month))
+    warn_stock(int(np.count_nonzero(st.first_active == grid.first_month)), grid.n, grid.first_month)
+
+
+def warn_stock(first: int, customers: int, first_month: int) -> None:
+    """Warn about the *first* of *customers* already active in the panel's first month (left-censored)."""
     if first:
-        warnings.warn(f"{first:,} of {grid.n:,} customers ({first / grid.n:.0%}) are already active in the panel's "
-                      f"first month {month_label(grid.first_month)}; without --activation their tenure starts "
-                      "there (use an activation date column for stock customers)", SegmentWarning, stacklevel=3)
+        warnings.warn(f"{first:,} of {customers:,} customers ({first / customers:.0%}) are already active in the "
+                      f"panel's first month {month_label(first_month)}; without --activation their tenure starts "
+                      "there (use an activation date column for stock customers)", SegmentWarning, stacklevel=4)
+
+
+def at_month(month: str | date, first_month: int, as_of: int) -> int:
+    """``--at`` as an integer month, refused outside the panel's months."""
+    code = parse_month_option(month, "--at")
+    if not first_month <= code <= as_of:  # type: ignore[operator]
+        raise OptionError(f"--at {month_label(code)} is outside the panel's months "
+                          f"{month_label(first_month)} to {month_label(as_of)}")
+    return code  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------- helpers

@@ -135,6 +135,27 @@ def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, wit
     With *cost* (and *revenue*), also cost and profit (revenue minus cost)
     per stage, and revenue, cost and profit per customer-month of the stage.
     """
+    counts = kpi_counts(grid, st, revenue, acquisition, cost)
+    return kpi_finish(counts, names=st.names, exit_code=st.exit_code, new_code=st.new_code,
+                      first_month=grid.first_month, months=grid.as_of - grid.first_month + 1,
+                      has_identity=grid.identity is not None, reentry=st.reentry is not None,
+                      with_activation=with_activation,
+                      revenue=revenue is not None, cost=cost)
+
+
+#: The additive parts of the KPIs, per (month, stage) cell or (``_MONTHLY``) per month.
+KPI_COUNTS = ("customers", "entered", "leaving", "swaps", "staying", "revenue", "cost")
+_MONTHLY = ("brand_new", "re_entered")
+
+
+def kpi_counts(grid: Grid, st: Stages, revenue: str | None, acquisition: int,
+               cost: str | None = None) -> dict[str, np.ndarray]:
+    """Sums behind :func:`kpi_table`: per cell ``month * K + stage`` (:data:`KPI_COUNTS`), or per month.
+
+    Additive over customers (over persons, with an identity, when each
+    person's lines are counted together), so that parts of a panel can be
+    counted apart and summed (the Spark engine counts each partition).
+    """
     stage, k, m = st.stage, grid.k, grid.m
     n_stages, exit_code = len(st.names), st.exit_code
     m0 = grid.first_month
@@ -153,7 +174,6 @@ def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, wit
     prev_stage = np.concatenate([[-2], stage[:-1]])
     entered = per_cell(mask=(prev_k != k) | (prev_stage != stage)).astype(np.int64)
     next_k = np.concatenate([k[1:], [-1]])
-    next_stage = np.concatenate([stage[1:], [-1]])
     has_next = next_k == k
     churned = np.concatenate([st.churned()[1:], [False]])
     swap_code = st.labels.index("exit_swap")
@@ -178,9 +198,27 @@ def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, wit
     fa = st.first_active[k]
     new = on & (m == fa) & (st.tenure <= acquisition)
     re = st.reentry[k] if st.reentry is not None else np.zeros(grid.size, dtype=bool)
-    brand_new = np.bincount(m[new & ~re] - m0, minlength=months)
-    re_entered = np.bincount(m[new & re] - m0, minlength=months)
+    zero = np.zeros(size)
+    return {
+        "customers": customers, "entered": entered, "leaving": leaving, "swaps": swaps, "staying": staying,
+        "revenue": per_cell(weights=grid.x[revenue]) if revenue is not None else zero,
+        "cost": per_cell(weights=grid.x[cost]) if revenue is not None and cost is not None else zero,
+        "brand_new": np.bincount(m[new & ~re] - m0, minlength=months),
+        "re_entered": np.bincount(m[new & re] - m0, minlength=months),
+    }
 
+
+def kpi_finish(counts: dict[str, np.ndarray], *, names: tuple[str, ...], exit_code: int, new_code: int,
+               first_month: int, months: int, has_identity: bool, reentry: bool, with_activation: bool,
+               revenue: bool, cost: str | None = None) -> pl.DataFrame:
+    """The KPI table from the sums of :func:`kpi_counts` (shares and rates are ratios of the sums).
+
+    *reentry*: re-entries are known (an identity was given).
+    """
+    n_stages = len(names)
+    m0 = first_month
+    customers, entered = counts["customers"].astype(np.int64), counts["entered"].astype(np.int64)
+    leaving, swaps, staying = counts["leaving"], counts["swaps"], counts["staying"]
     total = customers.reshape(months, n_stages).sum(axis=1).repeat(n_stages)
     month_of = np.repeat(np.arange(months), n_stages)
     stage_of = np.tile(np.arange(n_stages), months)
@@ -189,23 +227,23 @@ def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, wit
         churn = np.where(staying > 0, leaving / np.maximum(staying, 1), np.nan)
         swap = np.where(staying > 0, swaps / np.maximum(staying, 1), np.nan)
     churn[(stage_of == exit_code) | (month_of == months - 1)] = np.nan
-    swap[(stage_of == exit_code) | (month_of == months - 1) | (grid.identity is None)] = np.nan
-    first_month = month_of == 0
-    acq = stage_of == st.new_code
+    swap[(stage_of == exit_code) | (month_of == months - 1) | (not has_identity)] = np.nan
+    first_month_ = month_of == 0
+    acq = stage_of == new_code
     columns = {
         "month": [month_date(m0 + int(i)) for i in month_of],
-        "stage": pl.Series(st.names, dtype=pl.Enum(st.names)).gather(stage_of),
+        "stage": pl.Series(names, dtype=pl.Enum(names)).gather(stage_of),
         "customers": customers,
         "share": np.round(share, 6),
         # In the panel's first month every customer "enters": nothing is known before it.
-        "entered": pl.Series(entered).set(pl.Series(first_month), None),
+        "entered": pl.Series(entered).set(pl.Series(first_month_), None),
         "churn_next_month": np.round(churn, 6),
         "swap_next_month": np.round(swap, 6),
     }
-    if revenue is not None:
-        columns["revenue"] = np.round(per_cell(weights=grid.x[revenue]), 6)
-    if revenue is not None and cost is not None:
-        money = {"revenue": per_cell(weights=grid.x[revenue]), "cost": per_cell(weights=grid.x[cost])}
+    if revenue:
+        columns["revenue"] = np.round(counts["revenue"], 6)
+    if revenue and cost is not None:
+        money = {"revenue": counts["revenue"], "cost": counts["cost"]}
         money["profit"] = money["revenue"] - money["cost"]
         columns["cost"] = np.round(money["cost"], 6)
         columns["profit"] = np.round(money["profit"], 6)
@@ -213,10 +251,10 @@ def kpi_table(grid: Grid, st: Stages, revenue: str | None, acquisition: int, wit
             for name, total_ in money.items():
                 columns[f"{name}_per_customer_month"] = np.round(
                     np.where(customers > 0, total_ / np.maximum(customers, 1), np.nan), 6)
-    unknown = first_month if not with_activation else np.zeros_like(first_month)
-    for name, counts in (("brand_new", brand_new), ("re_entered", re_entered)):
-        values = pl.Series(name, counts[month_of], dtype=pl.Int64)
+    unknown = first_month_ if not with_activation else np.zeros_like(first_month_)
+    for name in _MONTHLY:
+        values = pl.Series(name, counts[name].astype(np.int64)[month_of], dtype=pl.Int64)
         columns[name] = values.set(pl.Series(~acq | unknown), None)
-    if st.reentry is None:
+    if not reentry:
         columns["re_entered"] = pl.Series("re_entered", [None] * len(month_of), dtype=pl.Int64)
     return pl.DataFrame(columns).with_columns(pl.col(pl.Float64).fill_nan(None))

@@ -191,19 +191,58 @@ def load_panel(
     ------
     ColumnNotFoundError, ColumnTypeError, DataError, EmptyInputError, OptionError
     """
-    if dedupe not in ("error", "sum"):
-        raise OptionError(f"--dedupe must be error or sum, got {dedupe!r}")
     lf = panel.lazy()
-    roles = {"id": id, "month": month, **{role: col for col, role in metrics.items()}}
-    roles.update({k: v for k, v in (("status", status), ("identity", identity), ("activation", activation)) if v})
-    require_columns(lf, roles)
-    for col in metrics:
-        if col in (id, month, status, identity, activation):
-            raise OptionError(f"column {col!r} cannot be both a usage metric and the {_role_of(col, roles)} column")
+    check_columns(lf, id=id, month=month, metrics=metrics, status=status, identity=identity, activation=activation,
+                  dedupe=dedupe)
     columns = list(dict.fromkeys([id, month, *metrics, *(c for c in (status, identity, activation) if c)]))
     lf = lf.select(columns)
     for col, role in metrics.items():
         lf = require_numeric(lf, col, option=f"--{role}" if role in ("voice", "data", "revenue") else "--metric")
+    lf, exprs = code_exprs(lf, id=id, month=month, metrics=list(metrics), status=status, status_values=status_values,
+                           identity=identity, activation=activation, date_format=date_format)
+    # One pass over the input: later checks and the grid work on this frame in memory.
+    df = lf.select(exprs).collect()
+    _precheck(lf, df, id, month, list(metrics), status, identity, activation)
+    lo, hi = int(df[_M].min()), int(df[_M].max())  # type: ignore[arg-type]
+    rows = df.height
+    cut, end = last_month(lo, hi, as_of)
+    later = 0
+    if cut is not None and hi > cut:
+        df = df.filter(pl.col(_M) <= cut)
+        later = rows - df.height
+        warn_left_out(later, cut)
+    if df.height == 0:
+        raise EmptyInputError(f"no rows up to --as-of {month_label(end)}")
+    grid = lay_out(df, id=id, metrics=list(metrics), first_month=lo, as_of=end, status=status, identity=identity,
+                   activation=activation, dedupe=dedupe, lf=lf, month=month, date_format=date_format)
+    grid.stats.update(rows=rows, after_as_of=later)
+    return grid
+
+
+def last_month(lo: int, hi: int, as_of: str | date | None) -> tuple[int | None, int]:
+    """``--as-of`` (None when not given) and the last month analysed, for a panel from *lo* to *hi*."""
+    cut = parse_month_option(as_of)
+    end = hi if cut is None else cut
+    if end < lo:
+        raise OptionError(f"--as-of {month_label(end)} is before the panel's first month {month_label(lo)}")
+    if cut is not None and cut > hi:
+        warnings.warn(f"--as-of {month_label(cut)} is after the panel's last month {month_label(hi)}; "
+                      "the months in between count as months without usage", SegmentWarning, stacklevel=4)
+    return cut, end
+
+
+def warn_left_out(rows: int, cut: int) -> None:
+    warnings.warn(f"left out {rows:,} rows after --as-of {month_label(cut)}", SegmentWarning, stacklevel=4)
+
+
+def code_exprs(lf: pl.LazyFrame, *, id: str, month: str, metrics: list[str], status: str | None,
+               status_values: Mapping[str, list[str]] | None, identity: str | None, activation: str | None,
+               date_format: str | None) -> tuple[pl.LazyFrame, list[pl.Expr]]:
+    """The panel's columns as the grid reads them: integer months, status codes, identity text, activation month.
+
+    Row-wise, so that the Spark engine runs the same expressions batch by
+    batch (:mod:`segment.lifecycle._spark`).
+    """
     exprs = [pl.col(id), months_expr(lf, month, date_format), *(pl.col(c) for c in metrics)]
     if status:
         exprs.append(_status_expr(lf, status, status_values))
@@ -213,30 +252,34 @@ def load_panel(
         lf = parse_dates(lf, activation, date_format)
         exprs.append((pl.col(activation).dt.year().cast(pl.Int32) * 12
                       + pl.col(activation).dt.month().cast(pl.Int32) - 1).alias(_A))
-    # One pass over the input: later checks and the grid work on this frame in memory.
-    df = lf.select(exprs).collect()
-    _precheck(lf, df, id, month, list(metrics), status, identity, activation)
-    lo, hi = int(df[_M].min()), int(df[_M].max())  # type: ignore[arg-type]
-    rows = df.height
-    cut = parse_month_option(as_of)
-    end = hi if cut is None else cut
-    if end < lo:
-        raise OptionError(f"--as-of {month_label(end)} is before the panel's first month {month_label(lo)}")
-    later = 0
-    if cut is not None and cut > hi:
-        warnings.warn(f"--as-of {month_label(cut)} is after the panel's last month {month_label(hi)}; "
-                      "the months in between count as months without usage", SegmentWarning, stacklevel=3)
-    if cut is not None and hi > cut:
-        df = df.filter(pl.col(_M) <= cut)
-        later = rows - df.height
-        warnings.warn(f"left out {later:,} rows after --as-of {month_label(cut)}", SegmentWarning, stacklevel=3)
-    if df.height == 0:
-        raise EmptyInputError(f"no rows up to --as-of {month_label(end)}")
-    df, new = _in_order(df, id, lf, month, list(metrics), dedupe, date_format)
-    grid = _layout(df, new, id, list(metrics), first_month=lo, as_of=end, status=status, identity=identity,
+    return lf, exprs
+
+
+def lay_out(df: pl.DataFrame, *, id: str, metrics: list[str], first_month: int, as_of: int, status: str | None,
+            identity: str | None, activation: str | None, dedupe: str = "error", lf: pl.LazyFrame | None = None,
+            month: str | None = None, date_format: str | None = None) -> Grid:
+    """The :class:`Grid` of checked rows in the columns of :func:`code_exprs`, up to *as_of*.
+
+    *first_month* is the panel's first month (also when *df* holds only
+    some of its customers, as a Spark partition does). *lf* and *month*
+    locate duplicate rows for the message of ``dedupe="error"``.
+    """
+    df, new = _in_order(df, id, lf, month, metrics, dedupe, date_format)
+    return _layout(df, new, id, metrics, first_month=first_month, as_of=as_of, status=status, identity=identity,
                    activation=activation)
-    grid.stats.update(rows=rows, after_as_of=later)
-    return grid
+
+
+def check_columns(frame: object, *, id: str, month: str, metrics: Mapping[str, str], status: str | None,
+                  identity: str | None, activation: str | None, dedupe: str) -> None:
+    """The named columns exist and play one role each (*frame*: a polars or a Spark DataFrame)."""
+    if dedupe not in ("error", "sum"):
+        raise OptionError(f"--dedupe must be error or sum, got {dedupe!r}")
+    roles = {"id": id, "month": month, **{role: col for col, role in metrics.items()}}
+    roles.update({k: v for k, v in (("status", status), ("identity", identity), ("activation", activation)) if v})
+    require_columns(frame, roles)  # type: ignore[arg-type]
+    for col in metrics:
+        if col in (id, month, status, identity, activation):
+            raise OptionError(f"column {col!r} cannot be both a usage metric and the {_role_of(col, roles)} column")
 
 
 def _role_of(col: str, roles: Mapping[str, str]) -> str:
@@ -299,22 +342,36 @@ def _precheck(lf: pl.LazyFrame, df: pl.DataFrame, id: str, month: str, metrics: 
             continue
         at = int(hits[0]) + 1
         value = lf.slice(at - 1, 1).select(col).collect().item()
-        if value is None or kind == "null":
-            raise DataError(f"column {col!r} is empty (null) in {hits.len():,} rows, first in row {at}; "
-                            "fill or drop those rows")
-        if kind == "month":
-            raise DataError(f"column {col!r} has a value that is not a month: {value!r} (row {at}); "
-                            "use a date, YYYY-MM or YYYYMM, or give its format with --date-format")
-        if kind == "finite":
-            raise DataError(f"column {col!r} holds {value} in row {at}; usage must be a finite number")
-        if kind == "negative":
-            raise DataError(f"column {col!r} is negative ({value}) in row {at} ({hits.len():,} rows); "
-                            "usage cannot be negative: fix the extract or leave the column out")
-        raise DataError(f"column {col!r} has an unknown status {value!r} (row {at}); map it with "
-                        f"--status-values, e.g. 'cancelled={value}' (known: {', '.join(status_names)})")
+        raise bad_value(col, kind, value, hits.len(), at, status_names)
 
 
-def _in_order(df: pl.DataFrame, id: str, lf: pl.LazyFrame, month: str, metrics: list[str],
+def bad_value(col: str, kind: str, value: object, n: int, row: int | None = None,
+              status_names: tuple[str, ...] = STATUS_NAMES) -> DataError:
+    """The error for *n* rows failing a check of :func:`_precheck`, naming the first *row* when rows have an order.
+
+    (Spark rows have none: without *row* the message counts the rows.)
+
+    >>> str(bad_value("voice", "negative", -5.0, 2))
+    "column 'voice' is negative (-5.0) in 2 rows; usage cannot be negative: fix the extract or leave the column out"
+    """
+    counted = f"{n:,} rows"
+    at = f"row {row}" if row else counted
+    if value is None or kind == "null":
+        return DataError(f"column {col!r} is empty (null) in {counted}{f', first in row {row}' if row else ''}; "
+                         "fill or drop those rows")
+    if kind == "month":
+        return DataError(f"column {col!r} has a value that is not a month: {value!r} ({at}); "
+                         "use a date, YYYY-MM or YYYYMM, or give its format with --date-format")
+    if kind == "finite":
+        return DataError(f"column {col!r} holds {value} in {at}; usage must be a finite number")
+    if kind == "negative":
+        return DataError(f"column {col!r} is negative ({value}) in {at}{f' ({counted})' if row else ''}; "
+                         "usage cannot be negative: fix the extract or leave the column out")
+    return DataError(f"column {col!r} has an unknown status {value!r} ({at}); map it with "
+                     f"--status-values, e.g. 'cancelled={value}' (known: {', '.join(status_names)})")
+
+
+def _in_order(df: pl.DataFrame, id: str, lf: pl.LazyFrame | None, month: str | None, metrics: list[str],
               dedupe: str, date_format: str | None = None) -> tuple[pl.DataFrame, np.ndarray]:
     """Rows sorted by (id, month), one per customer-month; and where each customer's rows begin.
 
@@ -338,10 +395,11 @@ def _in_order(df: pl.DataFrame, id: str, lf: pl.LazyFrame, month: str, metrics: 
         return df, new
     if dedupe == "error":
         key, when = df[id][int(dup[0]) + 1], int(m[dup[0] + 1])
-        hits = (lf.with_row_index("__row__", offset=1)
-                .filter(pl.col(id) == key)
-                .select("__row__", months_expr(lf, month, date_format)).filter(pl.col(_M) == when)
-                .select("__row__").head(2).collect()["__row__"].to_list())
+        hits = [] if lf is None or month is None else (
+            lf.with_row_index("__row__", offset=1)
+            .filter(pl.col(id) == key)
+            .select("__row__", months_expr(lf, month, date_format)).filter(pl.col(_M) == when)
+            .select("__row__").head(2).collect()["__row__"].to_list())
         where = f" (rows {hits[0]} and {hits[1]})" if len(hits) == 2 else ""
         raise DataError(f"customer {key!r} has more than one row for {month_label(when)}{where}; "
                         "pass --dedupe sum to add such rows up")
