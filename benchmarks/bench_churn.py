@@ -16,9 +16,11 @@ most ``--rounds``), on all rows; ``fit`` trains on its 56% training share
 but also calibrates, validates and explains.
 
 ``score``: 10M customers, the same 50 features; the model from ``fit``
-alerts the top 10% (``--alert-top 5%,10%``), whose reasons (TreeSHAP) are
-computed. Targets: under 2 minutes and 4 GB, whole process. The peer is
-LightGBM's raw prediction of every row (no calibration, reasons or output).
+alerts the top 10% (``--alert-top 5%,10%``), whose reasons are computed
+(path attribution: ``--contrib auto`` uses TreeSHAP up to 50,000 customers).
+Targets: under 2 minutes and 4 GB, whole process. The peer is LightGBM's raw
+prediction of every row, read 1M rows at a time with both threads (no
+calibration, reasons or output).
 
 ``features``: ``segment churn features`` against ``segment lifecycle`` on
 the same synth panel (1.33M lines x 24 months is about 24M rows). Target:

@@ -69,7 +69,10 @@ def role(cmd: str) -> str:
 def spark_options(rows: int, events: Path) -> tuple[str, ...]:
     # About 2M rows per shuffle partition (at least 8): each partition a few hundred MB at most.
     partitions = max(8, rows // 2_000_000)
-    conf = {"spark.sql.shuffle.partitions": partitions, "spark.ui.enabled": "false", "spark.driver.memory": "4g",
+    # In local mode the one JVM holds the driver and both executors' tasks. At 100M panel rows a 4g heap ran
+    # out while caching the coded lifecycle panel (two tasks unrolling blocks of ~2M rows at once): 8g there.
+    heap = "8g" if rows > 20_000_000 else "4g"
+    conf = {"spark.sql.shuffle.partitions": partitions, "spark.ui.enabled": "false", "spark.driver.memory": heap,
             "spark.driver.maxResultSize": "64m", "spark.local.dir": str(OUT / "spark-local"),
             # The event log gives what the capacity plan (docs/spark.md) needs per row: shuffle bytes,
             # task CPU, peak execution memory. Uncompressed, so no codec is needed to read it.

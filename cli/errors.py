@@ -140,11 +140,12 @@ class SegmentGroup(typer.core.TyperGroup):
         except Exception as exc:
             if not type(exc).__module__.startswith(("pyspark", "py4j")):
                 raise
-            from segment.spark import raised_on_executor, segment_error
+            from segment.spark import out_of_memory, raised_on_executor, segment_error
 
-            # An analysis error (a missing column) or a user error met on an executor is the user's;
-            # a failed job is reported as a bug is.
-            mapped = segment_error(exc) or raised_on_executor(exc)
+            # An analysis error (a missing column) or a user error met on an executor is the user's, and
+            # a job that ran out of memory needs settings, not a traceback; any other failed job is
+            # reported as a bug is.
+            mapped = segment_error(exc) or raised_on_executor(exc) or out_of_memory(exc)
             if mapped is None and "AnalysisException" not in type(exc).__name__:
                 raise
             say_error(str(mapped) if mapped else f"Spark cannot run the query: {str(exc).strip().splitlines()[0]}")

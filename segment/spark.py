@@ -330,6 +330,28 @@ def raised_on_executor(exc: BaseException) -> SegmentError | None:
     return SegmentError(hit.group(2).strip()) if hit else None
 
 
+#: What the JVM says when it runs out of memory, directly or by stopping the context mid-job.
+_OUT_OF_MEMORY = ("java.lang.OutOfMemoryError", "SparkContext was shut down", "Container killed by YARN for exceeding",
+                  "OOMKilled")
+
+
+def out_of_memory(exc: BaseException) -> EngineError | None:
+    """One line for a Spark job that ran out of memory (not the user's data, not a bug), else None.
+
+    >>> out_of_memory(RuntimeError("Job 2 cancelled because SparkContext was shut down")) is not None
+    True
+    >>> out_of_memory(RuntimeError("Table or view not found")) is None
+    True
+    """
+    text = str(exc)
+    hit = next((marker for marker in _OUT_OF_MEMORY if marker in text), None)
+    if hit is None:
+        return None
+    return EngineError(f"the Spark job stopped ({hit}; the JVM's own error is above): give it more memory "
+                       "(--spark-conf spark.executor.memory=8g, or spark.driver.memory in local mode) or smaller "
+                       "partitions (--spark-conf spark.sql.shuffle.partitions=...); docs/spark.md has a plan")
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

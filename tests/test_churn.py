@@ -148,28 +148,108 @@ def synth_run():
     return data, f, model
 
 
-def oracle(data: dict[str, pl.DataFrame], rows: pl.DataFrame, valid_from: str) -> pl.DataFrame:
-    """The churn rate among earlier as-of rows in the same planted state, applied to the validation rows.
+#: Months from a churn path's first month to its churn event (the first month without usage):
+#: the planted shapes of :mod:`segment.synth._paths` (a double drop that cancels is used until
+#: its cancellation row, so its event is that row).
+EVENT_OFFSET = {"cancel": 0, "silent": 1, "suspension-cancel": 1, "double-drop-silent": 2}
+#: Path kinds that look alike until they part: a double drop that stays or ends, a dip that
+#: recovers or ends.
+LOOK_ALIKE = {"double-drop-cancel": "double", "double-drop-silent": "double", "double-drop-stay": "double",
+              "suspension-cancel": "dip", "silent": "dip", "suspension-recover": "dip", "silent-return": "dip"}
 
-    The planted state at as-of: the line's true churn probability (contract,
-    fibre, tech support), its noise-free lifecycle stage, decline subtype,
-    win-back flag and months in that stage (capped at 6). Cells with no
-    earlier row fall back to the rate of the churn probability alone.
+
+def _planted_outcomes(p: float, first: int, months: int, exit_after: int) -> dict[str, np.ndarray]:
+    """Every path the synth generator can plant for a line, with its probability.
+
+    Enumerates ``segment.synth._paths._choose_paths`` exactly: churn with
+    probability *p*, the churn kind, its length and a start month uniform
+    over the months where it fits (a path that does not fit becomes a plain
+    cancellation); else a stay path starting uniformly after the first month
+    (and the recovering kinds' silent months). The reentry and number-swap
+    draws that turn a churned line's exit into no churn are folded in as
+    the probability ``keep`` that the exit stays a churn (assuming a new line
+    to take the person over is there when wanted). A silent return whose
+    silence lasts *exit_after* months is an exit too (then a win-back): its
+    event is its first silent month.
     """
-    tp = (data["truth_panel"].sort("customer_id", "month")
-          .with_columns(run=pl.col("true_stage").rle_id().over("customer_id"))
-          .with_columns(in_stage=pl.int_range(1, pl.len() + 1).over("customer_id", "run").clip(1, 6))
-          .select("customer_id", pl.col("month").alias("as_of"), "true_stage",
-                  pl.col("true_decline_subtype").fill_null("-"), "true_winback", "in_stage"))
-    truth = (rows.join(tp, on=["customer_id", "as_of"], how="left")
-             .join(data["truth_customers"].select("customer_id", "true_churn_probability"), on="customer_id"))
-    cells = ["true_churn_probability", "true_stage", "true_decline_subtype", "true_winback", "in_stage"]
-    cut = pl.lit(valid_from + "-01").str.to_date()
-    train, valid = truth.filter(pl.col("as_of") < cut), truth.filter(pl.col("as_of") >= cut)
-    rate = train.group_by(cells).agg(cell=pl.col("churn").mean())
-    base = train.group_by("true_churn_probability").agg(base=pl.col("churn").mean())
-    return (valid.join(rate, on=cells, how="left").join(base, on="true_churn_probability", how="left")
-            .with_columns(truth=pl.coalesce("cell", "base", pl.lit(0.0))))
+    from segment.synth import _world as w
+    from segment.synth._paths import _CHURN_LENGTH  # noqa: PLC2701 (the generator's own table)
+
+    rows: list[tuple[float, str, int, int, int, float]] = []  # prob, kind, start, event, recovery gap, keep
+    earliest = first + 1
+    can_churn = earliest <= months - 1
+    p = p if can_churn else 0.0
+    for kind, share in w.CHURN_PATHS.items():
+        lo, hi = _CHURN_LENGTH[kind]
+        for length in range(lo, hi + 1):
+            k, n = (kind, length) if earliest + length <= months - 1 else ("cancel", 0)
+            starts = max(months - 1 - n - earliest + 1, 1)
+            for start in range(earliest, earliest + starts):
+                event = start + EVENT_OFFSET.get(k, n)
+                cancel = start + n
+                reentry = w.REENTRY_SHARE * np.mean([cancel + g <= months - 1 for g in w.REENTRY_GAPS])
+                last_used = event - 1
+                swap = w.SWAP_SHARE * np.mean([last_used - lead > first for lead in w.SWAP_LEADS])
+                rows.append((p * share / (hi - lo + 1) / starts, k, start, event, 0, 1 - reentry - swap))
+    for kind, share in w.STAY_PATHS.items():
+        if kind == "none":
+            rows.append(((1 - p) * share, "none", -1, -1, 0, 0.0))
+            continue
+        gaps = {"suspension-recover": (1, 2), "silent-return": (1, 2, 3)}.get(kind, (0,))
+        starts = max(months - earliest, 1)
+        for start in range(earliest, earliest + starts):
+            for g in gaps:
+                exits = kind == "silent-return" and g >= exit_after
+                rows.append(((1 - p) * share / starts / len(gaps), kind, start, start + 1 if exits else -1, g,
+                             1.0 if exits else 0.0))
+    prob, kind, start, event, gap, keep = (np.array(c) for c in zip(*rows, strict=True))
+    if not can_churn:  # the generator plants no path at all then
+        prob, kind, start = np.array([1.0]), np.array(["none"]), np.array([-1])
+        event, gap, keep = np.array([-1]), np.array([0]), np.array([0.0])
+    return {"prob": prob, "kind": kind, "start": start, "event": event, "gap": gap, "keep": keep,
+            "look": np.array([LOOK_ALIKE.get(k, k) for k in kind])}
+
+
+def planted_truth(data: dict[str, pl.DataFrame], rows: pl.DataFrame, *, gap: int, horizon: int, exit_after: int,
+                  path_so_far: bool = False) -> pl.DataFrame:
+    """The true probability of each row's label, from the generator's planted churn probability.
+
+    ``P(churn event in as-of + gap + 1 .. as-of + gap + horizon | the line's
+    planted churn probability, its activation, and that it is in use at
+    as-of)``, as every row of the features is: the generator's own
+    distribution of paths (:func:`_planted_outcomes`) restricted to those
+    that leave the line in use at as-of. With *path_so_far* it also knows
+    the noise-free path up to as-of (no path yet, or which kind of decline
+    began and when; kinds that look alike until they part are not told
+    apart): an oracle that sees the planted decline without the noise.
+    """
+    months = sorted(data["truth_panel"]["month"].unique().to_list())
+    index = {m: i for i, m in enumerate(months)}
+    lines = (data["truth_customers"].select("customer_id", "true_churn_probability", "true_path", "true_path_start")
+             .join(data["panel"].group_by("customer_id").agg(pl.col("activation").first()), on="customer_id"))
+    first_month = months[0]
+    lines = lines.with_columns(
+        first=((pl.col("activation").dt.year() - first_month.year) * 12 + pl.col("activation").dt.month()
+               - first_month.month).clip(0, None))
+    frame = rows.join(lines, on="customer_id", how="left").with_row_index("__row")
+    out = np.full(frame.height, np.nan)
+    for (p, first), part in frame.group_by(["true_churn_probability", "first"]):
+        o = _planted_outcomes(p, first, len(months), exit_after)
+        t = np.array([index[d] for d in part["as_of"].to_list()])[:, None]
+        start = np.array([-1 if d is None else index[d.replace(day=1)] for d in part["true_path_start"].to_list()])
+        look = np.array([LOOK_ALIKE.get(k, k) for k in part["true_path"].to_list()])
+        begun = (start[:, None] >= 0) & (start[:, None] <= t)
+        o_begun = (o["start"][None, :] >= 0) & (o["start"][None, :] <= t)
+        same = True if not path_so_far else np.where(begun, o_begun & (o["start"][None, :] == start[:, None]) & (o["look"][None, :] == look[:, None]),
+                        ~o_begun)
+        r = t - o["start"][None, :]
+        churns = o["event"][None, :] >= 0
+        recovering = np.isin(o["kind"], ["suspension-recover", "silent-return"])[None, :]
+        in_use = np.where(recovering, (r <= 0) | (r > o["gap"][None, :]), ~churns | (t < o["event"][None, :]))
+        weight = o["prob"][None, :] * (same & in_use)
+        hit = churns & (o["event"][None, :] >= t + gap + 1) & (o["event"][None, :] <= t + gap + horizon)
+        out[part["__row"].to_numpy()] = (weight * hit * o["keep"][None, :]).sum(axis=1) / weight.sum(axis=1)
+    return frame.drop("__row").with_columns(truth=pl.Series(out))
 
 
 @pytest.mark.slow
@@ -177,17 +257,48 @@ def test_synth_auc_reaches_95_percent_of_the_planted_truth(synth_run):
     data, f, model = synth_run
     valid = f.table.filter(pl.col("as_of") >= pl.date(2024, 5, 1))
     scored = _quiet(score, valid, model, reasons="all")
-    truth = oracle(data, f.table.select("customer_id", "as_of", "churn"), "2024-05")
+    window = dict(gap=f.params["gap"], horizon=f.params["horizon"], exit_after=f.params["rules"]["exit_after"])
+    rows = valid.select("customer_id", "as_of", "churn")
+    truth = planted_truth(data, rows, **window)
+    oracle = planted_truth(data, rows, **window, path_so_far=True)
     both = scored.table.select("customer_id", "as_of", "churn", "p_churn").join(
-        truth.select("customer_id", "as_of", "truth"), on=["customer_id", "as_of"])
+        truth.select("customer_id", "as_of", "truth"), on=["customer_id", "as_of"]).join(
+        oracle.select("customer_id", "as_of", pl.col("truth").alias("oracle")), on=["customer_id", "as_of"])
     assert both.height == valid.height
+    assert not both["truth"].is_nan().any() and not both["oracle"].is_nan().any()  # every row has a planted path
     y = both["churn"].to_numpy()
     model_auc, truth_auc = auc(y, both["p_churn"].to_numpy()), auc(y, both["truth"].to_numpy())
+    # README: model 0.683, planted probability 0.691; the oracle that also sees the planted
+    # decline up to as-of, 0.789, bounds what any model of the noisy panel could reach.
     assert model_auc >= 0.95 * truth_auc, (model_auc, truth_auc)
+    assert auc(y, both["oracle"].to_numpy()) > truth_auc
+    rate = y.mean()  # the planted probabilities are calibrated: their mean is the churn rate, within 3 SE
+    assert abs(both["truth"].mean() - rate) < 3 * np.sqrt(rate * (1 - rate) / len(y))
     assert model.metrics["auc"] == pytest.approx(model_auc)
     top = model.evaluation.deciles["churn_rate"].to_list()[:3]
     assert top[0] >= top[1] >= top[2], top  # monotone in the top deciles
     assert model.metrics["validation"]["kind"] == "out-of-time"
+
+
+def test_planted_outcomes_are_the_generators_path_distribution():
+    """The enumeration behind planted_truth against the generator's own draws (many lines alike)."""
+    from segment.synth._lines import draw_lines
+    from segment.synth._paths import KINDS, draw_paths
+
+    rng = np.random.default_rng(3)
+    lines = draw_lines(rng, first=0, n=200_000, months=24)
+    lines.activation[:] = 4
+    lines.churn_logit[:] = -1.0
+    paths = draw_paths(rng, lines, 24)
+    o = _planted_outcomes(1 / (1 + np.exp(1.0)), 4, 24, exit_after=3)
+    kind = np.array(KINDS)[paths.kind]
+    for k in ("cancel", "double-drop-cancel", "silent", "single-drop:voice_min", "none"):
+        drawn = kind == k
+        assert drawn.mean() == pytest.approx(o["prob"][o["kind"] == k].sum(), abs=0.005), k
+    for s in (5, 12, 20):  # start months, among the churned lines
+        drawn = (paths.start == s) & paths.churn
+        assert drawn.mean() == pytest.approx(o["prob"][(o["start"] == s) & (o["event"] >= 0)
+                                                       & (o["kind"] != "silent-return")].sum(), abs=0.003), s
 
 
 @pytest.mark.slow

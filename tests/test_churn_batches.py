@@ -30,8 +30,7 @@ def _written(path, **kwargs):
 ], ids=["alerted", "all-path", "all-shap-features", "priority"])
 def test_small_batches_give_the_same_bytes_as_one_batch(tmp_path, monkeypatch, options):
     one = _written(tmp_path / "one.parquet", **options)
-    monkeypatch.setattr(_score, "BLOCK", 3)  # path attribution summed in blocks of 3 rows as well
-    monkeypatch.setattr(_score, "CONTRIB_ROWS", 5)  # and reasons worked out 5 customers at a time
+    monkeypatch.setattr(_score, "CONTRIB_ROWS", 5)  # reasons worked out 5 customers at a time
     small = _written(tmp_path / "small.parquet", batch_rows=7, **options)
     assert small == one
 

@@ -280,23 +280,27 @@ def matrix(frame: pl.DataFrame, features: Sequence[dict[str, Any]]) -> tuple[np.
 
     Returns the matrix and, per category feature, the count of values unseen at fit time.
     """
-    cols = []
-    unseen: dict[str, int] = {}
+    exprs = []
+    counts = []
     for f in features:
         s = frame[f["name"]]
         if f["kind"] == "number":
             if not (s.dtype.is_numeric() or s.dtype == pl.Boolean):
                 raise DataError(f"feature {f['name']!r} was a number at fit time but is {s.dtype} here")
-            cols.append(s.cast(pl.Float32).fill_null(float("nan")).to_numpy())
+            exprs.append(pl.col(f["name"]).cast(pl.Float32))
         else:
-            text = s.cast(pl.String)
+            text = pl.col(f["name"]).cast(pl.String)
             codes = text.replace_strict(f["levels"], list(range(len(f["levels"]))), default=None,
                                         return_dtype=pl.Float32)
-            bad = int((codes.is_null() & text.is_not_null()).sum())
-            if bad:
-                unseen[f["name"]] = bad
-            cols.append(codes.fill_null(float("nan")).to_numpy())
-    x = np.column_stack(cols).astype(np.float32, copy=False) if cols else np.zeros((frame.height, 0), np.float32)
+            exprs.append(codes)
+            counts.append((codes.is_null() & text.is_not_null()).sum().alias(f["name"]))
+    if not exprs:
+        return np.zeros((frame.height, 0), np.float32), {}
+    # One query and one row-major copy: column by column the copies took 5x longer.
+    x = frame.select(e.fill_null(float("nan")).alias(str(i)) for i, e in enumerate(exprs)).to_numpy(order="c")
+    x = x.astype(np.float32, copy=False)
+    bad = frame.select(counts).row(0, named=True) if counts else {}
+    unseen = {k: int(v) for k, v in bad.items() if v}
     return x, unseen
 
 
