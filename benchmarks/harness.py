@@ -116,7 +116,7 @@ class Run:
 
 @dataclass
 class Contender:
-    """A command to time. ``tree``: memory is the summed RSS of the process and its children
+    """A command to time. ``tree``: memory is the summed PSS (RSS with shared pages split) of the process and its children
     (sampled), for commands whose work happens in worker processes."""
 
     name: str
@@ -130,7 +130,7 @@ class Contender:
 
 @dataclass
 class _Sample:
-    """One look at a process tree: each member's RSS (KiB), CPU ticks so far, command line."""
+    """One look at a process tree: each member's memory (KiB, PSS), CPU ticks so far, command line."""
 
     rss: dict[int, int]
     ticks: dict[int, int]
@@ -168,9 +168,27 @@ def _tree(root: int) -> _Sample:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as fh:
                 cmd[pid] = fh.read().rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")
+            rss[pid] = _pss_kib(pid, rss.get(pid, 0))
         except OSError:
             cmd[pid] = ""
     return _Sample({p: rss.get(p, 0) for p in members}, {p: ticks.get(p, 0) for p in members}, cmd)
+
+
+def _pss_kib(pid: int, fallback: int) -> int:
+    """Proportional set size: pages shared with other processes count once in the sum.
+
+    A process forked by a large one (the JVM running ``chmod`` for Hadoop's
+    local file system, say) has, until it execs, the parent's whole resident
+    set: summed RSS counted the JVM twice, and put the copy under the child's role.
+    """
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return fallback
 
 
 def measure(contender: Contender) -> Run:
