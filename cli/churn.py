@@ -10,7 +10,7 @@ import typer
 
 from . import campaign
 from . import options as opt
-from .errors import SegmentGroup
+from .errors import command_group
 from .lifecycle import Activation, Data, DedupeOpt, Dedupe, Identity, Metric, Month, Revenue, Status, StatusValues, \
     Voice, parse_status_values
 from .parsing import split_list
@@ -25,8 +25,7 @@ HELP = ("Churn early warning: features as of a month and the label after a gap (
 MODEL = "Model"
 PRIORITY = "Retention priority"
 
-app = typer.Typer(name=NAME, cls=SegmentGroup, help=HELP, no_args_is_help=True, add_completion=False,
-                  rich_markup_mode="rich", context_settings={"help_option_names": ["-h", "--help"]})
+app = command_group(NAME, HELP)
 
 
 class Reasons(str, Enum):

@@ -13,7 +13,7 @@ import typer
 from segment.errors import DataError, InputError, OptionError
 
 from . import options as opt
-from .errors import SegmentGroup
+from .errors import command_group
 from .lifecycle import _with_panel_options
 from .reading import ReadingCommand
 from .render import frame_table
@@ -27,8 +27,7 @@ HELP = ("Customer lifetime value: fit BG/NBD + Gamma-Gamma on segment rfm --btyd
 MODEL_PANEL = "Model"
 VALUE_PANEL = "Value"
 
-app = typer.Typer(name=NAME, cls=SegmentGroup, help=HELP, no_args_is_help=True, add_completion=False,
-                  rich_markup_mode="rich", context_settings={"help_option_names": ["-h", "--help"]})
+app = command_group(NAME, HELP)
 
 
 class Model(str, Enum):

@@ -156,3 +156,10 @@ class SegmentGroup(typer.core.TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def command_group(name: str, help: str, cls: type[SegmentGroup] = SegmentGroup) -> typer.Typer:
+    """A command with subcommands (``segment churn fit``...): the exit codes of :class:`SegmentGroup`,
+    ``-h``, rich help, and no shell-completion options, as every group of ``segment`` has."""
+    return typer.Typer(name=name, cls=cls, help=help, no_args_is_help=True, add_completion=False,
+                       rich_markup_mode="rich", context_settings={"help_option_names": ["-h", "--help"]})

@@ -17,7 +17,7 @@ import typer
 from segment.errors import OptionError
 
 from . import options as opt
-from .errors import SegmentGroup
+from .errors import SegmentGroup, command_group
 from .parsing import split_list
 from .reading import ReadingCommand
 from .render import frame_table
@@ -40,8 +40,7 @@ class _StagesByDefault(SegmentGroup):
         return super().parse_args(ctx, args)
 
 
-app = typer.Typer(name=NAME, cls=_StagesByDefault, help=HELP, no_args_is_help=True, add_completion=False,
-                  rich_markup_mode="rich", context_settings={"help_option_names": ["-h", "--help"]})
+app = command_group(NAME, HELP, _StagesByDefault)
 
 
 class Scheme(str, Enum):
