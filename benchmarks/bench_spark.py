@@ -34,6 +34,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 from bench_rfm import generate  # noqa: E402
+from bench_spark_scale import equal, read  # noqa: E402
 from bench_rules import generate as generate_snapshot  # noqa: E402
 
 OUT = harness.OUT / "spark"
@@ -48,12 +49,8 @@ s.stop()
 
 
 def check(paths: dict[str, Path], checks: harness.Checks, size: int) -> None:
-    a = pl.read_parquet(paths["polars"]).sort("customer_id")
-    b = pl.read_parquet(paths["spark"] / "*.parquet").sort("customer_id")
-    same = a.height == b.height and all(
-        ((a[c] - b[c].cast(a[c].dtype)).abs().max() or 0) <= 1e-9 * max(1.0, a[c].abs().max())
-        if a[c].dtype.is_float() else a[c].cast(pl.String).equals(b[c].cast(pl.String)) for c in a.columns)
-    checks.add(f"{size:,} transactions: rfm equal on both engines", same, f"{a.height:,} customers")
+    same, detail = equal(read(paths["polars"]), read(paths["spark"]), "customer_id")
+    checks.add(f"{size:,} transactions: rfm equal on both engines", same, detail)
     va, vb = (json.loads(paths[k].read_text())["verdict"] for k in ("vjson_polars", "vjson_spark"))
     checks.add(f"{size:,} transactions: validate-segment verdicts equal", va == vb, f"{va} / {vb}")
 
