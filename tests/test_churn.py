@@ -428,6 +428,26 @@ def test_alert_top_must_rise():
             parse_alert_top(bad)
 
 
+@pytest.mark.parametrize("text", ["10", "ten", "-5%", "1e-1", "5%%"])
+def test_alert_top_and_control_refuse_the_same_share_spellings(text):
+    """One share reader for --alert-top and --control: a spelling one refuses, the other refuses too."""
+    from segment.churn import parse_alert_top
+    from segment.stats.sampling import parse_share
+
+    with pytest.raises(OptionError, match="--control expects a share"):
+        parse_share(text)
+    with pytest.raises(OptionError, match="--alert-top expects a share"):
+        parse_alert_top(f"{text},40%")
+
+
+def test_alert_top_reads_shares_as_control_does():
+    from segment.churn import parse_alert_top
+    from segment.stats.sampling import parse_share
+
+    assert parse_alert_top("5%, 0.15") == (0.05, 0.15)
+    assert parse_alert_top("12.5%,30%") == (parse_share("12.5%"), parse_share("30%"))
+
+
 def test_model_folder_that_is_not_ours_or_from_another_version(tmp_path):
     with pytest.raises(InputError, match="not a segment churn model folder"):
         load_model(tmp_path)

@@ -424,3 +424,15 @@ def test_coarse_numbers_keep_one_item_per_value_while_rfm_spreads_its_scores():
     assert dict(res.items.select("item", "customers").iter_rows()) == {
         "charge<20.5": 14, "charge=[20.5,30.5)": 13, "charge>=30.5": 13}
     assert res.params["breaks"]["charge"] == [20.5, 30.5]
+
+
+def test_library_rules_on_an_empty_frame_says_no_rows_not_missing_target_value():
+    """Regression: the library's rules() on an empty frame said "target value ... does not occur (values: )"."""
+    from segment.errors import EmptyInputError
+    from segment.rules import rules
+
+    frame = pl.DataFrame({"customer_id": [], "churn": [], "plan": []},
+                         schema={"customer_id": pl.String, "churn": pl.String, "plan": pl.String})
+    for target in ("churn", "churn=Yes"):
+        with pytest.raises(EmptyInputError, match="no rows"):
+            rules(frame, target=target)

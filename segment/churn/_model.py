@@ -54,6 +54,7 @@ import segment
 from segment.churn._evaluate import Evaluation, evaluate, target_values
 from segment.churn._features import AS_OF, check_unique, leaky_name
 from segment.errors import ColumnNotFoundError, DataError, InputError, OptionError, OutputError, SegmentWarning
+from segment.stats.sampling import share_value
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -200,14 +201,9 @@ def load_model(folder: str | Path) -> ChurnModel:
 def parse_alert_top(value: str) -> tuple[float, float]:
     """``5%,15%`` (or ``0.05,0.15``): the shares of customers alerted red, and red + amber."""
     parts = [p.strip() for p in str(value).split(",")]
-    shares = []
-    for p in parts:
-        try:
-            shares.append(float(p[:-1]) / 100 if p.endswith("%") else float(p))
-        except ValueError:
-            raise OptionError(f"--alert-top expects two shares like 5%,15%; got {value!r}") from None
-    if len(shares) != 2:
+    if len(parts) != 2:
         raise OptionError(f"--alert-top expects two shares (red, then red + amber) like 5%,15%; got {value!r}")
+    shares = [share_value(p, "--alert-top") for p in parts]
     if not all(0 < s < 1 for s in shares):
         raise OptionError(f"--alert-top shares must be between 0% and 100%; got {value!r}")
     if shares[1] <= shares[0]:

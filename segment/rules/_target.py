@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from segment.columns import first_offender
-from segment.errors import ColumnNotFoundError, DataError, OptionError
+from segment.errors import ColumnNotFoundError, DataError, EmptyInputError, OptionError
 
 YES = frozenset({"yes", "y", "true", "t", "1"})
 NO = frozenset({"no", "n", "false", "f", "0"})
@@ -84,6 +84,9 @@ def split_target(names: list[str], target: str) -> tuple[str, str | None]:
 def resolve_target(frame: pl.DataFrame, target: str) -> Target:
     """Find the target column and its positive value (``churn`` or ``churn=Yes``)."""
     column, positive = split_target(frame.columns, target)
+    if frame.height == 0:
+        raise EmptyInputError(f"no customers to explain (the input has no rows); rules need customers with and "
+                              f"without the target {column!r}")
     series = cleaned(frame[column])
     if series.null_count():
         row = first_offender(series.to_frame().lazy(), pl.col(column).is_null(), column)[0]  # type: ignore[index]

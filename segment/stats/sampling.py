@@ -42,6 +42,29 @@ MIN_SHARE, MAX_SHARE = 0.01, 0.50
 TREAT, CONTROL = "treat", "control"
 
 
+def share_value(text: str | float, option: str) -> float:
+    """A share written as ``10%`` or ``0.1`` (0 to 1; ``10`` without ``%`` is refused, not read as 1000%).
+
+    The one reader of shares for every option that takes them (``--control``,
+    ``--alert-top``), so that they accept and refuse the same spellings.
+
+    >>> share_value("12.5%", "--control"), share_value("0.2", "--control")
+    (0.125, 0.2)
+    >>> share_value("15", "--alert-top")
+    Traceback (most recent call last):
+    ...
+    segment.errors.OptionError: --alert-top expects a share such as 10% or 0.1, got '15' (write 15% for percent)
+    """
+    raw = str(text).strip()
+    m = re.fullmatch(r"([0-9]*\.?[0-9]+)\s*(%?)", raw)
+    if m is None:
+        raise OptionError(f"{option} expects a share such as 10% or 0.1, got {raw!r}")
+    value = float(m.group(1)) / (100 if m.group(2) else 1)
+    if not m.group(2) and value >= 1:
+        raise OptionError(f"{option} expects a share such as 10% or 0.1, got {raw!r} (write {raw}% for percent)")
+    return value
+
+
 def parse_share(text: str | float, option: str = "--control") -> float:
     """A share written as ``10%`` or ``0.1``, checked to lie within 1-50%.
 
@@ -51,12 +74,7 @@ def parse_share(text: str | float, option: str = "--control") -> float:
     segment.errors.OptionError: --control must be between 1% and 50% of the call list, got 60%
     """
     raw = str(text).strip()
-    m = re.fullmatch(r"([0-9]*\.?[0-9]+)\s*(%?)", raw)
-    if m is None:
-        raise OptionError(f"{option} expects a share such as 10% or 0.1, got {raw!r}")
-    value = float(m.group(1)) / (100 if m.group(2) else 1)
-    if not m.group(2) and value >= 1:
-        raise OptionError(f"{option} expects a share such as 10% or 0.1, got {raw!r} (write {raw}% for percent)")
+    value = share_value(raw, option)
     if not MIN_SHARE - 1e-12 <= value <= MAX_SHARE + 1e-12:
         raise OptionError(f"{option} must be between 1% and 50% of the call list, got {raw}")
     return value
