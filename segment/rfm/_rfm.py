@@ -200,16 +200,24 @@ def rfm(
     scored = lf if cutoff is None else lf.filter(pl.col(date) <= cutoff)
     if returns == "drop":
         scored = scored.filter(pl.col(amount) >= 0)
-    queries = [_check_query(lf, id, date, amount, until or cutoff, order),
-               *_aggregate_queries(scored, id, date, amount, frequency, btyd, order)]
+    # Without a cutoff or dropped returns every input row is scored: the checks
+    # are then sums over the per-customer aggregates (one scan of the input,
+    # as for a bare group-by); otherwise they are a query of their own.
+    # (Not with --btyd: counting faults per day cost more than the separate check.)
+    folded = cutoff is None and returns != "drop" and not btyd
+    queries = _aggregate_queries(scored, id, date, amount, frequency, btyd, order, checks=folded)
+    if not folded:
+        queries.insert(0, _check_query(lf, id, date, amount, until or cutoff, order))
     if until is not None:
         window = lf.filter((pl.col(date) > cutoff) & (pl.col(date) <= until))
         queries.append(_holdout_query(window.filter(pl.col(amount) >= 0) if returns == "drop" else window,
                                       id, date, amount, frequency, order))
-    # The checks and the aggregation share one scan of the input: the checks'
-    # verdict is read afterwards, and only a failing check scans again (to
-    # name the offending row).
-    check, *parts = pl.collect_all(queries, engine="streaming")
+    # The checks' verdict is read after the aggregation; only a failing check
+    # scans again (to count each fault and name the offending row).
+    parts = pl.collect_all(queries, engine="streaming")
+    check = _folded_check(parts[0], id) if folded else parts.pop(0).row(0, named=True)
+    if check is None:
+        check = _check_query(lf, id, date, amount, None, order).collect(engine="streaming").row(0, named=True)
     holdout = parts.pop() if until is not None else None
     stats, last_seen = _checked(check, lf, id, date, amount, strict=strict, returns=returns, order=order)
     if stats["null_ids"]:
@@ -253,7 +261,9 @@ def rfm(
             duration_holdout=pl.lit((until - as_of).days, dtype=pl.Int64),
         )
         columns += ["frequency_holdout", "monetary_holdout", "duration_holdout"]
-    table = plan.select(columns).sort(id).collect()
+    # One chunk: Parquet row groups follow the chunks, which the streaming
+    # engine cuts differently from run to run (same input, other bytes).
+    table = plan.select(columns).sort(id).collect().rechunk()
     return RFMResult(table, _thresholds(table), used_breaks, as_of, stats)
 
 
@@ -324,10 +334,34 @@ def _check_query(lf: pl.LazyFrame, id: str, date: str, amount: str, cutoff: Date
     )
 
 
-def _checked(check: pl.DataFrame, lf: pl.LazyFrame, id: str, date: str, amount: str, *, strict: bool,
+def _folded_check(per_customer: pl.DataFrame, id: str) -> dict[str, Any] | None:
+    """The check query's row from aggregates over every input row, or None if a row is faulty.
+
+    Faulty rows (no date, no or no finite amount, no order) are only counted
+    here: the check query then runs to tell the faults apart.
+    """
+    known = pl.col(id).is_not_null()
+    row = per_customer.select(
+        faulty=pl.col("_faulty").sum(),
+        null_ids=pl.col("_rows").filter(~known).sum(),
+        # Every row with a finite amount is a purchase or a return.
+        negatives=(pl.col("_rows") - pl.col("_buys")).filter(known).sum(),
+        last=pl.col("_seen").filter(known).max(),
+    ).row(0, named=True)
+    if row.pop("faulty"):
+        return None
+    return {**row, "null_dates": 0, "null_amounts": 0, "null_orders": 0, "nan_amounts": 0, "after_as_of": 0}
+
+
+def _faulty(date: str, order: str | None) -> pl.Expr:
+    """A row the checks reject: no date, no or no finite amount (``_micro`` is null), no order."""
+    bad = pl.col(date).is_null() | pl.col("_micro").is_null()
+    return bad | pl.col(order).is_null() if order else bad
+
+
+def _checked(row: dict[str, Any], lf: pl.LazyFrame, id: str, date: str, amount: str, *, strict: bool,
              returns: str, order: str | None = None) -> tuple[dict[str, int], Date | None]:
-    """Raise for what the check query found; name the first offending row."""
-    row = check.row(0, named=True)
+    """Raise for what the check query found (its row); name the first offending row."""
     warn_missing({amount: row["null_amounts"]})
     if row["null_ids"] and strict:
         at, _ = first_offender(lf, pl.col(id).is_null(), id)  # type: ignore[misc]
@@ -351,23 +385,32 @@ def _checked(check: pl.DataFrame, lf: pl.LazyFrame, id: str, date: str, amount: 
 
 
 def _aggregate_queries(lf: pl.LazyFrame, id: str, date: str, amount: str, frequency: str,
-                       btyd: bool, order: str | None = None) -> list[pl.LazyFrame]:
-    """Per-customer aggregates (the null id is a group of its own, dropped later)."""
+                       btyd: bool, order: str | None = None, checks: bool = False) -> list[pl.LazyFrame]:
+    """Per-customer aggregates (the null id is a group of its own, dropped later).
+
+    With *checks* (not with *btyd*), also what :func:`_folded_check` reads:
+    the last date of any row (``_seen``) and the number of faulty rows (``_faulty``).
+    """
     buy = pl.col(amount) >= 0
     # Money is summed as whole micro-units: integer sums are exact, so the
     # result does not depend on the order in which threads add rows up.
     # Non-strict: an infinite amount becomes null here and is reported by the checks.
     lf = lf.with_columns(_micro=(pl.col(amount) * MICRO).round().cast(pl.Int64, strict=False))
     if not btyd:
-        # Purchases and returns are aggregated apart: plain max/len/sum group-bys
-        # are polars' fast path, filtered aggregations inside one group-by are not.
-        count = pl.col(date).n_unique() if frequency == "days" else pl.len()
+        # One group-by over precomputed columns (the purchase date is null on
+        # returns): plain max/len/sum aggregations are polars' fast path,
+        # filtered aggregations are not.
+        lf = lf.with_columns(_buy=buy, _bought=pl.when(buy).then(pl.col(date)))
+        aggs = {"_last": pl.col("_bought").max(), "monetary": pl.col("_micro").sum(), "_rows": pl.len(),
+                "_buys": pl.col("_buy").sum()}
+        if frequency == "days":
+            aggs["frequency"] = pl.col("_bought").drop_nulls().n_unique()
         if order:
-            count = pl.col(order).n_unique()
-        purchases = lf.filter(buy).group_by(id).agg(
-            _last=pl.col(date).max(), monetary=pl.col("_micro").sum(), _rows=pl.len(), frequency=count)
-        refunds = lf.filter(~buy).group_by(id).agg(_returned=pl.col("_micro").sum(), _returns=pl.len())
-        return [purchases, refunds]
+            aggs["frequency"] = pl.when(pl.col("_buy")).then(pl.col(order)).drop_nulls().n_unique()
+        if checks:
+            lf = lf.with_columns(_faulty=_faulty(date, order))
+            aggs.update(_seen=pl.col(date).max(), _faulty=pl.col("_faulty").sum())
+        return [lf.group_by(id).agg(**aggs)]
     # Daily periods first: lifetimes sums each customer's day, then counts days.
     days = lf.group_by(id, date).agg(_day_total=pl.col("_micro").sum(), _day_buys=buy.sum(), _rows=pl.len())
     # A period is a day with a purchase. Its date and total are put in columns
@@ -380,27 +423,25 @@ def _aggregate_queries(lf: pl.LazyFrame, id: str, date: str, amount: str, freque
         _period_total=pl.when(is_period).then(pl.col("_day_total")).otherwise(0),
         _is_period=is_period,
     )
-    return [days.group_by(id).agg(
-        _last=pl.col("_period_date").max(),
-        _first=pl.col("_period_date").min(),
-        monetary=pl.col("_day_total").sum(),
-        _rows=pl.col("_rows").sum(),
-        _periods=pl.col("_is_period").sum(),
-        _period_sum=pl.col("_period_total").sum(),
+    aggs = {
+        "_last": pl.col("_period_date").max(),
+        "_first": pl.col("_period_date").min(),
+        "monetary": pl.col("_day_total").sum(),
+        "_rows": pl.col("_rows").sum(),
+        "_periods": pl.col("_is_period").sum(),
+        "_period_sum": pl.col("_period_total").sum(),
         # Days are unique per customer, so the first period's total is the one at the least period date.
-        _first_value=pl.col("_period_total").min_by("_period_date").fill_null(0),
-        frequency=pl.col("_is_period").sum() if frequency == "days" else pl.col("_day_buys").sum(),
-    )]
+        "_first_value": pl.col("_period_total").min_by("_period_date").fill_null(0),
+        "_buys": pl.col("_day_buys").sum(),
+    }
+    if frequency == "days":
+        aggs["frequency"] = pl.col("_is_period").sum()
+    return [days.group_by(id).agg(**aggs)]
 
 
 def _combine(parts: list[pl.DataFrame], id: str, as_of: Date, btyd: bool) -> pl.DataFrame:
     if not btyd:
-        purchases, refunds = parts
-        out = purchases.lazy().join(refunds.lazy(), on=id, how="full", coalesce=True, nulls_equal=True).with_columns(
-            monetary=(pl.col("monetary").fill_null(0) + pl.col("_returned").fill_null(0)) / MICRO,
-            _rows=pl.col("_rows").fill_null(0) + pl.col("_returns").fill_null(0),
-            frequency=pl.col("frequency").fill_null(0),
-        )
+        out = parts[0].lazy().with_columns(monetary=pl.col("monetary") / MICRO)
     else:
         repeat = pl.col("_periods") - 1
         out = parts[0].lazy().with_columns(
@@ -412,9 +453,11 @@ def _combine(parts: list[pl.DataFrame], id: str, as_of: Date, btyd: bool) -> pl.
             .then((pl.col("_period_sum") - pl.col("_first_value")) / MICRO / repeat)
             .otherwise(0.0),
         )
+    # Frequency counts purchases unless it was aggregated otherwise (days, orders).
+    frequency = pl.col("frequency") if "frequency" in parts[0].columns else pl.col("_buys")
     return out.filter(pl.col(id).is_not_null()).with_columns(
         recency=(pl.lit(as_of) - pl.col("_last")).dt.total_days(),
-        frequency=pl.col("frequency").cast(pl.UInt32),
+        frequency=frequency.cast(pl.UInt32),
     ).collect()
 
 
