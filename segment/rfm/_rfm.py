@@ -250,12 +250,13 @@ def rfm(
     used_breaks = _breaks(table, bins, breaks)
     rules = segment_rules(segments, bins)
     # The rest is one lazy plan: each eager step would be a query of its own.
-    plan = score_plan(table.lazy(), used_breaks, rules)
+    # Sorted before scoring: the text columns are then made in order, not moved.
+    plan = score_plan(table.lazy().sort(id), used_breaks, rules)
     columns = [id, *METRICS, *SCORE_COLUMNS, *(["segment"] if rules is not None else [])]
     if btyd:
         columns += ["frequency_btyd", "recency_btyd", "T", "monetary_value"]
     if holdout is not None:
-        plan = plan.join(holdout.lazy(), on=id, how="left").with_columns(
+        plan = plan.join(holdout.lazy(), on=id, how="left", maintain_order="left").with_columns(
             frequency_holdout=pl.col("frequency_holdout").fill_null(0).cast(pl.UInt32),
             monetary_holdout=pl.col("monetary_holdout").fill_null(0) / MICRO,
             duration_holdout=pl.lit((until - as_of).days, dtype=pl.Int64),
@@ -263,7 +264,7 @@ def rfm(
         columns += ["frequency_holdout", "monetary_holdout", "duration_holdout"]
     # One chunk: Parquet row groups follow the chunks, which the streaming
     # engine cuts differently from run to run (same input, other bytes).
-    table = plan.select(columns).sort(id).collect().rechunk()
+    table = plan.select(columns).collect().rechunk()
     return RFMResult(table, _thresholds(table), used_breaks, as_of, stats)
 
 
@@ -507,11 +508,33 @@ def score_plan(plan: pl.LazyFrame, used: dict[str, list[float]], rules: list[Seg
         binning.score_expr(-pl.col("recency"), neg).alias("r_score"),
         binning.score_expr("frequency", used["f"]).alias("f_score"),
         binning.score_expr("monetary", used["m"]).alias("m_score"),
-    ).with_columns(
-        rfm_cell=pl.concat_str([pl.col("r_score"), pl.col("f_score"), pl.col("m_score")]),
+    )
+    # The text columns are looked up by cell number in a table of every
+    # possible cell: made row by row they took ten times the rest of the scoring.
+    cells = _cells(rules)
+    number = (pl.col("r_score").cast(pl.Int32) * _SIDE + pl.col("f_score")) * _SIDE + pl.col("m_score")
+    plan = plan.with_columns(
+        rfm_cell=pl.lit(cells["rfm_cell"]).gather(number),
         rfm_score=(pl.col("r_score").cast(pl.Int16) + pl.col("f_score") + pl.col("m_score")).cast(pl.Int16),
     )
-    return plan if rules is None else plan.with_columns(segment=segment_expr(rules))
+    return plan if rules is None else plan.with_columns(segment=pl.lit(cells["segment"]).gather(number))
+
+
+#: Scores run from 1 to at most 10: cell number ``(r * _SIDE + f) * _SIDE + m``.
+_SIDE = 11
+
+
+def _cells(rules: list[SegmentRule] | None) -> pl.DataFrame:
+    """Every cell by number: its text (``"545"``) and, with *rules*, its segment.
+
+    >>> _cells(None).row(1 * 121 + 10 * 11 + 3)
+    (1, 10, 3, '1103')
+    """
+    grid = pl.int_range(_SIDE ** 3, dtype=pl.Int32, eager=True)
+    cells = pl.DataFrame({"r_score": grid // _SIDE ** 2, "f_score": grid // _SIDE % _SIDE,
+                          "m_score": grid % _SIDE}).cast(pl.Int8)
+    cells = cells.with_columns(rfm_cell=pl.concat_str([pl.col("r_score"), pl.col("f_score"), pl.col("m_score")]))
+    return cells if rules is None else cells.with_columns(segment=segment_expr(rules))
 
 
 def _thresholds(table: pl.DataFrame) -> pl.DataFrame:
