@@ -102,6 +102,25 @@ def test_btyd_columns_hand_computed():
     assert got["c08"]["monetary_value"] == 77.0
 
 
+
+@pytest.mark.parametrize("ids, when", [
+    ([-3, -3, 7, 7, -3], None),  # negative ids, in range
+    ([2 ** 50, 2 ** 50, 7, 7, 2 ** 50], None),  # an id beyond what a day number holds
+    ([-3, -3, 7, 7, -3], date(9999, 1, 1)),  # a date beyond what a day number holds
+])
+def test_btyd_integer_ids_out_of_day_number_range_agree_with_text_ids(ids, when):
+    # Integer ids are grouped per day by one number holding id and day; ids or
+    # dates out of its range must fall back to grouping by id and date, not vanish.
+    days = [date(2024, 1, 1), date(2024, 1, 1), date(2024, 1, 5), date(2024, 2, 1), date(2024, 3, 1)]
+    if when is not None:
+        days[0] = when
+    tx = pl.DataFrame({"customer_id": ids, "date": days, "amount": [10.0, -4.0, 5.0, 6.0, 8.0]})
+    got = rfm(tx, btyd=True, bins=2, segments=None).table
+    text = rfm(tx.with_columns(pl.col("customer_id").cast(pl.String)), btyd=True, bins=2, segments=None).table
+    assert got.height == 2
+    assert_frame_equal(got.drop("customer_id").sort("T"), text.drop("customer_id").sort("T"))
+    assert sorted(got["customer_id"].to_list()) == sorted(set(ids))
+
 def test_as_of_leaves_out_later_transactions_with_a_warning():
     with pytest.warns(UserWarning, match="left out 5 transactions dated after"):
         res = rfm(small(), as_of="2024-03-15")

@@ -204,8 +204,11 @@ def rfm(
     # are then sums over the per-customer aggregates (one scan of the input,
     # as for a bare group-by); otherwise they are a query of their own.
     # (Not with --btyd: counting faults per day cost more than the separate check.)
-    folded = cutoff is None and returns != "drop" and not btyd
-    queries = _aggregate_queries(scored, id, date, amount, frequency, btyd, order, checks=folded)
+    whole = cutoff is None and returns != "drop"
+    folded = whole and not btyd
+    numbered = whole and btyd and lf.collect_schema()[id].is_integer()
+    queries = _aggregate_queries(scored, id, date, amount, frequency, btyd, order, checks=folded,
+                                 numbered=numbered)
     if not folded:
         queries.insert(0, _check_query(lf, id, date, amount, until or cutoff, order))
     if until is not None:
@@ -219,6 +222,10 @@ def rfm(
     if check is None:
         check = _check_query(lf, id, date, amount, None, order).collect(engine="streaming").row(0, named=True)
     holdout = parts.pop() if until is not None else None
+    if numbered and not check["null_dates"] and _id_group_rows(parts[0], id) != check["null_ids"]:
+        # Some ids or dates are beyond what a day number holds: by id and date, then.
+        parts = [q.collect(engine="streaming")
+                 for q in _aggregate_queries(scored, id, date, amount, frequency, btyd, order)]
     stats, last_seen = _checked(check, lf, id, date, amount, strict=strict, returns=returns, order=order)
     if stats["null_ids"]:
         warnings.warn(
@@ -354,6 +361,25 @@ def _folded_check(per_customer: pl.DataFrame, id: str) -> dict[str, Any] | None:
     return {**row, "null_dates": 0, "null_amounts": 0, "null_orders": 0, "nan_amounts": 0, "after_as_of": 0}
 
 
+def _id_group_rows(per_customer: pl.DataFrame, id: str) -> int:
+    """Rows aggregated under the null id."""
+    return int(per_customer.filter(pl.col(id).is_null())["_rows"].sum())
+
+
+#: A day number holds the day (offset by ``2 ** 20``, dates within 2,870 years
+#: of 1970) in its low bits and an id within ``2 ** 42`` of zero above them.
+_DAY_BITS = 21
+
+
+def _day_number(id: str, date: str) -> pl.Expr:
+    """One Int64 per integer customer id and day; null for an id or a date out of range (or null)."""
+    key = pl.col(id).cast(pl.Int64, strict=False)
+    day = pl.col(date).cast(pl.Int32).cast(pl.Int64)
+    half = 1 << (_DAY_BITS - 1)
+    fits = key.is_between(-(1 << 42), (1 << 42) - 1) & day.is_between(-half, half - 1)
+    return pl.when(fits).then(key * (1 << _DAY_BITS) + day + half)
+
+
 def _faulty(date: str, order: str | None) -> pl.Expr:
     """A row the checks reject: no date, no or no finite amount (``_micro`` is null), no order."""
     bad = pl.col(date).is_null() | pl.col("_micro").is_null()
@@ -386,11 +412,14 @@ def _checked(row: dict[str, Any], lf: pl.LazyFrame, id: str, date: str, amount: 
 
 
 def _aggregate_queries(lf: pl.LazyFrame, id: str, date: str, amount: str, frequency: str,
-                       btyd: bool, order: str | None = None, checks: bool = False) -> list[pl.LazyFrame]:
+                       btyd: bool, order: str | None = None, checks: bool = False,
+                       numbered: bool = False) -> list[pl.LazyFrame]:
     """Per-customer aggregates (the null id is a group of its own, dropped later).
 
     With *checks* (not with *btyd*), also what :func:`_folded_check` reads:
     the last date of any row (``_seen``) and the number of faulty rows (``_faulty``).
+    With *numbered* (*btyd*, integer ids), days are grouped by :func:`_day_number`;
+    rows out of its range then go to the null id, which the caller checks.
     """
     buy = pl.col(amount) >= 0
     # Money is summed as whole micro-units: integer sums are exact, so the
@@ -413,7 +442,16 @@ def _aggregate_queries(lf: pl.LazyFrame, id: str, date: str, amount: str, freque
             aggs.update(_seen=pl.col(date).max(), _faulty=pl.col("_faulty").sum())
         return [lf.group_by(id).agg(**aggs)]
     # Daily periods first: lifetimes sums each customer's day, then counts days.
-    days = lf.group_by(id, date).agg(_day_total=pl.col("_micro").sum(), _day_buys=buy.sum(), _rows=pl.len())
+    day_aggs = {"_day_total": pl.col("_micro").sum(), "_day_buys": buy.sum(), "_rows": pl.len()}
+    if numbered:
+        # A group-by on one Int64 column takes a third less time than on two columns.
+        kind = lf.collect_schema()[id]
+        days = lf.with_columns(_day=_day_number(id, date)).group_by("_day").agg(**day_aggs).select(
+            (pl.col("_day") // (1 << _DAY_BITS)).cast(kind).alias(id),
+            (pl.col("_day") % (1 << _DAY_BITS) - (1 << (_DAY_BITS - 1))).cast(pl.Int32).cast(pl.Date).alias(date),
+            *day_aggs)
+    else:
+        days = lf.group_by(id, date).agg(**day_aggs)
     # A period is a day with a purchase. Its date and total are put in columns
     # of their own (null / 0 on other days) so that the per-customer step is
     # plain min/max/sum/min_by aggregations, polars' fast path; filtered
