@@ -107,6 +107,7 @@ def test_btyd_columns_hand_computed():
     ([-3, -3, 7, 7, -3], None),  # negative ids, in range
     ([2 ** 50, 2 ** 50, 7, 7, 2 ** 50], None),  # an id beyond what a day number holds
     ([-3, -3, 7, 7, -3], date(9999, 1, 1)),  # a date beyond what a day number holds
+    ([None, -3, 7, 7, -3], None),  # a null id: under the null id as rows out of range would be
 ])
 def test_btyd_integer_ids_out_of_day_number_range_agree_with_text_ids(ids, when):
     # Integer ids are grouped per day by one number holding id and day; ids or
@@ -119,7 +120,7 @@ def test_btyd_integer_ids_out_of_day_number_range_agree_with_text_ids(ids, when)
     text = rfm(tx.with_columns(pl.col("customer_id").cast(pl.String)), btyd=True, bins=2, segments=None).table
     assert got.height == 2
     assert_frame_equal(got.drop("customer_id").sort("T"), text.drop("customer_id").sort("T"))
-    assert sorted(got["customer_id"].to_list()) == sorted(set(ids))
+    assert sorted(got["customer_id"].to_list()) == sorted({i for i in ids if i is not None})
 
 def test_as_of_leaves_out_later_transactions_with_a_warning():
     with pytest.warns(UserWarning, match="left out 5 transactions dated after"):

@@ -203,10 +203,11 @@ def rfm(
     # Without a cutoff or dropped returns every input row is scored: the checks
     # are then sums over the per-customer aggregates (one scan of the input,
     # as for a bare group-by); otherwise they are a query of their own.
-    # (Not with --btyd: counting faults per day cost more than the separate check.)
+    # (With --btyd only for integer ids: counting faults per day cost more than
+    # the separate check; day numbers put faulty rows under the null id instead.)
     whole = cutoff is None and returns != "drop"
-    folded = whole and not btyd
     numbered = whole and btyd and lf.collect_schema()[id].is_integer()
+    folded = whole and (not btyd or numbered)
     queries = _aggregate_queries(scored, id, date, amount, frequency, btyd, order, checks=folded,
                                  numbered=numbered)
     if not folded:
@@ -222,11 +223,11 @@ def rfm(
     if check is None:
         check = _check_query(lf, id, date, amount, None, order).collect(engine="streaming").row(0, named=True)
     holdout = parts.pop() if until is not None else None
-    if numbered and not check["null_dates"] and _id_group_rows(parts[0], id) != check["null_ids"]:
+    stats, last_seen = _checked(check, lf, id, date, amount, strict=strict, returns=returns, order=order)
+    if numbered and _id_group_rows(parts[0], id) != check["null_ids"]:
         # Some ids or dates are beyond what a day number holds: by id and date, then.
         parts = [q.collect(engine="streaming")
                  for q in _aggregate_queries(scored, id, date, amount, frequency, btyd, order)]
-    stats, last_seen = _checked(check, lf, id, date, amount, strict=strict, returns=returns, order=order)
     if stats["null_ids"]:
         warnings.warn(
             f"dropped {stats['null_ids']:,} rows with an empty {id!r} (use --strict to make this an error)",
@@ -349,8 +350,11 @@ def _folded_check(per_customer: pl.DataFrame, id: str) -> dict[str, Any] | None:
     here: the check query then runs to tell the faults apart.
     """
     known = pl.col(id).is_not_null()
+    # Day numbers (--btyd) put faulty rows under the null id: those rows are then
+    # told apart by the check query.
+    faulty = pl.col("_faulty").sum() if "_faulty" in per_customer.columns else pl.col("_rows").filter(~known).sum()
     row = per_customer.select(
-        faulty=pl.col("_faulty").sum(),
+        faulty=faulty,
         null_ids=pl.col("_rows").filter(~known).sum(),
         # Every row with a finite amount is a purchase or a return.
         negatives=(pl.col("_rows") - pl.col("_buys")).filter(known).sum(),
@@ -372,11 +376,12 @@ _DAY_BITS = 21
 
 
 def _day_number(id: str, date: str) -> pl.Expr:
-    """One Int64 per integer customer id and day; null for an id or a date out of range (or null)."""
+    """One Int64 per integer customer id and day; null for an id or a date out of range (or null),
+    and for a row without a finite amount (``_micro`` null)."""
     key = pl.col(id).cast(pl.Int64, strict=False)
     day = pl.col(date).cast(pl.Int32).cast(pl.Int64)
     half = 1 << (_DAY_BITS - 1)
-    fits = key.is_between(-(1 << 42), (1 << 42) - 1) & day.is_between(-half, half - 1)
+    fits = key.is_between(-(1 << 42), (1 << 42) - 1) & day.is_between(-half, half - 1) & pl.col("_micro").is_not_null()
     return pl.when(fits).then(key * (1 << _DAY_BITS) + day + half)
 
 
@@ -416,10 +421,10 @@ def _aggregate_queries(lf: pl.LazyFrame, id: str, date: str, amount: str, freque
                        numbered: bool = False) -> list[pl.LazyFrame]:
     """Per-customer aggregates (the null id is a group of its own, dropped later).
 
-    With *checks* (not with *btyd*), also what :func:`_folded_check` reads:
-    the last date of any row (``_seen``) and the number of faulty rows (``_faulty``).
+    With *checks*, also what :func:`_folded_check` reads: the last date of
+    any row (``_seen``) and, but with *numbered*, the number of faulty rows (``_faulty``).
     With *numbered* (*btyd*, integer ids), days are grouped by :func:`_day_number`;
-    rows out of its range then go to the null id, which the caller checks.
+    faulty rows and rows out of its range then go to the null id, which the caller checks.
     """
     buy = pl.col(amount) >= 0
     # Money is summed as whole micro-units: integer sums are exact, so the
@@ -475,6 +480,8 @@ def _aggregate_queries(lf: pl.LazyFrame, id: str, date: str, amount: str, freque
     }
     if frequency == "days":
         aggs["frequency"] = pl.col("_is_period").sum()
+    if checks:
+        aggs["_seen"] = pl.col(date).max()
     return [days.group_by(id).agg(**aggs)]
 
 
