@@ -68,6 +68,11 @@ INPUT_FORMATS = (*FORMATS, "ws")
 SEPARATORS = (";", "\t", "|")
 #: Most data rows an xlsx worksheet holds (the header takes one of 1,048,576 rows).
 XLSX_MAX_ROWS = 1_048_575
+#: Rows per Parquet row group (and Arrow record batch), fixed so that the bytes of an output do
+#: not depend on how the frame happened to be chunked in memory: polars otherwise cuts row
+#: groups at chunk boundaries, and a streaming or threaded query chunks differently from run
+#: to run. 512**2 is polars' own default, so a one-chunk frame's bytes are unchanged.
+ROW_GROUP_ROWS = 262_144
 #: Key under which provenance JSON is stored in Parquet / Arrow metadata.
 PROVENANCE_KEY = "segment.provenance"
 #: Worksheet of an xlsx output that holds its provenance (the data is on the first sheet).
@@ -910,7 +915,8 @@ def _umask() -> int:
 def _write_path(frame: pl.DataFrame | pl.LazyFrame, path: str, fmt: str, meta: dict | None) -> None:
     if isinstance(frame, pl.LazyFrame):
         if fmt == "parquet":
-            frame.sink_parquet(path, metadata=meta, compression="zstd", statistics=True)
+            frame.sink_parquet(path, metadata=meta, compression="zstd", statistics=True,
+                               row_group_size=ROW_GROUP_ROWS)
             return
         if fmt in ("csv", "tsv"):
             frame.sink_csv(path, separator="\t" if fmt == "tsv" else ",")
@@ -937,17 +943,17 @@ def _write_stream(
         df.write_ndjson(fh)
     elif fmt == "parquet":
         if file_format:
-            df.write_parquet(fh, metadata=meta, compression="zstd")
+            df.write_parquet(fh, metadata=meta, compression="zstd", row_group_size=ROW_GROUP_ROWS)
         else:
             buf = io.BytesIO()
-            df.write_parquet(buf, metadata=meta, compression="zstd")
+            df.write_parquet(buf, metadata=meta, compression="zstd", row_group_size=ROW_GROUP_ROWS)
             fh.write(buf.getvalue())
     elif fmt == "xlsx":
         _write_xlsx(df, fh, meta)
     elif fmt == "arrow":
         import pyarrow as pa
 
-        table = df.to_arrow()
+        table = df.rechunk().to_arrow()  # one batch per chunk otherwise: bytes as variable as the chunking
         schema = table.schema.with_metadata(meta or {})
         table = table.replace_schema_metadata(schema.metadata)
         opener = pa.ipc.new_file if file_format else pa.ipc.new_stream

@@ -338,3 +338,33 @@ def test_quoted_newlines_bom_and_crlf_in_a_semicolon_extract():
     df = table.frame.collect()
     assert table.separator == ";" and df.columns == ["id", "note", "revenue"]
     assert df["note"][0] == "two\r\nlines; here" and df["revenue"].to_list() == [12.5, None]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+@pytest.mark.parametrize("lazy", [False, True])
+@pytest.mark.parametrize("to_path", [True, False])
+def test_output_bytes_do_not_depend_on_in_memory_chunks(tmp_path, fmt, lazy, to_path):
+    """Regression: Parquet row groups (and Arrow batches) were cut at the frame's chunk boundaries,
+    so a large output chunked differently by a threaded query had other bytes from run to run."""
+    import hashlib
+    import io as _io
+
+    from segment.io import write_table
+
+    n = 600_000
+    whole = pl.DataFrame({"id": pl.int_range(0, n, eager=True), "x": pl.int_range(0, n, eager=True) * 0.5})
+    digests = set()
+    for cut in (100_000, 450_000):
+        frame = pl.concat([whole.slice(0, cut), whole.slice(cut)], rechunk=False)
+        assert frame.n_chunks() == 2
+        source = frame.lazy() if lazy else frame
+        if to_path:
+            path = tmp_path / f"out{cut}.{fmt}"
+            write_table(source, path)
+            data = path.read_bytes()
+        else:
+            buf = _io.BytesIO()
+            write_table(source, buf, format=fmt)
+            data = buf.getvalue()
+        digests.add(hashlib.sha256(data).hexdigest())
+    assert len(digests) == 1
