@@ -178,13 +178,11 @@ def map_polars(frame: Any, function: Callable[[pl.DataFrame], pl.DataFrame], sch
     only) and return the columns of *schema*; so the same polars
     expressions define a step on both engines.
     """
-    ddl = ", ".join(f"`{name}` {spark_type(dtype)}" for name, dtype in schema.items())
-    casts = {name: pl.Int64 if dtype == pl.UInt32 else dtype for name, dtype in schema.items()}
+    ddl, emit = _output(schema)
 
     def run(batches: Iterable[Any]) -> Iterable[Any]:
         for batch in batches:
-            out = function(pl.from_arrow(batch)).select([pl.col(c).cast(t) for c, t in casts.items()])
-            yield from out.to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches()
+            yield from emit(function(pl.from_arrow(batch)))
 
     return frame.mapInArrow(run, ddl)
 
@@ -199,9 +197,7 @@ def map_partitions(frame: Any, function: Callable[[pl.DataFrame], pl.DataFrame],
     key is in one call. An empty partition gives no rows. Enum and
     Categorical columns become text.
     """
-    ddl = ", ".join(f"`{name}` {spark_type(_plain_type(dtype))}" for name, dtype in schema.items())
-    casts = {name: _plain_type(dtype) for name, dtype in schema.items()}
-    casts = {name: pl.Int64 if dtype == pl.UInt32 else dtype for name, dtype in casts.items()}
+    ddl, emit = _output({name: _plain_type(dtype) for name, dtype in schema.items()})
 
     def run(batches: Iterable[Any]) -> Iterable[Any]:
         import pyarrow as pa
@@ -211,14 +207,24 @@ def map_partitions(frame: Any, function: Callable[[pl.DataFrame], pl.DataFrame],
             return
         part = pl.from_arrow(pa.Table.from_batches(gathered))
         del gathered
-        out = function(part).select([pl.col(c).cast(t) for c, t in casts.items()])
-        yield from out.to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches()
+        yield from emit(function(part))
 
     return frame.mapInArrow(run, ddl)
 
 
 def _plain_type(dtype: pl.DataType) -> pl.DataType:
     return pl.String if isinstance(dtype, pl.Enum) or dtype == pl.Categorical else dtype
+
+
+def _output(schema: dict[str, pl.DataType]) -> tuple[str, Callable[[pl.DataFrame], Iterable[Any]]]:
+    """The Spark DDL of *schema*, and how a polars result becomes Arrow batches of it (UInt32 widened)."""
+    ddl = ", ".join(f"`{name}` {spark_type(dtype)}" for name, dtype in schema.items())
+    casts = [pl.col(name).cast(pl.Int64 if dtype == pl.UInt32 else dtype) for name, dtype in schema.items()]
+
+    def emit(out: pl.DataFrame) -> Iterable[Any]:
+        return out.select(casts).to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches()
+
+    return ddl, emit
 
 
 def to_polars(frame: Any) -> pl.DataFrame:

@@ -249,9 +249,7 @@ class Lifecycle:
 
     def chain(self) -> Chain:
         """Stage transition counts and the current stage counts (see :mod:`segment.lifecycle._markov`)."""
-        if self.grid.as_of == self.grid.first_month:
-            raise DataError(f"transitions need at least two months; the panel has only "
-                            f"{month_label(self.grid.first_month)}")
+        check_two_months(self.grid.first_month, self.grid.as_of)
         return chain(self.grid, self.stages)
 
     def transitions(self) -> pl.DataFrame:
@@ -521,6 +519,12 @@ def warn_stock(first: int, customers: int, first_month: int) -> None:
         warnings.warn(f"{first:,} of {customers:,} customers ({first / customers:.0%}) are already active in the "
                       f"panel's first month {month_label(first_month)}; without --activation their tenure starts "
                       "there (use an activation date column for stock customers)", SegmentWarning, stacklevel=4)
+
+
+def check_two_months(first_month: int, as_of: int) -> None:
+    """Transitions need a month to move from and one to move to."""
+    if as_of == first_month:
+        raise DataError(f"transitions need at least two months; the panel has only {month_label(first_month)}")
 
 
 def at_month(month: str | date, first_month: int, as_of: int) -> int:

@@ -45,11 +45,11 @@ import polars as pl
 
 from segment import spark as engine
 from segment.errors import ColumnTypeError, DataError, EmptyInputError, OptionError
-from segment.lifecycle._markov import KPI_COUNTS, Chain, chain, kpi_counts, kpi_finish, projection_table
+from segment.lifecycle._markov import _MONTHLY, KPI_COUNTS, Chain, chain, kpi_counts, kpi_finish, projection_table
 from segment.lifecycle._markov import transition_table
 from segment.lifecycle._panel import (_A, _ID, _M, _S, bad_value, check_columns, code_exprs, last_month, lay_out,
                                       month_label, warn_left_out)
-from segment.lifecycle._lifecycle import Lifecycle, at_month, sort_counts, warn_limits, warn_stock
+from segment.lifecycle._lifecycle import Lifecycle, at_month, check_two_months, sort_counts, warn_limits, warn_stock
 from segment.lifecycle._rules import STAGES, Rules, assign
 
 _BAD_MONTH, _BAD_STATUS, _ACTIVE = "__bad_month__", "__bad_status__", "__active__"
@@ -72,7 +72,7 @@ def lifecycle_spark(frame: Any, *, id: str, month: str, roles: dict[str, str], s
                   activation=activation, dedupe=dedupe)
     columns = list(dict.fromkeys([id, month, *roles, *(c for c in (status, identity, activation) if c)]))
     frame = frame.select(*columns)
-    schema = pl.from_arrow(frame.limit(0).toArrow()).schema
+    schema = engine.to_polars(frame.limit(0)).schema
     for col, role in roles.items():
         if not (schema[col].is_numeric() or schema[col] == pl.Boolean or schema[col] == pl.String):
             raise ColumnTypeError(f"column {col!r} must be numeric, but it is {schema[col]}")
@@ -343,13 +343,13 @@ class SparkLifecycle:
 
         revenue = next((c for c, r in self.metrics.items() if r == "revenue"), None)
         acquisition = self.rules.acquisition
-        columns = (*KPI_COUNTS, "brand_new", "re_entered")
+        columns = (*KPI_COUNTS, *_MONTHLY)
 
         def sums(lc: Any) -> pl.DataFrame:
             counts = kpi_counts(lc.grid, lc.stages, revenue, acquisition)
             size = len(counts["customers"])
             monthly = {}
-            for name in ("brand_new", "re_entered"):  # per month: on the month's first cell
+            for name in _MONTHLY:  # per month: on the month's first cell
                 spread = np.zeros(size)
                 spread[:: len(STAGES)] = counts[name]
                 monthly[name] = spread
@@ -360,7 +360,7 @@ class SparkLifecycle:
         months = self.as_of_month - self.first_month + 1
         dense = pl.DataFrame({_I: np.arange(months * len(STAGES))}).join(summed, on=_I, how="left").fill_null(0)
         counts = {c: dense[c].to_numpy() for c in columns}
-        for name in ("brand_new", "re_entered"):
+        for name in _MONTHLY:
             counts[name] = counts[name][:: len(STAGES)].astype(np.int64)
         return kpi_finish(counts, names=self.names, exit_code=STAGES.index("exit"),
                           new_code=STAGES.index("acquisition"), first_month=self.first_month, months=months,
@@ -374,9 +374,7 @@ class SparkLifecycle:
         """Transition counts and current stage counts: each partition's, summed by Spark."""
         from pyspark.sql import functions as F
 
-        if self.as_of_month == self.first_month:
-            raise DataError(f"transitions need at least two months; the panel has only "
-                            f"{month_label(self.first_month)}")
+        check_two_months(self.first_month, self.as_of_month)
         if self._chain is not None:
             return self._chain
         k = len(self.names)
